@@ -1,0 +1,15 @@
+/*
+ * aggtrades/aggtrades.h - the public C API of aggtrades, in one include.
+ *
+ *   common.h  status codes, agt_error, the agt_trades column table
+ *   fetch.h   the exchange client: one exact UTC hour of aggregate trades
+ *   lake.h    the partitioned Parquet lake: commit, query, changes, verify
+ */
+#ifndef AGGTRADES_AGGTRADES_H
+#define AGGTRADES_AGGTRADES_H
+
+#include "aggtrades/common.h"
+#include "aggtrades/fetch.h"
+#include "aggtrades/lake.h"
+
+#endif

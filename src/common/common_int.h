@@ -1,0 +1,93 @@
+/*
+ * common_int.h - helpers shared inside the library (not public): error
+ * reporting macros, UTC calendar, growable byte buffers with a hard cap,
+ * and the banned-function list.
+ */
+#ifndef AGT_COMMON_INT_H
+#define AGT_COMMON_INT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aggtrades/common.h"
+
+/* ---- errors ------------------------------------------------------------ */
+
+#if defined(__GNUC__)
+#define AGT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define AGT_PRINTF(a, b)
+#endif
+
+/* Record `s` and a formatted one-line message in `err` (may be NULL); returns s. */
+agt_status agt_err(agt_error *err, agt_status s, const char *fmt, ...) AGT_PRINTF(3, 4);
+/* Same, also recording errno `e` and appending ": strerror(e)". AGT_ENOSPC if e == ENOSPC. */
+agt_status agt_err_sys(agt_error *err, int e, const char *fmt, ...) AGT_PRINTF(3, 4);
+
+/* Return the status of `expr` if it is not AGT_OK. */
+#define AGT_TRY(expr)                                                                    \
+    do {                                                                                 \
+        agt_status agt_try_s_ = (expr);                                                  \
+        if (agt_try_s_ != AGT_OK) return agt_try_s_;                                      \
+    } while (0)
+
+/* ---- UTC calendar (no TZ, no localtime) -------------------------------- */
+
+#define AGT_US_PER_MS INT64_C(1000)
+#define AGT_US_PER_SEC INT64_C(1000000)
+#define AGT_US_PER_HOUR INT64_C(3600000000)
+#define AGT_US_PER_DAY INT64_C(86400000000)
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (any year, month 1-12, day 1-31). */
+int64_t agt_days_from_civil(int64_t y, unsigned m, unsigned d);
+/* Inverse of agt_days_from_civil. */
+void agt_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+/* 1 if y-m-d is a real calendar date. */
+int agt_date_valid(int64_t y, unsigned m, unsigned d);
+
+typedef struct agt_tm {
+    int year;
+    int month;  /* 1-12 */
+    int day;    /* 1-31 */
+    int hour, minute, second;
+    int usec;   /* 0-999999 */
+} agt_tm;
+
+void agt_tm_from_us(int64_t us, agt_tm *tm);
+int64_t agt_us_from_tm(const agt_tm *tm);
+
+/*
+ * Parse "YYYY-MM-DD", "YYYY-MM-DD HH:MM:SS[.f{1,6}]" or the ISO 8601 form with
+ * 'T' and an optional 'Z'. *is_date_only tells which form was given (may be
+ * NULL). Rejects impossible dates and trailing garbage.
+ */
+agt_status agt_parse_time(const char *s, int64_t *us, int *is_date_only, agt_error *err);
+/* "YYYY-MM-DD HH:MM:SS.ffffff" (26 chars + NUL). `buf` must hold 32 bytes. */
+void agt_format_time_us(int64_t us, char *buf, size_t n);
+
+/* ---- growable byte buffer with a hard cap ------------------------------ */
+
+typedef struct agt_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    size_t max; /* hard limit on len; 0 means SIZE_MAX/2 */
+} agt_buf;
+
+void agt_buf_init(agt_buf *b, size_t max);
+void agt_buf_release(agt_buf *b);
+agt_status agt_buf_reserve(agt_buf *b, size_t extra); /* room for len + extra */
+agt_status agt_buf_append(agt_buf *b, const void *p, size_t n);
+agt_status agt_buf_putc(agt_buf *b, uint8_t c);
+agt_status agt_buf_printf(agt_buf *b, const char *fmt, ...) AGT_PRINTF(2, 3);
+
+/* ---- symbols ------------------------------------------------------------ */
+
+/* 1 if `s` is a plausible spot symbol: 2..20 chars of [A-Z0-9]. Keeps paths safe. */
+int agt_symbol_valid(const char *s);
+
+#include "common/banned.h"
+
+#endif
