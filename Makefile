@@ -1,0 +1,70 @@
+# aggtrades - the two commands of the README, and the steps behind them.
+#
+#   make demo   install what is missing, build, run the tool against the bundled simulator
+#   make test   install what is missing, build, run every test (unit, sanitizers, fuzz
+#               corpus replay, integration, interop)
+#
+# Other targets: deps, build, asan, unit, integration, bench, clean.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+APT_PACKAGES := cmake pkg-config gcc make libcurl4-openssl-dev libzstd-dev libxxhash-dev \
+                libzip-dev default-jre-headless
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PYTEST_ARGS ?=
+
+.PHONY: all deps build asan unit unit-asan integration test demo bench clean
+
+all: build
+
+# Debian packages: installed only when one is missing (apt-get needs root).
+deps: $(VENV)/.installed
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+build: deps
+	cmake --preset dev >/dev/null
+	cmake --build build -j$(JOBS)
+
+asan: deps
+	cmake --preset asan >/dev/null
+	cmake --build build-asan -j$(JOBS)
+
+unit: build
+	ctest --test-dir build --output-on-failure -j$(JOBS)
+
+unit-asan: asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir build-asan --output-on-failure -j$(JOBS)
+
+integration: build
+	AGT_LIB=$(CURDIR)/build/libaggtrades.so AGT_BIN=$(CURDIR)/build/aggtrades PYTHONPATH=$(CURDIR)/python \
+	  $(VPY) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test: unit unit-asan integration
+
+demo: build
+	./tools/demo.sh
+
+bench: build
+	cmake --preset release >/dev/null && cmake --build build-release -j$(JOBS)
+	AGT_LIB=$(CURDIR)/build-release/libaggtrades.so AGT_BIN=$(CURDIR)/build-release/aggtrades \
+	  PYTHONPATH=$(CURDIR)/python $(VPY) bench/run_all.py
+
+clean:
+	rm -rf build build-asan build-release build-fuzz
