@@ -1,0 +1,399 @@
+/*
+ * aggtrades/lake.h - the partitioned Parquet lake: commit, query, changes,
+ * statistics, completeness and verification.
+ *
+ * A lake is a directory (architecture.md §1.2):
+ *
+ *   <root>/symbol=SYM/year=YYYY/month=M/day=D/SYM_YYYYMMDD_HH.parquet
+ *   <root>/metadata/wal/               write-ahead log (commits in flight, stashed pages)
+ *   <root>/metadata/schema_version=1/  trades.avsc, the row schema in Avro
+ *   <root>/metadata/stats/             per symbol-day JSON statistics of every file
+ *   <root>/metadata/changes/           change data feed, one Parquet file per commit
+ *   <root>/metadata/lock               the writer's lock (flock) holding its pid
+ *
+ * One file per symbol-hour, month and day not zero-padded, hour two digits.
+ * Every commit goes through the WAL: a crash at any instant leaves every
+ * committed hour intact, and the next writer to open the lake finishes (rolls
+ * forward) every commit whose intent reached the WAL.
+ *
+ * Concurrency: one writer per lake (AGT_ELOCKED for a second one, in this
+ * process or another); any number of readers, which never block and never
+ * see a half-written file (files are written under a temporary name and
+ * renamed). An agt_lake handle and the query handles made from it are not
+ * thread-safe: use one lake handle per thread. Distinct handles may be used
+ * from distinct threads freely.
+ *
+ * All times are int64 microseconds since the Unix epoch, UTC. Every range
+ * [start_us, end_us] includes both ends. The library never prints; it
+ * reports through the agt_error the caller passes (may be NULL) and through
+ * callbacks.
+ */
+#ifndef AGGTRADES_LAKE_H
+#define AGGTRADES_LAKE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aggtrades/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- opening ---------------------------------------------------------- */
+
+typedef struct agt_lake agt_lake;
+
+/* Flags for agt_lake_open. */
+enum {
+    AGT_LAKE_READ = 1u << 0, /* read only; never locks, never writes */
+    AGT_LAKE_WRITE = 1u << 1 /* take the writer lock, create the layout, run recovery */
+};
+
+/*
+ * I/O table for fault-injection tests (defined in src/lake/lake_io.h, not
+ * part of the stable API). NULL everywhere means the real system calls.
+ */
+struct agt_lake_io;
+
+typedef struct agt_lake_opts {
+    const struct agt_lake_io *io; /* NULL: POSIX; tests inject ENOSPC, EIO, crashes */
+    uint64_t wal_checkpoint_bytes; /* checkpoint when the WAL exceeds this; 0 = 64 MiB */
+    int no_fsync;                  /* 1: skip fsync (benchmarks only; not crash-safe) */
+} agt_lake_opts;
+
+/* Fill `o` with the defaults (all zero). */
+void agt_lake_opts_default(agt_lake_opts *o);
+
+/*
+ * Open the lake at `root`.
+ *   AGT_LAKE_READ:  the root must exist (AGT_ENOTFOUND otherwise). No lock.
+ *   AGT_LAKE_WRITE: creates `root` and the metadata layout if missing (and
+ *                   the Avro schema file), takes the lock, then recovers:
+ *                   finishes every commit found unfinished in the WAL and
+ *                   removes temporary files. A second writer gets
+ *                   AGT_ELOCKED "lake '<root>' is locked by pid N".
+ * Returns AGT_OK and a handle in *out that the caller frees with
+ * agt_lake_close; on failure *out is NULL. Errors: AGT_EINVAL, AGT_ENOTFOUND,
+ * AGT_ELOCKED, AGT_EIO, AGT_ENOSPC, AGT_ECORRUPT (WAL header unreadable).
+ */
+agt_status agt_lake_open(const char *root, unsigned flags, agt_lake **out, agt_error *err);
+
+/* Same with options (NULL = defaults). The options are copied; `o->io` must outlive the lake. */
+agt_status agt_lake_open_opts(const char *root, unsigned flags, const agt_lake_opts *o,
+                              agt_lake **out, agt_error *err);
+
+/*
+ * Close the lake: checkpoint the WAL if writing (best effort), release the
+ * lock, free the handle. Every query made from it must be closed first.
+ * Accepts NULL.
+ */
+void agt_lake_close(agt_lake *lake);
+
+/* The root directory the lake was opened with. Valid until close. */
+const char *agt_lake_root(const agt_lake *lake);
+
+/* ---- committing ------------------------------------------------------- */
+
+/* prev_id value meaning "not known" (fetch could not see before the hour). */
+#define AGT_LAKE_ID_UNKNOWN INT64_C(-2)
+
+/* What the fetch learnt about the hour being committed (agt_hour_info). */
+typedef struct agt_hour_meta {
+    int64_t prev_id;       /* id of the newest trade before the hour; -1 none exists;
+                              AGT_LAKE_ID_UNKNOWN if not known */
+    int complete;          /* 1 if the fetch proved the hour complete (architecture.md §2) */
+    const char *source;    /* "rest" or "archive" (at most 15 chars); NULL = "rest" */
+    int64_t fetched_at_us; /* exchange clock when fetched; 0 if not known */
+} agt_hour_meta;
+
+typedef struct agt_commit_result {
+    int64_t inserted; /* new trade ids */
+    int64_t updated;  /* ids already stored with different values, now replaced */
+    int64_t skipped;  /* ids already stored with identical values (and repeats in the input) */
+    int64_t rows;     /* rows of the hour after the commit */
+    int64_t version;  /* the commit's version (lake-wide, increasing from 1) */
+} agt_commit_result;
+
+/*
+ * Merge `rows` into the hour [hour_start_us, hour_start_us + 1 h - 1 µs] of
+ * `symbol` (upsert by trade_id: new ids inserted, same id with different
+ * values replaced, identical rows skipped), transactionally through the WAL,
+ * and record the changes in the change feed. `rows` need not be sorted; it
+ * is not modified. Every timestamp must lie in the hour (AGT_EINVAL
+ * otherwise, nothing written). An empty `rows` with meta->complete = 1
+ * records a proven-empty hour. The hour is marked complete only if
+ * meta->complete and the merged ids are contiguous. Stashed pages of the hour
+ * are dropped. `meta` NULL means { AGT_LAKE_ID_UNKNOWN, 0, "rest", 0 }.
+ * `res` may be NULL. Needs AGT_LAKE_WRITE (AGT_EINVAL otherwise).
+ * When this returns AGT_OK the rows are durable. On an error the hour is
+ * either unchanged or committed (the next open finishes it).
+ */
+agt_status agt_lake_commit_hour(agt_lake *lake, const char *symbol, int64_t hour_start_us,
+                                const agt_trades *rows, const agt_hour_meta *meta,
+                                agt_commit_result *res, agt_error *err);
+
+/* ---- stash: fetched pages kept for resume ----------------------------- */
+
+/*
+ * Append one fetched page of the hour to the WAL durably, so an interrupted
+ * download can resume without fetching it again. Dropped when the hour is
+ * committed. Needs AGT_LAKE_WRITE.
+ */
+agt_status agt_lake_stash_put(agt_lake *lake, const char *symbol, int64_t hour_start_us,
+                              const agt_trades *page, agt_error *err);
+
+/*
+ * Append to `out` (caller-initialised) every row stashed for the hour, sorted
+ * by trade id, unique (latest page wins). Sets *n_pages to the number of
+ * pages found (may be NULL); 0 pages is not an error.
+ */
+agt_status agt_lake_stash_get(agt_lake *lake, const char *symbol, int64_t hour_start_us,
+                              agt_trades *out, size_t *n_pages, agt_error *err);
+
+/* Forget the stashed pages of the hour without committing. */
+agt_status agt_lake_stash_drop(agt_lake *lake, const char *symbol, int64_t hour_start_us,
+                               agt_error *err);
+
+/* ---- statistics and completeness -------------------------------------- */
+
+/* The statistics of one symbol-hour, as kept in metadata/stats/. */
+typedef struct agt_file_stats {
+    int64_t hour_start_us;
+    int64_t rows;              /* 0 for a proven-empty hour (no data file) */
+    int64_t min_ts_us, max_ts_us; /* 0 if rows == 0 */
+    int64_t first_id, last_id; /* min and max trade id; -1 if rows == 0 */
+    int64_t prev_id;           /* see agt_hour_meta */
+    double sum_qty;            /* sum of quantity */
+    double quote_volume;       /* sum of price * quantity */
+    int64_t buyer_maker;       /* rows with is_buyer_maker = 1 */
+    int64_t size;              /* data file bytes; 0 if no file */
+    uint64_t checksum;         /* XXH64 (seed 0) of the data file's bytes */
+    char source[16];           /* "rest" or "archive" */
+    int64_t version;           /* commit version that wrote the file */
+    int64_t commit_ts_us;      /* when that commit happened (local clock) */
+    int64_t fetched_at_us;     /* see agt_hour_meta */
+    int complete;              /* 1 if proven complete and ids contiguous */
+    char path[128];            /* data file path relative to the root; "" if none */
+} agt_file_stats;
+
+/*
+ * Statistics of one hour. AGT_ENOTFOUND if the hour was never committed.
+ * Reads one small JSON file; never opens the data file.
+ */
+agt_status agt_lake_hour_stats(agt_lake *lake, const char *symbol, int64_t hour_start_us,
+                               agt_file_stats *out, agt_error *err);
+
+typedef enum agt_hour_status {
+    AGT_HOUR_MISSING = 0,    /* never committed */
+    AGT_HOUR_INCOMPLETE = 1, /* committed but not proven complete, or ids not contiguous */
+    AGT_HOUR_GAP = 2,        /* complete alone, but prev_id does not chain with the last id
+                                of the nearest earlier non-empty stored hour */
+    AGT_HOUR_COMPLETE = 3    /* proven complete; chains with its stored neighbours */
+} agt_hour_status;
+
+/* Called once per hour in order; `stats` is NULL for a missing hour. Non-zero stops. */
+typedef int (*agt_lake_hour_fn)(void *user, int64_t hour_start_us, agt_hour_status status,
+                                const agt_file_stats *stats);
+
+/*
+ * Walk every hour whose start lies in [start_us, end_us] and report its
+ * status. Chaining looks back through stored hours (empty complete hours
+ * count) until the nearest earlier non-empty hour; if a missing hour is met
+ * first the chain is not checked (the fetch's own proof stands).
+ * AGT_ECANCELLED if the callback stopped the walk.
+ */
+agt_status agt_lake_scan_hours(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
+                               agt_lake_hour_fn fn, void *user, agt_error *err);
+
+/*
+ * The newest stored data of `symbol`: *hour_start_us the newest committed
+ * hour (empty or not), *last_ts_us and *last_id the newest stored trade (-1
+ * both if no trade stored). Any output may be NULL. AGT_ENOTFOUND if the
+ * symbol has no committed hour.
+ */
+agt_status agt_lake_newest(agt_lake *lake, const char *symbol, int64_t *hour_start_us,
+                           int64_t *last_ts_us, int64_t *last_id, agt_error *err);
+
+/*
+ * The symbols present in the lake, sorted. *names is a malloc'd array of *n
+ * malloc'd strings; free with agt_lake_symbols_free.
+ */
+agt_status agt_lake_symbols(agt_lake *lake, char ***names, size_t *n, agt_error *err);
+void agt_lake_symbols_free(char **names, size_t n);
+
+/*
+ * Bytes of every file under the root (data, metadata, WAL). Walks the tree
+ * once per handle, then tracks what this handle writes, so calling it often
+ * (the live display) is cheap.
+ */
+agt_status agt_lake_disk_bytes(agt_lake *lake, uint64_t *bytes, agt_error *err);
+
+/* ---- queries ---------------------------------------------------------- */
+
+/* Column selection (same bits as the Parquet reader's). */
+enum {
+    AGT_LAKE_COL_TRADE_ID = 1u << 0,
+    AGT_LAKE_COL_TIMESTAMP = 1u << 1,
+    AGT_LAKE_COL_PRICE = 1u << 2,
+    AGT_LAKE_COL_QUANTITY = 1u << 3,
+    AGT_LAKE_COL_IS_BUYER_MAKER = 1u << 4,
+    AGT_LAKE_COL_ALL = 0x1fu
+};
+
+typedef struct agt_query agt_query;
+
+/*
+ * Plan a scan of `symbol` over [start_us, end_us]: reads the statistics of
+ * the days covered only, and keeps the files whose [min_ts, max_ts]
+ * overlaps. Columns not in `cols` come back as zeros. *q is freed with
+ * agt_query_close, before the lake is closed. A symbol never stored gives an
+ * empty query, not an error.
+ */
+agt_status agt_lake_query_open(agt_lake *lake, const char *symbol, int64_t start_us,
+                               int64_t end_us, unsigned cols, agt_query **q, agt_error *err);
+
+/*
+ * Replace the contents of `batch` (caller-initialised) with the next rows in
+ * timestamp order (then trade id); at most one file's rows per call, decoding
+ * only the pages the page index selects. *done = 1 when no rows are left
+ * (batch then empty). A damaged file gives AGT_ECORRUPT whose message names
+ * its path; the query may be continued past it or closed.
+ */
+agt_status agt_query_next(agt_query *q, agt_trades *batch, int *done, agt_error *err);
+
+/* Number of data files the plan kept / opened so far. */
+size_t agt_query_files_planned(const agt_query *q);
+
+void agt_query_close(agt_query *q);
+
+/* Convenience: append every row of the range to `out` (caller-initialised). */
+agt_status agt_lake_read_range(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
+                               unsigned cols, agt_trades *out, agt_error *err);
+
+typedef struct agt_range_stats {
+    int64_t count;
+    int64_t first_ts_us, last_ts_us; /* 0 if count == 0 */
+    int64_t first_id, last_id;       /* -1 if count == 0 */
+    double sum_qty;
+    double quote_volume;             /* sum of price * quantity */
+    int64_t buyer_maker;             /* rows with is_buyer_maker = 1 */
+    int64_t files_read;              /* files whose data had to be decoded (range edges) */
+    int64_t files_from_stats;        /* files answered from the statistics index alone */
+} agt_range_stats;
+
+/*
+ * Aggregate over [start_us, end_us]: files lying wholly inside the range are
+ * answered from the statistics, the others by decoding their overlapping
+ * pages. Sums are in file order, so they may differ from a row-by-row sum in
+ * the last bits.
+ */
+agt_status agt_lake_query_stats(agt_lake *lake, const char *symbol, int64_t start_us,
+                                int64_t end_us, agt_range_stats *out, agt_error *err);
+
+typedef struct agt_lookup_info {
+    int64_t hour_start_us;  /* hour whose id range holds the id; -1 if none */
+    int stats_days_read;    /* statistics files read (binary search over days) */
+    int files_opened;       /* data files opened (0 or 1) */
+    int bloom_checked;      /* 1 if the bloom filter was probed */
+    int bloom_negative;     /* 1 if it said "certainly absent" */
+    int pages_read;         /* data pages decoded */
+} agt_lookup_info;
+
+/*
+ * Find one trade by id: statistics locate the hour whose [first_id,
+ * last_id] holds it (binary search over days), then the file's bloom filter
+ * (if use_bloom), then the page index to decode one page. Appends the row to
+ * `out` and sets *found = 1, or *found = 0 (an id outside every file, or in
+ * a gap). `info` may be NULL.
+ */
+agt_status agt_lake_find_trade(agt_lake *lake, const char *symbol, int64_t trade_id, int use_bloom,
+                               agt_trades *out, int *found, agt_lookup_info *info, agt_error *err);
+
+/* ---- change data feed ------------------------------------------------- */
+
+typedef enum agt_change_type {
+    AGT_CHANGE_INSERT = 0,          /* "insert" */
+    AGT_CHANGE_UPDATE_PREIMAGE = 1, /* "update_preimage": the value replaced */
+    AGT_CHANGE_UPDATE_POSTIMAGE = 2 /* "update_postimage": the new value */
+} agt_change_type;
+
+/* Name in the change files: "insert", "update_preimage", "update_postimage". */
+const char *agt_change_type_name(agt_change_type t);
+
+typedef struct agt_change {
+    agt_change_type type;
+    int64_t version;       /* _commit_version */
+    int64_t commit_ts_us;  /* _commit_timestamp */
+    int64_t hour_start_us; /* the hour committed */
+    int64_t trade_id, ts_us;
+    double price, quantity;
+    int is_buyer_maker;
+} agt_change;
+
+/* One commit of the feed (also reported for commits that changed nothing). */
+typedef struct agt_commit_info {
+    int64_t version, commit_ts_us, hour_start_us;
+    int64_t inserted, updated, skipped; /* skipped = duplicates ignored */
+    char source[16];
+} agt_commit_info;
+
+/* Per commit, then per change row of it. Non-zero stops (AGT_ECANCELLED). */
+typedef int (*agt_lake_commit_fn)(void *user, const agt_commit_info *c);
+typedef int (*agt_lake_change_fn)(void *user, const agt_change *c);
+
+/*
+ * Report every change of `symbol` with version > since_version in version
+ * order: `on_commit` once per commit (may be NULL), then `on_change` per row
+ * (may be NULL), inserts and update pre/post images in trade id order.
+ */
+agt_status agt_lake_read_changes(agt_lake *lake, const char *symbol, int64_t since_version,
+                                 agt_lake_commit_fn on_commit, agt_lake_change_fn on_change,
+                                 void *user, agt_error *err);
+
+/* The same as columns, for bindings: arrays of `len` entries owned by the table. */
+typedef struct agt_changes {
+    agt_trades rows;        /* trade_id, ts_us, price, quantity, is_buyer_maker */
+    uint8_t *type;          /* agt_change_type */
+    int64_t *version;
+    int64_t *commit_ts_us;
+    size_t len;
+    size_t cap;
+} agt_changes;
+
+void agt_changes_init(agt_changes *c);
+void agt_changes_release(agt_changes *c);
+/* Append every change with version > since_version to `out` (caller-initialised). */
+agt_status agt_lake_read_changes_table(agt_lake *lake, const char *symbol, int64_t since_version,
+                                       agt_changes *out, agt_error *err);
+
+/* ---- verification ----------------------------------------------------- */
+
+typedef enum agt_verify_kind {
+    AGT_VERIFY_UNREADABLE = 1,   /* data file missing, truncated or not valid Parquet */
+    AGT_VERIFY_CHECKSUM = 2,     /* file bytes do not match the recorded XXH64 */
+    AGT_VERIFY_STATS = 3,        /* recomputed statistics differ from the index */
+    AGT_VERIFY_NOT_CONTIGUOUS = 4, /* ids of the file are not contiguous */
+    AGT_VERIFY_CHAIN = 5,        /* prev_id does not chain with the previous stored hour */
+    AGT_VERIFY_ORPHAN = 6,       /* data file present but absent from the statistics */
+    AGT_VERIFY_INDEX = 7         /* statistics file unreadable */
+} agt_verify_kind;
+
+/* One problem: `path` relative to the root, `hour_start_us` (-1 if none), a message. */
+typedef int (*agt_lake_verify_fn)(void *user, agt_verify_kind kind, const char *path,
+                                  int64_t hour_start_us, const char *message);
+
+/*
+ * Check every hour of `symbol` (NULL = every symbol) in [start_us, end_us]:
+ * re-hash every data file, decode it and recompute its statistics, check
+ * contiguity and chaining, look for orphan files. Calls `fn` per problem
+ * (may be NULL); *problems (may be NULL) receives their number. Returns
+ * AGT_OK when the walk finished (problems or not); damage never crashes.
+ */
+agt_status agt_lake_verify(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
+                           agt_lake_verify_fn fn, void *user, size_t *problems, agt_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
