@@ -1,0 +1,46 @@
+"""aggtrades: an exact local copy of Binance spot aggregate trades.
+
+Python binding of the C library ``libaggtrades.so``::
+
+    from aggtrades import get_hourly_agg_trades
+    df = get_hourly_agg_trades("BTCUSDT", "2023-10-01", 13)
+
+Fetching (:func:`get_hourly_agg_trades`, :func:`fetch_hour`,
+:class:`Client`, :class:`FetchError`) lives in :mod:`aggtrades.fetch`;
+reading a lake (:func:`read_trades`, :func:`read_changes`) in
+:mod:`aggtrades.lake`. The shared library is loaded on first use, from
+``$AGT_LIB`` or ``<repo>/build/libaggtrades.so``.
+"""
+
+from __future__ import annotations
+
+import importlib.util as _ilu
+from typing import Any as _Any
+
+from ._lib import LibraryNotFound
+from .fetch import COLUMNS, Client, FetchError, fetch_hour, get_hourly_agg_trades
+
+__all__ = [
+    "COLUMNS",
+    "Client",
+    "FetchError",
+    "LibraryNotFound",
+    "fetch_hour",
+    "get_hourly_agg_trades",
+    "read_changes",
+    "read_trades",
+]
+
+if _ilu.find_spec(f"{__name__}.lake") is not None:
+    # lake.py exists: import it for real, so its own errors surface as they are.
+    from .lake import read_changes, read_trades
+else:  # pragma: no cover - only in a checkout without the lake module
+
+    def _lake_missing(*_args: _Any, **_kwargs: _Any) -> _Any:
+        raise ImportError(
+            "aggtrades.lake is not available in this installation "
+            "(python/aggtrades/lake.py is missing); read_trades/read_changes need it"
+        )
+
+    read_trades = _lake_missing
+    read_changes = _lake_missing

@@ -1,0 +1,197 @@
+"""Low-level ctypes declarations for ``libaggtrades.so``.
+
+This module mirrors the C structures of ``include/aggtrades/common.h`` and
+``include/aggtrades/fetch.h`` field for field and declares the prototypes the
+binding calls. It holds no logic beyond locating and loading the library;
+the library is loaded lazily (on the first call of :func:`lib`) so that
+``import aggtrades`` works without a build, e.g. for the pure-Python lake
+readers.
+
+The library is found, in order:
+
+1. the path in the environment variable ``AGT_LIB``;
+2. ``<repo>/build/libaggtrades.so``, relative to this package
+   (``<repo>/python/aggtrades/``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from pathlib import Path
+
+__all__ = [
+    "AGT_STATUS_NAMES",
+    "AgtClientOpts",
+    "AgtError",
+    "AgtHourInfo",
+    "AgtTrades",
+    "LibraryNotFound",
+    "PROGRESS_FN",
+    "lib",
+    "library_path",
+]
+
+# Stable values of enum agt_status (common.h); index = numeric value.
+AGT_STATUS_NAMES: tuple[str, ...] = (
+    "AGT_OK",
+    "AGT_EINVAL",
+    "AGT_ENOMEM",
+    "AGT_EIO",
+    "AGT_ENOSPC",
+    "AGT_ENET",
+    "AGT_EHTTP",
+    "AGT_EAPI",
+    "AGT_EBANNED",
+    "AGT_EPARSE",
+    "AGT_ECORRUPT",
+    "AGT_EUNSUPPORTED",
+    "AGT_ELOCKED",
+    "AGT_ENOTFOUND",
+    "AGT_ECANCELLED",
+    "AGT_ECHECKSUM",
+    "AGT_EINCOMPLETE",
+)
+AGT_OK = 0
+AGT_ECANCELLED = 14
+
+
+class LibraryNotFound(ImportError):
+    """``libaggtrades.so`` could not be found or loaded."""
+
+
+class AgtError(ctypes.Structure):
+    """``struct agt_error``."""
+
+    _fields_ = [
+        ("status", ctypes.c_int),
+        ("http_status", ctypes.c_int),
+        ("api_code", ctypes.c_int),
+        ("sys_errno", ctypes.c_int),
+        ("attempts", ctypes.c_int),
+        ("message", ctypes.c_char * 512),
+    ]
+
+
+class AgtTrades(ctypes.Structure):
+    """``struct agt_trades``: a column table owned by the C library."""
+
+    _fields_ = [
+        ("trade_id", ctypes.POINTER(ctypes.c_int64)),
+        ("ts_us", ctypes.POINTER(ctypes.c_int64)),
+        ("price", ctypes.POINTER(ctypes.c_double)),
+        ("quantity", ctypes.POINTER(ctypes.c_double)),
+        ("is_buyer_maker", ctypes.POINTER(ctypes.c_uint8)),
+        ("len", ctypes.c_size_t),
+        ("cap", ctypes.c_size_t),
+    ]
+
+
+# int (*agt_fetch_progress_fn)(void *user, uint64_t body_bytes, uint64_t trades)
+PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64)
+
+
+class AgtClientOpts(ctypes.Structure):
+    """``struct agt_client_opts``."""
+
+    _fields_ = [
+        ("api_url", ctypes.c_char_p),
+        ("interval_ms", ctypes.c_int),
+        ("max_attempts", ctypes.c_int),
+        ("max_ban_wait_s", ctypes.c_int),
+        ("connect_timeout_ms", ctypes.c_long),
+        ("timeout_ms", ctypes.c_long),
+        ("weight_budget", ctypes.c_int),
+        ("backoff_base_ms", ctypes.c_int),
+        ("complete_margin_ms", ctypes.c_int),
+        ("progress", PROGRESS_FN),
+        ("progress_user", ctypes.c_void_p),
+    ]
+
+
+class AgtHourInfo(ctypes.Structure):
+    """``struct agt_hour_info``."""
+
+    _fields_ = [
+        ("hour_start_us", ctypes.c_int64),
+        ("prev_id", ctypes.c_int64),
+        ("prev_ts_us", ctypes.c_int64),
+        ("server_time_us", ctypes.c_int64),
+        ("complete", ctypes.c_int),
+        ("requests", ctypes.c_int),
+        ("bytes", ctypes.c_uint64),
+    ]
+
+
+_lock = threading.Lock()
+_lib: ctypes.CDLL | None = None
+
+
+def library_path() -> Path:
+    """Return the path the library is (or would be) loaded from."""
+    env = os.environ.get("AGT_LIB")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "build" / "libaggtrades.so"
+
+
+def _declare(so: ctypes.CDLL) -> None:
+    p = ctypes.POINTER
+    c_client_p = ctypes.c_void_p
+
+    so.agt_status_name.argtypes = [ctypes.c_int]
+    so.agt_status_name.restype = ctypes.c_char_p
+    so.agt_version.argtypes = []
+    so.agt_version.restype = ctypes.c_char_p
+
+    so.agt_trades_init.argtypes = [p(AgtTrades)]
+    so.agt_trades_init.restype = None
+    so.agt_trades_release.argtypes = [p(AgtTrades)]
+    so.agt_trades_release.restype = None
+
+    so.agt_client_opts_default.argtypes = [p(AgtClientOpts)]
+    so.agt_client_opts_default.restype = None
+    so.agt_client_new.argtypes = [p(AgtClientOpts), p(c_client_p), p(AgtError)]
+    so.agt_client_new.restype = ctypes.c_int
+    so.agt_client_free.argtypes = [c_client_p]
+    so.agt_client_free.restype = None
+    so.agt_client_server_time.argtypes = [c_client_p, p(ctypes.c_int64), p(AgtError)]
+    so.agt_client_server_time.restype = ctypes.c_int
+    so.agt_fetch_hour.argtypes = [
+        c_client_p,
+        ctypes.c_char_p,
+        ctypes.c_int64,
+        p(AgtTrades),
+        p(AgtHourInfo),
+        p(AgtError),
+    ]
+    so.agt_fetch_hour.restype = ctypes.c_int
+
+
+def lib() -> ctypes.CDLL:
+    """Load (once) and return the declared ``libaggtrades.so``.
+
+    Raises :class:`LibraryNotFound` with instructions when it is missing.
+    """
+    global _lib
+    if _lib is not None:
+        return _lib
+    with _lock:
+        if _lib is None:
+            path = library_path()
+            if not path.is_file():
+                raise LibraryNotFound(
+                    f"aggtrades: shared library not found at '{path}'; build it with "
+                    "`make` (or `cmake -S . -B build && cmake --build build --target aggtrades`) "
+                    "in the repository, or set AGT_LIB to the path of libaggtrades.so"
+                )
+            try:
+                so = ctypes.CDLL(str(path))
+                _declare(so)
+            except (OSError, AttributeError) as exc:
+                raise LibraryNotFound(
+                    f"aggtrades: cannot load '{path}': {exc}; rebuild it with `make`"
+                ) from exc
+            _lib = so
+    return _lib
