@@ -28,7 +28,6 @@ from tenacity import (
 )
 
 LIMIT = 1000
-HOUR_MS = 3_600_000
 
 
 class RetryableError(Exception):
@@ -54,9 +53,16 @@ def _wait(retry_state: Any) -> float:
 class ReferenceFetcher:
     """requests.Session + tenacity + pandas."""
 
-    def __init__(self, base_url: str, interval_ms: int = 50, weight_budget: int = 6000) -> None:
+    def __init__(
+        self, base_url: str, interval_ms: int = 50, weight_budget: int = 6000, micro: bool = True
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
+        # µs timestamps (X-MBX-TIME-UNIT), so the result is as exact as ours.
+        self.micro = micro
+        if micro:
+            self.session.headers["X-MBX-TIME-UNIT"] = "MICROSECOND"
+        self.unit = 1_000_000 if micro else 1000  # T units per second
         self.interval_s = interval_ms / 1000.0
         self.weight_budget = weight_budget
         self._last = 0.0
@@ -100,8 +106,8 @@ class ReferenceFetcher:
         return data
 
     def fetch_hour(self, symbol: str, date: dt.date, hour: int) -> pd.DataFrame:
-        start = int(dt.datetime(date.year, date.month, date.day, hour, tzinfo=dt.timezone.utc).timestamp() * 1000)
-        end = start + HOUR_MS - 1
+        start = int(dt.datetime(date.year, date.month, date.day, hour, tzinfo=dt.timezone.utc).timestamp()) * self.unit
+        end = start + 3600 * self.unit - 1
         rows: dict[int, dict[str, Any]] = {}
         params: dict[str, Any] = {"symbol": symbol, "endTime": end, "limit": LIMIT}
         while True:
@@ -126,17 +132,17 @@ class ReferenceFetcher:
                 break  # the symbol's first trade was reached
             # endTime = oldest T repeats that millisecond (de-duplicated above)
             params = {"symbol": symbol, "endTime": oldest["T"], "limit": LIMIT}
-        return self._frame(list(rows.values()))
+        return self._frame(list(rows.values()), "us" if self.micro else "ms")
 
     @staticmethod
-    def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    def _frame(rows: list[dict[str, Any]], unit: str) -> pd.DataFrame:
         df = pd.DataFrame(rows, columns=["a", "p", "q", "f", "l", "T", "m", "M"])
         if df[["a", "p", "q", "T", "m"]].isna().any().any():
             raise ValueError("row with a missing field")
         out = pd.DataFrame(
             {
                 "trade_id": df["a"].astype("int64"),
-                "timestamp": pd.to_datetime(df["T"].astype("int64"), unit="ms", utc=True).astype("datetime64[ns, UTC]"),
+                "timestamp": pd.to_datetime(df["T"].astype("int64"), unit=unit, utc=True).astype("datetime64[ns, UTC]"),
                 "price": df["p"].astype("float64"),
                 "quantity": df["q"].astype("float64"),
                 "is_buyer_maker": df["m"].astype("bool"),
