@@ -1,0 +1,244 @@
+/*
+ * net_int.h - the network layer inside the library (not public): a clock
+ * that tests can replace, the retry policy, the rate limiter, one HTTP
+ * transport (libcurl by default, a function pointer so tests feed canned
+ * responses) and the request loop that ties them together.
+ *
+ * Only src/net/ includes <curl/curl.h>; nothing here exposes curl types.
+ *
+ * Layering:
+ *   agt_net_request()           one logical request: rate limit, send, classify,
+ *     agt_rl_delay_us()         retry with backoff or Retry-After, or fail
+ *     transport (http.c)        one HTTP exchange, body into a capped agt_buf
+ *     agt_retry_decide()        pure decision from what came back (retry.c)
+ * The caller (src/source) supplies the body parsers as callbacks, so a 200
+ * with a malformed body is retried like a 5xx without net knowing JSON.
+ */
+#ifndef AGT_NET_INT_H
+#define AGT_NET_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common_int.h"
+
+/* ---- clock ---------------------------------------------------------------- */
+
+/*
+ * Time and randomness behind function pointers: the system one uses
+ * CLOCK_MONOTONIC / CLOCK_REALTIME and nanosleep (looping on EINTR); unit
+ * tests install a fake that records requested sleeps and advances instantly.
+ */
+typedef struct agt_clock {
+    int64_t (*mono_us)(void *ctx);          /* monotonic, arbitrary epoch */
+    int64_t (*real_us)(void *ctx);          /* wall clock, µs since the epoch */
+    void (*sleep_us)(void *ctx, int64_t us); /* sleep at least `us` (<= 0: no-op) */
+    uint64_t (*random)(void *ctx);          /* for backoff jitter */
+    void *ctx;
+} agt_clock;
+
+/* Fill `c` with the system clock. */
+void agt_clock_system(agt_clock *c);
+/* Sleep `us` microseconds on the monotonic clock, resuming after signals. */
+void agt_sleep_us(int64_t us);
+
+/* ---- retry policy (retry.c) ----------------------------------------------- */
+
+typedef struct agt_retry_policy {
+    int max_attempts;        /* attempts in total, >= 1 */
+    int64_t base_us;         /* first backoff before jitter */
+    int64_t cap_us;          /* no single backoff longer than this */
+    int64_t max_ban_wait_us; /* a 418/429 asking for longer fails at once */
+} agt_retry_policy;
+
+/* What one attempt produced, as the policy sees it. */
+typedef enum agt_outcome {
+    AGT_OUT_OK = 0,       /* 200 and the body was accepted */
+    AGT_OUT_NET,          /* transient transport failure (reset, timeout, DNS) */
+    AGT_OUT_NET_FATAL,    /* transport failure that retrying cannot fix (TLS, URL) */
+    AGT_OUT_BAD_BODY,     /* 200 but the body is malformed or inconsistent */
+    AGT_OUT_HTTP          /* any other HTTP status; see the fields below */
+} agt_outcome;
+
+typedef struct agt_attempt {
+    agt_outcome outcome;
+    int http_status;
+    int64_t retry_after_s; /* Retry-After in seconds, -1 if absent */
+    int has_api_code;      /* the body was {"code":..,"msg":..} */
+    int api_code;
+} agt_attempt;
+
+typedef enum agt_retry_action {
+    AGT_RETRY_DONE = 0, /* success */
+    AGT_RETRY_AGAIN,    /* wait `wait_us`, then try again */
+    AGT_RETRY_FAIL      /* give up with `status` */
+} agt_retry_action;
+
+typedef enum agt_fail_kind {
+    AGT_FAIL_NONE = 0,
+    AGT_FAIL_EXHAUSTED,  /* out of attempts */
+    AGT_FAIL_BANNED,     /* 418/429 wait above the maximum, or 418 without a wait */
+    AGT_FAIL_CLIENT,     /* 4xx the caller caused: not retried */
+    AGT_FAIL_FATAL       /* transport failure retrying cannot fix */
+} agt_fail_kind;
+
+typedef struct agt_retry_decision {
+    agt_retry_action action;
+    int64_t wait_us;   /* for AGT_RETRY_AGAIN */
+    agt_status status; /* for AGT_RETRY_FAIL */
+    agt_fail_kind kind;
+} agt_retry_decision;
+
+/*
+ * Exponential backoff with "equal jitter" for attempt number `attempt` (1 =
+ * the wait after the first failure): d = min(cap, base * 2^(attempt-1)),
+ * result = d/2 + rnd % (d/2 + 1). Deterministic in `rnd`.
+ */
+int64_t agt_backoff_us(const agt_retry_policy *p, int attempt, uint64_t rnd);
+
+/*
+ * Decide what to do after attempt number `attempt` (1-based) ended with `a`.
+ * Pure function of its arguments (`rnd` feeds the jitter). Rules:
+ *   OK                          -> DONE
+ *   NET, BAD_BODY, 5xx, 403     -> backoff, at most max_attempts in total
+ *   429                         -> wait exactly Retry-After (backoff if absent);
+ *                                  if that exceeds max_ban_wait -> BANNED at once
+ *   418                         -> as 429, but without Retry-After -> BANNED
+ *   other 4xx (400, 404, 451..) -> FAIL at once: EAPI if the body had a non-zero
+ *                                  code, else EHTTP
+ *   NET_FATAL, 1xx/3xx          -> FAIL at once
+ * Final statuses after the attempts run out: ENET, EPARSE, EHTTP.
+ */
+agt_retry_decision agt_retry_decide(const agt_retry_policy *p, int attempt,
+                                    const agt_attempt *a, uint64_t rnd);
+
+/* ---- rate limiter (ratelimit.c) -------------------------------------------- */
+
+/*
+ * Two rules, whichever asks for the longer wait:
+ *   1. at least `interval_us` between the starts of two requests;
+ *   2. the exchange's per-minute weight counter (X-MBX-USED-WEIGHT-1M, reset
+ *      on each wall-clock minute of the exchange) never goes over `budget`:
+ *      above 80 % of it the rest of the budget is spread evenly over the rest
+ *      of the minute, and a request that would not fit waits for the next
+ *      minute (plus `slack_us` for clock error).
+ * Times: `mono` is the monotonic clock, `exch` the exchange's clock (µs).
+ */
+typedef struct agt_ratelimit {
+    int64_t interval_us;
+    int budget;
+    int64_t slack_us;
+    int has_sent;
+    int64_t last_send_mono;
+    int used;            /* last X-MBX-USED-WEIGHT-1M seen, -1 if none */
+    int64_t used_minute; /* exchange minute (exch / 60 s) it belongs to */
+    int64_t not_before_mono; /* e.g. after a Retry-After; 0 if none */
+} agt_ratelimit;
+
+void agt_rl_init(agt_ratelimit *rl, int64_t interval_us, int budget);
+/* How long to wait before sending a request of weight `weight` (>= 0). */
+int64_t agt_rl_delay_us(const agt_ratelimit *rl, int64_t mono, int64_t exch, int weight);
+void agt_rl_on_send(agt_ratelimit *rl, int64_t mono);
+/* Record a response's weight header (`used` < 0: header absent, ignored). */
+void agt_rl_on_response(agt_ratelimit *rl, int64_t exch, int64_t used);
+
+/* ---- one HTTP exchange (http.c) -------------------------------------------- */
+
+#define AGT_NET_BODY_CAP ((size_t)16 << 20) /* 16 MiB: a 1000-row page is ~120 KiB */
+
+typedef struct agt_http_resp {
+    int status;            /* HTTP status, 0 if no response */
+    int64_t used_weight;   /* X-MBX-USED-WEIGHT-1M, -1 if absent */
+    int64_t retry_after_s; /* Retry-After, -1 if absent or not a number */
+    int is_html;           /* Content-Type text/html (a WAF page) */
+    agt_buf body;          /* decoded body, capped */
+} agt_http_resp;
+
+/* Reset the per-response fields and empty the body (keeps its memory). */
+void agt_http_resp_reset(agt_http_resp *r);
+
+/*
+ * Send GET `url` and fill `r`. Returns AGT_OK when an HTTP response arrived,
+ * whatever its status. Otherwise a transport failure: AGT_ENET with
+ * *transient = 1 if retrying may help (connect, reset, timeout, DNS),
+ * *transient = 0 if not (TLS verification, bad URL); AGT_ENOMEM if the body
+ * exceeded its cap. The message goes into `err`.
+ */
+typedef agt_status (*agt_transport_fn)(void *ctx, const char *url, agt_http_resp *r,
+                                       int *transient, agt_error *err);
+
+typedef struct agt_http agt_http; /* the libcurl transport */
+
+typedef struct agt_http_opts {
+    long connect_timeout_ms;
+    long timeout_ms;
+} agt_http_opts;
+
+agt_status agt_http_new(const agt_http_opts *o, agt_http **out, agt_error *err);
+void agt_http_free(agt_http *h);
+/* An agt_transport_fn; `ctx` is the agt_http. */
+agt_status agt_http_get(void *ctx, const char *url, agt_http_resp *r, int *transient,
+                        agt_error *err);
+/* Pure header-line parser used by agt_http_get (exposed for tests). */
+void agt_http_parse_header(agt_http_resp *r, const char *line, size_t n);
+
+/* ---- the request loop (request.c) ------------------------------------------ */
+
+typedef struct agt_net_opts {
+    int interval_ms;
+    int weight_budget;
+    agt_retry_policy retry;
+    agt_http_opts http;
+    const agt_clock *clock;      /* NULL: system clock */
+    agt_transport_fn transport;  /* NULL: libcurl */
+    void *transport_ctx;
+} agt_net_opts;
+
+typedef struct agt_net {
+    agt_clock clock;
+    agt_retry_policy retry;
+    agt_ratelimit rl;
+    agt_transport_fn transport;
+    void *transport_ctx;
+    agt_http *http;          /* owned when the default transport is used */
+    agt_http_resp resp;      /* reused for every response */
+    int has_offset;          /* exchange clock known */
+    int64_t exch_offset_us;  /* exchange = mono + offset */
+    /* counters since creation */
+    uint64_t requests;
+    uint64_t bytes;
+} agt_net;
+
+/* One logical request (with its retries). */
+typedef struct agt_net_req {
+    const char *url;
+    const char *what; /* for messages, e.g. "aggTrades page" */
+    int weight;       /* expected request weight, for the rate limiter */
+    /*
+     * Called for every 200 response. Return AGT_OK to accept the body,
+     * AGT_EPARSE if it is malformed (the attempt is retried), anything else
+     * to fail at once with that status.
+     */
+    agt_status (*on_body)(void *user, const agt_http_resp *r, agt_error *err);
+    /* Parse an error body {"code":..,"msg":..}; 1 if it is one. May be NULL. */
+    int (*parse_api_error)(const uint8_t *body, size_t n, int *code, char *msg, size_t msgn);
+    /* Called after every response (or transport failure, r->status == 0).
+     * Non-zero stops everything with AGT_ECANCELLED. May be NULL. */
+    int (*observe)(void *user, const agt_http_resp *r);
+    void *user;
+} agt_net_req;
+
+agt_status agt_net_new(const agt_net_opts *o, agt_net **out, agt_error *err);
+void agt_net_free(agt_net *n);
+/*
+ * Run `rq` under the rate limiter and retry policy. On failure `err` holds a
+ * one-line message, the last HTTP status, the exchange's code and the number
+ * of attempts.
+ */
+agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err);
+/* The exchange's clock as the layer estimates it (wall clock until set). */
+int64_t agt_net_exch_now(const agt_net *n);
+/* Anchor the exchange clock: it read `exch_us` at monotonic time `mono_us`. */
+void agt_net_set_exch_time(agt_net *n, int64_t exch_us, int64_t mono_us);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * ratelimit.c - spacing requests so the exchange never has to tell us to.
+ *
+ * Binance counts request weight per IP in windows of one wall-clock minute
+ * and reports the running total in X-MBX-USED-WEIGHT-1M on every response
+ * (aggTrades costs 4, /api/v3/time 1; the budget is 6000). Going over gives
+ * 429, and carrying on gives 418 bans of minutes to days, so the limiter
+ * reacts to the header, which also counts other programs on the same IP:
+ *
+ *   - below 80 % of the budget only the minimum interval applies;
+ *   - from 80 % on, what is left of the budget is spread evenly over what is
+ *     left of the minute (a gentle slope, not a cliff);
+ *   - a request that would take the counter over the budget waits for the
+ *     next minute of the exchange's clock plus `slack_us`, which covers our
+ *     estimate of that clock being a little off.
+ *
+ * A reading from an earlier minute is treated as zero (the counter was
+ * reset), but only once the minute is over by `slack_us` as well.
+ */
+#include "net/net_int.h"
+
+#define MINUTE_US (60 * AGT_US_PER_SEC)
+
+void agt_rl_init(agt_ratelimit *rl, int64_t interval_us, int budget)
+{
+    rl->interval_us = interval_us > 0 ? interval_us : 0;
+    rl->budget = budget > 0 ? budget : 1;
+    rl->slack_us = AGT_US_PER_SEC;
+    rl->has_sent = 0;
+    rl->last_send_mono = 0;
+    rl->used = -1;
+    rl->used_minute = 0;
+    rl->not_before_mono = 0;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+int64_t agt_rl_delay_us(const agt_ratelimit *rl, int64_t mono, int64_t exch, int weight)
+{
+    int64_t wait = 0;
+    if (rl->has_sent) {
+        int64_t w = rl->last_send_mono + rl->interval_us - mono;
+        if (w > wait) wait = w;
+    }
+    if (rl->not_before_mono > mono && rl->not_before_mono - mono > wait)
+        wait = rl->not_before_mono - mono;
+
+    if (rl->used < 0 || weight < 0) return wait;
+    /* The reading's minute ends at `reset`; until then it stands. */
+    int64_t reset = (rl->used_minute + 1) * MINUTE_US + rl->slack_us;
+    if (exch >= reset) return wait;
+
+    int64_t used = rl->used;
+    int64_t budget = rl->budget;
+    if (used + weight > budget) {
+        int64_t w = reset - exch;
+        return w > wait ? w : wait;
+    }
+    if (used * 10 >= budget * 8) {
+        /* Requests still allowed this minute, at least the one we are about
+         * to send; spread them over the time left. */
+        int64_t left = weight > 0 ? (budget - used) / weight : budget - used;
+        if (left < 1) left = 1;
+        int64_t gap = (reset - exch) / left;
+        if (rl->has_sent) {
+            int64_t w = rl->last_send_mono + gap - mono;
+            if (w > wait) wait = w;
+        }
+    }
+    return wait;
+}
+
+void agt_rl_on_send(agt_ratelimit *rl, int64_t mono)
+{
+    rl->has_sent = 1;
+    rl->last_send_mono = mono;
+}
+
+void agt_rl_on_response(agt_ratelimit *rl, int64_t exch, int64_t used)
+{
+    if (used < 0) return;
+    int64_t minute = floor_div(exch, MINUTE_US);
+    /* The newest reading wins: requests are sequential, so it is the
+     * exchange's latest count (a drop means its minute rolled over). */
+    rl->used = used > INT32_MAX ? INT32_MAX : (int)used;
+    rl->used_minute = minute;
+}

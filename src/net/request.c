@@ -1,0 +1,253 @@
+/*
+ * request.c - one logical request with everything around it: wait for the
+ * rate limiter, send through the transport, classify the result (a 200 body
+ * is judged by the caller's parser, an error body is decoded for the
+ * exchange's code), ask the retry policy what next, sleep on the injected
+ * clock, and on failure leave a one-line message that says what happened in
+ * the user's terms ("banned by the exchange until ...").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/net_int.h"
+
+agt_status agt_net_new(const agt_net_opts *o, agt_net **out, agt_error *err)
+{
+    *out = NULL;
+    agt_net *n = calloc(1, sizeof *n);
+    if (!n) return agt_err(err, AGT_ENOMEM, "out of memory");
+    if (o->clock)
+        n->clock = *o->clock;
+    else
+        agt_clock_system(&n->clock);
+    n->retry = o->retry;
+    if (n->retry.max_attempts < 1) n->retry.max_attempts = 1;
+    agt_rl_init(&n->rl, (int64_t)(o->interval_ms > 0 ? o->interval_ms : 0) * AGT_US_PER_MS,
+                o->weight_budget);
+    agt_buf_init(&n->resp.body, AGT_NET_BODY_CAP);
+    agt_http_resp_reset(&n->resp);
+    if (o->transport) {
+        n->transport = o->transport;
+        n->transport_ctx = o->transport_ctx;
+    } else {
+        agt_status s = agt_http_new(&o->http, &n->http, err);
+        if (s != AGT_OK) {
+            agt_net_free(n);
+            return s;
+        }
+        n->transport = agt_http_get;
+        n->transport_ctx = n->http;
+    }
+    *out = n;
+    return AGT_OK;
+}
+
+void agt_net_free(agt_net *n)
+{
+    if (!n) return;
+    agt_http_free(n->http);
+    agt_buf_release(&n->resp.body);
+    free(n);
+}
+
+int64_t agt_net_exch_now(const agt_net *n)
+{
+    if (n->has_offset) return n->clock.mono_us(n->clock.ctx) + n->exch_offset_us;
+    return n->clock.real_us(n->clock.ctx);
+}
+
+void agt_net_set_exch_time(agt_net *n, int64_t exch_us, int64_t mono_us)
+{
+    n->exch_offset_us = exch_us - mono_us;
+    n->has_offset = 1;
+}
+
+/* "2024-01-01 12:00:00" (seconds precision) into buf[32]. */
+static void fmt_time(int64_t us, char *buf)
+{
+    agt_format_time_us(us, buf, 32);
+    buf[19] = 0;
+}
+
+/* A short printable excerpt of a non-JSON body for messages. */
+static void body_excerpt(const agt_http_resp *r, char *out, size_t n)
+{
+    size_t k = 0;
+    int space = 0;
+    for (size_t i = 0; i < r->body.len && k + 1 < n && k < 80; i++) {
+        unsigned char c = r->body.data[i];
+        if (c == '\r' || c == '\n' || c == '\t' || c == ' ') {
+            space = k > 0;
+            continue;
+        }
+        if (c < 0x20 || c >= 0x7f) c = '?';
+        if (space && k + 2 < n) out[k++] = ' ';
+        space = 0;
+        out[k++] = (char)c;
+    }
+    out[k] = 0;
+}
+
+/* "IP banned until 1516180405741" in a 418 message: epoch ms, else -1. */
+static int64_t banned_until_ms(const char *msg)
+{
+    const char *p = strstr(msg, "banned until ");
+    if (!p) return -1;
+    p += 13;
+    int64_t v = 0;
+    int digits = 0;
+    while (*p >= '0' && *p <= '9' && digits < 16) v = v * 10 + (*p++ - '0'), digits++;
+    return digits >= 10 ? v : -1;
+}
+
+agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err)
+{
+    const agt_clock *ck = &n->clock;
+    const char *what = rq->what ? rq->what : "request";
+    char detail[256];
+    char apimsg[256];
+    agt_attempt a;
+    for (int attempt = 1;; attempt++) {
+        int64_t mono = ck->mono_us(ck->ctx);
+        int64_t delay = agt_rl_delay_us(&n->rl, mono, agt_net_exch_now(n), rq->weight);
+        if (delay > 0) ck->sleep_us(ck->ctx, delay);
+        agt_rl_on_send(&n->rl, ck->mono_us(ck->ctx));
+
+        agt_error te;
+        agt_error_clear(&te);
+        int transient = 0;
+        agt_status ts = n->transport(n->transport_ctx, rq->url, &n->resp, &transient, &te);
+        agt_http_resp *r = &n->resp;
+        n->requests++;
+        n->bytes += r->body.len;
+        if (r->used_weight >= 0) agt_rl_on_response(&n->rl, agt_net_exch_now(n), r->used_weight);
+
+        memset(&a, 0, sizeof a);
+        a.http_status = r->status;
+        a.retry_after_s = r->retry_after_s;
+        detail[0] = apimsg[0] = 0;
+        if (ts == AGT_ENOMEM) {
+            agt_err(err, AGT_ENOMEM, "%s: %s", what, te.message);
+            if (err) {
+                err->http_status = r->status;
+                err->attempts = attempt;
+            }
+            return AGT_ENOMEM;
+        } else if (ts != AGT_OK) {
+            a.outcome = transient ? AGT_OUT_NET : AGT_OUT_NET_FATAL;
+            snprintf(detail, sizeof detail, "%.200s", te.message);
+            if (detail[0] >= 'A' && detail[0] <= 'Z') detail[0] = (char)(detail[0] + 32);
+        } else if (r->status == 200) {
+            agt_error be;
+            agt_error_clear(&be);
+            agt_status bs = rq->on_body ? rq->on_body(rq->user, r, &be) : AGT_OK;
+            if (bs == AGT_OK) {
+                a.outcome = AGT_OUT_OK;
+            } else if (bs == AGT_EPARSE) {
+                a.outcome = AGT_OUT_BAD_BODY;
+                snprintf(detail, sizeof detail, "%.200s", be.message);
+            } else {
+                if (err) {
+                    *err = be;
+                    err->status = bs;
+                    err->http_status = 200;
+                    err->attempts = attempt;
+                }
+                return bs;
+            }
+        } else {
+            a.outcome = AGT_OUT_HTTP;
+            int code = 0;
+            if (rq->parse_api_error && !r->is_html &&
+                rq->parse_api_error(r->body.data, r->body.len, &code, apimsg, sizeof apimsg)) {
+                a.has_api_code = 1;
+                a.api_code = code;
+                snprintf(detail, sizeof detail, "\"%.200s\" (code %d)", apimsg, code);
+            } else if (r->is_html) {
+                snprintf(detail, sizeof detail, "an html page instead of json");
+            } else {
+                char ex[96];
+                body_excerpt(r, ex, sizeof ex);
+                snprintf(detail, sizeof detail, "body \"%s\"", ex);
+            }
+            if (r->status == 418 && a.retry_after_s < 0 && a.has_api_code) {
+                /* No Retry-After: the message may still say until when. */
+                int64_t until = banned_until_ms(apimsg);
+                if (until > 0) {
+                    int64_t left = until * AGT_US_PER_MS - agt_net_exch_now(n);
+                    a.retry_after_s = left > 0 ? (left + AGT_US_PER_SEC - 1) / AGT_US_PER_SEC : 0;
+                }
+            }
+        }
+
+        if (rq->observe && rq->observe(rq->user, r)) {
+            agt_err(err, AGT_ECANCELLED, "%s: cancelled", what);
+            if (err) err->attempts = attempt, err->http_status = r->status;
+            return AGT_ECANCELLED;
+        }
+
+        agt_retry_decision d = agt_retry_decide(&n->retry, attempt, &a, ck->random(ck->ctx));
+        if (d.action == AGT_RETRY_DONE) return AGT_OK;
+        if (d.action == AGT_RETRY_AGAIN) {
+            if (a.http_status == 429 || a.http_status == 418) {
+                /* Keep the whole client away, not just this request. */
+                n->rl.not_before_mono = ck->mono_us(ck->ctx) + d.wait_us;
+            }
+            ck->sleep_us(ck->ctx, d.wait_us);
+            continue;
+        }
+
+        /* Failed for good: say why, in the user's terms. */
+        int st = a.http_status;
+        char when[32];
+        switch (d.kind) {
+        case AGT_FAIL_BANNED:
+            if (a.retry_after_s >= 0) {
+                fmt_time(agt_net_exch_now(n) + a.retry_after_s * AGT_US_PER_SEC, when);
+                agt_err(err, d.status,
+                        "banned by the exchange until %s UTC (http %d, retry-after %lld s is "
+                        "more than the %lld s we wait): %s",
+                        when, st, (long long)a.retry_after_s,
+                        (long long)(n->retry.max_ban_wait_us / AGT_US_PER_SEC), detail);
+            } else {
+                agt_err(err, d.status, "banned by the exchange for an unknown time (http %d): %s",
+                        st, detail);
+            }
+            break;
+        case AGT_FAIL_CLIENT:
+            if (d.status == AGT_EAPI)
+                agt_err(err, d.status, "the exchange refused the %s: %s, http %d", what, detail, st);
+            else
+                agt_err(err, d.status, "%s: unexpected http %d: %s", what, st, detail);
+            break;
+        case AGT_FAIL_FATAL:
+            agt_err(err, d.status, "%s: %s", what, detail);
+            break;
+        default:
+            if (a.outcome == AGT_OUT_NET)
+                agt_err(err, d.status, "%s: network error after %d attempts: %s", what, attempt,
+                        detail);
+            else if (a.outcome == AGT_OUT_BAD_BODY)
+                agt_err(err, d.status, "%s: malformed response after %d attempts: %s", what,
+                        attempt, detail);
+            else if (st == 403)
+                agt_err(err, d.status,
+                        "blocked by the exchange's firewall (http 403) after %d attempts: %s",
+                        attempt, detail);
+            else if (st == 429)
+                agt_err(err, d.status, "rate limited by the exchange (http 429) after %d attempts",
+                        attempt);
+            else
+                agt_err(err, d.status, "%s: http %d after %d attempts: %s", what, st, attempt,
+                        detail);
+            break;
+        }
+        if (err) {
+            err->http_status = st;
+            err->api_code = a.has_api_code ? a.api_code : 0;
+            err->attempts = attempt;
+        }
+        return d.status;
+    }
+}

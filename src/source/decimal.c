@@ -1,0 +1,109 @@
+/*
+ * decimal.c - exact conversion of the exchange's decimal strings ("p", "q",
+ * e.g. "45083.19000000") to double.
+ *
+ * The result must be the double nearest to the decimal's exact value, the
+ * same bits strtod gives, so that a price read from REST equals the same
+ * price read from the archive CSV or by pandas. Most inputs take Clinger's
+ * fast path: when the significant digits form an integer m <= 2^53 and the
+ * decimal exponent e has |e| <= 22, both m and 10^|e| are exactly
+ * representable doubles, and IEEE 754 division (or multiplication) of two
+ * exact values is correctly rounded - so m / 10^-e is the answer in one
+ * rounding. Spot prices and quantities have 8 decimals and rarely more than
+ * 15 significant digits, so strtod is almost never needed.
+ *
+ * The fast path needs double arithmetic without extended precision
+ * (FLT_EVAL_METHOD == 0, as on x86-64 SSE2 and AArch64); elsewhere every
+ * input goes to strtod. strtod reads '.' as the decimal point only in the C
+ * locale: the library never calls setlocale, and a program that does (to a
+ * locale with ',' decimals) would make the fallback reject inputs rather
+ * than misread them, because we require strtod to consume every character.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "source/source_int.h"
+
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+#define FAST_PATH 1
+#else
+#define FAST_PATH 0
+#endif
+
+#define MAX_DECIMAL_LEN 100
+
+static const double pow10_exact[23] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+static int slow(const char *s, size_t n, double *out)
+{
+    char buf[MAX_DECIMAL_LEN + 1];
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    char *end = NULL;
+    double v = strtod(buf, &end);
+    if (end != buf + n || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+int agt_decimal_to_double(const char *s, size_t n, double *out)
+{
+    if (n == 0 || n > MAX_DECIMAL_LEN) return -1;
+    uint64_t m = 0;
+    int sig = 0;        /* significant digits accumulated into m */
+    int exp10 = 0;      /* value = m * 10^exp10 while !overflow */
+    int overflow = 0;   /* more than 19 significant digits */
+    size_t i = 0;
+
+    size_t start = i;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (m == 0 && d == 0) continue; /* leading zero */
+        if (sig < 19) {
+            m = m * 10 + d;
+            sig++;
+        } else {
+            overflow = 1;
+        }
+    }
+    if (i == start) return -1; /* no integer digits (".5" is not accepted) */
+    if (i < n) {
+        if (s[i] != '.') return -1;
+        i++;
+        size_t fstart = i;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+            unsigned d = (unsigned)(s[i] - '0');
+            if (m == 0 && d == 0) {
+                exp10--;
+            } else if (sig < 19) {
+                m = m * 10 + d;
+                sig++;
+                exp10--;
+            } else {
+                overflow = 1;
+            }
+        }
+        if (i == fstart || i != n) return -1; /* "1." or trailing garbage */
+    }
+
+    if (!FAST_PATH || overflow) return slow(s, n, out);
+    if (m == 0) {
+        *out = 0.0;
+        return 0;
+    }
+    while (exp10 < 0 && m % 10 == 0) {
+        m /= 10;
+        exp10++;
+    }
+    if (m <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
+        double v = (double)m;
+        *out = exp10 < 0 ? v / pow10_exact[-exp10] : v * pow10_exact[exp10];
+        return 0;
+    }
+    return slow(s, n, out);
+}

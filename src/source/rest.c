@@ -1,0 +1,320 @@
+/*
+ * rest.c - agt_fetch_hour: every aggregate trade of one UTC hour from
+ * GET /api/v3/aggTrades, exact and with proof of completeness.
+ *
+ * How the hour is walked, and why
+ * -------------------------------
+ * The hour is [S, E] with E = S + 1 h - 1 µs. We ask for T in microseconds
+ * (X-MBX-TIME-UNIT: MICROSECOND) so timestamps are exact and the hour's ends
+ * are exact too; a server that ignores the header is still understood,
+ * because a T below 10^14 can only be milliseconds (agt_t_to_us).
+ *
+ * 1. The first request is `endTime=E&limit=1000`: the newest 1000 trades at
+ *    or before the end of the hour, ascending. It fixes the top of the hour:
+ *    no trade with T <= E has a larger id than the newest one returned.
+ *
+ * 2. From there we walk backwards. Walking by time (`endTime = oldest.T`)
+ *    has a flaw the docs warn about: many aggTrades share one timestamp (a
+ *    taker order sweeping several price levels), so a page boundary can fall
+ *    inside a timestamp. `endTime = oldest.T - 1` would then lose the rest of
+ *    that timestamp; `endTime = oldest.T` re-fetches it (k duplicates to
+ *    drop per page, so more requests than ceil(n/1000)) and makes no
+ *    progress at all when more than 1000 trades share it. Aggregate trade
+ *    ids, however, are consecutive on spot and ordered like time, and
+ *    `fromId=X&limit=L` returns exactly ids X..X+L-1. So once one id is
+ *    known we page by id: `fromId = oldest.a - 1000, limit = 1000` (fewer
+ *    near id 0) returns the 1000 ids just below what we hold - no overlap,
+ *    no boundary, whatever the number of trades per millisecond. This is
+ *    the "switch to id-based paging" of binance-api.md §6, done from the
+ *    second page on rather than only when a millisecond overflows a page,
+ *    which also makes the request count exact: an hour of n trades costs
+ *    ceil((n + 1) / 1000) requests (the +1 is the trade before the hour).
+ *
+ * 3. We stop at the first page that reaches a trade with T < S: the newest
+ *    such trade is the one just before the hour (prev_id, prev_ts). A short
+ *    `endTime` page (fewer rows than the limit) means there is nothing older
+ *    at all: prev_id = -1, the hour holds the symbol's first trade. So does
+ *    reaching id 0 (spot ids start at 0).
+ *
+ * 4. If an id page has nothing below the id we hold (the REST history floor,
+ *    binance-api.md §1.4, or a symbol whose ids do not start at 0), we ask by
+ *    time once more: `endTime = T(lowest) - 1`. Empty means the exchange has
+ *    no earlier trade - the start is confirmed. Otherwise its newest trade,
+ *    if before the hour, is prev (and the id gap, if any, shows as
+ *    incomplete); if not, we stop and report the hour incomplete.
+ *
+ * Every page is validated before use (json_page.c for syntax and types,
+ * page_body() here for the request it answers: T <= endTime, ids >= fromId,
+ * no more rows than asked, f <= l); a page that fails is retried like a 5xx.
+ * Rows are deduplicated by id (a page can repeat an id: see the newton-
+ * binance sample) and the result is sorted by id.
+ *
+ * Complete (architecture.md §2) means: the exchange's clock was past
+ * E + margin before the first request, the ids in the hour are contiguous,
+ * and the start is confirmed (prev_id == first_id - 1, or prev_id == -1
+ * established as above); an empty hour is complete when the clock test holds
+ * and the trade before the hour (or the absence of any) was established.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "source/source_int.h"
+
+typedef enum { BY_END, BY_ID } page_mode;
+
+typedef struct fetch {
+    agt_client *c;
+    const char *symbol;
+    int64_t S, E;
+    /* the request in flight, for validating its answer */
+    page_mode mode;
+    int64_t end_us;  /* BY_END: endTime */
+    int64_t from_id; /* BY_ID: fromId */
+    int limit;
+    /* progress */
+    uint64_t page_rows; /* rows of the last accepted body, 0 otherwise */
+    int requests;
+    uint64_t bytes;
+    int cancelled;
+} fetch;
+
+static agt_status page_body(void *user, const agt_http_resp *r, agt_error *err)
+{
+    fetch *f = user;
+    agt_page *pg = &f->c->page;
+    f->page_rows = 0;
+    AGT_TRY(agt_page_parse(pg, r->body.data, r->body.len, err));
+    if (pg->len > (size_t)f->limit)
+        return agt_err(err, AGT_EPARSE, "aggTrades page: %zu rows for limit=%d", pg->len, f->limit);
+    for (size_t i = 0; i < pg->len; i++) {
+        const agt_page_row *w = &pg->rows[i];
+        int64_t t = agt_t_to_us(w->t);
+        if (f->mode == BY_END && t > f->end_us)
+            return agt_err(err, AGT_EPARSE,
+                           "aggTrades page: trade %" PRId64 " at T=%" PRId64
+                           " is after the requested endTime %" PRId64,
+                           w->a, w->t, f->end_us);
+        if (f->mode == BY_ID && w->a < f->from_id)
+            return agt_err(err, AGT_EPARSE,
+                           "aggTrades page: trade %" PRId64 " is below the requested fromId %" PRId64,
+                           w->a, f->from_id);
+        if (!((w->f == -1 && w->l == -1) || (w->f >= 0 && w->f <= w->l)))
+            return agt_err(err, AGT_EPARSE,
+                           "aggTrades page: trade %" PRId64 " has first trade id %" PRId64
+                           " and last %" PRId64,
+                           w->a, w->f, w->l);
+    }
+    f->page_rows = pg->len;
+    return AGT_OK;
+}
+
+static int page_observe(void *user, const agt_http_resp *r)
+{
+    fetch *f = user;
+    f->requests++;
+    f->bytes += r->body.len;
+    uint64_t rows = r->status == 200 ? f->page_rows : 0;
+    f->page_rows = 0;
+    const agt_client_opts *o = &f->c->opts;
+    if (o->progress && o->progress(o->progress_user, r->body.len, rows)) {
+        f->cancelled = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Send one aggTrades request (with retries); the page lands in c->page. */
+static agt_status get_page(fetch *f, page_mode mode, int64_t arg, int limit, agt_error *err)
+{
+    agt_client *c = f->c;
+    int n;
+    f->mode = mode;
+    f->limit = limit;
+    if (mode == BY_END) {
+        f->end_us = arg;
+        n = snprintf(c->url, sizeof c->url, "%s/api/v3/aggTrades?symbol=%s&endTime=%" PRId64 "&limit=%d",
+                     c->api_url, f->symbol, arg, limit);
+    } else {
+        f->from_id = arg;
+        n = snprintf(c->url, sizeof c->url, "%s/api/v3/aggTrades?symbol=%s&fromId=%" PRId64 "&limit=%d",
+                     c->api_url, f->symbol, arg, limit);
+    }
+    if (n < 0 || (size_t)n >= sizeof c->url) return agt_err(err, AGT_EINVAL, "api url too long");
+    agt_net_req rq;
+    memset(&rq, 0, sizeof rq);
+    rq.url = c->url;
+    rq.what = "aggTrades page";
+    rq.weight = AGT_WEIGHT_AGGTRADES;
+    rq.on_body = page_body;
+    rq.parse_api_error = agt_api_error_parse;
+    rq.observe = page_observe;
+    rq.user = f;
+    return agt_net_request(c->net, &rq, err);
+}
+
+/* What the walk has established so far. */
+typedef struct walk {
+    agt_trades got;     /* rows inside the hour, any order, maybe repeated ids */
+    int64_t lo_id;      /* lowest id received so far, -1 before any */
+    int64_t lo_ts;      /* its time */
+    int64_t prev_id;    /* -1: no trade before the hour exists */
+    int64_t prev_ts;
+    int start_known;    /* prev_id established (found, or proven absent) */
+} walk;
+
+/*
+ * Take the rows of the current page whose id is below `below` (all rows when
+ * below < 0): in-hour rows go to w->got, and the newest trade before the
+ * hour, if any, becomes prev. Returns the number of rows taken.
+ */
+static agt_status take(fetch *f, walk *w, int64_t below, size_t *taken)
+{
+    const agt_page *pg = &f->c->page;
+    size_t k = 0;
+    int64_t best = -1, best_ts = 0;
+    for (size_t i = 0; i < pg->len; i++) {
+        const agt_page_row *r = &pg->rows[i];
+        if (below >= 0 && r->a >= below) continue;
+        int64_t t = agt_t_to_us(r->t);
+        k++;
+        if (w->lo_id < 0 || r->a < w->lo_id) {
+            w->lo_id = r->a;
+            w->lo_ts = t;
+        }
+        if (t < f->S) {
+            if (r->a > best) {
+                best = r->a;
+                best_ts = t;
+            }
+        } else if (t <= f->E) {
+            if (agt_trades_push(&w->got, r->a, t, r->p, r->q, r->m) != AGT_OK)
+                return AGT_ENOMEM;
+        }
+        /* t > E below the newest in-hour id: out of order (pre-2018 data);
+         * it is not part of this hour. */
+    }
+    if (best >= 0) {
+        w->prev_id = best;
+        w->prev_ts = best_ts;
+        w->start_known = 1;
+    }
+    *taken = k;
+    return AGT_OK;
+}
+
+static agt_status walk_hour(fetch *f, walk *w, agt_error *err)
+{
+    size_t taken;
+    /* 1. the top of the hour */
+    AGT_TRY(get_page(f, BY_END, f->E, AGT_PAGE_LIMIT, err));
+    if (take(f, w, -1, &taken) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
+    if (w->start_known) return AGT_OK;
+    if (taken < AGT_PAGE_LIMIT) {
+        w->prev_id = -1; /* nothing at all before the oldest row (or before E) */
+        w->start_known = 1;
+        return AGT_OK;
+    }
+    /* 2. backwards by id */
+    for (;;) {
+        if (w->lo_id == 0) {
+            w->prev_id = -1; /* id 0 is a symbol's first trade */
+            w->start_known = 1;
+            return AGT_OK;
+        }
+        int64_t from = w->lo_id > AGT_PAGE_LIMIT ? w->lo_id - AGT_PAGE_LIMIT : 0;
+        int limit = (int)(w->lo_id - from);
+        int64_t below = w->lo_id;
+        AGT_TRY(get_page(f, BY_ID, from, limit, err));
+        if (take(f, w, below, &taken) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
+        if (w->start_known) return AGT_OK;
+        if (taken > 0 && w->lo_id == from) continue; /* the full block below, as asked */
+        break; /* nothing below, or the exchange starts above `from` */
+    }
+    /* 4. nothing reachable by id below lo_id: ask by time once */
+    AGT_TRY(get_page(f, BY_END, w->lo_ts - 1, AGT_PAGE_LIMIT, err));
+    const agt_page *pg = &f->c->page;
+    if (pg->len == 0) {
+        w->prev_id = -1;
+        w->start_known = 1;
+        return AGT_OK;
+    }
+    int64_t best = -1, best_ts = 0;
+    for (size_t i = 0; i < pg->len; i++)
+        if (pg->rows[i].a > best) best = pg->rows[i].a, best_ts = agt_t_to_us(pg->rows[i].t);
+    if (best_ts < f->S) {
+        w->prev_id = best;
+        w->prev_ts = best_ts;
+        w->start_known = 1;
+    }
+    /* else: trades of the hour the exchange will not list by id; the hour
+     * stays unproven (start_known == 0). */
+    return AGT_OK;
+}
+
+agt_status agt_fetch_hour(agt_client *c, const char *symbol, int64_t hour_start_us,
+                          agt_trades *out, agt_hour_info *info, agt_error *err)
+{
+    agt_error_clear(err);
+    if (!c || !out) return agt_err(err, AGT_EINVAL, "null argument");
+    if (!agt_symbol_valid(symbol))
+        return agt_err(err, AGT_EINVAL, "invalid symbol '%.40s': expected 2-20 characters A-Z or 0-9",
+                       symbol ? symbol : "(null)");
+    if (hour_start_us % AGT_US_PER_HOUR != 0)
+        return agt_err(err, AGT_EINVAL, "hour start %" PRId64 " is not a whole UTC hour", hour_start_us);
+    if (hour_start_us < AGT_FIRST_HOUR_US)
+        return agt_err(err, AGT_EINVAL, "hour before 2017-07-01: binance spot has no trades then");
+    if (hour_start_us > INT64_MAX / 2)
+        return agt_err(err, AGT_EINVAL, "hour start %" PRId64 " is out of range", hour_start_us);
+
+    fetch f;
+    memset(&f, 0, sizeof f);
+    f.c = c;
+    f.symbol = symbol;
+    f.S = hour_start_us;
+    f.E = hour_start_us + AGT_US_PER_HOUR - 1;
+    int64_t margin = (int64_t)c->opts.complete_margin_ms * AGT_US_PER_MS;
+
+    /* Has the hour ended on the exchange's clock? A reading up to 10 minutes
+     * old is good enough for hours long past; near the boundary read afresh. */
+    int64_t now;
+    agt_status s = agt_client_exch_now(c, 10 * 60 * AGT_US_PER_SEC, 0, &now, err);
+    if (s == AGT_OK && now < f.E + margin + 120 * AGT_US_PER_SEC)
+        s = agt_client_exch_now(c, 0, 1, &now, err);
+    if (s != AGT_OK) return s;
+    int clock_ok = now >= f.E + margin;
+
+    walk w;
+    memset(&w, 0, sizeof w);
+    agt_trades_init(&w.got);
+    w.lo_id = -1;
+    w.prev_id = -1;
+    s = walk_hour(&f, &w, err);
+    if (s == AGT_OK && agt_trades_sort_unique(&w.got, NULL) != AGT_OK)
+        s = agt_err(err, AGT_ENOMEM, "out of memory");
+    if (s == AGT_OK && agt_trades_append(out, &w.got) != AGT_OK)
+        s = agt_err(err, AGT_ENOMEM, "out of memory");
+    if (s != AGT_OK) {
+        agt_trades_release(&w.got);
+        if (err && f.cancelled) err->status = AGT_ECANCELLED;
+        return s;
+    }
+
+    int complete = clock_ok && w.start_known;
+    if (w.got.len > 0) {
+        int64_t first = w.got.trade_id[0], last = w.got.trade_id[w.got.len - 1];
+        if ((uint64_t)(last - first) + 1 != w.got.len) complete = 0;        /* a hole */
+        if (w.prev_id >= 0 && w.prev_id != first - 1) complete = 0;         /* not chained */
+    }
+    if (info) {
+        info->hour_start_us = f.S;
+        info->prev_id = w.prev_id;
+        info->prev_ts_us = w.prev_id >= 0 ? w.prev_ts : 0;
+        info->server_time_us = agt_net_exch_now(c->net);
+        info->complete = complete;
+        info->requests = f.requests;
+        info->bytes = f.bytes;
+    }
+    agt_trades_release(&w.got);
+    return AGT_OK;
+}

@@ -1,0 +1,107 @@
+/*
+ * source_int.h - the source module inside the library (not public): exact
+ * decimal conversion, the strict parser for aggTrades pages and the small
+ * JSON bodies around them, and the agt_client internals that unit tests
+ * reach into (an injected clock and transport instead of libcurl).
+ */
+#ifndef AGT_SOURCE_INT_H
+#define AGT_SOURCE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aggtrades/fetch.h"
+#include "common/common_int.h"
+#include "net/net_int.h"
+
+/* ---- decimal.c ------------------------------------------------------------ */
+
+/*
+ * Convert the decimal string s[0..n) - digits, optionally one '.' followed by
+ * at least one digit; no sign, no exponent, at most 100 characters - to the
+ * double nearest to its exact value (ties to even), bit-identical to strtod.
+ * Returns 0 on success, -1 if `s` is not such a decimal.
+ */
+int agt_decimal_to_double(const char *s, size_t n, double *out);
+
+/* ---- json_page.c ---------------------------------------------------------- */
+
+/* One aggTrades object as received, before any hour-level checks. */
+typedef struct agt_page_row {
+    int64_t a;  /* aggregate trade id, >= 0 */
+    int64_t f;  /* first trade id (may be -1 for trades the exchange voided) */
+    int64_t l;  /* last trade id */
+    int64_t t;  /* "T" as sent: µs, or ms from a server ignoring X-MBX-TIME-UNIT */
+    double p;   /* price, finite, >= 0 */
+    double q;   /* quantity, finite, >= 0 */
+    uint8_t m;  /* buyer is maker */
+} agt_page_row;
+
+typedef struct agt_page {
+    agt_page_row *rows;
+    size_t len;
+    size_t cap;
+} agt_page;
+
+void agt_page_init(agt_page *pg);
+void agt_page_release(agt_page *pg);
+
+/*
+ * Parse an aggTrades response body: a JSON array of flat objects with the
+ * keys a, p, q, f, l, T, m (M and unknown keys allowed and ignored, any key
+ * order, any JSON whitespace). Replaces the rows of `pg`. AGT_EPARSE with a
+ * message naming the byte offset for anything else; AGT_ENOMEM.
+ */
+agt_status agt_page_parse(agt_page *pg, const uint8_t *s, size_t n, agt_error *err);
+
+/*
+ * Parse an error body {"code": <int>, "msg": "<text>"} (other keys ignored).
+ * Returns 1 and fills *code and msg (NUL-terminated, truncated to msgn,
+ * escapes decoded, non-ASCII replaced by '?') if it is one, else 0.
+ */
+int agt_api_error_parse(const uint8_t *s, size_t n, int *code, char *msg, size_t msgn);
+
+/* Parse {"serverTime": N}; N in ms, or µs if above 10^14. Result in µs. */
+agt_status agt_server_time_parse(const uint8_t *s, size_t n, int64_t *us, agt_error *err);
+
+/* A "T" value to µs: below 10^14 it can only be milliseconds (10^14 µs is
+ * 1973, 10^14 ms the year 5138). Hours before 2017 are refused anyway. */
+static inline int64_t agt_t_to_us(int64_t t)
+{
+    return t < INT64_C(100000000000000) ? t * 1000 : t;
+}
+
+/* ---- client.c / rest.c ---------------------------------------------------- */
+
+#define AGT_FIRST_HOUR_US INT64_C(1498867200000000) /* 2017-07-01 00:00 UTC */
+#define AGT_PAGE_LIMIT 1000
+#define AGT_WEIGHT_AGGTRADES 4
+#define AGT_WEIGHT_TIME 1
+
+struct agt_client {
+    agt_client_opts opts;
+    char *api_url;        /* without a trailing '/' */
+    agt_net *net;
+    int synced;           /* exchange clock known */
+    int64_t sync_mono_us; /* when it was last read */
+    agt_page page;        /* reused page buffer */
+    char url[512];
+};
+
+/*
+ * Create a client with an injected clock and transport (either may be NULL
+ * for the system clock / libcurl). For tests.
+ */
+agt_status agt_client_new_with(const agt_client_opts *o, const agt_clock *clock,
+                               agt_transport_fn transport, void *transport_ctx,
+                               agt_client **out, agt_error *err);
+
+/*
+ * The exchange's clock, read from GET /api/v3/time when it was never read,
+ * was read more than `max_age_us` ago, or `force` is set; otherwise
+ * extrapolated on the monotonic clock.
+ */
+agt_status agt_client_exch_now(agt_client *c, int64_t max_age_us, int force, int64_t *now_us,
+                               agt_error *err);
+
+#endif
