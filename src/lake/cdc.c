@@ -1,0 +1,296 @@
+/*
+ * cdc.c - the change data feed (after Delta Lake's change data feed).
+ *
+ * Every commit writes one Parquet file, before it replaces the data file:
+ *
+ *   <root>/metadata/changes/symbol=SYM/v<commit version, 20 digits>.parquet
+ *
+ * Columns (all REQUIRED), rows sorted by trade_id, an update's pre-image
+ * just before its post-image:
+ *   trade_id           INT64
+ *   timestamp          INT64 TIMESTAMP(UTC, MICROS)
+ *   price, quantity    DOUBLE
+ *   is_buyer_maker     BOOLEAN
+ *   _change_type       STRING  "insert" | "update_preimage" | "update_postimage"
+ *   _commit_version    INT64
+ *   _commit_timestamp  INT64 TIMESTAMP(UTC, MICROS)
+ * Key-value metadata, the per-commit record (duplicates skipped included,
+ * which have no rows): aggtrades.commit_version, aggtrades.commit_timestamp_us,
+ * aggtrades.symbol, aggtrades.hour_start_us, aggtrades.inserted,
+ * aggtrades.updated, aggtrades.skipped, aggtrades.source,
+ * aggtrades.writer_version. A commit that changed nothing still writes its
+ * file, with zero rows.
+ *
+ * The file is written under its final name by atomic rename, and is
+ * rewritten identically if recovery redoes the commit.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lake/lake_int.h"
+#include "parquet/parquet.h"
+
+static const char *const change_names[] = {"insert", "update_preimage", "update_postimage"};
+
+const char *agt_change_type_name(agt_change_type t)
+{
+    return (unsigned)t < 3 ? change_names[t] : "unknown";
+}
+
+agt_status agt_cdc_encode(const agt_wal_begin *b, const agt_merge *m, agt_buf *out,
+                          agt_error *err)
+{
+    size_t n = m->ins.len + m->pre.len + m->post.len;
+    agt_trades rows;
+    agt_trades_init(&rows);
+    const char **types = malloc((n ? n : 1) * sizeof *types);
+    int64_t *ver = malloc((n ? n : 1) * sizeof *ver);
+    int64_t *cts = malloc((n ? n : 1) * sizeof *cts);
+    agt_status s = (types && ver && cts) ? agt_trades_reserve(&rows, n ? n : 1) : AGT_ENOMEM;
+    /* merge inserts and (pre, post) pairs by trade id */
+    size_t i = 0, j = 0;
+    while (s == AGT_OK && (i < m->ins.len || j < m->pre.len)) {
+        if (j == m->pre.len || (i < m->ins.len && m->ins.trade_id[i] < m->pre.trade_id[j])) {
+            types[rows.len] = change_names[0];
+            s = agt_trades_push(&rows, m->ins.trade_id[i], m->ins.ts_us[i], m->ins.price[i],
+                                m->ins.quantity[i], m->ins.is_buyer_maker[i]);
+            i++;
+        } else {
+            types[rows.len] = change_names[1];
+            s = agt_trades_push(&rows, m->pre.trade_id[j], m->pre.ts_us[j], m->pre.price[j],
+                                m->pre.quantity[j], m->pre.is_buyer_maker[j]);
+            if (s != AGT_OK) break;
+            types[rows.len] = change_names[2];
+            s = agt_trades_push(&rows, m->post.trade_id[j], m->post.ts_us[j], m->post.price[j],
+                                m->post.quantity[j], m->post.is_buyer_maker[j]);
+            j++;
+        }
+    }
+    for (size_t k = 0; s == AGT_OK && k < rows.len; k++) {
+        ver[k] = b->version;
+        cts[k] = b->commit_ts_us;
+    }
+    if (s != AGT_OK) {
+        s = agt_err(err, AGT_ENOMEM, "out of memory");
+    } else {
+        char v_ver[24], v_cts[24], v_hour[24], v_ins[24], v_upd[24], v_skip[24];
+        snprintf(v_ver, sizeof v_ver, "%" PRId64, b->version);
+        snprintf(v_cts, sizeof v_cts, "%" PRId64, b->commit_ts_us);
+        snprintf(v_hour, sizeof v_hour, "%" PRId64, b->hour_start_us);
+        snprintf(v_ins, sizeof v_ins, "%zu", m->ins.len);
+        snprintf(v_upd, sizeof v_upd, "%zu", m->pre.len);
+        snprintf(v_skip, sizeof v_skip, "%" PRId64, m->skipped);
+        const agt_pq_kv kv[] = {
+            {"aggtrades.commit_version", v_ver}, {"aggtrades.commit_timestamp_us", v_cts},
+            {"aggtrades.symbol", b->symbol},     {"aggtrades.hour_start_us", v_hour},
+            {"aggtrades.inserted", v_ins},       {"aggtrades.updated", v_upd},
+            {"aggtrades.skipped", v_skip},       {"aggtrades.source", b->source},
+            {"aggtrades.writer_version", "aggtrades " AGT_VERSION}};
+        const agt_pq_column cols[] = {
+            {"trade_id", AGT_PQ_INT64, AGT_PQ_NO_DICT, rows.trade_id},
+            {"timestamp", AGT_PQ_TIMESTAMP_US, AGT_PQ_NO_DICT, rows.ts_us},
+            {"price", AGT_PQ_DOUBLE, 0, rows.price},
+            {"quantity", AGT_PQ_DOUBLE, 0, rows.quantity},
+            {"is_buyer_maker", AGT_PQ_BOOL, 0, rows.is_buyer_maker},
+            {"_change_type", AGT_PQ_STRING, 0, types},
+            {"_commit_version", AGT_PQ_INT64, 0, ver},
+            {"_commit_timestamp", AGT_PQ_TIMESTAMP_US, 0, cts}};
+        agt_pq_write_opts o;
+        agt_pq_write_opts_default(&o);
+        o.kv = kv;
+        o.n_kv = sizeof kv / sizeof kv[0];
+        out->len = 0;
+        s = agt_pq_write(cols, sizeof cols / sizeof cols[0], rows.len, &o, out, err);
+    }
+    agt_trades_release(&rows);
+    free(types);
+    free(ver);
+    free(cts);
+    return s;
+}
+
+/* ---- reading the feed ---------------------------------------------------- */
+
+void agt_changes_init(agt_changes *c)
+{
+    memset(c, 0, sizeof *c);
+    agt_trades_init(&c->rows);
+}
+
+void agt_changes_release(agt_changes *c)
+{
+    if (!c) return;
+    agt_trades_release(&c->rows);
+    free(c->type);
+    free(c->version);
+    free(c->commit_ts_us);
+    agt_changes_init(c);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int64_t kv_i64(agt_pq_file *f, const char *key)
+{
+    const char *v = agt_pq_kv_get(f, key);
+    return v ? strtoll(v, NULL, 10) : -1;
+}
+
+/* Read one change file and report it. */
+static agt_status read_one(const char *path, agt_lake_commit_fn on_commit,
+                           agt_lake_change_fn on_change, void *user, agt_error *err)
+{
+    agt_error e2;
+    agt_error_clear(&e2);
+    agt_pq_file *f = NULL;
+    agt_status s = agt_pq_open(path, &f, &e2);
+    if (s != AGT_OK) return agt_err(err, AGT_ECORRUPT, "change file '%s': %s", path, e2.message);
+    agt_commit_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.version = kv_i64(f, "aggtrades.commit_version");
+    ci.commit_ts_us = kv_i64(f, "aggtrades.commit_timestamp_us");
+    ci.hour_start_us = kv_i64(f, "aggtrades.hour_start_us");
+    ci.inserted = kv_i64(f, "aggtrades.inserted");
+    ci.updated = kv_i64(f, "aggtrades.updated");
+    ci.skipped = kv_i64(f, "aggtrades.skipped");
+    const char *src = agt_pq_kv_get(f, "aggtrades.source");
+    snprintf(ci.source, sizeof ci.source, "%s", src ? src : "");
+    if (on_commit && on_commit(user, &ci) != 0) {
+        agt_pq_close(f);
+        return agt_err(err, AGT_ECANCELLED, "stopped by the caller");
+    }
+    int64_t n = agt_pq_num_rows(f);
+    if (!on_change || n == 0) {
+        agt_pq_close(f);
+        return AGT_OK;
+    }
+    agt_trades t;
+    agt_trades_init(&t);
+    agt_buf strs;
+    agt_buf_init(&strs, 0);
+    size_t *offs = malloc((size_t)n * sizeof *offs);
+    int c_type = agt_pq_column_index(f, "_change_type");
+    if (!offs || agt_trades_reserve(&t, (size_t)n) != AGT_OK) s = agt_err(err, AGT_ENOMEM, "out of memory");
+    else if (c_type < 0) s = agt_err(err, AGT_ECORRUPT, "change file '%s' has no _change_type", path);
+    if (s == AGT_OK) s = agt_pq_read_trades(f, INT64_MIN, INT64_MAX, AGT_COL_ALL, &t, &e2);
+    if (s == AGT_OK) s = agt_pq_read_strings(f, c_type, 0, n, &strs, offs, &e2);
+    if (s == AGT_OK && t.len != (size_t)n) s = AGT_ECORRUPT;
+    if (s != AGT_OK && s != AGT_ENOMEM)
+        s = agt_err(err, AGT_ECORRUPT, "change file '%s': %s", path, e2.message);
+    for (size_t i = 0; s == AGT_OK && i < t.len; i++) {
+        const char *ty = (const char *)strs.data + offs[i];
+        agt_change c;
+        c.type = strcmp(ty, "insert") == 0            ? AGT_CHANGE_INSERT
+                 : strcmp(ty, "update_preimage") == 0 ? AGT_CHANGE_UPDATE_PREIMAGE
+                                                      : AGT_CHANGE_UPDATE_POSTIMAGE;
+        c.version = ci.version;
+        c.commit_ts_us = ci.commit_ts_us;
+        c.hour_start_us = ci.hour_start_us;
+        c.trade_id = t.trade_id[i];
+        c.ts_us = t.ts_us[i];
+        c.price = t.price[i];
+        c.quantity = t.quantity[i];
+        c.is_buyer_maker = t.is_buyer_maker[i];
+        if (on_change(user, &c) != 0) s = agt_err(err, AGT_ECANCELLED, "stopped by the caller");
+    }
+    free(offs);
+    agt_buf_release(&strs);
+    agt_trades_release(&t);
+    agt_pq_close(f);
+    return s;
+}
+
+agt_status agt_lake_read_changes(agt_lake *lake, const char *symbol, int64_t since_version,
+                                 agt_lake_commit_fn on_commit, agt_lake_change_fn on_change,
+                                 void *user, agt_error *err)
+{
+    if (!lake) return agt_err(err, AGT_EINVAL, "invalid argument");
+    AGT_TRY(agt_lake_check_symbol(symbol, err));
+    char rel[96], dir[AGT_LAKE_PATH_MAX];
+    snprintf(rel, sizeof rel, "metadata/changes/symbol=%s", symbol);
+    AGT_TRY(agt_lake_path(lake, dir, sizeof dir, rel, err));
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT) return AGT_OK;
+        return agt_err_sys(err, errno, "cannot list '%s'", dir);
+    }
+    int64_t *v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *nm = e->d_name;
+        if (strlen(nm) != 29 || nm[0] != 'v' || strcmp(nm + 21, ".parquet") != 0 ||
+            strspn(nm + 1, "0123456789") != 20)
+            continue;
+        int64_t ver = strtoll(nm + 1, NULL, 10);
+        if (ver <= since_version) continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            int64_t *nv = realloc(v, nc * sizeof *nv);
+            if (!nv) {
+                free(v);
+                closedir(d);
+                return agt_err(err, AGT_ENOMEM, "out of memory");
+            }
+            v = nv;
+            cap = nc;
+        }
+        v[n++] = ver;
+    }
+    closedir(d);
+    if (n) qsort(v, n, sizeof *v, cmp_i64);
+    agt_status s = AGT_OK;
+    for (size_t i = 0; i < n && s == AGT_OK; i++) {
+        char crel[128], path[AGT_LAKE_PATH_MAX];
+        agt_lake_change_rel(symbol, v[i], crel, sizeof crel);
+        s = agt_lake_path(lake, path, sizeof path, crel, err);
+        if (s == AGT_OK) s = read_one(path, on_commit, on_change, user, err);
+    }
+    free(v);
+    return s;
+}
+
+static agt_status changes_push(agt_changes *c, const agt_change *x)
+{
+    if (c->len == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 256;
+        uint8_t *t = realloc(c->type, nc);
+        if (!t) return AGT_ENOMEM;
+        c->type = t;
+        int64_t *v = realloc(c->version, nc * sizeof *v);
+        if (!v) return AGT_ENOMEM;
+        c->version = v;
+        int64_t *ts = realloc(c->commit_ts_us, nc * sizeof *ts);
+        if (!ts) return AGT_ENOMEM;
+        c->commit_ts_us = ts;
+        c->cap = nc;
+    }
+    AGT_TRY(agt_trades_push(&c->rows, x->trade_id, x->ts_us, x->price, x->quantity,
+                            x->is_buyer_maker));
+    c->type[c->len] = (uint8_t)x->type;
+    c->version[c->len] = x->version;
+    c->commit_ts_us[c->len] = x->commit_ts_us;
+    c->len++;
+    return AGT_OK;
+}
+
+static int table_cb(void *user, const agt_change *c)
+{
+    return changes_push(user, c) != AGT_OK;
+}
+
+agt_status agt_lake_read_changes_table(agt_lake *lake, const char *symbol, int64_t since_version,
+                                       agt_changes *out, agt_error *err)
+{
+    if (!out) return agt_err(err, AGT_EINVAL, "invalid argument");
+    agt_status s = agt_lake_read_changes(lake, symbol, since_version, NULL, table_cb, out, err);
+    if (s == AGT_ECANCELLED) s = agt_err(err, AGT_ENOMEM, "out of memory");
+    return s;
+}

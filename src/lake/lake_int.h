@@ -1,0 +1,236 @@
+/*
+ * lake_int.h - pieces shared inside the lake module: the lake handle, the
+ * I/O table every file write goes through, paths of the layout, the WAL,
+ * the statistics index, merging and the change feed. Unit tests include it.
+ */
+#ifndef AGT_LAKE_INT_H
+#define AGT_LAKE_INT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "aggtrades/lake.h"
+#include "common/common_int.h"
+#include "lake/lake_io.h"
+
+#define AGT_LAKE_PATH_MAX 1024
+#define AGT_LAKE_SCHEMA_VERSION 1
+
+/* ---- the handle -------------------------------------------------------- */
+
+typedef struct agt_stash_ent {
+    char symbol[24];
+    int64_t hour_start_us;
+    uint64_t rec_off; /* offset of the whole STASH record in the WAL file */
+    uint64_t rec_len; /* its length, checksum included */
+} agt_stash_ent;
+
+typedef struct agt_wal {
+    int fd;
+    uint64_t size;         /* bytes of valid log (next append offset) */
+    uint64_t base_version; /* from the header */
+    agt_stash_ent *stash;
+    size_t n_stash, cap_stash;
+} agt_wal;
+
+struct agt_lake {
+    char root[AGT_LAKE_PATH_MAX];
+    unsigned flags;
+    const agt_lake_io *io;
+    int no_fsync;
+    uint64_t checkpoint_bytes;
+    int lock_fd;
+    agt_wal wal;
+    int64_t last_version; /* highest commit version known */
+    int broken;           /* a commit failed half-way: refuse writes until reopened */
+    int disk_known;
+    uint64_t disk_bytes;
+};
+
+/* ---- io.c: helpers over the I/O table ---------------------------------- */
+
+/* Write all `n` bytes at `off` (loops over short writes). */
+agt_status agt_lake_pwrite_all(agt_lake *l, int fd, const void *p, size_t n, uint64_t off,
+                               const char *path, agt_error *err);
+agt_status agt_lake_fsync(agt_lake *l, int fd, const char *path, agt_error *err);
+agt_status agt_lake_fsync_dir(agt_lake *l, const char *dir, agt_error *err);
+/* mkdir -p of `path` (absolute or relative), each created level made durable. */
+agt_status agt_lake_mkdirs(agt_lake *l, const char *path, agt_error *err);
+/*
+ * Replace `path` atomically with `n` bytes: write "<path>.tmp", fsync,
+ * rename over `path`, fsync the directory. Creates the directory if missing.
+ */
+agt_status agt_lake_write_atomic(agt_lake *l, const char *path, const void *data, size_t n,
+                                 agt_error *err);
+/* Read a whole file into `out` (appends). AGT_ENOTFOUND if it does not exist. */
+agt_status agt_lake_read_file(agt_lake *l, const char *path, agt_buf *out, size_t max,
+                              agt_error *err);
+/* Remove `path` if it exists. */
+agt_status agt_lake_unlink(agt_lake *l, const char *path, agt_error *err);
+int agt_lake_exists(const char *path);
+
+/* ---- layout.c ---------------------------------------------------------- */
+
+/* "<root>/<rel>" into buf (AGT_EINVAL if too long). */
+agt_status agt_lake_path(const agt_lake *l, char *buf, size_t n, const char *rel, agt_error *err);
+/* Data file of an hour, relative to the root. hour_start_us must be a whole hour >= 0. */
+agt_status agt_lake_data_rel(const char *symbol, int64_t hour_start_us, char *buf, size_t n,
+                             agt_error *err);
+/* Stats file of the day holding `us`, relative to the root. */
+void agt_lake_stats_rel(const char *symbol, int64_t us, char *buf, size_t n);
+/* Change file of a commit, relative to the root. */
+void agt_lake_change_rel(const char *symbol, int64_t version, char *buf, size_t n);
+/* AGT_EINVAL unless symbol is valid and hour_start_us a whole UTC hour in years 1970..9999. */
+agt_status agt_lake_check_hour(const char *symbol, int64_t hour_start_us, agt_error *err);
+agt_status agt_lake_check_symbol(const char *symbol, agt_error *err);
+void agt_lake_disk_add(agt_lake *l, int64_t delta);
+
+/* ---- lock.c ------------------------------------------------------------ */
+
+agt_status agt_lake_lock(agt_lake *l, agt_error *err);
+void agt_lake_unlock(agt_lake *l);
+
+/* ---- wal.c ------------------------------------------------------------- */
+
+enum { AGT_WAL_BEGIN = 1, AGT_WAL_COMMIT = 2, AGT_WAL_STASH = 3, AGT_WAL_DROP = 4 };
+
+#define AGT_WAL_HEADER 32
+#define AGT_WAL_REC_HEAD 16
+#define AGT_WAL_ROW 33
+#define AGT_WAL_MAX_PAYLOAD (UINT64_C(1) << 31)
+
+/* A BEGIN record decoded: the intent of one commit, rows included. */
+typedef struct agt_wal_begin {
+    int64_t version;
+    char symbol[24];
+    int64_t hour_start_us;
+    int64_t prev_id;
+    int complete;
+    char source[16];
+    int64_t fetched_at_us;
+    int64_t commit_ts_us;
+    agt_trades rows;
+} agt_wal_begin;
+
+/* Visitor of agt_wal_parse: one call per valid record. Non-zero stops (as corrupt). */
+typedef int (*agt_wal_rec_fn)(void *user, uint32_t type, int64_t version, const uint8_t *payload,
+                              size_t n, uint64_t payload_off);
+
+/*
+ * Parse a WAL image: the header (AGT_ECORRUPT if bad) then records until
+ * the first one that is torn or fails its checksum. *valid_end receives the
+ * end of the last good record; *base_version the header's version.
+ */
+agt_status agt_wal_parse(const uint8_t *p, size_t n, uint64_t *base_version, uint64_t *valid_end,
+                         agt_wal_rec_fn fn, void *user, agt_error *err);
+/* Decode a BEGIN payload (rows appended to b->rows, which must be initialised). */
+agt_status agt_wal_decode_begin(const uint8_t *p, size_t n, int64_t version, agt_wal_begin *b,
+                                agt_error *err);
+/* Decode a STASH/DROP/COMMIT key: symbol, hour; *rows_off = offset of rows (STASH). */
+agt_status agt_wal_decode_key(const uint8_t *p, size_t n, char *symbol, int64_t *hour,
+                              uint64_t *nrows, size_t *rows_off, agt_error *err);
+/* Decode `nrows` packed rows into `out`. */
+agt_status agt_wal_decode_rows(const uint8_t *p, size_t n, uint64_t nrows, agt_trades *out,
+                               agt_error *err);
+
+/* Open (creating if missing) metadata/wal/wal.log and replay it; pending BEGINs to `pending`. */
+agt_status agt_wal_open(agt_lake *l, agt_wal_begin **pending, size_t *n_pending, agt_error *err);
+void agt_wal_close(agt_lake *l);
+agt_status agt_wal_append_begin(agt_lake *l, const agt_wal_begin *b, agt_error *err);
+agt_status agt_wal_append_commit(agt_lake *l, int64_t version, const char *symbol, int64_t hour,
+                                 agt_error *err);
+agt_status agt_wal_append_stash(agt_lake *l, uint32_t type, const char *symbol, int64_t hour,
+                                const agt_trades *rows, agt_error *err);
+/* Forget stash entries of the key (in memory). */
+void agt_wal_stash_forget(agt_wal *w, const char *symbol, int64_t hour);
+/* Rewrite the log keeping only live stash records (atomic), when it is big. */
+agt_status agt_wal_checkpoint(agt_lake *l, int force, agt_error *err);
+void agt_wal_begin_release(agt_wal_begin *b);
+
+/* ---- stats.c ----------------------------------------------------------- */
+
+/* One symbol-day of the statistics index: up to 24 entries sorted by hour. */
+typedef struct agt_day_stats {
+    int64_t day_start_us;
+    size_t n;
+    agt_file_stats h[24];
+} agt_day_stats;
+
+/* Strict parser of a day file. AGT_ECORRUPT with a message on any deviation. */
+agt_status agt_stats_parse(const char *json, size_t n, agt_day_stats *out, char *symbol_out,
+                           size_t symbol_n, agt_error *err);
+/* Serialise (replacing `out`'s contents). */
+agt_status agt_stats_format(const char *symbol, const agt_day_stats *d, agt_buf *out);
+/* Load a day (AGT_OK with n = 0 if the file does not exist). */
+agt_status agt_stats_load(agt_lake *l, const char *symbol, int64_t day_us, agt_day_stats *out,
+                          agt_error *err);
+/* Replace/insert one hour's entry and write the day file atomically. */
+agt_status agt_stats_put(agt_lake *l, const char *symbol, const agt_file_stats *fs,
+                         agt_error *err);
+/* Entry of an hour inside a loaded day, or NULL. */
+const agt_file_stats *agt_stats_find(const agt_day_stats *d, int64_t hour_start_us);
+/* Compute row statistics of sorted rows (rows, ts, ids, sums). */
+void agt_stats_from_rows(const agt_trades *t, agt_file_stats *fs);
+/* Sorted list of day starts (µs) having a stats file for the symbol. Caller frees *days. */
+agt_status agt_stats_list_days(agt_lake *l, const char *symbol, int64_t **days, size_t *n,
+                               agt_error *err);
+
+/* ---- merge.c ----------------------------------------------------------- */
+
+/* The result of merging incoming rows into an hour's stored rows. */
+typedef struct agt_merge {
+    agt_trades merged;  /* every row after the merge, sorted by id */
+    agt_trades ins;     /* inserted rows */
+    agt_trades pre;     /* update pre-images */
+    agt_trades post;    /* update post-images (same order as pre) */
+    int64_t skipped;
+} agt_merge;
+
+void agt_merge_init(agt_merge *m);
+void agt_merge_release(agt_merge *m);
+/* old must be sorted by id, unique; incoming any order (copied, sorted, deduplicated). */
+agt_status agt_merge_rows(const agt_trades *old, const agt_trades *incoming, agt_merge *m);
+/* 1 if ids are contiguous (last - first + 1 == len); 1 for an empty table. */
+int agt_trades_contiguous(const agt_trades *t);
+
+/* ---- cdc.c ------------------------------------------------------------- */
+
+/* Encode the change file of a commit (Parquet) into `out`. */
+agt_status agt_cdc_encode(const agt_wal_begin *b, const agt_merge *m, agt_buf *out,
+                          agt_error *err);
+
+/* ---- commit.c ---------------------------------------------------------- */
+
+/* Carry out a logged commit (idempotent; used by commit and by recovery). */
+agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result *res,
+                          agt_error *err);
+/* Read every row of a data file (sorted by id). AGT_ENOTFOUND if absent. */
+agt_status agt_lake_load_file(const char *path, agt_trades *out, int64_t *version,
+                              agt_error *err);
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static inline void agt_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void agt_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint64_t agt_rd64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+static inline uint32_t agt_rd32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+int64_t agt_lake_now_us(void);
+
+#endif

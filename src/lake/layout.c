@@ -1,0 +1,277 @@
+/*
+ * layout.c - where everything lives in a lake, and opening/closing one.
+ *
+ *   <root>/symbol=SYM/year=YYYY/month=M/day=D/SYM_YYYYMMDD_HH.parquet
+ *   <root>/metadata/wal/wal.log                       (wal.c)
+ *   <root>/metadata/schema_version=1/trades.avsc      (below)
+ *   <root>/metadata/stats/symbol=SYM/YYYY-MM-DD.json  (stats.c)
+ *   <root>/metadata/changes/symbol=SYM/vNNNNNNNNNNNNNNNNNNNN.parquet (cdc.c)
+ *   <root>/metadata/lock                              (lock.c)
+ *
+ * month and day are not zero-padded in directory names; the hour in the
+ * file name has two digits. Symbols are checked with agt_symbol_valid
+ * ([A-Z0-9]{2,20}) before any path is built, so no path leaves the root.
+ *
+ * Opening for write creates the layout, takes the lock and runs recovery:
+ * every commit whose intent is in the WAL but has no COMMIT record is
+ * carried out again (commit.c, agt_lake_apply is idempotent).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lake/lake_int.h"
+
+/* The row schema, in Avro (metadata/schema_version=1/trades.avsc). */
+static const char avro_schema[] =
+    "{\n"
+    "  \"type\": \"record\",\n"
+    "  \"name\": \"AggTrade\",\n"
+    "  \"namespace\": \"aggtrades\",\n"
+    "  \"doc\": \"One Binance spot aggregate trade (schema version 1)\",\n"
+    "  \"fields\": [\n"
+    "    {\"name\": \"trade_id\", \"type\": \"long\"},\n"
+    "    {\"name\": \"timestamp\", \"type\": {\"type\": \"long\", \"logicalType\": "
+    "\"timestamp-micros\"}},\n"
+    "    {\"name\": \"price\", \"type\": \"double\"},\n"
+    "    {\"name\": \"quantity\", \"type\": \"double\"},\n"
+    "    {\"name\": \"is_buyer_maker\", \"type\": \"boolean\"}\n"
+    "  ]\n"
+    "}\n";
+
+agt_status agt_lake_check_symbol(const char *symbol, agt_error *err)
+{
+    if (!symbol || !agt_symbol_valid(symbol))
+        return agt_err(err, AGT_EINVAL, "invalid symbol '%s'", symbol ? symbol : "(null)");
+    return AGT_OK;
+}
+
+#define MIN_US INT64_C(0)
+#define MAX_US INT64_C(253402300799999999) /* 9999-12-31 23:59:59.999999 */
+
+agt_status agt_lake_check_hour(const char *symbol, int64_t hour_start_us, agt_error *err)
+{
+    AGT_TRY(agt_lake_check_symbol(symbol, err));
+    if (hour_start_us < MIN_US || hour_start_us > MAX_US || hour_start_us % AGT_US_PER_HOUR != 0)
+        return agt_err(err, AGT_EINVAL, "invalid hour start %lld (must be a whole utc hour)",
+                       (long long)hour_start_us);
+    return AGT_OK;
+}
+
+agt_status agt_lake_path(const agt_lake *l, char *buf, size_t n, const char *rel, agt_error *err)
+{
+    if ((size_t)snprintf(buf, n, "%s/%s", l->root, rel) >= n)
+        return agt_err(err, AGT_EINVAL, "path too long under '%s'", l->root);
+    return AGT_OK;
+}
+
+agt_status agt_lake_data_rel(const char *symbol, int64_t hour_start_us, char *buf, size_t n,
+                             agt_error *err)
+{
+    AGT_TRY(agt_lake_check_hour(symbol, hour_start_us, err));
+    agt_tm tm;
+    agt_tm_from_us(hour_start_us, &tm);
+    if ((size_t)snprintf(buf, n, "symbol=%s/year=%04d/month=%d/day=%d/%s_%04d%02d%02d_%02d.parquet",
+                         symbol, tm.year, tm.month, tm.day, symbol, tm.year, tm.month, tm.day,
+                         tm.hour) >= n)
+        return agt_err(err, AGT_EINVAL, "path too long");
+    return AGT_OK;
+}
+
+void agt_lake_stats_rel(const char *symbol, int64_t us, char *buf, size_t n)
+{
+    agt_tm tm;
+    agt_tm_from_us(us, &tm);
+    snprintf(buf, n, "metadata/stats/symbol=%s/%04d-%02d-%02d.json", symbol, tm.year, tm.month,
+             tm.day);
+}
+
+void agt_lake_change_rel(const char *symbol, int64_t version, char *buf, size_t n)
+{
+    snprintf(buf, n, "metadata/changes/symbol=%s/v%020lld.parquet", symbol, (long long)version);
+}
+
+void agt_lake_opts_default(agt_lake_opts *o)
+{
+    memset(o, 0, sizeof *o);
+}
+
+const char *agt_lake_root(const agt_lake *lake) { return lake ? lake->root : ""; }
+
+static agt_status create_layout(agt_lake *l, agt_error *err)
+{
+    static const char *const dirs[] = {"metadata/wal", "metadata/schema_version=1",
+                                       "metadata/stats", "metadata/changes"};
+    char p[AGT_LAKE_PATH_MAX];
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        AGT_TRY(agt_lake_path(l, p, sizeof p, dirs[i], err));
+        AGT_TRY(agt_lake_mkdirs(l, p, err));
+    }
+    AGT_TRY(agt_lake_path(l, p, sizeof p, "metadata/schema_version=1/trades.avsc", err));
+    if (!agt_lake_exists(p))
+        AGT_TRY(agt_lake_write_atomic(l, p, avro_schema, sizeof avro_schema - 1, err));
+    return AGT_OK;
+}
+
+agt_status agt_lake_recover(agt_lake *l, agt_wal_begin *pending, size_t n, agt_error *err);
+
+agt_status agt_lake_open_opts(const char *root, unsigned flags, const agt_lake_opts *o,
+                              agt_lake **out, agt_error *err)
+{
+    if (out) *out = NULL;
+    if (!root || !*root || !out) return agt_err(err, AGT_EINVAL, "no lake root given");
+    if (!(flags & (AGT_LAKE_READ | AGT_LAKE_WRITE)) || (flags & ~3u))
+        return agt_err(err, AGT_EINVAL, "invalid lake open flags %u", flags);
+    if (strlen(root) > AGT_LAKE_PATH_MAX - 200)
+        return agt_err(err, AGT_EINVAL, "lake root '%s' is too long", root);
+    agt_lake *l = calloc(1, sizeof *l);
+    if (!l) return agt_err(err, AGT_ENOMEM, "out of memory");
+    snprintf(l->root, sizeof l->root, "%s", root);
+    size_t rl = strlen(l->root);
+    while (rl > 1 && l->root[rl - 1] == '/') l->root[--rl] = '\0';
+    l->flags = flags;
+    l->io = (o && o->io) ? o->io : agt_lake_io_posix();
+    l->no_fsync = o ? o->no_fsync : 0;
+    l->checkpoint_bytes = (o && o->wal_checkpoint_bytes) ? o->wal_checkpoint_bytes
+                                                         : (UINT64_C(64) << 20);
+    l->lock_fd = -1;
+    l->wal.fd = -1;
+
+    agt_status s = AGT_OK;
+    if (!(flags & AGT_LAKE_WRITE)) {
+        struct stat st;
+        if (stat(l->root, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            s = agt_err(err, AGT_ENOTFOUND, "no lake at '%s'", l->root);
+            goto fail;
+        }
+        *out = l;
+        return AGT_OK;
+    }
+    char p[AGT_LAKE_PATH_MAX];
+    if ((s = agt_lake_mkdirs(l, l->root, err)) != AGT_OK) goto fail;
+    if ((s = agt_lake_path(l, p, sizeof p, "metadata", err)) != AGT_OK) goto fail;
+    if ((s = agt_lake_mkdirs(l, p, err)) != AGT_OK) goto fail;
+    if ((s = agt_lake_lock(l, err)) != AGT_OK) goto fail;
+    if ((s = create_layout(l, err)) != AGT_OK) goto fail;
+    agt_wal_begin *pending = NULL;
+    size_t n_pending = 0;
+    if ((s = agt_wal_open(l, &pending, &n_pending, err)) != AGT_OK) goto fail;
+    s = agt_lake_recover(l, pending, n_pending, err);
+    for (size_t i = 0; i < n_pending; i++) agt_wal_begin_release(&pending[i]);
+    free(pending);
+    if (s != AGT_OK) goto fail;
+    *out = l;
+    return AGT_OK;
+fail:
+    agt_wal_close(l);
+    agt_lake_unlock(l);
+    free(l);
+    return s;
+}
+
+agt_status agt_lake_open(const char *root, unsigned flags, agt_lake **out, agt_error *err)
+{
+    return agt_lake_open_opts(root, flags, NULL, out, err);
+}
+
+void agt_lake_close(agt_lake *lake)
+{
+    if (!lake) return;
+    if ((lake->flags & AGT_LAKE_WRITE) && lake->wal.fd >= 0)
+        (void)agt_wal_checkpoint(lake, 0, NULL);
+    agt_wal_close(lake);
+    agt_lake_unlock(lake);
+    free(lake);
+}
+
+/* ---- symbols ------------------------------------------------------------ */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+agt_status agt_lake_symbols(agt_lake *lake, char ***names, size_t *n, agt_error *err)
+{
+    if (!lake || !names || !n) return agt_err(err, AGT_EINVAL, "invalid argument");
+    *names = NULL;
+    *n = 0;
+    DIR *d = opendir(lake->root);
+    if (!d) return agt_err_sys(err, errno, "cannot list '%s'", lake->root);
+    char **v = NULL;
+    size_t len = 0, cap = 0;
+    struct dirent *e;
+    agt_status s = AGT_OK;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "symbol=", 7) != 0 || !agt_symbol_valid(e->d_name + 7)) continue;
+        if (len == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            char **nv = realloc(v, nc * sizeof *nv);
+            if (!nv) { s = agt_err(err, AGT_ENOMEM, "out of memory"); break; }
+            v = nv;
+            cap = nc;
+        }
+        v[len] = strdup(e->d_name + 7);
+        if (!v[len]) { s = agt_err(err, AGT_ENOMEM, "out of memory"); break; }
+        len++;
+    }
+    closedir(d);
+    if (s != AGT_OK) {
+        agt_lake_symbols_free(v, len);
+        return s;
+    }
+    if (len) qsort(v, len, sizeof *v, cmp_str);
+    *names = v;
+    *n = len;
+    return AGT_OK;
+}
+
+void agt_lake_symbols_free(char **names, size_t n)
+{
+    if (!names) return;
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
+/* ---- size on disk ------------------------------------------------------- */
+
+static uint64_t walk_bytes(const char *dir, int depth)
+{
+    if (depth > 16) return 0;
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    uint64_t total = 0;
+    struct dirent *e;
+    char p[AGT_LAKE_PATH_MAX];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= sizeof p) continue;
+        struct stat st;
+        if (lstat(p, &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) total += walk_bytes(p, depth + 1);
+        else if (S_ISREG(st.st_mode)) total += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return total;
+}
+
+void agt_lake_disk_add(agt_lake *l, int64_t delta)
+{
+    if (!l->disk_known) return;
+    if (delta < 0 && (uint64_t)(-delta) > l->disk_bytes) l->disk_bytes = 0;
+    else l->disk_bytes = (uint64_t)((int64_t)l->disk_bytes + delta);
+}
+
+agt_status agt_lake_disk_bytes(agt_lake *lake, uint64_t *bytes, agt_error *err)
+{
+    if (!lake || !bytes) return agt_err(err, AGT_EINVAL, "invalid argument");
+    if (!lake->disk_known) {
+        lake->disk_bytes = walk_bytes(lake->root, 0);
+        lake->disk_known = 1;
+    }
+    *bytes = lake->disk_bytes;
+    return AGT_OK;
+}

@@ -1,0 +1,90 @@
+/*
+ * merge.c - upsert by trade_id, the heart of a commit.
+ *
+ * The stored rows of an hour (sorted by id, unique) and the incoming rows
+ * (any order; repeats resolved newest-wins by agt_trades_sort_unique) are
+ * walked together like a merge sort. For every incoming id:
+ *   - absent from the store        -> inserted
+ *   - present with different values -> updated (pre-image = stored row,
+ *                                      post-image = incoming row)
+ *   - present with identical values -> skipped (a duplicate)
+ * "Identical" compares timestamp, is_buyer_maker and the bits of price and
+ * quantity. Repeats inside the input also count as skipped. The result is
+ * the merged table plus the three change lists the change feed records.
+ */
+#include <string.h>
+
+#include "lake/lake_int.h"
+
+void agt_merge_init(agt_merge *m)
+{
+    memset(m, 0, sizeof *m);
+    agt_trades_init(&m->merged);
+    agt_trades_init(&m->ins);
+    agt_trades_init(&m->pre);
+    agt_trades_init(&m->post);
+}
+
+void agt_merge_release(agt_merge *m)
+{
+    if (!m) return;
+    agt_trades_release(&m->merged);
+    agt_trades_release(&m->ins);
+    agt_trades_release(&m->pre);
+    agt_trades_release(&m->post);
+}
+
+static agt_status push_row(agt_trades *t, const agt_trades *s, size_t i)
+{
+    return agt_trades_push(t, s->trade_id[i], s->ts_us[i], s->price[i], s->quantity[i],
+                           s->is_buyer_maker[i]);
+}
+
+static int same_row(const agt_trades *a, size_t i, const agt_trades *b, size_t j)
+{
+    return a->ts_us[i] == b->ts_us[j] && (a->is_buyer_maker[i] != 0) == (b->is_buyer_maker[j] != 0) &&
+           memcmp(&a->price[i], &b->price[j], sizeof(double)) == 0 &&
+           memcmp(&a->quantity[i], &b->quantity[j], sizeof(double)) == 0;
+}
+
+agt_status agt_merge_rows(const agt_trades *old, const agt_trades *incoming, agt_merge *m)
+{
+    agt_trades in;
+    agt_trades_init(&in);
+    agt_status s = agt_trades_append(&in, incoming);
+    size_t dropped = 0;
+    if (s == AGT_OK) s = agt_trades_sort_unique(&in, &dropped);
+    m->skipped = (int64_t)dropped;
+    if (s == AGT_OK) s = agt_trades_reserve(&m->merged, old->len + in.len);
+    size_t i = 0, j = 0;
+    while (s == AGT_OK && (i < old->len || j < in.len)) {
+        if (j == in.len || (i < old->len && old->trade_id[i] < in.trade_id[j])) {
+            s = push_row(&m->merged, old, i++);
+        } else if (i == old->len || in.trade_id[j] < old->trade_id[i]) {
+            s = push_row(&m->merged, &in, j);
+            if (s == AGT_OK) s = push_row(&m->ins, &in, j);
+            j++;
+        } else { /* same id */
+            if (same_row(old, i, &in, j)) {
+                m->skipped++;
+                s = push_row(&m->merged, old, i);
+            } else {
+                s = push_row(&m->merged, &in, j);
+                if (s == AGT_OK) s = push_row(&m->pre, old, i);
+                if (s == AGT_OK) s = push_row(&m->post, &in, j);
+            }
+            i++;
+            j++;
+        }
+    }
+    agt_trades_release(&in);
+    return s;
+}
+
+int agt_trades_contiguous(const agt_trades *t)
+{
+    if (t->len == 0) return 1;
+    for (size_t i = 1; i < t->len; i++)
+        if (t->trade_id[i] != t->trade_id[i - 1] + 1) return 0;
+    return 1;
+}

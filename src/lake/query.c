@@ -1,0 +1,461 @@
+/*
+ * query.c - reading the lake: time-range scans, aggregates, lookups by
+ * trade id, completeness walks and "what is the newest data".
+ *
+ * Planning reads only the statistics index (stats.c): the days a range
+ * covers, then the hours whose [min_ts, max_ts] overlap it. Files are read
+ * in hour order, which is timestamp order (hours are disjoint); inside a
+ * file the Parquet reader decodes only the pages its page index selects.
+ * Aggregates answer files lying wholly inside the range from the statistics
+ * alone. A lookup by id binary-searches the days (ids grow with time), then
+ * asks the one file's bloom filter, then decodes one page.
+ *
+ * A damaged data file gives AGT_ECORRUPT naming its path; nothing crashes.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lake/lake_int.h"
+#include "parquet/parquet.h"
+
+struct agt_query {
+    agt_lake *l;
+    char symbol[24];
+    int64_t start, end;
+    unsigned cols;
+    agt_file_stats *files;
+    size_t n, next;
+};
+
+static int64_t day_floor(int64_t us)
+{
+    return us - (((us % AGT_US_PER_DAY) + AGT_US_PER_DAY) % AGT_US_PER_DAY);
+}
+
+/* Collect the non-empty files of [start, end] from the statistics, in hour order. */
+static agt_status plan(agt_lake *l, const char *symbol, int64_t start, int64_t end,
+                       agt_file_stats **files, size_t *n, agt_error *err)
+{
+    *files = NULL;
+    *n = 0;
+    if (end < start) return AGT_OK;
+    int64_t *days = NULL;
+    size_t nd = 0;
+    AGT_TRY(agt_stats_list_days(l, symbol, &days, &nd, err));
+    agt_file_stats *v = NULL;
+    size_t len = 0, cap = 0;
+    agt_status s = AGT_OK;
+    for (size_t i = 0; i < nd && s == AGT_OK; i++) {
+        if (days[i] + AGT_US_PER_DAY - 1 < day_floor(start) || days[i] > end) continue;
+        agt_day_stats d;
+        if ((s = agt_stats_load(l, symbol, days[i], &d, err)) != AGT_OK) break;
+        for (size_t k = 0; k < d.n; k++) {
+            const agt_file_stats *f = &d.h[k];
+            if (f->rows <= 0 || f->max_ts_us < start || f->min_ts_us > end) continue;
+            if (len == cap) {
+                size_t nc = cap ? cap * 2 : 32;
+                agt_file_stats *nv = realloc(v, nc * sizeof *nv);
+                if (!nv) {
+                    s = agt_err(err, AGT_ENOMEM, "out of memory");
+                    break;
+                }
+                v = nv;
+                cap = nc;
+            }
+            v[len++] = *f;
+        }
+    }
+    free(days);
+    if (s != AGT_OK) {
+        free(v);
+        return s;
+    }
+    *files = v;
+    *n = len;
+    return AGT_OK;
+}
+
+agt_status agt_lake_query_open(agt_lake *lake, const char *symbol, int64_t start_us,
+                               int64_t end_us, unsigned cols, agt_query **q, agt_error *err)
+{
+    if (q) *q = NULL;
+    if (!lake || !q) return agt_err(err, AGT_EINVAL, "invalid argument");
+    AGT_TRY(agt_lake_check_symbol(symbol, err));
+    if (end_us < start_us) return agt_err(err, AGT_EINVAL, "query end is before its start");
+    agt_query *x = calloc(1, sizeof *x);
+    if (!x) return agt_err(err, AGT_ENOMEM, "out of memory");
+    x->l = lake;
+    snprintf(x->symbol, sizeof x->symbol, "%s", symbol);
+    x->start = start_us;
+    x->end = end_us;
+    x->cols = (cols & AGT_LAKE_COL_ALL) ? (cols & AGT_LAKE_COL_ALL) : AGT_LAKE_COL_ALL;
+    agt_status s = plan(lake, symbol, start_us, end_us, &x->files, &x->n, err);
+    if (s != AGT_OK) {
+        free(x);
+        return s;
+    }
+    *q = x;
+    return AGT_OK;
+}
+
+size_t agt_query_files_planned(const agt_query *q) { return q ? q->n : 0; }
+
+void agt_query_close(agt_query *q)
+{
+    if (!q) return;
+    free(q->files);
+    free(q);
+}
+
+/* Stable sort by (timestamp, trade id) when the file is not already in that order. */
+static agt_status order_by_time(agt_trades *t)
+{
+    int sorted = 1;
+    for (size_t i = 1; i < t->len && sorted; i++)
+        if (t->ts_us[i] < t->ts_us[i - 1] ||
+            (t->ts_us[i] == t->ts_us[i - 1] && t->trade_id[i] < t->trade_id[i - 1]))
+            sorted = 0;
+    if (sorted) return AGT_OK;
+    agt_trades c;
+    agt_trades_init(&c);
+    AGT_TRY(agt_trades_append(&c, t));
+    size_t *ix = malloc(t->len * sizeof *ix);
+    if (!ix) {
+        agt_trades_release(&c);
+        return AGT_ENOMEM;
+    }
+    for (size_t i = 0; i < t->len; i++) ix[i] = i;
+    /* insertion sort of the index: files are nearly sorted already */
+    for (size_t i = 1; i < t->len; i++) {
+        size_t v = ix[i], j = i;
+        while (j > 0 && (c.ts_us[ix[j - 1]] > c.ts_us[v] ||
+                         (c.ts_us[ix[j - 1]] == c.ts_us[v] && c.trade_id[ix[j - 1]] > c.trade_id[v]))) {
+            ix[j] = ix[j - 1];
+            j--;
+        }
+        ix[j] = v;
+    }
+    for (size_t i = 0; i < t->len; i++) {
+        t->trade_id[i] = c.trade_id[ix[i]];
+        t->ts_us[i] = c.ts_us[ix[i]];
+        t->price[i] = c.price[ix[i]];
+        t->quantity[i] = c.quantity[ix[i]];
+        t->is_buyer_maker[i] = c.is_buyer_maker[ix[i]];
+    }
+    free(ix);
+    agt_trades_release(&c);
+    return AGT_OK;
+}
+
+/* Read the rows of one planned file inside [start, end]. */
+static agt_status read_file_range(agt_lake *l, const agt_file_stats *f, int64_t start, int64_t end,
+                                  unsigned cols, agt_trades *out, agt_error *err)
+{
+    char path[AGT_LAKE_PATH_MAX];
+    AGT_TRY(agt_lake_path(l, path, sizeof path, f->path, err));
+    agt_error e2;
+    agt_error_clear(&e2);
+    agt_pq_file *pf = NULL;
+    agt_status s = agt_pq_open(path, &pf, &e2);
+    if (s == AGT_OK) {
+        unsigned c = cols | AGT_COL_TIMESTAMP | AGT_COL_TRADE_ID; /* needed for ordering */
+        s = agt_pq_read_trades(pf, start, end, c, out, &e2);
+        agt_pq_close(pf);
+    }
+    if (s == AGT_ENOMEM) return agt_err(err, s, "out of memory reading '%s'", path);
+    if (s != AGT_OK) return agt_err(err, AGT_ECORRUPT, "data file '%s' is damaged: %s", path, e2.message);
+    if (order_by_time(out) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
+    return AGT_OK;
+}
+
+agt_status agt_query_next(agt_query *q, agt_trades *batch, int *done, agt_error *err)
+{
+    if (!q || !batch || !done) return agt_err(err, AGT_EINVAL, "invalid argument");
+    agt_trades_clear(batch);
+    *done = 0;
+    while (q->next < q->n) {
+        const agt_file_stats *f = &q->files[q->next++];
+        AGT_TRY(read_file_range(q->l, f, q->start, q->end, q->cols, batch, err));
+        if (!(q->cols & AGT_LAKE_COL_TRADE_ID) || !(q->cols & AGT_LAKE_COL_TIMESTAMP)) {
+            for (size_t i = 0; i < batch->len; i++) {
+                if (!(q->cols & AGT_LAKE_COL_TRADE_ID)) batch->trade_id[i] = 0;
+                if (!(q->cols & AGT_LAKE_COL_TIMESTAMP)) batch->ts_us[i] = 0;
+            }
+        }
+        if (batch->len > 0) return AGT_OK;
+    }
+    *done = 1;
+    return AGT_OK;
+}
+
+agt_status agt_lake_read_range(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
+                               unsigned cols, agt_trades *out, agt_error *err)
+{
+    if (!out) return agt_err(err, AGT_EINVAL, "invalid argument");
+    agt_query *q = NULL;
+    AGT_TRY(agt_lake_query_open(lake, symbol, start_us, end_us, cols, &q, err));
+    agt_trades b;
+    agt_trades_init(&b);
+    agt_status s = AGT_OK;
+    int done = 0;
+    while (s == AGT_OK && !done) {
+        s = agt_query_next(q, &b, &done, err);
+        if (s == AGT_OK && b.len) s = agt_trades_append(out, &b);
+    }
+    agt_trades_release(&b);
+    agt_query_close(q);
+    return s;
+}
+
+/* ---- aggregates ------------------------------------------------------------ */
+
+static void add_stats(agt_range_stats *o, int64_t count, int64_t min_ts, int64_t max_ts,
+                      int64_t first_id, int64_t last_id, double qty, double qv, int64_t bm)
+{
+    if (count <= 0) return;
+    if (o->count == 0 || min_ts < o->first_ts_us) o->first_ts_us = min_ts;
+    if (o->count == 0 || max_ts > o->last_ts_us) o->last_ts_us = max_ts;
+    if (o->count == 0 || first_id < o->first_id) o->first_id = first_id;
+    if (o->count == 0 || last_id > o->last_id) o->last_id = last_id;
+    o->count += count;
+    o->sum_qty += qty;
+    o->quote_volume += qv;
+    o->buyer_maker += bm;
+}
+
+agt_status agt_lake_query_stats(agt_lake *lake, const char *symbol, int64_t start_us,
+                                int64_t end_us, agt_range_stats *out, agt_error *err)
+{
+    if (!lake || !out) return agt_err(err, AGT_EINVAL, "invalid argument");
+    memset(out, 0, sizeof *out);
+    out->first_id = out->last_id = -1;
+    AGT_TRY(agt_lake_check_symbol(symbol, err));
+    if (end_us < start_us) return agt_err(err, AGT_EINVAL, "query end is before its start");
+    agt_file_stats *files = NULL;
+    size_t n = 0;
+    AGT_TRY(plan(lake, symbol, start_us, end_us, &files, &n, err));
+    agt_trades t;
+    agt_trades_init(&t);
+    agt_status s = AGT_OK;
+    for (size_t i = 0; i < n && s == AGT_OK; i++) {
+        const agt_file_stats *f = &files[i];
+        if (f->min_ts_us >= start_us && f->max_ts_us <= end_us) {
+            add_stats(out, f->rows, f->min_ts_us, f->max_ts_us, f->first_id, f->last_id,
+                      f->sum_qty, f->quote_volume, f->buyer_maker);
+            out->files_from_stats++;
+            continue;
+        }
+        agt_trades_clear(&t);
+        s = read_file_range(lake, f, start_us, end_us, AGT_LAKE_COL_ALL, &t, err);
+        if (s != AGT_OK) break;
+        out->files_read++;
+        agt_file_stats part;
+        memset(&part, 0, sizeof part);
+        agt_stats_from_rows(&t, &part);
+        add_stats(out, part.rows, part.min_ts_us, part.max_ts_us, part.first_id, part.last_id,
+                  part.sum_qty, part.quote_volume, part.buyer_maker);
+    }
+    agt_trades_release(&t);
+    free(files);
+    return s;
+}
+
+/* ---- lookup by trade id ----------------------------------------------------- */
+
+/* Id range of the non-empty hours of a day; 0 if the day has none. */
+static int day_id_range(const agt_day_stats *d, int64_t *lo, int64_t *hi)
+{
+    int any = 0;
+    for (size_t k = 0; k < d->n; k++) {
+        if (d->h[k].rows <= 0) continue;
+        if (!any || d->h[k].first_id < *lo) *lo = d->h[k].first_id;
+        if (!any || d->h[k].last_id > *hi) *hi = d->h[k].last_id;
+        any = 1;
+    }
+    return any;
+}
+
+agt_status agt_lake_find_trade(agt_lake *lake, const char *symbol, int64_t trade_id, int use_bloom,
+                               agt_trades *out, int *found, agt_lookup_info *info, agt_error *err)
+{
+    agt_lookup_info dummy;
+    if (!info) info = &dummy;
+    memset(info, 0, sizeof *info);
+    info->hour_start_us = -1;
+    if (!lake || !out || !found) return agt_err(err, AGT_EINVAL, "invalid argument");
+    *found = 0;
+    AGT_TRY(agt_lake_check_symbol(symbol, err));
+    int64_t *days = NULL;
+    size_t nd = 0;
+    AGT_TRY(agt_stats_list_days(lake, symbol, &days, &nd, err));
+    agt_status s = AGT_OK;
+    agt_file_stats hit;
+    int have = 0;
+    size_t lo = 0, hi = nd; /* search [lo, hi) */
+    while (lo < hi && s == AGT_OK && !have) {
+        size_t mid = lo + (hi - lo) / 2, probe = mid;
+        agt_day_stats d;
+        int64_t a = 0, b = 0;
+        int any = 0;
+        /* skip days without trades, moving right inside [mid, hi) */
+        while (probe < hi) {
+            if ((s = agt_stats_load(lake, symbol, days[probe], &d, err)) != AGT_OK) break;
+            info->stats_days_read++;
+            if ((any = day_id_range(&d, &a, &b))) break;
+            probe++;
+        }
+        if (s != AGT_OK) break;
+        if (!any) {
+            hi = mid;
+            continue;
+        }
+        if (trade_id < a) {
+            hi = mid;
+        } else if (trade_id > b) {
+            lo = probe + 1;
+        } else {
+            for (size_t k = 0; k < d.n; k++)
+                if (d.h[k].rows > 0 && d.h[k].first_id <= trade_id && trade_id <= d.h[k].last_id) {
+                    hit = d.h[k];
+                    have = 1;
+                }
+            break; /* inside the day's range but between its hours: a gap */
+        }
+    }
+    free(days);
+    if (s != AGT_OK || !have) return s;
+    info->hour_start_us = hit.hour_start_us;
+    char path[AGT_LAKE_PATH_MAX];
+    AGT_TRY(agt_lake_path(lake, path, sizeof path, hit.path, err));
+    agt_error e2;
+    agt_error_clear(&e2);
+    agt_pq_file *pf = NULL;
+    s = agt_pq_open(path, &pf, &e2);
+    if (s == AGT_OK) {
+        info->files_opened = 1;
+        int maybe = 1;
+        if (use_bloom) {
+            int col = agt_pq_column_index(pf, "trade_id");
+            agt_status bs = col < 0 ? AGT_ENOTFOUND : agt_pq_bloom_check(pf, col, trade_id, &maybe, &e2);
+            if (bs == AGT_OK) {
+                info->bloom_checked = 1;
+                info->bloom_negative = !maybe;
+            } else if (bs != AGT_ENOTFOUND) {
+                s = bs;
+            }
+        }
+        if (s == AGT_OK && maybe) {
+            int pages = 0;
+            s = agt_pq_find_trade(pf, trade_id, 0, out, found, &pages, &e2);
+            info->pages_read = pages;
+        }
+        agt_pq_close(pf);
+    }
+    if (s == AGT_ENOMEM) return agt_err(err, s, "out of memory reading '%s'", path);
+    if (s != AGT_OK) return agt_err(err, AGT_ECORRUPT, "data file '%s' is damaged: %s", path, e2.message);
+    return AGT_OK;
+}
+
+/* ---- completeness ------------------------------------------------------------ */
+
+/* A small cache of one loaded day. */
+typedef struct day_cache {
+    int64_t day;
+    int loaded;
+    agt_day_stats d;
+} day_cache;
+
+static agt_status cached_hour(agt_lake *l, const char *symbol, day_cache *c, int64_t hour,
+                              const agt_file_stats **out, agt_error *err)
+{
+    int64_t day = day_floor(hour);
+    if (!c->loaded || c->day != day) {
+        AGT_TRY(agt_stats_load(l, symbol, day, &c->d, err));
+        c->day = day;
+        c->loaded = 1;
+    }
+    *out = agt_stats_find(&c->d, hour);
+    return AGT_OK;
+}
+
+#define CHAIN_LOOKBACK_HOURS (24 * 366)
+
+agt_status agt_lake_scan_hours(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
+                               agt_lake_hour_fn fn, void *user, agt_error *err)
+{
+    if (!lake || !fn) return agt_err(err, AGT_EINVAL, "invalid argument");
+    AGT_TRY(agt_lake_check_symbol(symbol, err));
+    if (start_us < 0) start_us = 0;
+    int64_t h0 = start_us + (AGT_US_PER_HOUR - start_us % AGT_US_PER_HOUR) % AGT_US_PER_HOUR;
+    day_cache c;
+    memset(&c, 0, sizeof c);
+    /* The chain state before h0: last id of the nearest earlier non-empty stored hour. */
+    int chain_ok = 0;
+    int64_t chain_last = -1;
+    for (int64_t h = h0 - AGT_US_PER_HOUR, k = 0; h >= 0 && k < CHAIN_LOOKBACK_HOURS;
+         h -= AGT_US_PER_HOUR, k++) {
+        const agt_file_stats *f;
+        AGT_TRY(cached_hour(lake, symbol, &c, h, &f, err));
+        if (!f) break;
+        if (f->rows > 0) {
+            chain_ok = 1;
+            chain_last = f->last_id;
+            break;
+        }
+    }
+    for (int64_t h = h0; h <= end_us; h += AGT_US_PER_HOUR) {
+        const agt_file_stats *f;
+        AGT_TRY(cached_hour(lake, symbol, &c, h, &f, err));
+        agt_hour_status st;
+        if (!f) {
+            st = AGT_HOUR_MISSING;
+            chain_ok = 0;
+        } else {
+            int contiguous = f->rows == 0 || f->last_id - f->first_id + 1 == f->rows;
+            if (!f->complete || !contiguous) st = AGT_HOUR_INCOMPLETE;
+            else if (chain_ok && f->prev_id != AGT_LAKE_ID_UNKNOWN && f->prev_id != chain_last)
+                st = AGT_HOUR_GAP;
+            else st = AGT_HOUR_COMPLETE;
+            if (f->rows > 0) {
+                chain_ok = 1;
+                chain_last = f->last_id;
+            }
+        }
+        if (fn(user, h, st, f) != 0) return agt_err(err, AGT_ECANCELLED, "stopped by the caller");
+    }
+    return AGT_OK;
+}
+
+agt_status agt_lake_newest(agt_lake *lake, const char *symbol, int64_t *hour_start_us,
+                           int64_t *last_ts_us, int64_t *last_id, agt_error *err)
+{
+    if (!lake) return agt_err(err, AGT_EINVAL, "invalid argument");
+    AGT_TRY(agt_lake_check_symbol(symbol, err));
+    int64_t *days = NULL;
+    size_t nd = 0;
+    AGT_TRY(agt_stats_list_days(lake, symbol, &days, &nd, err));
+    int64_t hour = -1, ts = -1, id = -1;
+    agt_status s = AGT_OK;
+    for (size_t i = nd; i-- > 0 && s == AGT_OK;) {
+        agt_day_stats d;
+        if ((s = agt_stats_load(lake, symbol, days[i], &d, err)) != AGT_OK) break;
+        for (size_t k = d.n; k-- > 0;) {
+            if (hour < 0) hour = d.h[k].hour_start_us;
+            if (d.h[k].rows > 0) {
+                ts = d.h[k].max_ts_us;
+                id = d.h[k].last_id;
+                break;
+            }
+        }
+        if (id >= 0) break;
+    }
+    free(days);
+    if (s != AGT_OK) return s;
+    if (hour < 0) return agt_err(err, AGT_ENOTFOUND, "no data for '%s' in lake '%s'", symbol, lake->root);
+    if (hour_start_us) *hour_start_us = hour;
+    if (last_ts_us) *last_ts_us = ts;
+    if (last_id) *last_id = id;
+    return AGT_OK;
+}

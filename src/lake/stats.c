@@ -1,0 +1,513 @@
+/*
+ * stats.c - the statistics index: one small JSON file per symbol-day,
+ *
+ *   <root>/metadata/stats/symbol=SYM/YYYY-MM-DD.json
+ *
+ * holding one entry per committed hour of that day. A commit rewrites only
+ * its own day's file (atomically: write .tmp, fsync, rename), so a commit
+ * costs the same whatever the size of the lake, and planning a query reads
+ * only the days it covers. The statistics let queries skip files, answer
+ * aggregates without decoding data, find the file holding a trade id, and
+ * prove completeness by chaining ids across hours without opening a file.
+ *
+ * Format (written exactly like this, one entry per line; the reader is
+ * strict: every key required, no unknown or repeated key, no trailing
+ * garbage, values range-checked):
+ *
+ *   {"format":1,"symbol":"BTCUSDT","date":"2023-10-01","hours":[
+ *   {"hour":0,"path":"symbol=BTCUSDT/year=2023/month=10/day=1/BTCUSDT_20231001_00.parquet",
+ *    "rows":N,"min_ts":µs,"max_ts":µs,"first_id":N,"last_id":N,"prev_id":N,
+ *    "sum_qty":D,"quote_volume":D,"buyer_maker":N,"size":bytes,
+ *    "xxh64":"16 lower-case hex digits","source":"rest","version":N,
+ *    "commit_ts":µs,"fetched_at":µs,"complete":true}
+ *   ]}
+ *
+ *   hour        0..23, entries in increasing hour order, each at most once
+ *   path        the data file relative to the root ("" when rows is 0: a
+ *               proven-empty hour has no file); must equal the layout's path
+ *   min_ts/max_ts, first_id/last_id  over the file's rows (0/0 and -1/-1 if empty)
+ *   prev_id     id of the trade just before the hour; -1 none; -2 unknown
+ *   sum_qty     sum of quantity; quote_volume sum of price*quantity
+ *               (doubles printed with 17 significant digits: exact round trip)
+ *   buyer_maker rows with is_buyer_maker true
+ *   xxh64       XXH64, seed 0, of the whole data file
+ *   version     the commit version that wrote the file; commit_ts its time
+ *   complete    proven complete (architecture.md §2) and ids contiguous
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lake/lake_int.h"
+
+#define STATS_MAX_BYTES (1u << 20)
+
+/* ---- writing ------------------------------------------------------------- */
+
+agt_status agt_stats_format(const char *symbol, const agt_day_stats *d, agt_buf *out)
+{
+    out->len = 0;
+    agt_tm tm;
+    agt_tm_from_us(d->day_start_us, &tm);
+    AGT_TRY(agt_buf_printf(out, "{\"format\":1,\"symbol\":\"%s\",\"date\":\"%04d-%02d-%02d\",\"hours\":[",
+                           symbol, tm.year, tm.month, tm.day));
+    for (size_t i = 0; i < d->n; i++) {
+        const agt_file_stats *f = &d->h[i];
+        int hour = (int)((f->hour_start_us - d->day_start_us) / AGT_US_PER_HOUR);
+        AGT_TRY(agt_buf_printf(
+            out,
+            "%s\n{\"hour\":%d,\"path\":\"%s\",\"rows\":%" PRId64 ",\"min_ts\":%" PRId64
+            ",\"max_ts\":%" PRId64 ",\"first_id\":%" PRId64 ",\"last_id\":%" PRId64
+            ",\"prev_id\":%" PRId64 ",\"sum_qty\":%.17g,\"quote_volume\":%.17g,\"buyer_maker\":%" PRId64
+            ",\"size\":%" PRId64 ",\"xxh64\":\"%016" PRIx64 "\",\"source\":\"%s\",\"version\":%" PRId64
+            ",\"commit_ts\":%" PRId64 ",\"fetched_at\":%" PRId64 ",\"complete\":%s}",
+            i ? "," : "", hour, f->path, f->rows, f->min_ts_us, f->max_ts_us, f->first_id,
+            f->last_id, f->prev_id, f->sum_qty, f->quote_volume, f->buyer_maker, f->size,
+            f->checksum, f->source, f->version, f->commit_ts_us, f->fetched_at_us,
+            f->complete ? "true" : "false"));
+    }
+    return agt_buf_printf(out, "\n]}\n");
+}
+
+/* ---- strict reading ------------------------------------------------------ */
+
+typedef struct jp {
+    const char *p, *end, *start;
+    agt_error *err;
+    agt_status st;
+} jp;
+
+static int jfail(jp *j, const char *what)
+{
+    if (j->st == AGT_OK) {
+        j->st = AGT_ECORRUPT;
+        agt_err(j->err, AGT_ECORRUPT, "statistics json: %s at byte %zu", what,
+                (size_t)(j->p - j->start));
+    }
+    return 0;
+}
+
+static void ws(jp *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t')) j->p++;
+}
+
+static int lit(jp *j, char c)
+{
+    ws(j);
+    if (j->p < j->end && *j->p == c) {
+        j->p++;
+        return 1;
+    }
+    return 0;
+}
+
+static int expect(jp *j, char c)
+{
+    if (lit(j, c)) return 1;
+    char m[32];
+    snprintf(m, sizeof m, "expected '%c'", c);
+    return jfail(j, m);
+}
+
+/* A string of printable ASCII without escapes (all our strings are such). */
+static int jstr(jp *j, char *out, size_t n)
+{
+    if (!expect(j, '"')) return 0;
+    size_t k = 0;
+    while (j->p < j->end && *j->p != '"') {
+        unsigned char c = (unsigned char)*j->p;
+        if (c < 0x20 || c >= 0x7f || c == '\\') return jfail(j, "unsupported character in string");
+        if (k + 1 >= n) return jfail(j, "string too long");
+        out[k++] = (char)c;
+        j->p++;
+    }
+    if (j->p >= j->end) return jfail(j, "unterminated string");
+    j->p++;
+    out[k] = '\0';
+    return 1;
+}
+
+/* JSON number grammar; returns its span. */
+static int jnum_span(jp *j, const char **s, size_t *n, int *is_int)
+{
+    ws(j);
+    const char *q = j->p;
+    *is_int = 1;
+    if (q < j->end && *q == '-') q++;
+    if (q >= j->end) return jfail(j, "expected a number");
+    if (*q == '0') q++;
+    else if (*q >= '1' && *q <= '9') while (q < j->end && *q >= '0' && *q <= '9') q++;
+    else return jfail(j, "expected a number");
+    if (q < j->end && *q == '.') {
+        *is_int = 0;
+        q++;
+        if (q >= j->end || *q < '0' || *q > '9') return jfail(j, "bad number");
+        while (q < j->end && *q >= '0' && *q <= '9') q++;
+    }
+    if (q < j->end && (*q == 'e' || *q == 'E')) {
+        *is_int = 0;
+        q++;
+        if (q < j->end && (*q == '+' || *q == '-')) q++;
+        if (q >= j->end || *q < '0' || *q > '9') return jfail(j, "bad number");
+        while (q < j->end && *q >= '0' && *q <= '9') q++;
+    }
+    if (q - j->p > 40) return jfail(j, "number too long");
+    *s = j->p;
+    *n = (size_t)(q - j->p);
+    j->p = q;
+    return 1;
+}
+
+static int jint(jp *j, int64_t *v)
+{
+    const char *s;
+    size_t n;
+    int is_int;
+    if (!jnum_span(j, &s, &n, &is_int)) return 0;
+    if (!is_int) return jfail(j, "expected an integer");
+    char buf[48];
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    errno = 0;
+    long long x = strtoll(buf, NULL, 10);
+    if (errno == ERANGE) return jfail(j, "integer out of range");
+    *v = (int64_t)x;
+    return 1;
+}
+
+static int jdbl(jp *j, double *v)
+{
+    const char *s;
+    size_t n;
+    int is_int;
+    if (!jnum_span(j, &s, &n, &is_int)) return 0;
+    char buf[48];
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    *v = strtod(buf, NULL);
+    if (!isfinite(*v)) return jfail(j, "number out of range");
+    return 1;
+}
+
+static int jbool(jp *j, int *v)
+{
+    ws(j);
+    if ((size_t)(j->end - j->p) >= 4 && memcmp(j->p, "true", 4) == 0) {
+        j->p += 4;
+        *v = 1;
+        return 1;
+    }
+    if ((size_t)(j->end - j->p) >= 5 && memcmp(j->p, "false", 5) == 0) {
+        j->p += 5;
+        *v = 0;
+        return 1;
+    }
+    return jfail(j, "expected true or false");
+}
+
+static const char *const entry_keys[] = {
+    "hour",   "path",        "rows",   "min_ts",  "max_ts",    "first_id",   "last_id",
+    "prev_id", "sum_qty",    "quote_volume", "buyer_maker", "size", "xxh64", "source",
+    "version", "commit_ts",  "fetched_at", "complete"};
+#define N_ENTRY_KEYS (sizeof entry_keys / sizeof entry_keys[0])
+
+static int parse_entry(jp *j, const char *symbol, int64_t day_us, int *hour_out,
+                       agt_file_stats *f)
+{
+    memset(f, 0, sizeof *f);
+    uint32_t seen = 0;
+    int64_t hour = -1;
+    if (!expect(j, '{')) return 0;
+    for (;;) {
+        char key[32];
+        if (!jstr(j, key, sizeof key) || !expect(j, ':')) return 0;
+        size_t k = 0;
+        while (k < N_ENTRY_KEYS && strcmp(key, entry_keys[k]) != 0) k++;
+        if (k == N_ENTRY_KEYS) return jfail(j, "unknown key");
+        if (seen & (1u << k)) return jfail(j, "repeated key");
+        seen |= 1u << k;
+        int ok = 1;
+        char hex[24];
+        switch (k) {
+        case 0: ok = jint(j, &hour); break;
+        case 1: ok = jstr(j, f->path, sizeof f->path); break;
+        case 2: ok = jint(j, &f->rows); break;
+        case 3: ok = jint(j, &f->min_ts_us); break;
+        case 4: ok = jint(j, &f->max_ts_us); break;
+        case 5: ok = jint(j, &f->first_id); break;
+        case 6: ok = jint(j, &f->last_id); break;
+        case 7: ok = jint(j, &f->prev_id); break;
+        case 8: ok = jdbl(j, &f->sum_qty); break;
+        case 9: ok = jdbl(j, &f->quote_volume); break;
+        case 10: ok = jint(j, &f->buyer_maker); break;
+        case 11: ok = jint(j, &f->size); break;
+        case 12:
+            ok = jstr(j, hex, sizeof hex);
+            if (ok) {
+                if (strlen(hex) != 16 || strspn(hex, "0123456789abcdef") != 16)
+                    return jfail(j, "xxh64 must be 16 hex digits");
+                f->checksum = strtoull(hex, NULL, 16);
+            }
+            break;
+        case 13: ok = jstr(j, f->source, sizeof f->source); break;
+        case 14: ok = jint(j, &f->version); break;
+        case 15: ok = jint(j, &f->commit_ts_us); break;
+        case 16: ok = jint(j, &f->fetched_at_us); break;
+        case 17: ok = jbool(j, &f->complete); break;
+        }
+        if (!ok) return 0;
+        if (lit(j, '}')) break;
+        if (!expect(j, ',')) return 0;
+    }
+    if (seen != (1u << N_ENTRY_KEYS) - 1) return jfail(j, "missing key");
+    if (hour < 0 || hour > 23) return jfail(j, "hour out of range");
+    f->hour_start_us = day_us + hour * AGT_US_PER_HOUR;
+    int64_t hs = f->hour_start_us, he = hs + AGT_US_PER_HOUR - 1;
+    if (f->rows < 0 || f->size < 0 || f->buyer_maker < 0 || f->buyer_maker > f->rows ||
+        f->version < 0 || f->prev_id < -2)
+        return jfail(j, "value out of range");
+    char want[128];
+    if (f->rows > 0) {
+        if (f->first_id < 0 || f->last_id < f->first_id || f->min_ts_us < hs ||
+            f->max_ts_us > he || f->min_ts_us > f->max_ts_us || f->size <= 0)
+            return jfail(j, "inconsistent row statistics");
+        if (agt_lake_data_rel(symbol, hs, want, sizeof want, NULL) != AGT_OK ||
+            strcmp(want, f->path) != 0)
+            return jfail(j, "path does not match the layout");
+    } else if (f->path[0] || f->first_id != -1 || f->last_id != -1 || f->size != 0) {
+        return jfail(j, "inconsistent empty hour");
+    }
+    *hour_out = (int)hour;
+    return 1;
+}
+
+agt_status agt_stats_parse(const char *json, size_t n, agt_day_stats *out, char *symbol_out,
+                           size_t symbol_n, agt_error *err)
+{
+    jp j = {json, json + n, json, err, AGT_OK};
+    memset(out, 0, sizeof *out);
+    char key[32], symbol[32] = "", date[16] = "";
+    int64_t format = 0;
+    int seen = 0, last_hour = -1;
+    if (!expect(&j, '{')) return j.st;
+    for (;;) {
+        if (!jstr(&j, key, sizeof key) || !expect(&j, ':')) return j.st;
+        int bit = strcmp(key, "format") == 0 ? 1 : strcmp(key, "symbol") == 0 ? 2
+                : strcmp(key, "date") == 0 ? 4 : strcmp(key, "hours") == 0 ? 8 : 0;
+        if (!bit) return jfail(&j, "unknown key"), j.st;
+        if (seen & bit) return jfail(&j, "repeated key"), j.st;
+        seen |= bit;
+        if (bit == 1) {
+            if (!jint(&j, &format)) return j.st;
+            if (format != 1) return jfail(&j, "unsupported format"), j.st;
+        } else if (bit == 2) {
+            if (!jstr(&j, symbol, sizeof symbol)) return j.st;
+            if (!agt_symbol_valid(symbol)) return jfail(&j, "invalid symbol"), j.st;
+        } else if (bit == 4) {
+            if (!jstr(&j, date, sizeof date)) return j.st;
+            unsigned y, m, d;
+            char tail;
+            if (strlen(date) != 10 || sscanf(date, "%4u-%2u-%2u%c", &y, &m, &d, &tail) != 3 ||
+                !agt_date_valid(y, m, d) || y < 1970)
+                return jfail(&j, "invalid date"), j.st;
+            out->day_start_us = agt_days_from_civil(y, m, d) * AGT_US_PER_DAY;
+        } else {
+            if (!(seen & 2) || !(seen & 4)) return jfail(&j, "hours before symbol and date"), j.st;
+            if (!expect(&j, '[')) return j.st;
+            if (!lit(&j, ']')) {
+                for (;;) {
+                    if (out->n >= 24) return jfail(&j, "more than 24 hours"), j.st;
+                    int hour = -1;
+                    if (!parse_entry(&j, symbol, out->day_start_us, &hour, &out->h[out->n]))
+                        return j.st;
+                    if (hour <= last_hour) return jfail(&j, "hours out of order"), j.st;
+                    last_hour = hour;
+                    out->n++;
+                    if (lit(&j, ']')) break;
+                    if (!expect(&j, ',')) return j.st;
+                }
+            }
+        }
+        if (lit(&j, '}')) break;
+        if (!expect(&j, ',')) return j.st;
+    }
+    ws(&j);
+    if (j.p != j.end) return jfail(&j, "trailing bytes"), j.st;
+    if (seen != 15) return jfail(&j, "missing key"), j.st;
+    if (symbol_out) snprintf(symbol_out, symbol_n, "%s", symbol);
+    return AGT_OK;
+}
+
+/* ---- the index on disk --------------------------------------------------- */
+
+agt_status agt_stats_load(agt_lake *l, const char *symbol, int64_t day_us, agt_day_stats *out,
+                          agt_error *err)
+{
+    char rel[160], path[AGT_LAKE_PATH_MAX], sym[32];
+    day_us -= ((day_us % AGT_US_PER_DAY) + AGT_US_PER_DAY) % AGT_US_PER_DAY;
+    memset(out, 0, sizeof *out);
+    out->day_start_us = day_us;
+    agt_lake_stats_rel(symbol, day_us, rel, sizeof rel);
+    AGT_TRY(agt_lake_path(l, path, sizeof path, rel, err));
+    agt_buf b;
+    agt_buf_init(&b, 0);
+    agt_error e2;
+    agt_error_clear(&e2);
+    agt_status s = agt_lake_read_file(l, path, &b, STATS_MAX_BYTES, &e2);
+    if (s == AGT_ENOTFOUND) {
+        agt_buf_release(&b);
+        return AGT_OK;
+    }
+    if (s == AGT_OK) s = agt_stats_parse((const char *)b.data, b.len, out, sym, sizeof sym, &e2);
+    if (s == AGT_OK && (strcmp(sym, symbol) != 0 || out->day_start_us != day_us)) {
+        s = AGT_ECORRUPT;
+        agt_err(&e2, s, "statistics json: symbol or date does not match the file name");
+    }
+    agt_buf_release(&b);
+    if (s != AGT_OK) {
+        memset(out, 0, sizeof *out);
+        out->day_start_us = day_us;
+        return agt_err(err, s, "statistics file '%s': %s", path, e2.message);
+    }
+    return AGT_OK;
+}
+
+const agt_file_stats *agt_stats_find(const agt_day_stats *d, int64_t hour_start_us)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->h[i].hour_start_us == hour_start_us) return &d->h[i];
+    return NULL;
+}
+
+agt_status agt_stats_put(agt_lake *l, const char *symbol, const agt_file_stats *fs,
+                         agt_error *err)
+{
+    agt_day_stats d;
+    agt_status s = agt_stats_load(l, symbol, fs->hour_start_us, &d, err);
+    if (s == AGT_ECORRUPT) { /* rebuildable: start the day afresh rather than wedge commits */
+        memset(&d, 0, sizeof d);
+        d.day_start_us = fs->hour_start_us - fs->hour_start_us % AGT_US_PER_DAY;
+    } else if (s != AGT_OK) {
+        return s;
+    }
+    size_t i = 0;
+    while (i < d.n && d.h[i].hour_start_us < fs->hour_start_us) i++;
+    if (i < d.n && d.h[i].hour_start_us == fs->hour_start_us) {
+        d.h[i] = *fs;
+    } else {
+        memmove(&d.h[i + 1], &d.h[i], (d.n - i) * sizeof d.h[0]);
+        d.h[i] = *fs;
+        d.n++;
+    }
+    agt_buf b;
+    agt_buf_init(&b, 0);
+    s = agt_stats_format(symbol, &d, &b);
+    if (s != AGT_OK) {
+        agt_buf_release(&b);
+        return agt_err(err, s, "out of memory");
+    }
+    char rel[160], path[AGT_LAKE_PATH_MAX];
+    agt_lake_stats_rel(symbol, fs->hour_start_us, rel, sizeof rel);
+    s = agt_lake_path(l, path, sizeof path, rel, err);
+    if (s == AGT_OK) s = agt_lake_write_atomic(l, path, b.data, b.len, err);
+    agt_buf_release(&b);
+    return s;
+}
+
+void agt_stats_from_rows(const agt_trades *t, agt_file_stats *fs)
+{
+    fs->rows = (int64_t)t->len;
+    fs->sum_qty = 0;
+    fs->quote_volume = 0;
+    fs->buyer_maker = 0;
+    if (t->len == 0) {
+        fs->min_ts_us = fs->max_ts_us = 0;
+        fs->first_id = fs->last_id = -1;
+        return;
+    }
+    fs->first_id = t->trade_id[0];
+    fs->last_id = t->trade_id[t->len - 1];
+    fs->min_ts_us = fs->max_ts_us = t->ts_us[0];
+    for (size_t i = 0; i < t->len; i++) {
+        if (t->ts_us[i] < fs->min_ts_us) fs->min_ts_us = t->ts_us[i];
+        if (t->ts_us[i] > fs->max_ts_us) fs->max_ts_us = t->ts_us[i];
+        if (t->trade_id[i] < fs->first_id) fs->first_id = t->trade_id[i];
+        if (t->trade_id[i] > fs->last_id) fs->last_id = t->trade_id[i];
+        fs->sum_qty += t->quantity[i];
+        fs->quote_volume += t->price[i] * t->quantity[i];
+        fs->buyer_maker += t->is_buyer_maker[i] ? 1 : 0;
+    }
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+agt_status agt_stats_list_days(agt_lake *l, const char *symbol, int64_t **days, size_t *n,
+                               agt_error *err)
+{
+    *days = NULL;
+    *n = 0;
+    char rel[96], path[AGT_LAKE_PATH_MAX];
+    snprintf(rel, sizeof rel, "metadata/stats/symbol=%s", symbol);
+    AGT_TRY(agt_lake_path(l, path, sizeof path, rel, err));
+    DIR *d = opendir(path);
+    if (!d) {
+        if (errno == ENOENT) return AGT_OK;
+        return agt_err_sys(err, errno, "cannot list '%s'", path);
+    }
+    int64_t *v = NULL;
+    size_t len = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        unsigned y, m, dd;
+        char tail[8];
+        if (strlen(e->d_name) != 15 ||
+            sscanf(e->d_name, "%4u-%2u-%2u%7s", &y, &m, &dd, tail) != 4 ||
+            strcmp(tail, ".json") != 0 || !agt_date_valid(y, m, dd))
+            continue;
+        if (len == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            int64_t *nv = realloc(v, nc * sizeof *nv);
+            if (!nv) {
+                free(v);
+                closedir(d);
+                return agt_err(err, AGT_ENOMEM, "out of memory");
+            }
+            v = nv;
+            cap = nc;
+        }
+        v[len++] = agt_days_from_civil(y, m, dd) * AGT_US_PER_DAY;
+    }
+    closedir(d);
+    if (len) qsort(v, len, sizeof *v, cmp_i64);
+    *days = v;
+    *n = len;
+    return AGT_OK;
+}
+
+/* ---- public: one hour's statistics ---------------------------------------- */
+
+agt_status agt_lake_hour_stats(agt_lake *lake, const char *symbol, int64_t hour_start_us,
+                               agt_file_stats *out, agt_error *err)
+{
+    if (!lake || !out) return agt_err(err, AGT_EINVAL, "invalid argument");
+    AGT_TRY(agt_lake_check_hour(symbol, hour_start_us, err));
+    agt_day_stats d;
+    AGT_TRY(agt_stats_load(lake, symbol, hour_start_us, &d, err));
+    const agt_file_stats *f = agt_stats_find(&d, hour_start_us);
+    if (!f) {
+        char t[32];
+        agt_format_time_us(hour_start_us, t, sizeof t);
+        return agt_err(err, AGT_ENOTFOUND, "hour %.13s of '%s' is not in the lake", t, symbol);
+    }
+    *out = *f;
+    return AGT_OK;
+}

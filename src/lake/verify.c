@@ -1,0 +1,184 @@
+/*
+ * verify.c - prove that what the lake says about itself is true.
+ *
+ * For every symbol-day in range: the statistics file must parse; every
+ * data file it lists must exist, hash to its recorded XXH64, decode, and
+ * give back exactly the recorded statistics; an hour marked complete must
+ * have contiguous ids and chain with the previous stored hour; and every
+ * .parquet file in the day's directory must be listed (else it is an
+ * orphan). Problems are reported one by one through the callback; damage
+ * is data, never a crash.
+ */
+#include <dirent.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "lake/lake_int.h"
+
+typedef struct vctx {
+    agt_lake_verify_fn fn;
+    void *user;
+    size_t problems;
+    int stop;
+} vctx;
+
+static void report(vctx *v, agt_verify_kind k, const char *path, int64_t hour, const char *fmt, ...)
+    AGT_PRINTF(5, 6);
+
+static void report(vctx *v, agt_verify_kind k, const char *path, int64_t hour, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    v->problems++;
+    if (v->fn && v->fn(v->user, k, path, hour, msg) != 0) v->stop = 1;
+}
+
+static void check_file(agt_lake *l, vctx *v, const agt_file_stats *f)
+{
+    char path[AGT_LAKE_PATH_MAX];
+    if (agt_lake_path(l, path, sizeof path, f->path, NULL) != AGT_OK) return;
+    agt_buf b;
+    agt_buf_init(&b, 0);
+    agt_error e;
+    agt_error_clear(&e);
+    if (agt_lake_read_file(l, path, &b, SIZE_MAX / 4, &e) != AGT_OK) {
+        report(v, AGT_VERIFY_UNREADABLE, f->path, f->hour_start_us, "%s", e.message);
+        agt_buf_release(&b);
+        return;
+    }
+    uint64_t h = XXH64(b.data, b.len, 0);
+    if (h != f->checksum || (int64_t)b.len != f->size)
+        report(v, AGT_VERIFY_CHECKSUM, f->path, f->hour_start_us,
+               "'%s' has xxh64 %016" PRIx64 " and %zu bytes, the index says %016" PRIx64 " and %" PRId64,
+               f->path, h, b.len, f->checksum, f->size);
+    agt_buf_release(&b);
+    agt_trades t;
+    agt_trades_init(&t);
+    if (agt_lake_load_file(path, &t, NULL, &e) != AGT_OK) {
+        report(v, AGT_VERIFY_UNREADABLE, f->path, f->hour_start_us, "%s", e.message);
+        agt_trades_release(&t);
+        return;
+    }
+    agt_file_stats r;
+    memset(&r, 0, sizeof r);
+    agt_stats_from_rows(&t, &r);
+    if (r.rows != f->rows || r.min_ts_us != f->min_ts_us || r.max_ts_us != f->max_ts_us ||
+        r.first_id != f->first_id || r.last_id != f->last_id || r.buyer_maker != f->buyer_maker ||
+        memcmp(&r.sum_qty, &f->sum_qty, sizeof r.sum_qty) != 0 ||
+        memcmp(&r.quote_volume, &f->quote_volume, sizeof r.quote_volume) != 0)
+        report(v, AGT_VERIFY_STATS, f->path, f->hour_start_us,
+               "'%s' holds %" PRId64 " rows (ids %" PRId64 "..%" PRId64 "), the index says %" PRId64
+               " (ids %" PRId64 "..%" PRId64 ") or other sums",
+               f->path, r.rows, r.first_id, r.last_id, f->rows, f->first_id, f->last_id);
+    if (f->complete && !agt_trades_contiguous(&t))
+        report(v, AGT_VERIFY_NOT_CONTIGUOUS, f->path, f->hour_start_us,
+               "'%s' is marked complete but its ids are not contiguous", f->path);
+    agt_trades_release(&t);
+}
+
+static void check_orphans(agt_lake *l, vctx *v, const char *symbol, const agt_day_stats *d)
+{
+    char rel[160], dir[AGT_LAKE_PATH_MAX];
+    if (agt_lake_data_rel(symbol, d->day_start_us, rel, sizeof rel, NULL) != AGT_OK) return;
+    char *slash = strrchr(rel, '/');
+    if (!slash) return;
+    *slash = '\0';
+    if (agt_lake_path(l, dir, sizeof dir, rel, NULL) != AGT_OK) return;
+    DIR *dh = opendir(dir);
+    if (!dh) return;
+    struct dirent *e;
+    while ((e = readdir(dh)) != NULL && !v->stop) {
+        size_t n = strlen(e->d_name);
+        int is_pq = n > 8 && strcmp(e->d_name + n - 8, ".parquet") == 0;
+        int is_tmp = n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0;
+        if (!is_pq && !is_tmp) continue;
+        char frel[480];
+        if ((size_t)snprintf(frel, sizeof frel, "%s/%s", rel, e->d_name) >= sizeof frel) continue;
+        int listed = 0;
+        for (size_t k = 0; k < d->n && !listed; k++) listed = strcmp(d->h[k].path, frel) == 0;
+        if (!listed)
+            report(v, AGT_VERIFY_ORPHAN, frel, -1, "'%s' is not in the statistics index", frel);
+    }
+    closedir(dh);
+}
+
+typedef struct chain_ctx {
+    vctx *v;
+} chain_ctx;
+
+static int chain_cb(void *user, int64_t hour, agt_hour_status st, const agt_file_stats *f)
+{
+    chain_ctx *c = user;
+    if (st == AGT_HOUR_GAP)
+        report(c->v, AGT_VERIFY_CHAIN, f ? f->path : "", hour,
+               "hour's prev_id %" PRId64 " does not follow the previous stored hour", f ? f->prev_id : -1);
+    return c->v->stop;
+}
+
+static agt_status verify_symbol(agt_lake *l, vctx *v, const char *symbol, int64_t start,
+                                int64_t end, agt_error *err)
+{
+    int64_t *days = NULL;
+    size_t nd = 0;
+    AGT_TRY(agt_stats_list_days(l, symbol, &days, &nd, err));
+    for (size_t i = 0; i < nd && !v->stop; i++) {
+        if (days[i] + AGT_US_PER_DAY - 1 < start || days[i] > end) continue;
+        agt_day_stats d;
+        agt_error e;
+        agt_error_clear(&e);
+        if (agt_stats_load(l, symbol, days[i], &d, &e) != AGT_OK) {
+            char rel[160];
+            agt_lake_stats_rel(symbol, days[i], rel, sizeof rel);
+            report(v, AGT_VERIFY_INDEX, rel, -1, "%s", e.message);
+            continue;
+        }
+        for (size_t k = 0; k < d.n && !v->stop; k++) {
+            const agt_file_stats *f = &d.h[k];
+            if (f->hour_start_us + AGT_US_PER_HOUR - 1 < start || f->hour_start_us > end) continue;
+            if (f->rows > 0) check_file(l, v, f);
+        }
+        check_orphans(l, v, symbol, &d);
+    }
+    chain_ctx c = {v};
+    if (!v->stop && nd > 0) {
+        int64_t a = start > days[0] ? start : days[0];
+        int64_t b = end < days[nd - 1] + AGT_US_PER_DAY - 1 ? end : days[nd - 1] + AGT_US_PER_DAY - 1;
+        agt_error e;
+        agt_error_clear(&e);
+        agt_status s = a <= b ? agt_lake_scan_hours(l, symbol, a, b, chain_cb, &c, &e) : AGT_OK;
+        if (s != AGT_OK && s != AGT_ECANCELLED)
+            report(v, AGT_VERIFY_INDEX, "", -1, "%s", e.message);
+    }
+    free(days);
+    return AGT_OK;
+}
+
+agt_status agt_lake_verify(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
+                           agt_lake_verify_fn fn, void *user, size_t *problems, agt_error *err)
+{
+    if (problems) *problems = 0;
+    if (!lake) return agt_err(err, AGT_EINVAL, "invalid argument");
+    vctx v = {fn, user, 0, 0};
+    agt_status s = AGT_OK;
+    if (symbol) {
+        AGT_TRY(agt_lake_check_symbol(symbol, err));
+        s = verify_symbol(lake, &v, symbol, start_us, end_us, err);
+    } else {
+        char **names = NULL;
+        size_t n = 0;
+        AGT_TRY(agt_lake_symbols(lake, &names, &n, err));
+        for (size_t i = 0; i < n && s == AGT_OK && !v.stop; i++)
+            s = verify_symbol(lake, &v, names[i], start_us, end_us, err);
+        agt_lake_symbols_free(names, n);
+    }
+    if (problems) *problems = v.problems;
+    if (s == AGT_OK && v.stop) s = agt_err(err, AGT_ECANCELLED, "stopped by the caller");
+    return s;
+}
