@@ -191,8 +191,11 @@ agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err)
         if (d.action == AGT_RETRY_DONE) return AGT_OK;
         if (d.action == AGT_RETRY_AGAIN) {
             if (a.http_status == 429 || a.http_status == 418) {
-                /* Keep the whole client away, not just this request. */
+                /* Keep the whole client away, not just this request. The
+                 * exchange said when to come back; its weight counter
+                 * reading is superseded by that. */
                 n->rl.not_before_mono = ck->mono_us(ck->ctx) + d.wait_us;
+                n->rl.used = -1;
             }
             ck->sleep_us(ck->ctx, d.wait_us);
             continue;
