@@ -1,0 +1,396 @@
+/*
+ * test_lake_crash.c - crash safety of the lake.
+ *
+ * 1. Fault injection: an I/O table that "crashes" at its N-th mutating
+ *    call (write, fsync, truncate, rename, unlink, mkdir): that call fails
+ *    (or, in short-write mode, writes half its bytes) and every later one
+ *    fails too, as if the process had died there. For every N across a
+ *    workload of an insert commit, a merge commit (updates + inserts), a
+ *    stash and WAL checkpoints, the lake is reopened with the real I/O and
+ *    must hold exactly the state after the acknowledged commits (plus
+ *    possibly the one in flight, all or nothing), every row once, no
+ *    temporary file left, and verify must find nothing wrong.
+ *    Also: ENOSPC at every call leaves the lake consistent.
+ * 2. SIGKILL loop: a forked child commits a deterministic sequence of hours
+ *    (with overlapping ids, so merges update and skip rows) and reports
+ *    each acknowledged commit through a pipe; the parent kills it at a
+ *    random moment, 60 times, recovers, and checks the same properties.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "harness.h"
+#include "lake/lake_int.h"
+#include "test_lake_util.h"
+
+/* ---- the fault-injecting I/O table ------------------------------------------ */
+
+typedef struct faulty {
+    long armed_at;   /* crash at this mutating call number (1-based); 0 = never */
+    long calls;      /* mutating calls seen since arming */
+    int crashed;
+    int short_write; /* the crashing pwrite writes half its bytes first */
+    int fail_errno;  /* errno of the failure (EIO, ENOSPC) */
+    int sticky;      /* 1: everything after fails too (a crash); 0: only that call */
+} faulty;
+
+static int hit(faulty *f)
+{
+    if (f->crashed && f->sticky) {
+        errno = f->fail_errno;
+        return 1;
+    }
+    if (!f->armed_at) return 0;
+    if (++f->calls == f->armed_at) {
+        f->crashed = 1;
+        errno = f->fail_errno;
+        return 1;
+    }
+    return 0;
+}
+
+static int f_open(void *c, const char *p, int fl, mode_t m)
+{
+    return agt_lake_io_posix()->open(NULL, p, fl, m);
+}
+static int f_close(void *c, int fd) { return agt_lake_io_posix()->close(NULL, fd); }
+static ssize_t f_pread(void *c, int fd, void *b, size_t n, off_t o)
+{
+    return agt_lake_io_posix()->pread(NULL, fd, b, n, o);
+}
+static ssize_t f_pwrite(void *c, int fd, const void *b, size_t n, off_t o)
+{
+    faulty *f = c;
+    int was = f->crashed;
+    if (hit(f)) {
+        if (!was && f->short_write && n > 1) {
+            int e = errno;
+            (void)agt_lake_io_posix()->pwrite(NULL, fd, b, n / 2, o);
+            errno = e;
+        }
+        return -1;
+    }
+    return agt_lake_io_posix()->pwrite(NULL, fd, b, n, o);
+}
+static int f_fsync(void *c, int fd) { return hit(c) ? -1 : agt_lake_io_posix()->fsync(NULL, fd); }
+static int f_ftruncate(void *c, int fd, off_t n)
+{
+    return hit(c) ? -1 : agt_lake_io_posix()->ftruncate(NULL, fd, n);
+}
+static int f_rename(void *c, const char *a, const char *b)
+{
+    return hit(c) ? -1 : agt_lake_io_posix()->rename(NULL, a, b);
+}
+static int f_unlink(void *c, const char *p) { return hit(c) ? -1 : agt_lake_io_posix()->unlink(NULL, p); }
+static int f_mkdir(void *c, const char *p, mode_t m)
+{
+    return hit(c) ? -1 : agt_lake_io_posix()->mkdir(NULL, p, m);
+}
+
+/* ---- the model: what the lake must hold --------------------------------------- */
+
+#define N_HOURS 6
+static const int64_t BASE_HOUR = INT64_C(1704067200000000); /* 2024-01-01 00:00 UTC */
+
+typedef struct model {
+    agt_trades hour[N_HOURS];
+} model;
+
+static void model_init(model *m)
+{
+    for (int i = 0; i < N_HOURS; i++) agt_trades_init(&m->hour[i]);
+}
+static void model_release(model *m)
+{
+    for (int i = 0; i < N_HOURS; i++) agt_trades_release(&m->hour[i]);
+}
+static void model_copy(model *dst, const model *src)
+{
+    for (int i = 0; i < N_HOURS; i++) {
+        agt_trades_clear(&dst->hour[i]);
+        agt_trades_append(&dst->hour[i], &src->hour[i]);
+    }
+}
+
+/* Commit number i of the deterministic workload: an hour and its rows. */
+static int spec(long i, agt_trades *rows)
+{
+    int k = (int)(i % N_HOURS);
+    int64_t hour = BASE_HOUR + k * AGT_US_PER_HOUR;
+    int64_t off0 = (i * 37) % 50, n = 20 + (i * 13) % 60;
+    agt_trades_clear(rows);
+    for (int64_t o = off0; o < off0 + n; o++) {
+        int64_t id = k * 100000 + o;
+        double salt = (double)((i / N_HOURS + o) % 3); /* some repeats identical, some changed */
+        agt_trades_push(rows, id, hour + o * 1000, 100.0 + salt, 0.5 + (double)(o % 7), (int)(o & 1));
+    }
+    return k;
+}
+
+static void model_apply(model *m, long i)
+{
+    agt_trades rows;
+    agt_trades_init(&rows);
+    int k = spec(i, &rows);
+    agt_merge mg;
+    agt_merge_init(&mg);
+    if (agt_merge_rows(&m->hour[k], &rows, &mg) != AGT_OK) abort();
+    agt_trades_clear(&m->hour[k]);
+    agt_trades_append(&m->hour[k], &mg.merged);
+    agt_merge_release(&mg);
+    agt_trades_release(&rows);
+}
+
+/* 1 if the lake holds exactly the model's rows (every row once, in order). */
+static int lake_equals(agt_lake *l, const model *m)
+{
+    agt_trades got, want;
+    agt_trades_init(&got);
+    agt_trades_init(&want);
+    for (int k = 0; k < N_HOURS; k++) agt_trades_append(&want, &m->hour[k]);
+    int ok = agt_lake_read_range(l, "BTCUSDT", 0, INT64_MAX, AGT_LAKE_COL_ALL, &got, NULL) == AGT_OK &&
+             got.len == want.len;
+    for (size_t i = 0; ok && i < got.len; i++)
+        ok = got.trade_id[i] == want.trade_id[i] && got.ts_us[i] == want.ts_us[i] &&
+             memcmp(&got.price[i], &want.price[i], 8) == 0 &&
+             memcmp(&got.quantity[i], &want.quantity[i], 8) == 0 &&
+             got.is_buyer_maker[i] == want.is_buyer_maker[i];
+    agt_trades_release(&got);
+    agt_trades_release(&want);
+    return ok;
+}
+
+/* After recovery: state is model(acked) or model(acked+1); returns which (or -1). */
+static long check_recovered(const char *root, const model *after_acked, long acked, int *failed_)
+{
+    agt_lake *l = NULL;
+    agt_error e;
+    if (agt_lake_open(root, AGT_LAKE_WRITE, &l, &e) != AGT_OK) {
+        fprintf(stderr, "  reopen failed: %s\n", e.message);
+        return -1;
+    }
+    long which = -1;
+    if (lake_equals(l, after_acked)) {
+        which = acked;
+    } else {
+        model next;
+        model_init(&next);
+        model_copy(&next, after_acked);
+        model_apply(&next, acked);
+        if (lake_equals(l, &next)) which = acked + 1;
+        model_release(&next);
+    }
+    size_t problems = 99;
+    if (agt_lake_verify(l, NULL, 0, INT64_MAX, NULL, NULL, &problems, &e) != AGT_OK || problems != 0) {
+        fprintf(stderr, "  verify found %zu problems\n", problems);
+        which = -1;
+    }
+    agt_lake_close(l);
+    if (lt_count_suffix(root, ".tmp") != 0) {
+        fprintf(stderr, "  temporary files left\n");
+        which = -1;
+    }
+    return which;
+}
+
+/* ---- 1. fault injection at every call -------------------------------------------- */
+
+/* The workload after a clean baseline: returns commits acknowledged. */
+static long workload(agt_lake *l, long first, long count)
+{
+    long acked = 0;
+    agt_trades rows;
+    agt_trades_init(&rows);
+    for (long i = first; i < first + count; i++) {
+        int k = spec(i, &rows);
+        if (i == first + 1) { /* a stash between commits */
+            if (agt_lake_stash_put(l, "BTCUSDT", BASE_HOUR + k * AGT_US_PER_HOUR, &rows, NULL) != AGT_OK)
+                break;
+        }
+        if (agt_lake_commit_hour(l, "BTCUSDT", BASE_HOUR + k * AGT_US_PER_HOUR, &rows, NULL, NULL,
+                                 NULL) != AGT_OK)
+            break;
+        acked++;
+    }
+    agt_trades_release(&rows);
+    return acked;
+}
+
+static void crash_sweep(int *agt_failed_, int short_write, int err_no, int sticky)
+{
+    const long baseline = 2, count = 3; /* commit 2 and 3 merge into hours 0..; 8 merges hour 2 */
+    int done = 0;
+    long n;
+    for (n = 1; !done && n < 2000; n++) {
+        char root[256];
+        lt_tmpdir(root, sizeof root, "data");
+        faulty f = {0, 0, 0, short_write, err_no, sticky};
+        agt_lake_io io = {&f, f_open, f_close, f_pread, f_pwrite, f_fsync,
+                          f_ftruncate, f_rename, f_unlink, f_mkdir};
+        agt_lake_opts o;
+        agt_lake_opts_default(&o);
+        o.io = &io;
+        o.wal_checkpoint_bytes = 1500; /* every commit checkpoints */
+        agt_lake *l = NULL;
+        agt_error e;
+        ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e));
+        model m;
+        model_init(&m);
+        ASSERT_EQ_INT(workload(l, 0, baseline), baseline);
+        for (long i = 0; i < baseline; i++) model_apply(&m, i);
+        /* commits 2..: include merges of hours already written (i = 6, 7 hit hours 0, 1) */
+        f.armed_at = n;
+        long acked = workload(l, N_HOURS, count);
+        for (long i = N_HOURS; i < N_HOURS + acked; i++) model_apply(&m, i);
+        agt_lake_close(l);
+        if (!f.crashed) done = 1;
+        /* model indexes: baseline 0..1, then N_HOURS.. */
+        model mm;
+        model_init(&mm);
+        model_copy(&mm, &m);
+        long which = -1;
+        {
+            agt_lake *r = NULL;
+            if (agt_lake_open(root, AGT_LAKE_WRITE, &r, &e) != AGT_OK)
+                FAIL_("n=%ld: reopen failed: %s", n, e.message);
+            if (lake_equals(r, &mm)) which = 0;
+            else {
+                model_apply(&mm, N_HOURS + acked);
+                if (lake_equals(r, &mm)) which = 1;
+            }
+            size_t problems = 99;
+            agt_status vs = agt_lake_verify(r, NULL, 0, INT64_MAX, NULL, NULL, &problems, &e);
+            agt_lake_close(r);
+            if (vs != AGT_OK || problems) FAIL_("n=%ld: verify: %zu problems", n, problems);
+        }
+        if (which < 0) FAIL_("n=%ld (short=%d): lake does not match any allowed state (acked %ld)", n, short_write, acked);
+        if (lt_count_suffix(root, ".tmp")) FAIL_("n=%ld: temporary file left", n);
+        /* the lake keeps working: one more commit after recovery */
+        {
+            agt_lake *r = NULL;
+            agt_commit_result res;
+            agt_trades rows;
+            agt_trades_init(&rows);
+            ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &r, &e));
+            int k = spec(99, &rows);
+            ASSERT_OK(agt_lake_commit_hour(r, "BTCUSDT", BASE_HOUR + k * AGT_US_PER_HOUR, &rows, NULL, &res, &e));
+            ASSERT(res.version > baseline + acked);
+            agt_lake_close(r);
+            agt_trades_release(&rows);
+        }
+        model_release(&mm);
+        model_release(&m);
+        lt_cleanup(root);
+    }
+    ASSERT(done);
+    fprintf(stderr, "  crashed at each of %ld calls\n", n - 2);
+}
+
+TEST(crash_every_call) { crash_sweep(agt_failed_, 0, EIO, 1); }
+TEST(crash_every_call_short_write) { crash_sweep(agt_failed_, 1, EIO, 1); }
+TEST(enospc_every_call) { crash_sweep(agt_failed_, 0, ENOSPC, 0); }
+
+/* A crash while recovering is itself recovered. */
+TEST(crash_during_recovery)
+{
+    char root[256];
+    lt_tmpdir(root, sizeof root, "data");
+    agt_error e;
+    for (long n = 1; n < 400; n++) {
+        lt_rmrf(root);
+        /* leave one commit unfinished: crash right after its BEGIN is durable */
+        faulty f = {0, 0, 0, 0, EIO, 1};
+        agt_lake_io io = {&f, f_open, f_close, f_pread, f_pwrite, f_fsync,
+                          f_ftruncate, f_rename, f_unlink, f_mkdir};
+        agt_lake_opts o;
+        agt_lake_opts_default(&o);
+        o.io = &io;
+        agt_lake *l = NULL;
+        ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e));
+        f.armed_at = 3; /* BEGIN write, fsync, then the first step fails */
+        model m;
+        model_init(&m);
+        ASSERT_EQ_INT(workload(l, 0, 1), 0);
+        agt_lake_close(l);
+        /* recovery itself crashes at call n */
+        faulty g = {n, 0, 0, 0, EIO, 1};
+        io.ctx = &g;
+        agt_status s = agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e);
+        if (s == AGT_OK) agt_lake_close(l);
+        long which = check_recovered(root, &m, 0, agt_failed_);
+        ASSERT_EQ_INT(which, 1); /* the BEGIN was durable: the commit must be there */
+        model_release(&m);
+        if (!g.crashed) break;
+    }
+    lt_cleanup(root);
+}
+
+/* ---- 2. SIGKILL loop --------------------------------------------------------------- */
+
+static void child_run(const char *root, long first, int wfd)
+{
+    agt_lake *l = NULL;
+    agt_lake_opts o;
+    agt_lake_opts_default(&o);
+    o.wal_checkpoint_bytes = 8192;
+    if (agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, NULL) != AGT_OK) _exit(3);
+    agt_trades rows;
+    agt_trades_init(&rows);
+    for (long i = first;; i++) {
+        int k = spec(i, &rows);
+        if (i % 4 == 0) agt_lake_stash_put(l, "BTCUSDT", BASE_HOUR + k * AGT_US_PER_HOUR, &rows, NULL);
+        if (agt_lake_commit_hour(l, "BTCUSDT", BASE_HOUR + k * AGT_US_PER_HOUR, &rows, NULL, NULL,
+                                 NULL) != AGT_OK)
+            _exit(4);
+        if (write(wfd, &i, sizeof i) != sizeof i) _exit(5);
+    }
+}
+
+TEST(sigkill_loop)
+{
+    char root[256];
+    lt_tmpdir(root, sizeof root, "data");
+    srand((unsigned)time(NULL));
+    model m;
+    model_init(&m);
+    long applied = 0; /* commits in the lake */
+    int kills = 0;
+    for (int round = 0; round < 60; round++) {
+        int pfd[2];
+        ASSERT(pipe(pfd) == 0);
+        pid_t pid = fork();
+        ASSERT(pid >= 0);
+        if (pid == 0) {
+            close(pfd[0]);
+            child_run(root, applied, pfd[1]);
+            _exit(0);
+        }
+        close(pfd[1]);
+        struct timespec ts = {0, (long)(rand() % 40000) * 1000L + 1000L};
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+        if (WIFSIGNALED(status)) kills++;
+        else ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        long last = applied - 1, v;
+        while (read(pfd[0], &v, sizeof v) == sizeof v) last = v;
+        close(pfd[0]);
+        long acked = last + 1; /* commits 0..last acknowledged */
+        for (long i = applied; i < acked; i++) model_apply(&m, i);
+        long which = check_recovered(root, &m, acked, agt_failed_);
+        if (which < 0) FAIL_("round %d: lake does not match commits %ld or %ld", round, acked, acked + 1);
+        if (which == acked + 1) model_apply(&m, acked);
+        applied = which;
+    }
+    ASSERT(kills >= 50);
+    fprintf(stderr, "  %d kills, %ld commits survived\n", kills, applied);
+    model_release(&m);
+    lt_cleanup(root);
+}
+
+TEST_MAIN(TEST_REF(crash_every_call), TEST_REF(crash_every_call_short_write),
+          TEST_REF(enospc_every_call), TEST_REF(crash_during_recovery), TEST_REF(sigkill_loop))
