@@ -11,7 +11,9 @@ PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 APT_PACKAGES := cmake pkg-config gcc make libcurl4-openssl-dev libzstd-dev libxxhash-dev \
-                libzip-dev default-jre-headless
+                libzip-dev
+# Spark (interop tests) needs a Java runtime; any one will do.
+JAVA_PACKAGE := $(if $(shell command -v java 2>/dev/null),,default-jre-headless)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST_ARGS ?=
 
@@ -21,7 +23,7 @@ all: build
 
 # Debian packages: installed only when one is missing (apt-get needs root).
 deps: $(VENV)/.installed
-	@missing=""; for p in $(APT_PACKAGES); do \
+	@missing=""; for p in $(APT_PACKAGES) $(JAVA_PACKAGE); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
