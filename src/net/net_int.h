@@ -118,11 +118,12 @@ agt_retry_decision agt_retry_decide(const agt_retry_policy *p, int attempt,
  * Two rules, whichever asks for the longer wait:
  *   1. at least `interval_us` between the starts of two requests;
  *   2. the exchange's per-minute weight counter (X-MBX-USED-WEIGHT-1M, reset
- *      on each wall-clock minute of the exchange) never goes over `budget`:
+ *      on each wall-clock minute) never goes over `budget`:
  *      above 80 % of it the rest of the budget is spread evenly over the rest
  *      of the minute, and a request that would not fit waits for the next
  *      minute (plus `slack_us` for clock error).
- * Times: `mono` is the monotonic clock, `exch` the exchange's clock (µs).
+ * Times: `mono` is the monotonic clock, `exch` the wall clock (µs since the
+ * epoch; named for the exchange's minutes it stands for).
  */
 typedef struct agt_ratelimit {
     int64_t interval_us;

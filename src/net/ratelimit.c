@@ -11,11 +11,18 @@
  *   - from 80 % on, what is left of the budget is spread evenly over what is
  *     left of the minute (a gentle slope, not a cliff);
  *   - a request that would take the counter over the budget waits for the
- *     next minute of the exchange's clock plus `slack_us`, which covers our
- *     estimate of that clock being a little off.
+ *     next wall-clock minute plus `slack_us`, which covers our clock and
+ *     the exchange's disagreeing a little.
  *
  * A reading from an earlier minute is treated as zero (the counter was
  * reset), but only once the minute is over by `slack_us` as well.
+ *
+ * Which clock: the exchange resets the counter on its servers' wall-clock
+ * minutes, i.e. on real (NTP) time. We use our wall clock for that, not our
+ * estimate of the exchange's "now": that estimate follows GET /api/v3/time,
+ * which a test exchange may freeze while its weight window keeps running on
+ * real time. Should the two disagree, the next response's header corrects
+ * us, and an overshoot is a 429 whose Retry-After we honour.
  */
 #include "net/net_int.h"
 

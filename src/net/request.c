@@ -110,7 +110,7 @@ agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err)
     agt_attempt a;
     for (int attempt = 1;; attempt++) {
         int64_t mono = ck->mono_us(ck->ctx);
-        int64_t delay = agt_rl_delay_us(&n->rl, mono, agt_net_exch_now(n), rq->weight);
+        int64_t delay = agt_rl_delay_us(&n->rl, mono, ck->real_us(ck->ctx), rq->weight);
         if (delay > 0) ck->sleep_us(ck->ctx, delay);
         agt_rl_on_send(&n->rl, ck->mono_us(ck->ctx));
 
@@ -121,7 +121,7 @@ agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err)
         agt_http_resp *r = &n->resp;
         n->requests++;
         n->bytes += r->body.len;
-        if (r->used_weight >= 0) agt_rl_on_response(&n->rl, agt_net_exch_now(n), r->used_weight);
+        if (r->used_weight >= 0) agt_rl_on_response(&n->rl, ck->real_us(ck->ctx), r->used_weight);
 
         memset(&a, 0, sizeof a);
         a.http_status = r->status;

@@ -157,6 +157,7 @@ static agt_status sync_time(agt_client *c, agt_error *err)
     agt_net_set_exch_time(c->net, t.exch_us, t.mono_us);
     c->synced = 1;
     c->sync_mono_us = t.mono_us;
+    c->syncs++;
     return AGT_OK;
 }
 

@@ -166,18 +166,20 @@ typedef struct walk {
 /*
  * Take the rows of the current page whose id is below `below` (all rows when
  * below < 0): in-hour rows go to w->got, and the newest trade before the
- * hour, if any, becomes prev. Returns the number of rows taken.
+ * hour, if any, becomes prev. *taken = rows taken, *top = their highest id.
  */
-static agt_status take(fetch *f, walk *w, int64_t below, size_t *taken)
+static agt_status take(fetch *f, walk *w, int64_t below, size_t *taken, int64_t *top)
 {
     const agt_page *pg = &f->c->page;
     size_t k = 0;
     int64_t best = -1, best_ts = 0;
+    *top = -1;
     for (size_t i = 0; i < pg->len; i++) {
         const agt_page_row *r = &pg->rows[i];
         if (below >= 0 && r->a >= below) continue;
         int64_t t = agt_t_to_us(r->t);
         k++;
+        if (r->a > *top) *top = r->a;
         if (w->lo_id < 0 || r->a < w->lo_id) {
             w->lo_id = r->a;
             w->lo_ts = t;
@@ -206,9 +208,10 @@ static agt_status take(fetch *f, walk *w, int64_t below, size_t *taken)
 static agt_status walk_hour(fetch *f, walk *w, agt_error *err)
 {
     size_t taken;
+    int64_t top;
     /* 1. the top of the hour */
     AGT_TRY(get_page(f, BY_END, f->E, AGT_PAGE_LIMIT, err));
-    if (take(f, w, -1, &taken) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
+    if (take(f, w, -1, &taken, &top) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
     if (w->start_known) return AGT_OK;
     if (taken < AGT_PAGE_LIMIT) {
         w->prev_id = -1; /* nothing at all before the oldest row (or before E) */
@@ -226,10 +229,22 @@ static agt_status walk_hour(fetch *f, walk *w, agt_error *err)
         int limit = (int)(w->lo_id - from);
         int64_t below = w->lo_id;
         AGT_TRY(get_page(f, BY_ID, from, limit, err));
-        if (take(f, w, below, &taken) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
+        if (take(f, w, below, &taken, &top) != AGT_OK)
+            return agt_err(err, AGT_ENOMEM, "out of memory");
+        if (taken == 0) break; /* nothing below lo_id by id */
+        /* A full page that stops short of below - 1 (a repeated id took a
+         * slot, as in the newton-binance capture): fetch the rest. */
+        int full = f->c->page.len == (size_t)limit;
+        while (full && top < below - 1) {
+            int64_t top_before = top;
+            AGT_TRY(get_page(f, BY_ID, top + 1, (int)(below - 1 - top), err));
+            if (take(f, w, below, &taken, &top) != AGT_OK)
+                return agt_err(err, AGT_ENOMEM, "out of memory");
+            if (taken == 0 || top <= top_before) break; /* a hole: shows as incomplete */
+        }
         if (w->start_known) return AGT_OK;
-        if (taken > 0 && w->lo_id == from) continue; /* the full block below, as asked */
-        break; /* nothing below, or the exchange starts above `from` */
+        if (w->lo_id == from) continue; /* the full block below, as asked */
+        break; /* the exchange has nothing between `from` and lo_id */
     }
     /* 4. nothing reachable by id below lo_id: ask by time once */
     AGT_TRY(get_page(f, BY_END, w->lo_ts - 1, AGT_PAGE_LIMIT, err));
@@ -278,8 +293,9 @@ agt_status agt_fetch_hour(agt_client *c, const char *symbol, int64_t hour_start_
     /* Has the hour ended on the exchange's clock? A reading up to 10 minutes
      * old is good enough for hours long past; near the boundary read afresh. */
     int64_t now;
+    int64_t syncs = c->syncs;
     agt_status s = agt_client_exch_now(c, 10 * 60 * AGT_US_PER_SEC, 0, &now, err);
-    if (s == AGT_OK && now < f.E + margin + 120 * AGT_US_PER_SEC)
+    if (s == AGT_OK && c->syncs == syncs && now < f.E + margin + 120 * AGT_US_PER_SEC)
         s = agt_client_exch_now(c, 0, 1, &now, err);
     if (s != AGT_OK) return s;
     int clock_ok = now >= f.E + margin;

@@ -84,6 +84,7 @@ struct agt_client {
     agt_net *net;
     int synced;           /* exchange clock known */
     int64_t sync_mono_us; /* when it was last read */
+    int64_t syncs;        /* readings so far */
     agt_page page;        /* reused page buffer */
     char url[512];
 };
