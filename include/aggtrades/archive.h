@@ -1,0 +1,118 @@
+/*
+ * aggtrades/archive.h - the daily archive source: Binance's published zips
+ * on data.binance.vision, an accelerator for deep history.
+ *
+ * For one symbol and one UTC day the archive holds
+ *     {url}/data/spot/daily/aggTrades/{SYM}/{SYM}-aggTrades-{YYYY-MM-DD}.zip
+ * (one headerless CSV `{SYM}-aggTrades-{YYYY-MM-DD}.csv` with the columns
+ * a,p,q,f,l,T,m,M) and the same URL plus `.CHECKSUM` (sha256sum format).
+ * agt_archive_fetch_day downloads both, verifies the zip's SHA-256, reads the
+ * CSV inside and returns the day's trades as exactly the rows REST gives for
+ * the same trades: ids, prices and quantities converted by the same exact
+ * decimal code, timestamps in microseconds (the CSV is in milliseconds before
+ * 2025-01-01 and in microseconds from then; ms are multiplied by 1000).
+ *
+ * Completeness: the archive alone never proves a day complete. Files have
+ * been published truncated (spot 2021-12-14 ends at 09:29 UTC for most
+ * symbols) and replaced later. agt_archive_info reports first/last id and
+ * whether the ids are contiguous; a day is complete only once it is chained
+ * with its neighbours (first_id == previous day's last id + 1, and the
+ * trade after last_id lies after the day), which the caller proves, e.g.
+ * with REST. Architecture.md §2.
+ *
+ * Zip reader: libzip (Debian libzip-dev). It opens an archive straight from
+ * memory (zip_source_buffer_create + zip_open_from_source), so a downloaded
+ * body is read without a temporary file; it checks each member's CRC-32 while
+ * reading; it is maintained upstream and packaged everywhere. minizip (zlib's
+ * contrib) needs custom I/O callbacks for memory and is packaged
+ * inconsistently (minizip vs minizip-ng APIs); libarchive is a much larger
+ * dependency aimed at many formats and streaming extraction. Without libzip
+ * at build time agt_archive_fetch_day returns AGT_EUNSUPPORTED.
+ *
+ * A handle is not thread-safe; use one per thread.
+ */
+#ifndef AGGTRADES_ARCHIVE_H
+#define AGGTRADES_ARCHIVE_H
+
+#include "aggtrades/common.h"
+#include "aggtrades/fetch.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct agt_archive_opts {
+    const char *archive_url;  /* default "https://data.binance.vision" */
+    int interval_ms;          /* minimum gap between requests; default 50 */
+    int max_attempts;         /* attempts per request in total; default 4 */
+    int max_ban_wait_s;       /* 429/418 asking a longer wait fail at once; default 300 */
+    long connect_timeout_ms;  /* default 10000 */
+    long timeout_ms;          /* whole request (a zip is tens of MB); default 600000 */
+    int backoff_base_ms;      /* first retry delay before jitter; default 500 */
+    uint64_t max_zip_bytes;   /* cap on a downloaded zip; default 512 MiB */
+    uint64_t max_csv_bytes;   /* cap on the CSV inside; default 4 GiB */
+    agt_fetch_progress_fn progress; /* after every response; trades is 0 */
+    void *progress_user;
+} agt_archive_opts;
+
+/* Fill `o` with the defaults above. */
+void agt_archive_opts_default(agt_archive_opts *o);
+
+typedef struct agt_archive agt_archive;
+
+/* Create a handle (its own HTTP connection, retry policy and spacing).
+ * Copies what it needs from `o` (NULL = defaults). AGT_EINVAL for a bad URL. */
+agt_status agt_archive_new(const agt_archive_opts *o, agt_archive **out, agt_error *err);
+void agt_archive_free(agt_archive *a);
+
+/* What a day's file held. */
+typedef struct agt_archive_info {
+    int64_t day_start_us;
+    uint64_t rows;        /* rows returned */
+    uint64_t duplicates;  /* rows dropped because their id repeated (the last one wins) */
+    int64_t first_id;     /* -1 if the day has no rows */
+    int64_t last_id;      /* -1 if the day has no rows */
+    int64_t first_ts_us;  /* 0 if no rows */
+    int64_t last_ts_us;   /* 0 if no rows */
+    int contiguous;       /* 1 if last_id - first_id + 1 == rows (or no rows) */
+    int ts_unit_us;       /* the file's unit: 1000 (ms) or 1 (µs) */
+    int requests;         /* HTTP requests sent, retries included */
+    uint64_t zip_bytes;
+    uint64_t csv_bytes;
+    char sha256[65];      /* the zip's verified SHA-256, lowercase hex */
+} agt_archive_info;
+
+/*
+ * Download and verify the daily archive of `symbol` for the UTC day starting
+ * at `day_start_us` (a whole day), and append its trades to `out` (which the
+ * caller initialised) sorted by id, ids unique, every timestamp inside the
+ * day. On failure `out` is left as it was. `info` may be NULL.
+ * Errors: AGT_EINVAL (bad symbol or day, nothing sent), AGT_ENOTFOUND (HTTP
+ * 404: the day is not published yet, or the symbol has no archive),
+ * AGT_ECHECKSUM (the zip does not match its .CHECKSUM; nothing returned),
+ * AGT_ECORRUPT (a verified zip that cannot be read: bad member, CRC), AGT_EPARSE
+ * (a malformed .CHECKSUM after retries, or a malformed CSV row: the message
+ * names the line), AGT_ENOMEM (also: a cap was hit), AGT_ENET, AGT_EHTTP,
+ * AGT_EBANNED, AGT_ECANCELLED, AGT_EUNSUPPORTED (built without libzip).
+ */
+agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day_start_us,
+                                 agt_trades *out, agt_archive_info *info, agt_error *err);
+
+/*
+ * Parse the text of one daily spot CSV, csv[0..n), for the UTC day starting at
+ * `day_start_us`, appending its rows to `out` in file order (not sorted, not
+ * de-duplicated). Strict: 8 comma-separated fields per line (id, price,
+ * quantity, first id, last id, time, is_buyer_maker, is_best_match), "\n" or
+ * "\r\n" line ends, booleans True/False or true/false, one header line
+ * tolerated at the top; the time is ms before 2025-01-01 and µs from then and
+ * must fall inside the day. AGT_EPARSE naming the line number for anything
+ * else; AGT_EINVAL for a day that is not a whole UTC day. `out` is unchanged
+ * on failure. Thread-safe.
+ */
+agt_status agt_archive_parse_csv(const char *csv, size_t n, int64_t day_start_us,
+                                 agt_trades *out, agt_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

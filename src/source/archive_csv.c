@@ -1,0 +1,244 @@
+/*
+ * archive_csv.c - the strict parser for Binance spot daily aggTrades CSV.
+ *
+ * One line per aggregate trade, 8 comma-separated fields, no quoting:
+ *
+ *     a,p,q,f,l,T,m,M
+ *     3800397495,87648.21000000,0.08185000,5723703861,5723703861,1767225600039409,True,True
+ *
+ *   a  aggregate trade id      digits, no sign
+ *   p  price                   decimal, converted exactly (decimal.c, as REST)
+ *   q  quantity                decimal
+ *   f  first trade id          digits, or -1 (trades voided by the 2022 audit)
+ *   l  last trade id           same; f <= l
+ *   T  time                    ms before 2025-01-01, µs from then; inside the day
+ *   m  is_buyer_maker          True/False or true/false
+ *   M  is_best_match           same (checked, not kept)
+ *
+ * Lines end in "\n" or "\r\n"; the last may lack its end. Spot files have no
+ * header; futures-style files do, so one line at the top whose first byte is
+ * a letter is skipped. Anything else is refused with the line number and an
+ * excerpt. The unit of T is decided per file by its day, and validated by
+ * requiring every time inside the day: a µs file read as ms (or the reverse)
+ * lands decades away and is caught on its first row.
+ *
+ * The parser works on a borrowed buffer, never allocates per field, and
+ * streams: agt_csv_feed parses whole lines and reports how far it got, so a
+ * zip member is read in chunks without holding the whole CSV in memory.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "source/archive_int.h"
+#include "source/source_int.h"
+
+agt_status agt_csv_init(agt_csv *p, int64_t day_start_us, agt_error *err)
+{
+    memset(p, 0, sizeof *p);
+    if (day_start_us < 0 || day_start_us % AGT_US_PER_DAY != 0 ||
+        day_start_us > INT64_C(253402214400000000)) /* 9999-12-31 */
+        return agt_err(err, AGT_EINVAL, "day start %lld is not a whole utc day",
+                       (long long)day_start_us);
+    p->day_start_us = day_start_us;
+    p->day_end_us = day_start_us + AGT_US_PER_DAY - 1;
+    p->unit_us = day_start_us >= AGT_ARCHIVE_MICROS_FROM_US ? 1 : AGT_US_PER_MS;
+    return AGT_OK;
+}
+
+static const char *const field_names[8] = {"id", "price", "quantity", "first trade id",
+                                           "last trade id", "time", "is_buyer_maker",
+                                           "is_best_match"};
+
+/* A printable excerpt of a line for messages. */
+static void excerpt(const char *s, size_t n, char *out, size_t outn)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 4 < outn; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[k++] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+    }
+    if (k < n && k + 4 <= outn) {
+        memcpy(out + k, "...", 3);
+        k += 3;
+    }
+    out[k] = 0;
+}
+
+static agt_status bad_line(agt_csv *p, agt_error *err, const char *s, size_t n, const char *what)
+{
+    char ex[72];
+    excerpt(s, n, ex, sizeof ex);
+    return agt_err(err, AGT_EPARSE, "line %llu: %s: \"%s\"", (unsigned long long)p->line, what,
+                   ex);
+}
+
+/* Digits only (no sign, no leading zero unless "0"), at most 18 of them. */
+static int parse_uint(const char *s, size_t n, int64_t *v)
+{
+    if (n == 0 || n > 18 || (s[0] == '0' && n > 1)) return -1;
+    int64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)((unsigned char)s[i] - '0');
+        if (d > 9) return -1;
+        x = x * 10 + (int64_t)d;
+    }
+    *v = x;
+    return 0;
+}
+
+/* A trade id: as parse_uint, or exactly "-1". */
+static int parse_trade_id(const char *s, size_t n, int64_t *v)
+{
+    if (n == 2 && s[0] == '-' && s[1] == '1') {
+        *v = -1;
+        return 0;
+    }
+    return parse_uint(s, n, v);
+}
+
+static int parse_bool(const char *s, size_t n, uint8_t *v)
+{
+    if (n == 4 && (memcmp(s, "True", 4) == 0 || memcmp(s, "true", 4) == 0)) {
+        *v = 1;
+        return 0;
+    }
+    if (n == 5 && (memcmp(s, "False", 5) == 0 || memcmp(s, "false", 5) == 0)) {
+        *v = 0;
+        return 0;
+    }
+    return -1;
+}
+
+/* One line without its end. */
+static agt_status parse_line(agt_csv *p, const char *s, size_t n, agt_trades *out,
+                             agt_error *err)
+{
+    if (n == 0) return bad_line(p, err, s, n, "empty line");
+    if (p->line == 1) {
+        size_t o = (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) ? 3 : 0; /* UTF-8 BOM */
+        unsigned char c = o < n ? (unsigned char)s[o] : 0;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
+            p->header = 1;
+            return AGT_OK;
+        }
+    }
+    if (n > AGT_CSV_MAX_LINE) return bad_line(p, err, s, n, "line too long");
+
+    const char *f[8];
+    size_t len[8];
+    size_t nf = 0, start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || s[i] == ',') {
+            if (nf == 8) {
+                nf++;
+                break;
+            }
+            f[nf] = s + start;
+            len[nf] = i - start;
+            nf++;
+            start = i + 1;
+        }
+    }
+    if (nf != 8) {
+        char what[64];
+        if (nf > 8)
+            snprintf(what, sizeof what, "more than 8 fields");
+        else
+            snprintf(what, sizeof what, "expected 8 fields, found %zu", nf);
+        return bad_line(p, err, s, n, what);
+    }
+
+    char what[96];
+    int64_t a, fi, li, t;
+    double price, qty;
+    uint8_t m, bm;
+    int bad = -1;
+    if (parse_uint(f[0], len[0], &a) != 0)
+        bad = 0;
+    else if (agt_decimal_to_double(f[1], len[1], &price) != 0)
+        bad = 1;
+    else if (agt_decimal_to_double(f[2], len[2], &qty) != 0)
+        bad = 2;
+    else if (parse_trade_id(f[3], len[3], &fi) != 0)
+        bad = 3;
+    else if (parse_trade_id(f[4], len[4], &li) != 0)
+        bad = 4;
+    else if (parse_uint(f[5], len[5], &t) != 0)
+        bad = 5;
+    else if (parse_bool(f[6], len[6], &m) != 0)
+        bad = 6;
+    else if (parse_bool(f[7], len[7], &bm) != 0)
+        bad = 7;
+    if (bad >= 0) {
+        snprintf(what, sizeof what, "field %d (%s) is not %s", bad + 1, field_names[bad],
+                 bad == 1 || bad == 2   ? "a decimal"
+                 : bad >= 6             ? "True/False"
+                 : bad == 3 || bad == 4 ? "a trade id"
+                                        : "an unsigned integer");
+        return bad_line(p, err, s, n, what);
+    }
+    (void)bm;
+    if (fi > li || (fi < 0) != (li < 0))
+        return bad_line(p, err, s, n, "first trade id after last trade id");
+    /* t <= 10^18 (18 digits) so t * 1000 cannot overflow. */
+    int64_t ts = t * p->unit_us;
+    if (ts < p->day_start_us || ts > p->day_end_us) {
+        char day[32];
+        agt_format_time_us(p->day_start_us, day, sizeof day);
+        day[10] = 0;
+        snprintf(what, sizeof what, "time %lld is not in %s (expected %s)", (long long)t, day,
+                 p->unit_us == 1 ? "microseconds" : "milliseconds");
+        return bad_line(p, err, s, n, what);
+    }
+    if (agt_trades_push(out, a, ts, price, qty, m) != AGT_OK)
+        return agt_err(err, AGT_ENOMEM, "out of memory at line %llu",
+                       (unsigned long long)p->line);
+    if ((int64_t)n > p->max_line) p->max_line = (int64_t)n;
+    return AGT_OK;
+}
+
+agt_status agt_csv_feed(agt_csv *p, const char *s, size_t n, int at_end, agt_trades *out,
+                        size_t *consumed, agt_error *err)
+{
+    size_t pos = 0;
+    *consumed = 0;
+    while (pos < n) {
+        const char *nl = memchr(s + pos, '\n', n - pos);
+        size_t end, next;
+        if (nl) {
+            end = (size_t)(nl - s);
+            next = end + 1;
+        } else if (at_end) {
+            end = next = n;
+        } else {
+            /* An incomplete line: wait for more, unless it can never be valid. */
+            if (n - pos > AGT_CSV_MAX_LINE + 2) {
+                p->line++;
+                return bad_line(p, err, s + pos, n - pos, "line too long");
+            }
+            break;
+        }
+        size_t e = end;
+        if (e > pos && s[e - 1] == '\r') e--;
+        p->line++;
+        agt_status st = parse_line(p, s + pos, e - pos, out, err);
+        if (st != AGT_OK) return st;
+        pos = next;
+        *consumed = pos;
+    }
+    if (at_end) *consumed = n;
+    return AGT_OK;
+}
+
+agt_status agt_archive_parse_csv(const char *csv, size_t n, int64_t day_start_us,
+                                 agt_trades *out, agt_error *err)
+{
+    agt_error_clear(err);
+    if (!out || (!csv && n)) return agt_err(err, AGT_EINVAL, "null argument");
+    agt_csv p;
+    AGT_TRY(agt_csv_init(&p, day_start_us, err));
+    size_t before = out->len, used = 0;
+    agt_status s = agt_csv_feed(&p, csv ? csv : "", n, 1, out, &used, err);
+    if (s != AGT_OK) out->len = before;
+    return s;
+}

@@ -1,0 +1,97 @@
+/*
+ * archive_int.h - the archive source inside the library (not public):
+ * SHA-256 (sha256.c), the .CHECKSUM parser and the in-memory zip reader
+ * (archive.c), and the streaming CSV row parser (archive_csv.c), exposed
+ * here so unit tests and the fuzz target reach each piece on its own.
+ */
+#ifndef AGT_ARCHIVE_INT_H
+#define AGT_ARCHIVE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aggtrades/archive.h"
+#include "common/common_int.h"
+#include "net/net_int.h"
+
+/* ---- sha256.c --------------------------------------------------------------- */
+
+typedef struct agt_sha256_ctx {
+    uint32_t h[8];
+    uint64_t total;   /* bytes hashed so far */
+    uint8_t block[64];
+    size_t fill;      /* bytes waiting in `block` */
+} agt_sha256_ctx;
+
+void agt_sha256_init(agt_sha256_ctx *s);
+void agt_sha256_update(agt_sha256_ctx *s, const void *data, size_t n);
+void agt_sha256_final(agt_sha256_ctx *s, uint8_t digest[32]);
+/* One-shot digest of data[0..n). */
+void agt_sha256(const void *data, size_t n, uint8_t digest[32]);
+/* 64 lowercase hex digits and a NUL into hex[65]. */
+void agt_sha256_hex(const uint8_t digest[32], char hex[65]);
+
+/* ---- archive.c ---------------------------------------------------------------- */
+
+/*
+ * Parse a sha256sum-style .CHECKSUM body: 64 hex digits (either case), two
+ * spaces (or " *", sha256sum's binary mode), the file name, and optionally one
+ * "\n" or "\r\n". The name must equal `expect_name` when that is not NULL.
+ * AGT_EPARSE with a message otherwise.
+ */
+agt_status agt_checksum_parse(const uint8_t *s, size_t n, const char *expect_name,
+                              uint8_t digest[32], agt_error *err);
+
+/*
+ * Read the member `member` of the zip zip[0..n) (in memory, not copied) and
+ * parse it as the CSV of the day starting at `day_start_us`, appending rows to
+ * `out` in file order (not sorted). `max_csv` caps the uncompressed size.
+ * AGT_ECORRUPT for a zip that cannot be read or lacks the member, AGT_EPARSE
+ * for a bad row, AGT_ENOMEM, AGT_EUNSUPPORTED if built without libzip.
+ * `out` is unchanged on failure. *csv_bytes (may be NULL) gets the size read.
+ */
+agt_status agt_archive_read_zip(const uint8_t *zip, size_t n, const char *member,
+                                int64_t day_start_us, uint64_t max_csv, agt_trades *out,
+                                uint64_t *csv_bytes, agt_error *err);
+
+/* Create a handle with an injected clock and transport (NULL: system / libcurl). */
+agt_status agt_archive_new_with(const agt_archive_opts *o, const agt_clock *clock,
+                                agt_transport_fn transport, void *transport_ctx,
+                                agt_archive **out, agt_error *err);
+
+/* ---- archive_csv.c ---------------------------------------------------------- */
+
+/* 2025-01-01 00:00 UTC: spot archive timestamps are µs from this day, ms before. */
+#define AGT_ARCHIVE_MICROS_FROM_US INT64_C(1735689600000000)
+
+/*
+ * Streaming parser state: feed the text in pieces of any size; each call
+ * parses the complete lines it holds and says how many bytes it consumed, the
+ * caller keeps the rest in front of the next piece.
+ */
+typedef struct agt_csv {
+    int64_t day_start_us;
+    int64_t day_end_us;  /* inclusive */
+    int64_t unit_us;     /* 1000 (ms file) or 1 (µs file) */
+    uint64_t line;       /* lines consumed so far */
+    uint64_t header;     /* 1 if a header line was skipped */
+    int64_t max_line;    /* longest accepted line, bytes (for callers' buffers) */
+} agt_csv;
+
+/* AGT_EINVAL if day_start_us is not a whole UTC day. */
+agt_status agt_csv_init(agt_csv *p, int64_t day_start_us, agt_error *err);
+
+/* A line longer than this is malformed (a real row is under 100 bytes). */
+#define AGT_CSV_MAX_LINE 512
+
+/*
+ * Parse the complete lines of s[0..n) and append their rows to `out`. With
+ * `at_end` set, the text ends here, and a last line without its newline is
+ * parsed too. *consumed gets the bytes used (everything when at_end). On a
+ * malformed row AGT_EPARSE with "line N: ..." (rows of earlier lines stay in
+ * `out`; callers that must leave `out` unchanged parse into a scratch table).
+ */
+agt_status agt_csv_feed(agt_csv *p, const char *s, size_t n, int at_end, agt_trades *out,
+                        size_t *consumed, agt_error *err);
+
+#endif
