@@ -1,0 +1,227 @@
+"""Reading an aggtrades lake from Python (pandas), through ``libaggtrades.so``.
+
+::
+
+    from aggtrades import read_trades, read_changes
+    df = read_trades("data", "BTCUSDT", "2023-10-05 12:30:00.500", "2023-10-05 12:35:00")
+    ch = read_changes("data", "BTCUSDT", since_version=0)
+
+Both ends of a time range are inclusive and exact to the microsecond. Times
+may be ``YYYY-MM-DD`` (a whole UTC day: the start at 00:00:00.000000, the end
+at 23:59:59.999999), ``YYYY-MM-DD HH:MM:SS[.ffffff]`` or ISO 8601 strings,
+``datetime``/``date``/``pandas.Timestamp`` (naive means UTC) or integer
+microseconds since the epoch. Opening the lake for reading never blocks a
+writer and never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as _dt
+import os
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _lib
+
+__all__ = ["LakeError", "read_changes", "read_trades", "CHANGE_TYPES"]
+
+#: ``_change_type`` values, indexed by ``enum agt_change_type``.
+CHANGE_TYPES = ("insert", "update_preimage", "update_postimage")
+
+_AGT_LAKE_READ = 1
+_COL_ALL = 0x1F
+_US_PER_DAY = 86_400_000_000
+
+
+class LakeError(RuntimeError):
+    """A lake call failed; ``status`` is the ``agt_status`` name (e.g. ``AGT_ECORRUPT``)."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(f"{status}: {message}" if message else status)
+        self.status = status
+        self.message = message
+
+
+class _Changes(ctypes.Structure):
+    """``struct agt_changes``."""
+
+    _fields_ = [
+        ("rows", _lib.AgtTrades),
+        ("type", ctypes.POINTER(ctypes.c_uint8)),
+        ("version", ctypes.POINTER(ctypes.c_int64)),
+        ("commit_ts_us", ctypes.POINTER(ctypes.c_int64)),
+        ("len", ctypes.c_size_t),
+        ("cap", ctypes.c_size_t),
+    ]
+
+
+_declared: set[int] = set()
+
+
+def _so() -> ctypes.CDLL:
+    so = _lib.lib()
+    if id(so) not in _declared:
+        p = ctypes.POINTER
+        vp = ctypes.c_void_p
+        so.agt_lake_open.argtypes = [ctypes.c_char_p, ctypes.c_uint, p(vp), p(_lib.AgtError)]
+        so.agt_lake_open.restype = ctypes.c_int
+        so.agt_lake_close.argtypes = [vp]
+        so.agt_lake_close.restype = None
+        so.agt_lake_read_range.argtypes = [
+            vp, ctypes.c_char_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint,
+            p(_lib.AgtTrades), p(_lib.AgtError),
+        ]
+        so.agt_lake_read_range.restype = ctypes.c_int
+        so.agt_changes_init.argtypes = [p(_Changes)]
+        so.agt_changes_init.restype = None
+        so.agt_changes_release.argtypes = [p(_Changes)]
+        so.agt_changes_release.restype = None
+        so.agt_lake_read_changes_table.argtypes = [
+            vp, ctypes.c_char_p, ctypes.c_int64, p(_Changes), p(_lib.AgtError),
+        ]
+        so.agt_lake_read_changes_table.restype = ctypes.c_int
+        _declared.add(id(so))
+    return so
+
+
+def _fail(status: int, err: _lib.AgtError) -> LakeError:
+    names = _lib.AGT_STATUS_NAMES
+    name = names[status] if 0 <= status < len(names) else f"AGT_E{status}"
+    return LakeError(name, err.message.decode("utf-8", "replace"))
+
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _to_us(value: Any, end: bool) -> int:
+    """A time bound as µs since the epoch, UTC; a bare date covers its whole day."""
+    if isinstance(value, bool):
+        raise TypeError("a time bound cannot be a bool")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    whole_day = False
+    if isinstance(value, str):
+        s = value.strip()
+        whole_day = bool(_DATE_ONLY.match(s))
+        ts = pd.Timestamp(s)
+    elif isinstance(value, _dt.datetime):
+        ts = pd.Timestamp(value)
+    elif isinstance(value, _dt.date):
+        ts = pd.Timestamp(value.year, value.month, value.day)
+        whole_day = True
+    elif isinstance(value, (pd.Timestamp, np.datetime64)):
+        ts = pd.Timestamp(value)
+    else:
+        raise TypeError(f"unsupported time bound {value!r}")
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    else:
+        ts = ts.tz_convert("UTC")
+    us = int(ts.value // 1000)
+    if whole_day and end:
+        us += _US_PER_DAY - 1
+    return us
+
+
+def _symbol(symbol: str) -> bytes:
+    if not isinstance(symbol, str) or not re.fullmatch(r"[A-Z0-9]{2,20}", symbol):
+        raise ValueError(f"invalid symbol {symbol!r}")
+    return symbol.encode()
+
+
+def _col(ptr: Any, n: int, dtype: Any) -> np.ndarray:
+    if n == 0 or not ptr:
+        return np.empty(0, dtype=dtype)
+    return np.ctypeslib.as_array(ptr, shape=(n,)).copy()
+
+
+def _trades_frame(t: _lib.AgtTrades) -> dict[str, np.ndarray]:
+    n = int(t.len)
+    return {
+        "trade_id": _col(t.trade_id, n, np.int64),
+        "timestamp": pd.to_datetime(_col(t.ts_us, n, np.int64) * 1000, utc=True),
+        "price": _col(t.price, n, np.float64),
+        "quantity": _col(t.quantity, n, np.float64),
+        "is_buyer_maker": _col(t.is_buyer_maker, n, np.uint8) != 0,
+    }
+
+
+class _Lake:
+    """A read-only lake handle, closed on exit."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.so = _so()
+        self.h = ctypes.c_void_p()
+        err = _lib.AgtError()
+        st = self.so.agt_lake_open(os.fsencode(root), _AGT_LAKE_READ, ctypes.byref(self.h), ctypes.byref(err))
+        if st != 0:
+            raise _fail(st, err)
+
+    def __enter__(self) -> _Lake:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.so.agt_lake_close(self.h)
+        self.h = ctypes.c_void_p()
+
+
+def read_trades(root: str | os.PathLike[str], symbol: str, start: Any, end: Any) -> pd.DataFrame:
+    """Every stored trade of ``symbol`` with ``start <= timestamp <= end``.
+
+    Returns a DataFrame with columns ``trade_id`` (int64), ``timestamp``
+    (datetime64[ns, UTC]), ``price``, ``quantity`` (float64) and
+    ``is_buyer_maker`` (bool), sorted by timestamp then trade id. A symbol
+    that is not in the lake gives an empty frame. Raises :class:`LakeError`
+    (status ``AGT_ECORRUPT`` naming the file for a damaged data file,
+    ``AGT_ENOTFOUND`` when ``root`` is not a lake).
+    """
+    sym = _symbol(symbol)
+    a, b = _to_us(start, False), _to_us(end, True)
+    if b < a:
+        raise ValueError("end is before start")
+    with _Lake(root) as lake:
+        t = _lib.AgtTrades()
+        lake.so.agt_trades_init(ctypes.byref(t))
+        err = _lib.AgtError()
+        try:
+            st = lake.so.agt_lake_read_range(lake.h, sym, a, b, _COL_ALL, ctypes.byref(t), ctypes.byref(err))
+            if st != 0:
+                raise _fail(st, err)
+            return pd.DataFrame(_trades_frame(t))
+        finally:
+            lake.so.agt_trades_release(ctypes.byref(t))
+
+
+def read_changes(root: str | os.PathLike[str], symbol: str, since_version: int = 0) -> pd.DataFrame:
+    """The change data feed of ``symbol``: every change of commits after ``since_version``.
+
+    Columns: the five trade columns (the row's value: inserted, replaced
+    (``update_preimage``) or new (``update_postimage``)), ``_change_type``,
+    ``_commit_version`` (int64) and ``_commit_timestamp`` (datetime64[ns, UTC]),
+    in commit order, then trade id. Duplicates skipped by a commit have no rows
+    (their count is in the change file's metadata).
+    """
+    sym = _symbol(symbol)
+    if isinstance(since_version, bool) or not isinstance(since_version, (int, np.integer)):
+        raise TypeError("since_version must be an integer")
+    with _Lake(root) as lake:
+        c = _Changes()
+        lake.so.agt_changes_init(ctypes.byref(c))
+        err = _lib.AgtError()
+        try:
+            st = lake.so.agt_lake_read_changes_table(lake.h, sym, int(since_version), ctypes.byref(c), ctypes.byref(err))
+            if st != 0:
+                raise _fail(st, err)
+            n = int(c.len)
+            cols = _trades_frame(c.rows)
+            types = _col(c.type, n, np.uint8)
+            cols["_change_type"] = np.array(CHANGE_TYPES, dtype=object)[np.minimum(types, 2)]
+            cols["_commit_version"] = _col(c.version, n, np.int64)
+            cols["_commit_timestamp"] = pd.to_datetime(_col(c.commit_ts_us, n, np.int64) * 1000, utc=True)
+            return pd.DataFrame(cols)
+        finally:
+            lake.so.agt_changes_release(ctypes.byref(c))
