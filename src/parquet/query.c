@@ -100,6 +100,21 @@ static agt_status emit_rows(agt_pq_file *f, size_t rg, const int idx[5], const i
     return st;
 }
 
+/* Rows [a, b) of row group rg all match: decode every wanted column into `out`. */
+static agt_status read_all_rows(agt_pq_file *f, size_t rg, const int idx[5], int64_t a, int64_t b,
+                                agt_trades *out, agt_error *err)
+{
+    size_t k = (size_t)(b - a), base = out->len;
+    if (agt_trades_reserve(out, base + k) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
+    for (int c = 0; c < 5; c++) {
+        void *dst = col_ptr(out, c, base);
+        if (idx[c] < 0) memset(dst, 0, k * (c == 4 ? 1 : 8));
+        else AGT_TRY(pq_read_rows(f, idx[c], rg, a, b, dst, err));
+    }
+    out->len = base + k;
+    return AGT_OK;
+}
+
 agt_status agt_pq_read_trades(agt_pq_file *f, int64_t ts_min, int64_t ts_max, unsigned cols,
                               agt_trades *out, agt_error *err)
 {
@@ -120,12 +135,21 @@ agt_status agt_pq_read_trades(agt_pq_file *f, int64_t ts_min, int64_t ts_max, un
         size_t np = c->ci_state == 1 ? c->npages : 1;
         for (size_t p = 0; p < np && st == AGT_OK; p++) {
             int64_t a = 0, b = rows;
+            int inside = chunk_i64_minmax(c, &mn, &mx) && mn >= ts_min && mx <= ts_max;
             if (c->ci_state == 1) {
                 if (c->pg_max[p] < ts_min || c->pg_min[p] > ts_max) continue;
                 a = c->pg_row[p];
+                inside = c->pg_min[p] >= ts_min && c->pg_max[p] <= ts_max;
                 /* merge the following candidate pages into one span */
-                while (p + 1 < np && !(c->pg_max[p + 1] < ts_min || c->pg_min[p + 1] > ts_max)) p++;
+                while (p + 1 < np && !(c->pg_max[p + 1] < ts_min || c->pg_min[p + 1] > ts_max)) {
+                    p++;
+                    inside = inside && c->pg_min[p] >= ts_min && c->pg_max[p] <= ts_max;
+                }
                 b = c->pg_row[p + 1];
+            }
+            if (inside) { /* every row matches: decode straight into the output */
+                st = read_all_rows(f, rg, idx, a, b, out, err);
+                continue;
             }
             size_t n = (size_t)(b - a);
             if (n > ts_cap) {
