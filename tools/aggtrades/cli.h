@@ -129,6 +129,9 @@ int cli_client_new(const cli_ctx *ctx, agt_fetch_progress_fn fn, void *user, agt
 
 /* The exchange's clock ("now"). Prints the error and returns EXIT_FAILED on failure. */
 int cli_server_now(const cli_ctx *ctx, agt_client *c, int64_t *now_us);
+/* Before any request: can the root be used (an existing directory, or creatable
+ * under a writable one)? 0, or EXIT_LAKE after printing why not. */
+int cli_root_check(const cli_ctx *ctx);
 /* 1 if the lake root directory exists. */
 int cli_root_exists(const cli_ctx *ctx);
 
