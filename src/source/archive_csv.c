@@ -114,6 +114,7 @@ static agt_status parse_line(agt_csv *p, const char *s, size_t n, agt_trades *ou
                              agt_error *err)
 {
     if (n == 0) return bad_line(p, err, s, n, "empty line");
+    if (n > AGT_CSV_MAX_LINE) return bad_line(p, err, s, n, "line too long");
     if (p->line == 1) {
         size_t o = (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) ? 3 : 0; /* UTF-8 BOM */
         unsigned char c = o < n ? (unsigned char)s[o] : 0;
@@ -122,8 +123,6 @@ static agt_status parse_line(agt_csv *p, const char *s, size_t n, agt_trades *ou
             return AGT_OK;
         }
     }
-    if (n > AGT_CSV_MAX_LINE) return bad_line(p, err, s, n, "line too long");
-
     const char *f[8];
     size_t len[8];
     size_t nf = 0, start = 0;
