@@ -416,7 +416,8 @@ def test_weight_budget_never_exceeded_at_defaults(hours: dict[str, Hour]) -> Non
                 used = int(r.headers["X-MBX-USED-WEIGHT-1M"])
         burn_minute = int(time.time() // 60)
         sym, day, _ = hours["ordinary"]
-        for hour in range(3):  # default interval, backoff and budget
+        # busy hours of two pages or more each: far more than the 20 weight left
+        for hour in range(12, 18):  # default interval, backoff and budget
             df, _ = fetch_hour(sym, day, hour, base_url=s.url)
             assert_exact(df, truth_columns(s, sym, day, hour))
         st = s.stats()
@@ -426,3 +427,37 @@ def test_weight_budget_never_exceeded_at_defaults(hours: dict[str, Hour]) -> Non
         assert st["rate_limited"] == 0 and st["banned"] == 0, st
     finally:
         s.close()
+
+
+def test_requests_are_spaced_by_interval(clean: Sim, hours: dict[str, Hour]) -> None:
+    sym, day, hour = hours["burst"]  # a few pages
+    t0 = time.monotonic()
+    get_hourly_agg_trades(sym, day, hour, base_url=clean.url, interval_ms=150)
+    elapsed = time.monotonic() - t0
+    n = clean.stats()["data_requests"]
+    assert n >= 3
+    assert elapsed >= (n - 1) * 0.150
+
+
+def test_ctrl_c_cancels_fetch_cleanly(clean: Sim, hours: dict[str, Hour]) -> None:
+    """SIGINT during a slow response: the fetch stops with KeyboardInterrupt."""
+    sym, day, hour = hours["ordinary"]
+    clean.control(next=["stall:2"])
+    code = (
+        "import aggtrades, datetime, sys\n"
+        "print('go', flush=True)\n"
+        "try:\n"
+        f"    aggtrades.get_hourly_agg_trades({sym!r}, datetime.date.fromisoformat({day.isoformat()!r}), {hour},"
+        f" base_url={clean.url!r}, interval_ms=1)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', flush=True); sys.exit(3)\n"
+        "print('finished', flush=True)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "python")}
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    assert p.stdout is not None and p.stdout.readline().strip() == "go"
+    time.sleep(0.5)
+    p.send_signal(2)
+    out, _ = p.communicate(timeout=30)
+    assert p.returncode == 3 and "interrupted" in out
+    assert clean.stats()["data_requests"] == 1  # stopped after the stalled response
