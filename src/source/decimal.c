@@ -96,7 +96,9 @@ int agt_decimal_to_double(const char *s, size_t n, double *out)
         *out = 0.0;
         return 0;
     }
-    while (exp10 < 0 && m % 10 == 0) {
+    /* Trailing zeros ("0.00200000") only matter when they push m or the
+     * exponent out of the fast range; stripping them is exact. */
+    while ((m > (UINT64_C(1) << 53) || exp10 < -22) && exp10 < 0 && m % 10 == 0) {
         m /= 10;
         exp10++;
     }
