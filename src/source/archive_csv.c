@@ -179,8 +179,8 @@ static agt_status parse_line(agt_csv *p, const char *s, size_t n, agt_trades *ou
     (void)bm;
     if (fi > li || (fi < 0) != (li < 0))
         return bad_line(p, err, s, n, "first trade id after last trade id");
-    /* t <= 10^18 (18 digits) so t * 1000 cannot overflow. */
-    int64_t ts = t * p->unit_us;
+    /* Range-check before scaling: 18 digits times 1000 would overflow. */
+    int64_t ts = t <= p->day_end_us / p->unit_us ? t * p->unit_us : -1;
     if (ts < p->day_start_us || ts > p->day_end_us) {
         char day[32];
         agt_format_time_us(p->day_start_us, day, sizeof day);

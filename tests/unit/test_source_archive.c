@@ -354,6 +354,7 @@ TEST(csv_malformed_rows)
         "1,2.5,0.1,10,11,1714435200000,True,True",          /* next day */
         "1,2.5,0.1,10,11,1714348799999,True,True",          /* previous day */
         "1,2.5,0.1,10,11,99999999999999999999,True,True",   /* overflow */
+        "1,2.5,0.1,10,11,171434880000000001,True,True",     /* 18 digits: x1000 overflows */
         "",                                                  /* empty line */
         "\"1\",2.5,0.1,10,11,1714348800000,True,True",       /* quoted */
         "agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,a,b", /* late header */
