@@ -442,6 +442,7 @@ class Market:
     """
 
     BURST_MIN, BURST_SPAN = 1500, 1001          # burst sweep: 1500..2500 aggTrades
+    CACHE_ROWS = 1_500_000                      # generated rows kept in memory (LRU by hour)
 
     def __init__(self, seed: int = 1, scale: float = 1.0, symbols=None, cache_hours: int = 96):
         self.seed = int(seed)
@@ -452,6 +453,7 @@ class Market:
         self._cum = {}            # symbol -> (list agg ids before day, list trade ids before day)
         self._cache = collections.OrderedDict()
         self._cache_hours = cache_hours
+        self._cached_rows = 0
 
     # ---- per-hour shape (O(1), no generation) -------------------------------------
 
@@ -579,9 +581,13 @@ class Market:
                 return rows
         rows = self._generate(spec, hour)
         with self._lock:
-            self._cache[key] = rows
-            while len(self._cache) > self._cache_hours:
-                self._cache.popitem(last=False)
+            if key not in self._cache:
+                self._cache[key] = rows
+                self._cached_rows += len(rows)
+            while len(self._cache) > 1 and (len(self._cache) > self._cache_hours
+                                            or self._cached_rows > self.CACHE_ROWS):
+                _, old = self._cache.popitem(last=False)
+                self._cached_rows -= len(old)
         return rows
 
     def _generate(self, spec, hour):
@@ -613,31 +619,55 @@ class Market:
         orders.sort(key=lambda o: o[0])
         # trades per aggTrade: 1 + extra, the extra spread at random
         extra = [0] * n
-        for _ in range(ntrades - n):
-            extra[rng.randrange(n)] += 1
-        # price: anchor path + bridged random walk (ends at 0 so hours join up)
+        bits = n.bit_length()                 # same draws as rng.randrange(n)
+        getrandbits = rng.getrandbits
+        left = ntrades - n
+        while left:
+            k = getrandbits(bits)
+            if k < n:
+                extra[k] += 1
+                left -= 1
+        # price: anchor path (linear inside an hour) + bridged random walk (ends at 0 so
+        # hours join up)
         c = len(orders)
         walk = [0] * (c + 1)
         for j in range(1, c + 1):
-            walk[j] = walk[j - 1] + (1 if rng.getrandbits(1) else -1)
+            walk[j] = walk[j - 1] + (1 if getrandbits(1) else -1)
         end = walk[c]
+        # the anchor segment holding this hour (anchors sit on day boundaries)
+        at = spec._anchor_t
+        k = bisect.bisect_right(at, h0)
+        if 0 < k < len(at):
+            (t0, p0), (t1, p1) = spec.anchors[k - 1], spec.anchors[k]
+        else:
+            t0, p0, t1, p1 = h0, spec.price_ticks(h0), h0 + 1, spec.price_ticks(h0)
+        dp, dt_ = p1 - p0, t1 - t0
         a, f = self._ids_at_hour(spec, hour)
         rows = []
-        tick_e8, lot_e8, qbits = spec.tick_e8, spec.lot_e8, spec.qty_bits
+        append = rows.append
+        tick_e8, lot_e8, qb = spec.tick_e8, spec.lot_e8, spec.qty_bits - 1
+        pstr, qstr = {}, {}
         i = 0
         for j, (off, s) in enumerate(orders, start=1):
             t = h0 + off
-            base = spec.price_ticks(t)
-            unit = max(1, base // 4000)
+            base = p0 + dp * (t - t0) // dt_ if t < t1 else p1
+            unit = base // 4000 or 1
             p = base + (walk[j] - end * j // c) * unit
             maker = rng.random() < 0.5          # buyer is maker => seller took: prices fall
             step = -1 if maker else 1
             for lvl in range(s):
-                price = max(1, p + step * lvl)
-                qty = 1 + rng.getrandbits(1 + rng.getrandbits(8) % (qbits - 1))
+                price = p + step * lvl
+                if price < 1:
+                    price = 1
+                ps = pstr.get(price)
+                if ps is None:
+                    ps = pstr[price] = fmt_e8(price * tick_e8)
+                qty = 1 + getrandbits(1 + getrandbits(8) % qb)
+                qs = qstr.get(qty)
+                if qs is None:
+                    qs = qstr[qty] = fmt_e8(qty * lot_e8)
                 cnt = 1 + extra[i]
-                rows.append(Row(a, fmt_e8(price * tick_e8), fmt_e8(qty * lot_e8),
-                                f, f + cnt - 1, t, maker, True))
+                append(Row(a, ps, qs, f, f + cnt - 1, t, maker, True))
                 a += 1
                 f += cnt
                 i += 1
