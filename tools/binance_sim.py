@@ -1448,9 +1448,12 @@ def _truth_main(argv):
     if args.now:
         end = min(end, parse_time(args.now))
     out = sys.stdout
-    for r in market.trades(args.symbol, parse_time(args.start), end):
-        out.write(row_csv(r) + "\n")
-    out.flush()
+    try:
+        for r in market.trades(args.symbol, parse_time(args.start), end):
+            out.write(row_csv(r) + "\n")
+        out.flush()
+    except BrokenPipeError:                      # e.g. piped into `head`
+        sys.stderr.close()
     return 0
 
 
