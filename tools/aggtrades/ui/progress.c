@@ -321,8 +321,9 @@ void ui_progress_day_done(ui_progress *p, size_t i, int64_t day_us, uint64_t tra
         fmt_bytes(bytes, b, sizeof b);
         log_prefix(stderr);
         if (failed_hours)
-            fprintf(stderr, "%s %s %s: %s trades, %s, %d hours failed (dates %d/%d)\n", p->verb,
-                    s->name, date, a, b, failed_hours, p->days_done, p->days_total);
+            fprintf(stderr, "%s %s %s: %s trades, %s, %d hour%s failed (dates %d/%d)\n", p->verb,
+                    s->name, date, a, b, failed_hours, failed_hours == 1 ? "" : "s", p->days_done,
+                    p->days_total);
         else
             fprintf(stderr, "%s %s %s: %s trades, %s (dates %d/%d)\n", p->verb, s->name, date, a,
                     b, p->days_done, p->days_total);
