@@ -414,3 +414,43 @@ def test_malformed_row_names_the_line(files: tuple[str, dict[str, bytes]]) -> No
         assert st == AGT_ENOTFOUND
     finally:
         a.close()
+
+
+# --------------------------------------------------------------------------
+# genuine rows: the simulator's replay of /work/shared/realdata
+
+REALDATA = Path(os.environ.get("AGT_REALDATA", "/work/shared/realdata"))
+
+
+def test_genuine_2026_01_01_archive_equals_file_and_rest() -> None:
+    csv_path = REALDATA / "BTCUSDT-aggTrades-2026-01-01.csv"
+    if not csv_path.is_file():
+        pytest.skip("realdata not available")
+    s = Sim("--replay", str(REALDATA), "--now", "2026-01-02T01:00:00Z")
+    try:
+        a = Archive(s.url)
+        try:
+            st, arc, info, err = a.day("BTCUSDT", day_us(dt.date(2026, 1, 1)))
+        finally:
+            a.close()
+        assert st == AGT_OK, err.message.decode()
+        lines = csv_path.read_text().splitlines()
+        assert len(arc["trade_id"]) == len(lines) == 5000
+        assert arc["trade_id"][0] == 3800397495 and arc["trade_id"][-1] == 3800402494
+        assert info.ts_unit_us == 1 and info.contiguous == 1
+        for i, line in enumerate(lines):
+            f = line.split(",")
+            assert arc["trade_id"][i] == int(f[0]) and arc["ts_us"][i] == int(f[5])
+            assert arc["price"][i] == float(f[1]) and arc["quantity"][i] == float(f[2])
+            assert arc["is_buyer_maker"][i] == (f[6] == "True")
+        # REST hour 00 of that day holds exactly these rows (they span ~12 minutes)
+        with Client(s.url, interval_ms=1, backoff_base_ms=10) as c:
+            frame, _ = c.fetch_hour("BTCUSDT", dt.date(2026, 1, 1), 0)
+        assert frame["trade_id"].to_numpy(np.int64).tolist() == arc["trade_id"].tolist()
+        assert (frame["timestamp"].array.asi8 // 1000).tolist() == arc["ts_us"].tolist()
+        assert np.array_equal(frame["price"].to_numpy(np.float64).view(np.uint64), arc["price"].view(np.uint64))
+        assert np.array_equal(frame["quantity"].to_numpy(np.float64).view(np.uint64),
+                              arc["quantity"].view(np.uint64))
+        assert frame["is_buyer_maker"].to_numpy(bool).tolist() == arc["is_buyer_maker"].tolist()
+    finally:
+        s.close()
