@@ -86,7 +86,8 @@ typedef struct agt_archive_info {
  * Download and verify the daily archive of `symbol` for the UTC day starting
  * at `day_start_us` (a whole day), and append its trades to `out` (which the
  * caller initialised) sorted by id, ids unique, every timestamp inside the
- * day. On failure `out` is left as it was. `info` may be NULL.
+ * day. On failure `out` is left as it was. `info` may be NULL; it is filled
+ * on failure too (requests sent, bytes received, rows 0). `err` may be NULL.
  * Errors: AGT_EINVAL (bad symbol or day, nothing sent), AGT_ENOTFOUND (HTTP
  * 404: the day is not published yet, or the symbol has no archive),
  * AGT_ECHECKSUM (the zip does not match its .CHECKSUM; nothing returned),

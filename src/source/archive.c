@@ -376,8 +376,10 @@ static agt_status set_url(agt_archive *a, const char *symbol, const char *name, 
 }
 
 agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day_start_us,
-                                 agt_trades *out, agt_archive_info *info, agt_error *err)
+                                 agt_trades *out, agt_archive_info *info, agt_error *caller_err)
 {
+    agt_error local; /* the 404 mapping reads the error, so there always is one */
+    agt_error *err = caller_err ? caller_err : &local;
     agt_error_clear(err);
     if (!a || !symbol || !out) return agt_err(err, AGT_EINVAL, "null argument");
     if (!agt_symbol_valid(symbol))
@@ -461,13 +463,13 @@ agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day
         }
         agt_trades_release(&tmp);
     }
-    /* Give back the zip's memory: the next request reuses a small buffer. */
+
+done:
+    /* Give back the zip's memory: the next request starts from a small buffer. */
     if (a->net->resp.body.cap > ((size_t)1 << 20)) {
         agt_buf_release(&a->net->resp.body);
         agt_http_resp_reset(&a->net->resp);
     }
-
-done:
     a->net->resp.body.max = AGT_NET_BODY_CAP;
     inf.requests = (int)(a->net->requests - req0);
     if (info) *info = inf;

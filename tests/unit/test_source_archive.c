@@ -600,6 +600,8 @@ TEST(fetch_day_fake_transport)
     ASSERT(strstr(e.message, "BTCUSDT 2021-12-14 is not published") != NULL);
     ASSERT_EQ_INT(e.http_status, 404);
     ASSERT_EQ_INT(f.requests, 1);
+    ASSERT_EQ_INT(agt_archive_fetch_day(a, "BTCUSDT", DAY_2021_12_14, &t, NULL, NULL),
+                  AGT_ENOTFOUND); /* without an error record too */
     /* 500: retried max_attempts times */
     f.status = 500;
     f.requests = 0;
