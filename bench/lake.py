@@ -273,7 +273,7 @@ class Duck:
     def __init__(self, root, prune=False):
         import duckdb
         self.con = duckdb.connect()
-        self.con.execute("SET TimeZone='UTC'")
+        self.con.sql("SET TimeZone='UTC'")
         self.src = (f"read_parquet('{root}/symbol={SYMBOL}/**/*.parquet', hive_partitioning=true)")
         self.prune = prune
         self.name = "duckdb+partitions" if prune else "duckdb"
@@ -296,9 +296,9 @@ class Duck:
         return _arrow_rows(self.window_table(s, e))
 
     def stats(self, s, e):
-        r = self.con.execute(
+        r = self.con.sql(
             f"SELECT count(*), sum(quantity), sum(price * quantity), epoch_us(min(timestamp)), "
-            f"epoch_us(max(timestamp)) FROM {self.src} WHERE {self._where(s, e)}").fetchone()
+            f"epoch_us(max(timestamp)) FROM {self.src} WHERE {self._where(s, e)}").fetchall()[0]
         return {"count": r[0], "sum_qty": r[1], "quote_volume": r[2], "first_ts": r[3], "last_ts": r[4]}
 
     def lookup_table(self, trade_id):
@@ -448,7 +448,7 @@ def run_benchmarks(root: Path, gen: Generator, info: dict, a) -> int:
     arrow, arrowp = Arrow(root), Arrow(root, prune=True)
     engines = [ours, duck, duckp, arrow, arrowp]
     res = {"lake": str(root.relative_to(BENCH.parent)), "build": info, "runs": runs,
-           "duckdb_threads": duck.con.execute("SELECT current_setting('threads')").fetchone()[0],
+           "duckdb_threads": duck.con.sql("SELECT current_setting('threads')").fetchall()[0][0],
            "pyarrow_discovery_s": arrow.discovery_s, "queries": {}}
 
     def record(qname, label, times, extra=None):
