@@ -16,7 +16,7 @@
 #include <stdio.h>
 
 #include "aggtrades/aggtrades.h"
-#include "../../src/common/common_int.h"
+#include "common/common_int.h"
 
 /* Exit statuses (architecture.md §3). */
 enum {

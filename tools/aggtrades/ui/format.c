@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "ui/format.h"
-#include "../../src/common/common_int.h"
+#include "common/common_int.h"
 
 char *fmt_bytes(uint64_t bytes, char *out, size_t n)
 {
