@@ -114,8 +114,13 @@ int pq_bss_decode(const uint8_t *p, size_t len, size_t n, size_t width, void *ou
 
 /* ---- split-block bloom filter (bloom.c) ------------------------------- */
 
-/* Bitset bytes for `ndv` distinct values at false-positive rate `fpp`: a power of two in [32, 128 MiB]. */
+/* Bitset bytes for `ndv` distinct values at false-positive rate `fpp`: a power of two in
+   [32, 128 MiB], the nearest one (in log space) to the ideal size whose actual rate is at
+   most PQ_BLOOM_FPP_SLACK * fpp (bloom.c explains). */
+#define PQ_BLOOM_FPP_SLACK 3.0
 size_t pq_bloom_bytes(uint64_t ndv, double fpp);
+/* Exact false-positive rate of a split-block filter of `nbytes` holding `ndv` values. */
+double pq_bloom_fpp(uint64_t ndv, size_t nbytes);
 uint64_t pq_bloom_hash_i64(int64_t v);
 void pq_bloom_insert(uint8_t *bits, size_t nbytes, uint64_t h);
 int pq_bloom_check(const uint8_t *bits, size_t nbytes, uint64_t h);

@@ -125,7 +125,10 @@ static int delta_rt(const int64_t *v, size_t n)
     int64_t *out = malloc((n + 1) * sizeof *out);
     size_t len = pq_delta_encode(v, n, buf);
     const char *why = NULL;
-    int ok = pq_delta_decode(buf, len, n, out, &why) == 0 && memcmp(v, out, n * 8) == 0;
+    uint8_t *exact = malloc(len); /* decode from an exact-size copy: over-reads show under ASan */
+    memcpy(exact, buf, len);
+    int ok = pq_delta_decode(exact, len, n, out, &why) == 0 && memcmp(v, out, n * 8) == 0;
+    free(exact);
     /* truncations must fail, never read out of bounds */
     for (size_t cut = 0; ok && cut < len && n > 1; cut += 1 + cut / 8) {
         uint8_t *t = malloc(cut + 1);
@@ -174,6 +177,91 @@ TEST(delta_edges)
     uint8_t badw[] = {0x80, 0x01, 0x04, 0x02, 0x00, 0x00, 65, 0, 0, 0};
     int64_t o2[2];
     ASSERT(pq_delta_decode(badw, sizeof badw, 2, o2, &why) != 0);
+}
+
+/* Every bit width of the specialised unpackers (DELTA 0..64, RLE 0..32), at
+   lengths that end on and off group and miniblock boundaries, decoded from
+   exact-size buffers; also odd block layouts (256 values, 8 miniblocks of 32,
+   and 4 of 64) written by hand, and booleans at every tail length. */
+TEST(bitpack_widths)
+{
+    static const size_t lens[] = {1, 2, 8, 9, 33, 64, 65, 127, 128, 129, 200, 257, 1000, 4096};
+    int64_t *v = malloc(4096 * sizeof *v), *o = malloc(4096 * sizeof *o);
+    for (int w = 0; w <= 64; w++) {
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+            size_t n = lens[li];
+            uint64_t m = w == 64 ? UINT64_MAX : (UINT64_C(1) << w) - 1;
+            v[0] = (int64_t)rnd();
+            for (size_t i = 1; i < n; i++) /* deltas of exactly w bits above the minimum */
+                v[i] = (int64_t)((uint64_t)v[i - 1] + (i % 7 == 3 ? m : rnd() & m));
+            ASSERT(delta_rt(v, n));
+        }
+    }
+    /* a block of 256 values in 8 miniblocks of 32, and one in 4 miniblocks of 64 */
+    for (int layout = 0; layout < 2; layout++) {
+        size_t nmb = layout ? 4 : 8, vpm = 256 / nmb, n = 1 + 256;
+        uint8_t buf[4096], *q = buf;
+        *q++ = 0x80, *q++ = 0x02; /* block size 256 */
+        *q++ = (uint8_t)nmb;
+        *q++ = (uint8_t)(n & 0x7f) | 0x80, *q++ = (uint8_t)(n >> 7);
+        *q++ = 0x0a; /* first value 5 */
+        *q++ = 0x02; /* min delta 1 */
+        for (size_t k = 0; k < nmb; k++) *q++ = (uint8_t)(k + 3);
+        int64_t want[257];
+        want[0] = 5;
+        size_t i = 1;
+        for (size_t k = 0; k < nmb; k++) {
+            int w = (int)k + 3;
+            uint64_t acc = 0;
+            int nb = 0;
+            for (size_t j = 0; j < vpm; j++, i++) {
+                uint64_t d = (j * 5 + k) & ((UINT64_C(1) << w) - 1);
+                want[i] = want[i - 1] + 1 + (int64_t)d;
+                acc |= d << nb;
+                nb += w;
+                while (nb >= 8) *q++ = (uint8_t)acc, acc >>= 8, nb -= 8;
+            }
+        }
+        size_t len = (size_t)(q - buf);
+        uint8_t *exact = malloc(len);
+        memcpy(exact, buf, len);
+        const char *why = NULL;
+        ASSERT_OK(pq_delta_decode(exact, len, n, o, &why));
+        ASSERT(memcmp(o, want, n * 8) == 0);
+        free(exact);
+    }
+    /* RLE/bit-packed at every width, exact-size input */
+    uint32_t *u = malloc(4096 * sizeof *u), *uo = malloc(4096 * sizeof *uo);
+    uint8_t *rb = malloc(pq_rle_bound(4096, 32));
+    for (int w = 0; w <= 32; w++)
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+            size_t n = lens[li];
+            uint64_t m = w == 32 ? UINT32_MAX : (UINT64_C(1) << w) - 1;
+            for (size_t i = 0; i < n; i++) u[i] = (uint32_t)(i % 5 == 0 ? m : rnd() & m);
+            size_t len = pq_rle_encode(u, n, w, rb);
+            uint8_t *exact = malloc(len + 1);
+            memcpy(exact, rb, len);
+            size_t used = 0;
+            const char *why = NULL;
+            ASSERT_OK(pq_rle_decode(exact, len, w, n, uo, &used, &why));
+            ASSERT(memcmp(u, uo, n * 4) == 0);
+            ASSERT_EQ_INT(used, len);
+            free(exact);
+        }
+    /* booleans */
+    uint8_t bv[1000], bo[1000], bp[125];
+    for (size_t n = 0; n <= 1000; n += n < 20 ? 1 : 61) {
+        for (size_t i = 0; i < n; i++) bv[i] = (uint8_t)(rnd() & 1);
+        size_t len = pq_bool_encode(bv, n, bp);
+        const char *why = NULL;
+        ASSERT_OK(pq_bool_decode(bp, len, n, bo, &why));
+        ASSERT(n == 0 || memcmp(bv, bo, n) == 0);
+    }
+    free(u);
+    free(uo);
+    free(rb);
+    free(v);
+    free(o);
 }
 
 /* ---- rle / bit-packed ---------------------------------------------- */
@@ -251,9 +339,30 @@ TEST(bloom_filter)
     int64_t probes[] = {0, 1, -1, INT64_MIN, INT64_MAX, 3800397495};
     for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++)
         ASSERT(pq_bloom_hash_i64(probes[i]) == xxh64_8((uint64_t)probes[i]));
-    ASSERT_EQ_INT(pq_bloom_bytes(500000, 0.01), 1 << 20);
-    ASSERT_EQ_INT(pq_bloom_bytes(100000, 0.01), 128 << 10);
+    /* nearest power of two in log space, within 3x the requested rate */
+    ASSERT_EQ_INT(pq_bloom_bytes(500000, 0.01), 512 << 10);    /* ideal 605 KB */
+    ASSERT_EQ_INT(pq_bloom_bytes(1000000, 0.01), 1 << 20);     /* ideal 1.21 MB */
+    ASSERT_EQ_INT(pq_bloom_bytes(60000, 0.01), 64 << 10);      /* ideal 72.6 KB */
+    ASSERT_EQ_INT(pq_bloom_bytes(100000, 0.01), 128 << 10);    /* ideal 121 KB: up */
+    /* ideal 1.44 MB is nearer 1 MiB in log space, but 1 MiB would give 4.6 %: up */
+    ASSERT_EQ_INT(pq_bloom_bytes(1190000, 0.01), 2 << 20);
+    ASSERT(pq_bloom_fpp(1190000, 1 << 20) > 0.03);
     ASSERT_EQ_INT(pq_bloom_bytes(1, 0.01), 32);
+    ASSERT_EQ_INT(pq_bloom_bytes(UINT64_C(1) << 40, 0.01), 128 << 20);
+    ASSERT(pq_bloom_fpp(1000000, 1 << 20) < 0.03 && pq_bloom_fpp(1000000, 1 << 20) > 0.02);
+    ASSERT(pq_bloom_fpp(0, 32) == 0.0);
+    /* the exact model agrees with a measurement on consecutive ids (the trade case) */
+    {
+        size_t mb = pq_bloom_bytes(60000, 0.01);
+        uint8_t *m = calloc(1, mb);
+        for (int64_t i = 0; i < 60000; i++) pq_bloom_insert(m, mb, pq_bloom_hash_i64(3800000000 + i));
+        long hits = 0;
+        for (int64_t i = 0; i < 400000; i++) hits += pq_bloom_check(m, mb, pq_bloom_hash_i64(-1 - i));
+        double model = pq_bloom_fpp(60000, mb), got = (double)hits / 400000;
+        ASSERT(got > model * 0.9 && got < model * 1.1);
+        ASSERT(got < 0.03);
+        free(m);
+    }
     size_t nb = pq_bloom_bytes(20000, 0.01);
     uint8_t *bits = calloc(1, nb);
     for (int64_t i = 0; i < 20000; i++) pq_bloom_insert(bits, nb, pq_bloom_hash_i64(i * 7));
@@ -568,7 +677,8 @@ TEST(corrupt_files)
     agt_trades_release(&t);
 }
 
-TEST_MAIN(TEST_REF(thrift_roundtrip), TEST_REF(delta_edges), TEST_REF(rle_roundtrip),
+TEST_MAIN(TEST_REF(thrift_roundtrip), TEST_REF(delta_edges), TEST_REF(bitpack_widths),
+          TEST_REF(rle_roundtrip),
           TEST_REF(bloom_filter), TEST_REF(roundtrip_random_trades),
           TEST_REF(roundtrip_general_columns), TEST_REF(time_range_page_boundaries),
           TEST_REF(empty_table), TEST_REF(corrupt_files))
