@@ -120,7 +120,15 @@ Test-only endpoints (no weight, never faulted):
          "now": "2024-03-01T12:34:56Z",  # freeze clock (ISO, epoch ms/µs); null = real
          "weight_limit": 6000, "ban_seconds": 120,
          "seed": 7,                    # re-seed the random fault generator
-         "reset_counters": true}       # clear weight, 429/418 state, bans and /_stats
+         "reset_counters": true,       # clear weight, 429/418 state, bans and /_stats
+         "archive_truncate": {"BTCUSDT-2021-12-14": "09:29"},  # zip cut before 09:29:00
+         "archive_bad_checksum": ["BTCUSDT-2024-01-02"],      # .CHECKSUM does not match
+         "archive_unpublished": ["BTCUSDT-2024-01-03"]}       # 404 for zip and CHECKSUM
+
+    The three ``archive_*`` keys replace their whole setting (``{}``/``[]`` clear it);
+    keys are ``SYM-YYYY-MM-DD`` (or ``SYM-YYYY-MM`` for a monthly file).  A truncated
+    file holds the day's rows with T before the cut and its ``.CHECKSUM`` matches it,
+    like the spot files of 2021-12-14 that end at 09:29.
 
     ``next`` replaces the pending queue (``[]`` clears it); each queued fault is used by exactly one
     request whose path starts with one of ``fault_paths`` (default: aggTrades and the
@@ -169,6 +177,9 @@ hour come from a hash of (seed, symbol, hour): the base rate times a day-time pr
 * Otherwise trades come in events: one millisecond holding 1-6 taker orders at
   distinct microseconds, each sweeping 1-5 price levels at one identical µs.  Each
   aggTrade covers 1+ trades; ``f``/``l`` are contiguous across the whole history.
+* Before 2025-01-01 every ``T`` is a whole millisecond (the µs part is dropped), as on
+  the real exchange then: the orders of one event share one ``T``, and the ms archive
+  CSVs of those days hold exactly the rows REST gives.
 * Prices follow a piecewise-linear path through historical anchor prices plus a
   random walk (bridged so hours join up), on the tick grid; quantities on the lot
   grid; ``m`` random (per taker order), ``M`` always true.  All arithmetic that decides
@@ -643,6 +654,10 @@ class Market:
             t0, p0, t1, p1 = h0, spec.price_ticks(h0), h0 + 1, spec.price_ticks(h0)
         dp, dt_ = p1 - p0, t1 - t0
         a, f = self._ids_at_hour(spec, hour)
+        # before 2025 the real exchange stamped whole milliseconds (the archive's
+        # ms CSVs are exact then): the µs inside the ms is dropped from T only,
+        # after it has shaped the price, so ids, prices and counts stay the same
+        whole_ms = h0 < MICROS_ARCHIVE_FROM
         rows = []
         append = rows.append
         tick_e8, lot_e8, qb = spec.tick_e8, spec.lot_e8, spec.qty_bits - 1
@@ -650,6 +665,7 @@ class Market:
         i = 0
         for j, (off, s) in enumerate(orders, start=1):
             t = h0 + off
+            T = t - t % US_PER_MS if whole_ms else t
             base = p0 + dp * (t - t0) // dt_ if t < t1 else p1
             unit = base // 4000 or 1
             p = base + (walk[j] - end * j // c) * unit
@@ -667,7 +683,7 @@ class Market:
                 if qs is None:
                     qs = qstr[qty] = fmt_e8(qty * lot_e8)
                 cnt = 1 + extra[i]
-                append(Row(a, ps, qs, f, f + cnt - 1, t, maker, True))
+                append(Row(a, ps, qs, f, f + cnt - 1, T, maker, True))
                 a += 1
                 f += cnt
                 i += 1
@@ -936,6 +952,9 @@ class SimState:
         self.rng = random.Random(seed)
         self.verbose = verbose
         self.archive_cache = collections.OrderedDict()
+        self.archive_truncate = {}      # "SYM-YYYY-MM-DD" -> cut (µs into the day)
+        self.archive_bad_checksum = set()
+        self.archive_unpublished = set()
         self.reset_counters()
 
     def reset_counters(self):
@@ -957,7 +976,13 @@ class SimState:
                 "weight_limit": self.weight_limit, "ban_seconds": self.ban_seconds,
                 "fault_rate": self.fault_rate, "faults": self.faults,
                 "stall_seconds": self.stall_seconds, "fault_paths": self.fault_paths,
-                "next": list(self.next)}
+                "next": list(self.next),
+                "archive_truncate": {k: "%02d:%02d:%02d" % (v // US_PER_HOUR,
+                                                            v // 60_000_000 % 60,
+                                                            v // 1_000_000 % 60)
+                                     for k, v in self.archive_truncate.items()},
+                "archive_bad_checksum": sorted(self.archive_bad_checksum),
+                "archive_unpublished": sorted(self.archive_unpublished)}
 
     def control(self, cfg: dict):
         with self.lock:
@@ -985,6 +1010,15 @@ class SimState:
                 for k in cfg["next"]:
                     _parse_fault(k)
                 self.next = collections.deque(cfg["next"])
+            if "archive_truncate" in cfg:
+                self.archive_truncate = {_archive_key(k): _cut_us(v)
+                                         for k, v in (cfg["archive_truncate"] or {}).items()}
+            if "archive_bad_checksum" in cfg:
+                self.archive_bad_checksum = {_archive_key(k)
+                                             for k in cfg["archive_bad_checksum"] or []}
+            if "archive_unpublished" in cfg:
+                self.archive_unpublished = {_archive_key(k)
+                                            for k in cfg["archive_unpublished"] or []}
             return self.settings()
 
     def pick_fault(self, path):
@@ -1043,6 +1077,22 @@ class SimState:
             if self.minute != int(time.time() // 60):
                 return 0
             return self.used
+
+
+def _archive_key(key):
+    """Check an archive fault key "SYM-YYYY-MM-DD" (or "SYM-YYYY-MM" for a month)."""
+    m = re.fullmatch(r"([A-Z0-9]{2,20})-(\d{4}-\d{2}(?:-\d{2})?)", str(key))
+    if not m:
+        raise ValueError("bad archive key %r: expected SYM-YYYY-MM-DD" % (key,))
+    return str(key)
+
+
+def _cut_us(text):
+    """"HH:MM" or "HH:MM:SS" -> µs into the day."""
+    m = re.fullmatch(r"(\d{2}):(\d{2})(?::(\d{2}))?", str(text))
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59 or int(m.group(3) or 0) > 59:
+        raise ValueError("bad archive cut %r: expected HH:MM or HH:MM:SS" % (text,))
+    return (int(m.group(1)) * 3600 + int(m.group(2)) * 60 + int(m.group(3) or 0)) * 1_000_000
 
 
 def _parse_fault(spec):
@@ -1345,7 +1395,10 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(404, not_found, "application/xml", head_only=head_only)
         name = "%s-aggTrades-%s.zip" % (sym, date)
         if checksum:
-            body = ("%s  %s" % (hashlib.sha256(zip_bytes).hexdigest(), name)).encode()
+            digest = hashlib.sha256(zip_bytes)
+            if "%s-%s" % (sym, date) in st.archive_bad_checksum:
+                digest.update(b"not the published file")
+            body = ("%s  %s" % (digest.hexdigest(), name)).encode()
             return self._send(200, body, "application/octet-stream", head_only=head_only,
                               fault=body_fault)
         etag = '"%s"' % hashlib.md5(zip_bytes).hexdigest()
@@ -1370,7 +1423,14 @@ class Handler(BaseHTTPRequestHandler):
         published = end < today
         if not published or end < market.symbols[sym].listed_us:
             return None
-        key = (kind, sym, date)
+        fault_key = "%s-%s" % (sym, date)
+        with st.lock:
+            if fault_key in st.archive_unpublished:
+                return None
+            cut = st.archive_truncate.get(fault_key)
+        if cut is not None:
+            end = min(end, start + cut - 1)         # published cut short, like 2021-12-14
+        key = (kind, sym, date, end)
         with st.lock:
             if key in st.archive_cache:
                 return st.archive_cache[key]
