@@ -72,6 +72,55 @@ typedef struct agt_hour_info {
 agt_status agt_fetch_hour(agt_client *c, const char *symbol, int64_t hour_start_us,
                           agt_trades *out, agt_hour_info *info, agt_error *err);
 
+/* ---- resuming an hour ---------------------------------------------------- */
+
+/*
+ * Called with the rows of the hour that one accepted page added, as soon as
+ * the page arrives and before the next request: sorted by trade id, unique,
+ * validated like the final result, no id handed over twice. The walk goes
+ * backwards from the end of the hour, so the pages so far cover the hour's
+ * ids from its newest trade down (but for the rare page that fills a slot a
+ * repeated id took on the page before). Pages that add no row of the hour
+ * are not handed over. Kept durably (agt_lake_stash_put), these
+ * rows are what `resume_from` below accepts. Return AGT_OK to go on; any
+ * other status stops the fetch, which then fails with that status (the
+ * callback fills `err`).
+ */
+typedef agt_status (*agt_fetch_page_fn)(void *user, const agt_trades *rows, agt_error *err);
+
+/*
+ * agt_fetch_hour, plus two things for downloads that must survive an
+ * interruption:
+ *   - `page_fn` (may be NULL) receives every page as described above;
+ *   - `resume_from` (may be NULL or empty): rows of this hour received by an
+ *     earlier, interrupted fetch of it (the union of what its page_fn was
+ *     given): ids contiguous, ending at the hour's newest trade. The fetch
+ *     checks them (AGT_EINVAL, no request sent, if any row is invalid, out of
+ *     the hour or not contiguous), confirms with one small request that the
+ *     newest of them is still the hour's newest trade, and then fetches only
+ *     the ids below them. If it is not (the rows were fetched before the hour
+ *     had ended, or differ from the exchange's), they are ignored and the
+ *     hour is fetched afresh. Either way the result - rows, prev_id,
+ *     complete - is the one a fresh fetch gives; `info->requests` counts the
+ *     requests actually sent. `resume_from` is not handed to page_fn again.
+ */
+agt_status agt_fetch_hour_ex(agt_client *c, const char *symbol, int64_t hour_start_us,
+                             const agt_trades *resume_from, agt_fetch_page_fn page_fn,
+                             void *page_user, agt_trades *out, agt_hour_info *info,
+                             agt_error *err);
+
+/*
+ * Fetch the trades with ids from_id .. from_id + limit - 1 (`fromId`, 1 <=
+ * limit <= 1000, one request with its retries) and append them to `out`
+ * sorted by id, ids unique; fewer rows when the exchange holds fewer (none
+ * when from_id is past its newest trade). No hour or completeness checks:
+ * the caller judges the rows, e.g. the trade just before or after a day to
+ * prove an archive day complete (agt_source_fetch_day). On failure `out` is
+ * left as it was. Errors as agt_fetch_hour.
+ */
+agt_status agt_fetch_from_id(agt_client *c, const char *symbol, int64_t from_id, int limit,
+                             agt_trades *out, agt_error *err);
+
 #ifdef __cplusplus
 }
 #endif

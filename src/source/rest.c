@@ -54,8 +54,46 @@
  * and the start is confirmed (prev_id == first_id - 1, or prev_id == -1
  * established as above); an empty hour is complete when the clock test holds
  * and the trade before the hour (or the absence of any) was established.
+ *
+ * Resuming an interrupted hour (agt_fetch_hour_ex)
+ * ------------------------------------------------
+ * Every accepted page hands the rows of the hour it added to the caller
+ * (page_fn), who keeps them durably (the lake's stash in the WAL). Because
+ * the walk goes down from the top by consecutive ids, what was received
+ * before an interruption is one contiguous id range [lo, top] whose top is
+ * the newest trade at or before E. Resuming seeds the walk with those rows
+ * and carries on at step 2 from lo. Only where the id blocks are cut moves;
+ * with ids ordered like time (spot since 2018) the walk still sees every id
+ * from lo down to the trade before the hour and stops there, so rows,
+ * prev_id and complete equal a fresh fetch's. (Where ids are out of time
+ * order, some hours before 2018, a different cut may see different stray
+ * trades, hence another prev_id; such hours have an id inside their range
+ * that is not in the hour, so they are incomplete either way.)
+ *
+ * What the resumed rows cannot prove by themselves is step 1's fact, "no
+ * trade with T <= E has an id above top": they may have been fetched before
+ * the hour had ended on the exchange's clock (an `update` of the current
+ * hour interrupted, then resumed later), and then newer trades of the hour
+ * exist above top. Rather than trust a flag stored with them, we re-check
+ * it: after the clock test above, one request `endTime=E&limit=1` (a single
+ * row, the same weight as any page) must return exactly the resumed top row
+ * (id, time, price, quantity, maker flag). Since it is sent once the clock
+ * is past E + margin, it establishes step 1's fact now, as a fresh first
+ * page would; the rows below top need no new proof because aggregate trades
+ * never change once they have an id, and a trade with an id below top
+ * already existed when top was fetched. If the check fails (rows fetched
+ * too early, or not the exchange's), the resumed rows are ignored and the
+ * hour is walked afresh - rare, and never wrong. Resumed rows are validated
+ * before any request as strictly as a page (inside the hour, ids contiguous
+ * and >= 0, prices and quantities finite and >= 0, the flag 0 or 1).
+ *
+ * A resume therefore costs 1 + ceil((n - r + 1) / 1000) requests for an hour
+ * of n trades of which r were resumed, when the trade before the hour is
+ * reachable by id (an empty rest still costs the request that finds it),
+ * against ceil((n + 1) / 1000) afresh.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,6 +115,8 @@ typedef struct fetch {
     int requests;
     uint64_t bytes;
     int cancelled;
+    agt_fetch_page_fn page_fn; /* may be NULL */
+    void *page_user;
 } fetch;
 
 static agt_status page_body(void *user, const agt_http_resp *r, agt_error *err)
@@ -161,6 +201,7 @@ typedef struct walk {
     int64_t prev_id;    /* -1: no trade before the hour exists */
     int64_t prev_ts;
     int start_known;    /* prev_id established (found, or proven absent) */
+    agt_trades page;    /* the rows of the hour the last page added, for page_fn */
 } walk;
 
 /*
@@ -205,19 +246,56 @@ static agt_status take(fetch *f, walk *w, int64_t below, size_t *taken, int64_t 
     return AGT_OK;
 }
 
-static agt_status walk_hour(fetch *f, walk *w, agt_error *err)
+/*
+ * Hand the rows of the hour the last page added, w->got[len0..], to page_fn:
+ * sorted and unique, as the contract of agt_fetch_page_fn says.
+ */
+static agt_status deliver(fetch *f, walk *w, size_t len0, agt_error *err)
+{
+    if (!f->page_fn || w->got.len == len0) return AGT_OK;
+    agt_trades added = w->got; /* a view of the new rows, not owned */
+    added.trade_id += len0;
+    added.ts_us += len0;
+    added.price += len0;
+    added.quantity += len0;
+    added.is_buyer_maker += len0;
+    added.len = added.cap = w->got.len - len0;
+    agt_trades_clear(&w->page);
+    if (agt_trades_append(&w->page, &added) != AGT_OK || agt_trades_sort_unique(&w->page, NULL) != AGT_OK)
+        return agt_err(err, AGT_ENOMEM, "out of memory");
+    agt_status s = f->page_fn(f->page_user, &w->page, err);
+    if (s == AGT_OK || (err && err->status == s && err->message[0])) return s;
+    return agt_err(err, s, "the page callback stopped the fetch");
+}
+
+/* take() the current page, then deliver what it added. */
+static agt_status take_page(fetch *f, walk *w, int64_t below, size_t *taken, int64_t *top,
+                            agt_error *err)
+{
+    size_t len0 = w->got.len;
+    if (take(f, w, below, taken, top) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
+    return deliver(f, w, len0, err);
+}
+
+/* 1. the top of the hour; sets w->start_known when nothing else is needed */
+static agt_status walk_top(fetch *f, walk *w, agt_error *err)
 {
     size_t taken;
     int64_t top;
-    /* 1. the top of the hour */
     AGT_TRY(get_page(f, BY_END, f->E, AGT_PAGE_LIMIT, err));
-    if (take(f, w, -1, &taken, &top) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
-    if (w->start_known) return AGT_OK;
-    if (taken < AGT_PAGE_LIMIT) {
+    AGT_TRY(take_page(f, w, -1, &taken, &top, err));
+    if (!w->start_known && taken < AGT_PAGE_LIMIT) {
         w->prev_id = -1; /* nothing at all before the oldest row (or before E) */
         w->start_known = 1;
-        return AGT_OK;
     }
+    return AGT_OK;
+}
+
+/* 2.-4. from w->lo_id down to the trade before the hour */
+static agt_status walk_down(fetch *f, walk *w, agt_error *err)
+{
+    size_t taken;
+    int64_t top;
     /* 2. backwards by id */
     for (;;) {
         if (w->lo_id == 0) {
@@ -229,8 +307,7 @@ static agt_status walk_hour(fetch *f, walk *w, agt_error *err)
         int limit = (int)(w->lo_id - from);
         int64_t below = w->lo_id;
         AGT_TRY(get_page(f, BY_ID, from, limit, err));
-        if (take(f, w, below, &taken, &top) != AGT_OK)
-            return agt_err(err, AGT_ENOMEM, "out of memory");
+        AGT_TRY(take_page(f, w, below, &taken, &top, err));
         if (taken == 0) break; /* nothing below lo_id by id */
         /* A full page that stops short of below - 1 (a repeated id took a
          * slot, as in the newton-binance capture): fetch the rest. */
@@ -238,8 +315,7 @@ static agt_status walk_hour(fetch *f, walk *w, agt_error *err)
         while (full && top < below - 1) {
             int64_t top_before = top;
             AGT_TRY(get_page(f, BY_ID, top + 1, (int)(below - 1 - top), err));
-            if (take(f, w, below, &taken, &top) != AGT_OK)
-                return agt_err(err, AGT_ENOMEM, "out of memory");
+            AGT_TRY(take_page(f, w, below, &taken, &top, err));
             if (taken == 0 || top <= top_before) break; /* a hole: shows as incomplete */
         }
         if (w->start_known) return AGT_OK;
@@ -267,8 +343,62 @@ static agt_status walk_hour(fetch *f, walk *w, agt_error *err)
     return AGT_OK;
 }
 
+static agt_status walk_hour(fetch *f, walk *w, agt_error *err)
+{
+    AGT_TRY(walk_top(f, w, err));
+    return w->start_known ? AGT_OK : walk_down(f, w, err);
+}
+
+/* Resumed rows must be what pages of this hour could have given: see above. */
+static agt_status check_resume(const fetch *f, const agt_trades *r, agt_error *err)
+{
+    for (size_t i = 0; i < r->len; i++) {
+        int64_t a = r->trade_id[i];
+        if (r->ts_us[i] < f->S || r->ts_us[i] > f->E)
+            return agt_err(err, AGT_EINVAL, "resumed trade %" PRId64 " at %" PRId64 " is outside the hour",
+                           a, r->ts_us[i]);
+        if (a < 0 || (i > 0 && a != r->trade_id[i - 1] + 1))
+            return agt_err(err, AGT_EINVAL, "resumed trade ids are not contiguous at %" PRId64, a);
+        if (!isfinite(r->price[i]) || r->price[i] < 0 || !isfinite(r->quantity[i]) || r->quantity[i] < 0 ||
+            r->is_buyer_maker[i] > 1)
+            return agt_err(err, AGT_EINVAL, "resumed trade %" PRId64 " has an invalid value", a);
+    }
+    return AGT_OK;
+}
+
+/* 1 if page row `x` is row i of `r`, field for field. */
+static int same_row(const agt_page_row *x, const agt_trades *r, size_t i)
+{
+    return x->a == r->trade_id[i] && agt_t_to_us(x->t) == r->ts_us[i] &&
+           memcmp(&x->p, &r->price[i], sizeof x->p) == 0 &&
+           memcmp(&x->q, &r->quantity[i], sizeof x->q) == 0 && x->m == r->is_buyer_maker[i];
+}
+
+/*
+ * Resume from `r` (checked, non-empty) if its newest row is still the
+ * hour's newest trade (one request), else walk the hour afresh.
+ */
+static agt_status walk_resumed(fetch *f, walk *w, const agt_trades *r, agt_error *err)
+{
+    AGT_TRY(get_page(f, BY_END, f->E, 1, err));
+    const agt_page *pg = &f->c->page;
+    if (pg->len != 1 || !same_row(&pg->rows[0], r, r->len - 1)) return walk_hour(f, w, err);
+    if (agt_trades_append(&w->got, r) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
+    w->lo_id = r->trade_id[0];
+    w->lo_ts = r->ts_us[0];
+    return walk_down(f, w, err);
+}
+
 agt_status agt_fetch_hour(agt_client *c, const char *symbol, int64_t hour_start_us,
                           agt_trades *out, agt_hour_info *info, agt_error *err)
+{
+    return agt_fetch_hour_ex(c, symbol, hour_start_us, NULL, NULL, NULL, out, info, err);
+}
+
+agt_status agt_fetch_hour_ex(agt_client *c, const char *symbol, int64_t hour_start_us,
+                             const agt_trades *resume_from, agt_fetch_page_fn page_fn,
+                             void *page_user, agt_trades *out, agt_hour_info *info,
+                             agt_error *err)
 {
     agt_error_clear(err);
     if (!c || !out) return agt_err(err, AGT_EINVAL, "null argument");
@@ -288,6 +418,9 @@ agt_status agt_fetch_hour(agt_client *c, const char *symbol, int64_t hour_start_
     f.symbol = symbol;
     f.S = hour_start_us;
     f.E = hour_start_us + AGT_US_PER_HOUR - 1;
+    f.page_fn = page_fn;
+    f.page_user = page_user;
+    if (resume_from) AGT_TRY(check_resume(&f, resume_from, err));
     int64_t margin = (int64_t)c->opts.complete_margin_ms * AGT_US_PER_MS;
 
     /* Has the hour ended on the exchange's clock? A reading up to 10 minutes
@@ -303,9 +436,12 @@ agt_status agt_fetch_hour(agt_client *c, const char *symbol, int64_t hour_start_
     walk w;
     memset(&w, 0, sizeof w);
     agt_trades_init(&w.got);
+    agt_trades_init(&w.page);
     w.lo_id = -1;
     w.prev_id = -1;
-    s = walk_hour(&f, &w, err);
+    if (resume_from && resume_from->len > 0) s = walk_resumed(&f, &w, resume_from, err);
+    else s = walk_hour(&f, &w, err);
+    agt_trades_release(&w.page);
     if (s == AGT_OK && agt_trades_sort_unique(&w.got, NULL) != AGT_OK)
         s = agt_err(err, AGT_ENOMEM, "out of memory");
     if (s == AGT_OK && agt_trades_append(out, &w.got) != AGT_OK)
@@ -333,4 +469,40 @@ agt_status agt_fetch_hour(agt_client *c, const char *symbol, int64_t hour_start_
     }
     agt_trades_release(&w.got);
     return AGT_OK;
+}
+
+/* ---- one page by id (agt_fetch_from_id) ---------------------------------- */
+
+agt_status agt_fetch_from_id(agt_client *c, const char *symbol, int64_t from_id, int limit,
+                             agt_trades *out, agt_error *err)
+{
+    agt_error_clear(err);
+    if (!c || !out) return agt_err(err, AGT_EINVAL, "null argument");
+    if (!agt_symbol_valid(symbol))
+        return agt_err(err, AGT_EINVAL, "invalid symbol '%.40s': expected 2-20 characters A-Z or 0-9",
+                       symbol ? symbol : "(null)");
+    if (from_id < 0 || limit < 1 || limit > AGT_PAGE_LIMIT)
+        return agt_err(err, AGT_EINVAL, "fromId %" PRId64 " limit %d: expected an id >= 0 and 1..%d",
+                       from_id, limit, AGT_PAGE_LIMIT);
+    fetch f;
+    memset(&f, 0, sizeof f);
+    f.c = c;
+    f.symbol = symbol;
+    agt_status s = get_page(&f, BY_ID, from_id, limit, err);
+    if (s != AGT_OK && f.cancelled) {
+        if (err) err->status = AGT_ECANCELLED;
+        return AGT_ECANCELLED;
+    }
+    if (s != AGT_OK) return s;
+    agt_trades got;
+    agt_trades_init(&got);
+    const agt_page *pg = &c->page;
+    for (size_t i = 0; i < pg->len && s == AGT_OK; i++) {
+        const agt_page_row *r = &pg->rows[i];
+        s = agt_trades_push(&got, r->a, agt_t_to_us(r->t), r->p, r->q, r->m);
+    }
+    if (s == AGT_OK) s = agt_trades_sort_unique(&got, NULL);
+    if (s == AGT_OK) s = agt_trades_append(out, &got);
+    agt_trades_release(&got);
+    return s == AGT_OK ? AGT_OK : agt_err(err, AGT_ENOMEM, "out of memory");
 }

@@ -719,6 +719,296 @@ TEST(random_markets_match_the_truth)
     }
 }
 
+/* ---- resume (agt_fetch_hour_ex) --------------------------------------------- */
+
+/* What page_fn was given: the rows in arrival order and where each page ends. */
+typedef struct pages {
+    agt_trades all;
+    size_t ends[4096];
+    int n;
+    int misordered;   /* a page empty or not sorted */
+    int fail_at;      /* page_fn fails with AGT_EIO on this page (1-based); 0 never */
+} pages;
+
+static agt_status collect(void *user, const agt_trades *rows, agt_error *err)
+{
+    pages *p = user;
+    if (rows->len == 0 || !agt_trades_is_sorted(rows)) p->misordered = 1;
+    if (p->fail_at && p->n + 1 == p->fail_at) return agt_err(err, AGT_EIO, "disk on fire");
+    if (p->n == 4096 || agt_trades_append(&p->all, rows) != AGT_OK) return AGT_ENOMEM;
+    p->ends[p->n++] = p->all.len;
+    return AGT_OK;
+}
+
+/* The rows of the first k pages, sorted: what a stash would give back. */
+static void first_pages(const pages *p, int k, agt_trades *out)
+{
+    agt_trades_clear(out);
+    for (size_t i = 0; i < (k ? p->ends[k - 1] : 0); i++)
+        agt_trades_push(out, p->all.trade_id[i], p->all.ts_us[i], p->all.price[i], p->all.quantity[i],
+                        p->all.is_buyer_maker[i]);
+    agt_trades_sort_unique(out, NULL);
+}
+
+static agt_status fetch_ex(rig *g, int64_t hour, const agt_trades *resume, pages *p)
+{
+    if (!g->c && rig_client(g, NULL) != AGT_OK) return AGT_ENOMEM;
+    agt_trades_clear(&g->out);
+    g->x.data_requests = 0;
+    return agt_fetch_hour_ex(g->c, "BTCUSDT", hour, resume, p ? collect : NULL, p, &g->out, &g->info,
+                             &g->err);
+}
+
+/* Both results have the same rows, bit for bit, and the same facts. */
+static int same_result(const agt_trades *a, const agt_hour_info *ia, const agt_trades *b,
+                       const agt_hour_info *ib)
+{
+    if (a->len != b->len || ia->prev_id != ib->prev_id || ia->prev_ts_us != ib->prev_ts_us ||
+        ia->complete != ib->complete)
+        return 0;
+    for (size_t i = 0; i < a->len; i++)
+        if (a->trade_id[i] != b->trade_id[i] || a->ts_us[i] != b->ts_us[i] ||
+            memcmp(&a->price[i], &b->price[i], sizeof(double)) != 0 ||
+            memcmp(&a->quantity[i], &b->quantity[i], sizeof(double)) != 0 ||
+            a->is_buyer_maker[i] != b->is_buyer_maker[i])
+            return 0;
+    return 1;
+}
+
+/*
+ * Fresh fetch with page_fn, then resume from every prefix of its pages. An
+ * ordinary hour (the trade before it reachable by id) costs exactly one
+ * check plus the pages below; the symbol's first hour may save the last one
+ * or need the one request by time.
+ */
+static void check_every_resume(int *agt_failed_, rig *g, int64_t hour, int ordinary)
+{
+    pages p;
+    memset(&p, 0, sizeof p);
+    agt_trades_init(&p.all);
+    ASSERT_OK(fetch_ex(g, hour, NULL, &p));
+    ASSERT_EQ_INT(p.misordered, 0);
+    agt_trades fresh, part;
+    agt_trades_init(&fresh);
+    agt_trades_init(&part);
+    first_pages(&p, p.n, &part);
+    ASSERT_EQ_INT(part.len, p.all.len);   /* no id handed over twice */
+    ASSERT_EQ_INT(p.all.len, g->out.len); /* and every row of the hour */
+    ASSERT_OK(agt_trades_append(&fresh, &g->out));
+    agt_hour_info fi = g->info;
+    int fresh_requests = g->x.data_requests;
+    int step = p.n > 16 ? p.n / 4 : 1; /* every prefix of a small hour, some of a big one */
+    for (int k = 1; k <= p.n; k = k < p.n && k + step > p.n ? p.n : k + step) {
+        first_pages(&p, k, &part);
+        ASSERT_OK(fetch_ex(g, hour, &part, NULL));
+        if (!same_result(&g->out, &g->info, &fresh, &fi)) FAIL_("resume from %d pages differs", k);
+        /* one check of the top, then only the ids below the resumed rows */
+        int64_t rest = (int64_t)(fresh.len - part.len);
+        if (ordinary) ASSERT_EQ_INT(g->x.data_requests, 1 + ceil_div(rest + 1, 1000));
+        else ASSERT(g->x.data_requests <= 2 + ceil_div(rest + 1, 1000));
+        ASSERT_EQ_INT(g->info.requests, g->x.data_requests);
+        if (k >= 2) ASSERT(g->x.data_requests < fresh_requests);
+    }
+    agt_trades_release(&fresh);
+    agt_trades_release(&part);
+    agt_trades_release(&p.all);
+}
+
+TEST(resume_from_any_prefix_equals_the_fresh_result)
+{
+    int sizes[] = {1, 999, 1000, 2500, 7777};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        rig g;
+        rig_init(&g);
+        spread(&g.x, S0 - HOUR, HOUR, 3000);
+        spread(&g.x, S0, HOUR, sizes[k]);
+        spread(&g.x, S0 + HOUR, HOUR, 1500);
+        check_every_resume(agt_failed_, &g, S0, 1);
+        rig_release(&g);
+    }
+    /* bursts of one microsecond across every page boundary */
+    rig g;
+    rig_init(&g);
+    spread(&g.x, S0 - HOUR, HOUR - 10, 700);
+    add(&g.x, S0 - 1, 1500);
+    add(&g.x, S0, 2300);
+    spread(&g.x, S0 + 1, HOUR - 2, 1234);
+    add(&g.x, S0 + HOUR - 1, 2100);
+    add(&g.x, S0 + HOUR, 1800);
+    check_every_resume(agt_failed_, &g, S0, 1);
+    rig_release(&g);
+    /* the symbol's first trade inside the hour, ids from 0 and from 123456 */
+    for (int from = 0; from < 2; from++) {
+        rig_init(&g);
+        if (from) start_ids_at(&g.x, 123456);
+        if (from) g.x.tr[0].t = S0 + 5;
+        spread(&g.x, S0 + 10, HOUR - 20, 2345);
+        spread(&g.x, S0 + HOUR, HOUR, 100);
+        check_every_resume(agt_failed_, &g, S0, 0);
+        ASSERT_EQ_INT(g.info.prev_id, -1);
+        ASSERT_EQ_INT(g.info.complete, 1);
+        rig_release(&g);
+    }
+}
+
+TEST(resume_after_a_cancelled_fetch)
+{
+    rig g;
+    rig_init(&g);
+    spread(&g.x, S0 - HOUR, 3 * HOUR, 30000); /* 10000 in the hour: 11 pages */
+    agt_client_opts o;
+    agt_client_opts_default(&o);
+    o.api_url = "http://fake";
+    o.progress = progress;
+    ASSERT_OK(rig_client(&g, &o));
+    pages p;
+    memset(&p, 0, sizeof p);
+    agt_trades_init(&p.all);
+    cancel_after = 4;
+    ASSERT_EQ_INT(fetch_ex(&g, S0, NULL, &p), AGT_ECANCELLED);
+    ASSERT_EQ_INT(g.out.len, 0);
+    ASSERT(p.n >= 3); /* the pages before the cancel were handed over */
+    agt_trades part;
+    agt_trades_init(&part);
+    first_pages(&p, p.n, &part);
+    cancel_after = 1000;
+    ASSERT_OK(fetch_ex(&g, S0, &part, NULL));
+    ASSERT_TRUTH(&g, S0);
+    ASSERT_EQ_INT(g.info.complete, 1);
+    ASSERT_EQ_INT(g.info.prev_id, 9999);
+    ASSERT_EQ_INT(g.x.data_requests, 1 + ceil_div(10000 - (int64_t)part.len + 1, 1000));
+    agt_trades_release(&part);
+    agt_trades_release(&p.all);
+    rig_release(&g);
+}
+
+TEST(bad_resume_rows_are_rejected_without_a_request)
+{
+    rig g;
+    rig_init(&g);
+    spread(&g.x, S0 - HOUR, 3 * HOUR, 9000);
+    ASSERT_OK(rig_client(&g, NULL));
+    pages p;
+    memset(&p, 0, sizeof p);
+    agt_trades_init(&p.all);
+    ASSERT_OK(fetch_ex(&g, S0, NULL, &p));
+    agt_trades bad;
+    agt_trades_init(&bad);
+    for (int kind = 0; kind < 7; kind++) {
+        first_pages(&p, 2, &bad);
+        size_t mid = bad.len / 2;
+        switch (kind) {
+        case 0: bad.ts_us[0] = S0 - 1; break;                     /* before the hour */
+        case 1: bad.ts_us[bad.len - 1] = S0 + HOUR; break;        /* after it */
+        case 2: bad.trade_id[mid] += 1; break;                    /* a repeated id */
+        case 3: bad.trade_id[mid] -= 1; break;                    /* out of order */
+        case 4: bad.price[mid] = NAN; break;
+        case 5: bad.quantity[mid] = -1; break;
+        case 6: bad.is_buyer_maker[mid] = 2; break;
+        }
+        agt_trades_clear(&g.out);
+        g.x.data_requests = g.x.time_requests = 0;
+        ASSERT_EQ_INT(fetch_ex(&g, S0, &bad, NULL), AGT_EINVAL);
+        ASSERT(strstr(g.err.message, "resumed trade") != NULL);
+        ASSERT_EQ_INT(g.x.data_requests + g.x.time_requests, 0);
+        ASSERT_EQ_INT(g.out.len, 0);
+    }
+    /* a hole: trades missing between two resumed pages */
+    first_pages(&p, 3, &bad);
+    memmove(&bad.trade_id[10], &bad.trade_id[11], (bad.len - 11) * sizeof *bad.trade_id);
+    memmove(&bad.ts_us[10], &bad.ts_us[11], (bad.len - 11) * sizeof *bad.ts_us);
+    bad.len--;
+    ASSERT_EQ_INT(fetch_ex(&g, S0, &bad, NULL), AGT_EINVAL);
+    ASSERT(strstr(g.err.message, "not contiguous") != NULL);
+    agt_trades_release(&bad);
+    agt_trades_release(&p.all);
+    rig_release(&g);
+}
+
+TEST(resume_rows_that_are_not_the_exchanges_top_are_ignored)
+{
+    rig g;
+    rig_init(&g);
+    spread(&g.x, S0 - HOUR, HOUR, 3000);
+    spread(&g.x, S0, HOUR, 4500);
+    spread(&g.x, S0 + HOUR, HOUR, 3000);
+    pages p;
+    memset(&p, 0, sizeof p);
+    agt_trades_init(&p.all);
+    agt_trades part;
+    agt_trades_init(&part);
+
+    /* fetched while the hour was still running: newer trades exist above */
+    g.x.now_us = S0 + HOUR / 2;
+    ASSERT_OK(fetch_ex(&g, S0, NULL, &p));
+    ASSERT_EQ_INT(g.info.complete, 0);
+    first_pages(&p, p.n, &part);
+    ASSERT(part.len > 0 && part.len < 4500);
+    g.x.now_us = S0 + 100 * HOUR;
+    ASSERT_OK(fetch_ex(&g, S0, &part, NULL));
+    ASSERT_TRUTH(&g, S0);
+    ASSERT_EQ_INT(g.info.complete, 1);
+    ASSERT_EQ_INT(g.x.data_requests, 1 + ceil_div(4500 + 1, 1000)); /* the check, then afresh */
+
+    /* the top row differs from the exchange's (same id, another price) */
+    first_pages(&p, 0, &part);
+    agt_trades_clear(&p.all);
+    p.n = 0;
+    ASSERT_OK(fetch_ex(&g, S0, NULL, &p));
+    first_pages(&p, 2, &part);
+    part.price[part.len - 1] += 1.0;
+    ASSERT_OK(fetch_ex(&g, S0, &part, NULL));
+    ASSERT_TRUTH(&g, S0);
+    ASSERT_EQ_INT(g.info.complete, 1);
+    ASSERT_EQ_INT(g.x.data_requests, 1 + ceil_div(4500 + 1, 1000));
+    agt_trades_release(&part);
+    agt_trades_release(&p.all);
+    rig_release(&g);
+}
+
+TEST(random_markets_resume_exactly)
+{
+    /* markets like those of random_markets_match_the_truth, resumed from
+     * several prefixes */
+    for (int iter = 0; iter < 4; iter++) {
+        rig g;
+        rig_init(&g);
+        int64_t t = S0 - 2 * HOUR - (int64_t)(rnd() % (uint64_t)HOUR);
+        if (rnd() % 4 == 0) start_ids_at(&g.x, (int64_t)(rnd() % 1000000));
+        if (g.x.n) g.x.tr[0].t = t - 1;
+        while (t < S0 + 2 * HOUR) {
+            int kind = (int)(rnd() % 100);
+            add(&g.x, t, kind < 2 ? 1000 + (int)(rnd() % 2000) : kind < 30 ? 1 + (int)(rnd() % 6) : 1);
+            t += kind < 60 ? (int64_t)(rnd() % 3000) : (int64_t)(rnd() % 3000000);
+        }
+        check_every_resume(agt_failed_, &g, S0 - HOUR + (int64_t)(rnd() % 3) * HOUR, 0);
+        ASSERT_EQ_INT(g.info.complete, 1);
+        rig_release(&g);
+    }
+}
+
+TEST(page_callback_failure_stops_the_fetch)
+{
+    rig g;
+    rig_init(&g);
+    spread(&g.x, S0 - HOUR, 3 * HOUR, 9000);
+    pages p;
+    memset(&p, 0, sizeof p);
+    agt_trades_init(&p.all);
+    p.fail_at = 2;
+    ASSERT_OK(agt_trades_push(&g.out, 42, 1, 1.0, 1.0, 0));
+    ASSERT_OK(rig_client(&g, NULL));
+    g.x.data_requests = 0;
+    ASSERT_EQ_INT(agt_fetch_hour_ex(g.c, "BTCUSDT", S0, NULL, collect, &p, &g.out, &g.info, &g.err),
+                  AGT_EIO);
+    ASSERT_EQ_STR(g.err.message, "disk on fire");
+    ASSERT_EQ_INT(g.out.len, 1);
+    ASSERT_EQ_INT(g.x.data_requests, 2);
+    ASSERT_EQ_INT(p.n, 1);
+    agt_trades_release(&p.all);
+    rig_release(&g);
+}
+
 TEST_MAIN(TEST_REF(rejects_bad_arguments_without_a_request), TEST_REF(bad_client_options),
           TEST_REF(ordinary_hour_exact_and_within_budget),
           TEST_REF(bursts_of_more_than_1000_in_one_microsecond_at_both_ends),
@@ -731,4 +1021,9 @@ TEST_MAIN(TEST_REF(rejects_bad_arguments_without_a_request), TEST_REF(bad_client
           TEST_REF(invalid_symbol_is_not_retried), TEST_REF(repeated_ids_in_a_page_are_deduplicated),
           TEST_REF(server_sending_milliseconds_is_understood),
           TEST_REF(a_hole_in_the_ids_makes_the_hour_incomplete), TEST_REF(progress_and_cancel),
-          TEST_REF(requests_are_spaced_by_the_interval), TEST_REF(random_markets_match_the_truth))
+          TEST_REF(requests_are_spaced_by_the_interval), TEST_REF(random_markets_match_the_truth),
+          TEST_REF(resume_from_any_prefix_equals_the_fresh_result),
+          TEST_REF(resume_after_a_cancelled_fetch),
+          TEST_REF(bad_resume_rows_are_rejected_without_a_request),
+          TEST_REF(resume_rows_that_are_not_the_exchanges_top_are_ignored),
+          TEST_REF(random_markets_resume_exactly), TEST_REF(page_callback_failure_stops_the_fetch))
