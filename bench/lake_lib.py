@@ -146,6 +146,7 @@ def lib() -> ctypes.CDLL:
         "agt_lake_find_trade": (ctypes.c_int, [c_p, ctypes.c_char_p, c_i64, ctypes.c_int, T,
                                                ctypes.POINTER(ctypes.c_int),
                                                ctypes.POINTER(AgtLookupInfo), E]),
+        "agt_lake_hour_stats": (ctypes.c_int, [c_p, ctypes.c_char_p, c_i64, c_p, E]),
         "agt_trades_init": (None, [T]),
         "agt_trades_release": (None, [T]),
         "agt_trades_clear": (None, [T]),
