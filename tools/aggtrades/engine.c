@@ -120,6 +120,108 @@ static int unknown_symbol(agt_status s, const agt_error *err)
     return s == AGT_EAPI && err->api_code == -1121;
 }
 
+/*
+ * Resuming inside an hour (architecture.md §1.2): every page of the hour in
+ * flight goes into the lake's stash (the WAL) as it arrives, and an hour is
+ * fetched from what its stash kept, so an interrupted hour only fetches
+ * what it still lacks. The commit drops the stash.
+ *
+ * Step 1 runs before a new lake exists, and an unknown symbol must leave
+ * nothing written. So with no lake yet the pages are kept only for the last
+ * symbol step 1 checks, whose first page proves every symbol known (the
+ * earlier ones passed their own check); the lake is opened at that page.
+ */
+typedef struct hour_stash {
+    const cli_ctx *ctx;
+    agt_lake **lakep;
+    int may_open;   /* open the lake at the first page if it is not open */
+    const char *symbol;
+    int64_t hour_us;
+    int failed;     /* the lake could not keep a page (message in the fetch's error) */
+    int lake_rc;    /* then the exit status that ends the run */
+} hour_stash;
+
+static agt_status stash_page(void *user, const agt_trades *rows, agt_error *err)
+{
+    hour_stash *hs = user;
+    if (!*hs->lakep && hs->may_open && (hs->lake_rc = cli_lake_open_write(hs->ctx, hs->lakep)) != 0) {
+        err->status = AGT_EIO; /* cli_lake_open_write said why */
+        snprintf(err->message, sizeof err->message, "cannot open the lake");
+        return AGT_EIO;
+    }
+    if (!*hs->lakep) return AGT_OK;
+    agt_status s = agt_lake_stash_put(*hs->lakep, hs->symbol, hs->hour_us, rows, err);
+    if (s != AGT_OK && !hs->lake_rc) {
+        hs->failed = 1;
+        hs->lake_rc = cli_exit_for(s) == EXIT_USAGE ? EXIT_FAILED : EXIT_LAKE;
+    }
+    return s;
+}
+
+/* 1 if no symbol after i has hours: step 1 checks it last. */
+static int checked_last(const job_plan *plan, size_t i)
+{
+    for (size_t k = i + 1; k < plan->nsyms; k++)
+        if (plan->syms[k].nhours) return 0;
+    return 1;
+}
+
+/* The rows the stash kept of the hour (none if it cannot be read). */
+static void stash_load(ui_progress *ui, const hour_stash *hs, agt_trades *kept)
+{
+    agt_error err;
+    size_t pages = 0;
+    char label[64];
+    if (!*hs->lakep) return;
+    agt_error_clear(&err);
+    hour_label(hs->symbol, hs->hour_us, label, sizeof label);
+    if (agt_lake_stash_get(*hs->lakep, hs->symbol, hs->hour_us, kept, &pages, &err) != AGT_OK) {
+        agt_trades_clear(kept);
+        ui_progress_log(ui, "%s: cannot read the pages kept in the wal (%s); fetching afresh", label,
+                        err.message);
+    } else if (kept->len > 0) {
+        char n[32];
+        fmt_count(kept->len, n, sizeof n);
+        ui_progress_log(ui, "%s: resuming from %s trades kept in the wal", label, n);
+    }
+}
+
+/*
+ * Fetch one hour through the stash. Resumed rows were downloaded by an
+ * earlier run: they reach the display as stored rows when the hour commits,
+ * never as received (only responses go through the client's callback).
+ * Kept rows the fetch refuses are dropped and the hour fetched afresh. If
+ * the lake fails, hs->lake_rc is the exit status, said on stderr.
+ */
+static agt_status fetch_hour_kept(ui_progress *ui, agt_client *client, hour_stash *hs,
+                                  agt_trades *rows, agt_hour_info *info, agt_error *err)
+{
+    agt_trades kept;
+    agt_trades_init(&kept);
+    stash_load(ui, hs, &kept);
+    agt_status st = agt_fetch_hour_ex(client, hs->symbol, hs->hour_us, &kept, stash_page, hs, rows,
+                                      info, err);
+    if (st == AGT_EINVAL && kept.len > 0 && !hs->lake_rc) {
+        char label[64];
+        hour_label(hs->symbol, hs->hour_us, label, sizeof label);
+        ui_progress_log(ui, "%s: the pages kept in the wal are unusable (%s); fetching afresh", label,
+                        err->message);
+        agt_lake_stash_drop(*hs->lakep, hs->symbol, hs->hour_us, NULL);
+        agt_error_clear(err);
+        memset(info, 0, sizeof *info);
+        st = agt_fetch_hour_ex(client, hs->symbol, hs->hour_us, NULL, stash_page, hs, rows, info, err);
+    }
+    if (hs->failed) {
+        char label[64];
+        hour_label(hs->symbol, hs->hour_us, label, sizeof label);
+        ui_progress_erase(ui);
+        cli_error("cannot keep the pages of %s in the wal: %s", label,
+                  err->message[0] ? err->message : agt_status_name(st));
+    }
+    agt_trades_release(&kept);
+    return st;
+}
+
 int job_run(const cli_ctx *ctx, agt_lake **lakep, agt_client *client, job_plan *plan)
 {
     retry_list rl;
@@ -180,8 +282,12 @@ int job_run(const cli_ctx *ctx, agt_lake **lakep, agt_client *client, job_plan *
         ui_progress_begin_hour(&ui, i, s->hours[0].hour_us);
         agt_error_clear(&pf->err);
         memset(&pf->info, 0, sizeof pf->info);
-        pf->status = agt_fetch_hour(client, s->symbol, s->hours[0].hour_us, &pf->rows, &pf->info,
-                                    &pf->err);
+        hour_stash hs = {ctx, lakep, checked_last(plan, i), s->symbol, s->hours[0].hour_us, 0, 0};
+        pf->status = fetch_hour_kept(&ui, client, &hs, &pf->rows, &pf->info, &pf->err);
+        if (hs.lake_rc) {
+            rc = hs.lake_rc;
+            goto out;
+        }
         pf->have = 1;
         pf->bytes = ui.syms[i].bytes - b0;
         pf->trades = ui.syms[i].trades - t0;
@@ -258,7 +364,13 @@ int job_run(const cli_ctx *ctx, agt_lake **lakep, agt_client *client, job_plan *
                 b0 -= pre[i].bytes;
                 t0 -= pre[i].trades;
             } else {
-                st = agt_fetch_hour(client, s->symbol, hour, &rows, &info, &err);
+                hour_stash hs = {ctx, lakep, 0, s->symbol, hour, 0, 0};
+                st = fetch_hour_kept(&ui, client, &hs, &rows, &info, &err);
+                if (hs.lake_rc) {
+                    agt_trades_release(&rows);
+                    fatal = hs.lake_rc;
+                    break;
+                }
             }
             day->bytes += ui.syms[i].bytes - b0;
             hour_label(s->symbol, hour, label, sizeof label);
