@@ -248,7 +248,10 @@ typedef struct agt_query agt_query;
  * the days covered only, and keeps the files whose [min_ts, max_ts]
  * overlaps. Columns not in `cols` come back as zeros. *q is freed with
  * agt_query_close, before the lake is closed. A symbol never stored gives an
- * empty query, not an error.
+ * empty query, not an error. A covered day whose statistics file is damaged,
+ * or missing while the day has data files, gives AGT_ECORRUPT naming that
+ * statistics file (agt_lake_rebuild_stats repairs it); so do
+ * agt_lake_read_range and agt_lake_query_stats.
  */
 agt_status agt_lake_query_open(agt_lake *lake, const char *symbol, int64_t start_us,
                                int64_t end_us, unsigned cols, agt_query **q, agt_error *err);
@@ -376,7 +379,10 @@ typedef enum agt_verify_kind {
     AGT_VERIFY_NOT_CONTIGUOUS = 4, /* ids of the file are not contiguous */
     AGT_VERIFY_CHAIN = 5,        /* prev_id does not chain with the previous stored hour */
     AGT_VERIFY_ORPHAN = 6,       /* data file present but absent from the statistics */
-    AGT_VERIFY_INDEX = 7         /* statistics file unreadable */
+    AGT_VERIFY_INDEX = 7,        /* statistics file of a day damaged (path: that file);
+                                    agt_lake_rebuild_stats repairs it */
+    AGT_VERIFY_STATS_MISSING = 8 /* statistics file of a day missing while the day has data
+                                    files (path: the missing file); agt_lake_rebuild_stats */
 } agt_verify_kind;
 
 /* One problem: `path` relative to the root, `hour_start_us` (-1 if none), a message. */
@@ -386,12 +392,34 @@ typedef int (*agt_lake_verify_fn)(void *user, agt_verify_kind kind, const char *
 /*
  * Check every hour of `symbol` (NULL = every symbol) in [start_us, end_us]:
  * re-hash every data file, decode it and recompute its statistics, check
- * contiguity and chaining, look for orphan files. Calls `fn` per problem
+ * contiguity and chaining, look for orphan files, and for days whose
+ * statistics file is damaged (AGT_VERIFY_INDEX) or missing while the day
+ * has data files (AGT_VERIFY_STATS_MISSING). Calls `fn` per problem
  * (may be NULL); *problems (may be NULL) receives their number. Returns
  * AGT_OK when the walk finished (problems or not); damage never crashes.
  */
 agt_status agt_lake_verify(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
                            agt_lake_verify_fn fn, void *user, size_t *problems, agt_error *err);
+
+/*
+ * Rebuild the statistics of every day of `symbol` whose start lies in
+ * [day of start_us, end_us] from the files they describe (the SQLite way:
+ * the index is derived data). A day's entries are re-derived from its data
+ * files (bytes hashed, footer and column statistics read, rows decoded, key-
+ * value metadata for version, prev_id, completeness, source and fetch time)
+ * and, for proven-empty hours, which have no data file, from the change
+ * feed; the day file is rewritten atomically if it differs (so a healthy day
+ * is left untouched, and rebuilding twice writes nothing the second time).
+ * This repairs AGT_VERIFY_INDEX and AGT_VERIFY_STATS_MISSING. An hour whose
+ * data file is gone loses its entry (it reads as missing and is fetched
+ * again). *days_rewritten (may be NULL) counts the day files written or
+ * removed. Needs AGT_LAKE_WRITE. Errors: AGT_ECORRUPT naming a data or
+ * change file that cannot be read (that day is left as it was), AGT_EIO,
+ * AGT_ENOSPC, AGT_ENOMEM, AGT_EINVAL. Commits repair their own day
+ * automatically; this is for `verify --repair` and for readers' sake.
+ */
+agt_status agt_lake_rebuild_stats(agt_lake *lake, const char *symbol, int64_t start_us,
+                                  int64_t end_us, size_t *days_rewritten, agt_error *err);
 
 #ifdef __cplusplus
 }

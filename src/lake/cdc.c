@@ -18,8 +18,12 @@
  * which have no rows): aggtrades.commit_version, aggtrades.commit_timestamp_us,
  * aggtrades.symbol, aggtrades.hour_start_us, aggtrades.inserted,
  * aggtrades.updated, aggtrades.skipped, aggtrades.source,
- * aggtrades.writer_version. A commit that changed nothing still writes its
- * file, with zero rows.
+ * aggtrades.writer_version, and the hour's state after the commit as its
+ * statistics entry records it: aggtrades.rows, aggtrades.prev_id,
+ * aggtrades.complete ("true"/"false"), aggtrades.fetched_at_us. A commit
+ * that changed nothing still writes its file, with zero rows. A proven-empty
+ * hour has no data file, so these keys are the only copy of its statistics
+ * outside metadata/stats/ (agt_lake_rebuild_stats reads them, rebuild.c).
  *
  * The file is written under its final name by atomic rename, and is
  * rewritten identically if recovery redoes the commit.
@@ -30,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lake/lake_int.h"
 #include "parquet/parquet.h"
@@ -41,8 +46,8 @@ const char *agt_change_type_name(agt_change_type t)
     return (unsigned)t < 3 ? change_names[t] : "unknown";
 }
 
-agt_status agt_cdc_encode(const agt_wal_begin *b, const agt_merge *m, agt_buf *out,
-                          agt_error *err)
+agt_status agt_cdc_encode(const agt_wal_begin *b, const agt_merge *m, const agt_file_stats *fs,
+                          agt_buf *out, agt_error *err)
 {
     size_t n = m->ins.len + m->pre.len + m->post.len;
     agt_trades rows;
@@ -78,18 +83,25 @@ agt_status agt_cdc_encode(const agt_wal_begin *b, const agt_merge *m, agt_buf *o
         s = agt_err(err, AGT_ENOMEM, "out of memory");
     } else {
         char v_ver[24], v_cts[24], v_hour[24], v_ins[24], v_upd[24], v_skip[24];
+        char v_rows[24], v_prev[24], v_fetch[24];
         snprintf(v_ver, sizeof v_ver, "%" PRId64, b->version);
         snprintf(v_cts, sizeof v_cts, "%" PRId64, b->commit_ts_us);
         snprintf(v_hour, sizeof v_hour, "%" PRId64, b->hour_start_us);
         snprintf(v_ins, sizeof v_ins, "%zu", m->ins.len);
         snprintf(v_upd, sizeof v_upd, "%zu", m->pre.len);
         snprintf(v_skip, sizeof v_skip, "%" PRId64, m->skipped);
+        snprintf(v_rows, sizeof v_rows, "%" PRId64, fs->rows);
+        snprintf(v_prev, sizeof v_prev, "%" PRId64, fs->prev_id);
+        snprintf(v_fetch, sizeof v_fetch, "%" PRId64, fs->fetched_at_us);
         const agt_pq_kv kv[] = {
             {"aggtrades.commit_version", v_ver}, {"aggtrades.commit_timestamp_us", v_cts},
             {"aggtrades.symbol", b->symbol},     {"aggtrades.hour_start_us", v_hour},
             {"aggtrades.inserted", v_ins},       {"aggtrades.updated", v_upd},
             {"aggtrades.skipped", v_skip},       {"aggtrades.source", b->source},
-            {"aggtrades.writer_version", "aggtrades " AGT_VERSION}};
+            {"aggtrades.writer_version", "aggtrades " AGT_VERSION},
+            {"aggtrades.rows", v_rows},          {"aggtrades.prev_id", v_prev},
+            {"aggtrades.complete", fs->complete ? "true" : "false"},
+            {"aggtrades.fetched_at_us", v_fetch}};
         const agt_pq_column cols[] = {
             {"trade_id", AGT_PQ_INT64, AGT_PQ_NO_DICT, rows.trade_id},
             {"timestamp", AGT_PQ_TIMESTAMP_US, AGT_PQ_NO_DICT, rows.ts_us},
@@ -207,15 +219,38 @@ static agt_status read_one(const char *path, agt_lake_commit_fn on_commit,
     return s;
 }
 
-agt_status agt_lake_read_changes(agt_lake *lake, const char *symbol, int64_t since_version,
-                                 agt_lake_commit_fn on_commit, agt_lake_change_fn on_change,
-                                 void *user, agt_error *err)
+/*
+ * The listing of a symbol's change files, cached in the handle. Change files
+ * are only ever added, and adding one changes the directory's mtime, so a
+ * listing stays valid while the directory's (inode, mtime) is unchanged.
+ * Like git's "racily clean" index entries, a listing made less than
+ * RACY_NS after the mtime it saw is not trusted (a file system with coarse
+ * timestamps could add a file within the same tick): the next call lists
+ * again. A poller calling read_changes(since = its last version) thus costs
+ * one stat and a binary search, not a directory walk.
+ */
+#define RACY_NS INT64_C(2000000000)
+
+struct agt_cdc_cache {
+    char symbol[24];
+    ino_t ino;
+    int64_t mtime_ns, listed_ns;
+    int64_t *v;
+    size_t n;
+};
+
+void agt_cdc_cache_free(agt_lake *l)
 {
-    if (!lake) return agt_err(err, AGT_EINVAL, "invalid argument");
-    AGT_TRY(agt_lake_check_symbol(symbol, err));
-    char rel[96], dir[AGT_LAKE_PATH_MAX];
-    snprintf(rel, sizeof rel, "metadata/changes/symbol=%s", symbol);
-    AGT_TRY(agt_lake_path(lake, dir, sizeof dir, rel, err));
+    if (!l->cdc_cache) return;
+    free(l->cdc_cache->v);
+    free(l->cdc_cache);
+    l->cdc_cache = NULL;
+}
+
+static agt_status list_versions(const char *dir, int64_t **out, size_t *out_n, agt_error *err)
+{
+    *out = NULL;
+    *out_n = 0;
     DIR *d = opendir(dir);
     if (!d) {
         if (errno == ENOENT) return AGT_OK;
@@ -229,8 +264,6 @@ agt_status agt_lake_read_changes(agt_lake *lake, const char *symbol, int64_t sin
         if (strlen(nm) != 29 || nm[0] != 'v' || strcmp(nm + 21, ".parquet") != 0 ||
             strspn(nm + 1, "0123456789") != 20)
             continue;
-        int64_t ver = strtoll(nm + 1, NULL, 10);
-        if (ver <= since_version) continue;
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 64;
             int64_t *nv = realloc(v, nc * sizeof *nv);
@@ -242,10 +275,73 @@ agt_status agt_lake_read_changes(agt_lake *lake, const char *symbol, int64_t sin
             v = nv;
             cap = nc;
         }
-        v[n++] = ver;
+        v[n++] = strtoll(nm + 1, NULL, 10);
     }
     closedir(d);
     if (n) qsort(v, n, sizeof *v, cmp_i64);
+    *out = v;
+    *out_n = n;
+    return AGT_OK;
+}
+
+agt_status agt_cdc_versions(agt_lake *l, const char *symbol, int64_t since, int64_t **out,
+                            size_t *out_n, agt_error *err)
+{
+    *out = NULL;
+    *out_n = 0;
+    char rel[96], dir[AGT_LAKE_PATH_MAX];
+    snprintf(rel, sizeof rel, "metadata/changes/symbol=%s", symbol);
+    AGT_TRY(agt_lake_path(l, dir, sizeof dir, rel, err));
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (errno == ENOENT) return AGT_OK;
+        return agt_err_sys(err, errno, "cannot stat '%s'", dir);
+    }
+    int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    agt_cdc_cache *c = l->cdc_cache;
+    if (!c || strcmp(c->symbol, symbol) != 0 || c->ino != st.st_ino || c->mtime_ns != mtime ||
+        c->listed_ns - mtime < RACY_NS) {
+        int64_t now = agt_lake_now_us() * 1000;
+        int64_t *v;
+        size_t n;
+        AGT_TRY(list_versions(dir, &v, &n, err));
+        l->cdc_listings++;
+        if (!c && !(c = l->cdc_cache = calloc(1, sizeof *c))) {
+            free(v);
+            return agt_err(err, AGT_ENOMEM, "out of memory");
+        }
+        free(c->v);
+        snprintf(c->symbol, sizeof c->symbol, "%s", symbol);
+        c->ino = st.st_ino;
+        c->mtime_ns = mtime;
+        c->listed_ns = now;
+        c->v = v;
+        c->n = n;
+    }
+    size_t lo = 0, hi = c->n; /* first version > since */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->v[mid] <= since) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == c->n) return AGT_OK;
+    int64_t *v = malloc((c->n - lo) * sizeof *v);
+    if (!v) return agt_err(err, AGT_ENOMEM, "out of memory");
+    memcpy(v, c->v + lo, (c->n - lo) * sizeof *v);
+    *out = v;
+    *out_n = c->n - lo;
+    return AGT_OK;
+}
+
+agt_status agt_lake_read_changes(agt_lake *lake, const char *symbol, int64_t since_version,
+                                 agt_lake_commit_fn on_commit, agt_lake_change_fn on_change,
+                                 void *user, agt_error *err)
+{
+    if (!lake) return agt_err(err, AGT_EINVAL, "invalid argument");
+    AGT_TRY(agt_lake_check_symbol(symbol, err));
+    int64_t *v = NULL;
+    size_t n = 0;
+    AGT_TRY(agt_cdc_versions(lake, symbol, since_version, &v, &n, err));
     agt_status s = AGT_OK;
     for (size_t i = 0; i < n && s == AGT_OK; i++) {
         char crel[128], path[AGT_LAKE_PATH_MAX];

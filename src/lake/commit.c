@@ -9,6 +9,9 @@
  *   4. Data: write the merged hour as Parquet (kv metadata carries the
  *      commit version), "<file>.tmp", fsync, rename, fsync directory.
  *   5. Statistics: rewrite the day's JSON with the hour's new entry (atomic).
+ *      A damaged day file (or a missing one while the day has data files)
+ *      is first rebuilt from the files (rebuild.c), so one bad index file
+ *      never wedges commits nor drops the other hours of its day.
  *   6. WAL: append COMMIT (not fsynced; losing it only means redoing 2-5).
  *
  * Steps 2-5 are agt_lake_apply, written to be idempotent so that recovery
@@ -56,7 +59,7 @@ agt_status agt_lake_load_file(const char *path, agt_trades *out, int64_t *versio
 static agt_status encode_data(const agt_wal_begin *b, const agt_file_stats *fs,
                               const agt_trades *rows, agt_buf *out, agt_error *err)
 {
-    char hour[32], v_hour[24], v_ver[24], v_prev[24], v_fetch[24];
+    char hour[32], v_hour[24], v_ver[24], v_prev[24], v_fetch[24], v_cts[24];
     agt_format_time_us(b->hour_start_us, hour, sizeof hour);
     hour[10] = 'T';
     snprintf(hour + 13, sizeof hour - 13, ":00:00Z");
@@ -64,6 +67,7 @@ static agt_status encode_data(const agt_wal_begin *b, const agt_file_stats *fs,
     snprintf(v_ver, sizeof v_ver, "%" PRId64, b->version);
     snprintf(v_prev, sizeof v_prev, "%" PRId64, fs->prev_id);
     snprintf(v_fetch, sizeof v_fetch, "%" PRId64, b->fetched_at_us);
+    snprintf(v_cts, sizeof v_cts, "%" PRId64, b->commit_ts_us);
     const agt_pq_kv kv[] = {{"aggtrades.schema_version", "1"},
                             {"aggtrades.symbol", b->symbol},
                             {"aggtrades.hour", hour},
@@ -73,7 +77,8 @@ static agt_status encode_data(const agt_wal_begin *b, const agt_file_stats *fs,
                             {"aggtrades.commit_version", v_ver},
                             {"aggtrades.prev_id", v_prev},
                             {"aggtrades.complete", fs->complete ? "true" : "false"},
-                            {"aggtrades.fetched_at_us", v_fetch}};
+                            {"aggtrades.fetched_at_us", v_fetch},
+                            {"aggtrades.commit_ts_us", v_cts}};
     agt_pq_write_opts o;
     agt_pq_write_opts_default(&o);
     o.kv = kv;
@@ -99,6 +104,23 @@ static void fill_meta(const agt_wal_begin *b, const agt_file_stats *old, const a
     fs->fetched_at_us = b->fetched_at_us;
 }
 
+/*
+ * The statistics of the commit's day. A damaged day file, or a missing one
+ * while the day has data files, is rebuilt from the files first (rebuild.c),
+ * leaving out this commit's own change file if it is already written: the
+ * commit then proceeds on what the index would have said.
+ */
+static agt_status load_day(agt_lake *l, const agt_wal_begin *b, agt_day_stats *day, agt_error *err)
+{
+    agt_status s = agt_stats_load(l, b->symbol, b->hour_start_us, day, NULL);
+    if (s == AGT_OK && (day->on_disk || !agt_lake_day_has_data(l, b->symbol, day->day_start_us)))
+        return AGT_OK;
+    if (s != AGT_OK && s != AGT_ECORRUPT) return agt_stats_load(l, b->symbol, b->hour_start_us, day, err);
+    AGT_TRY(agt_stats_rebuild(l, b->symbol, day->day_start_us, day->day_start_us + AGT_US_PER_DAY - 1,
+                              b->version, NULL, err));
+    return agt_stats_load(l, b->symbol, b->hour_start_us, day, err);
+}
+
 agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result *res,
                           agt_error *err)
 {
@@ -109,7 +131,7 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
     AGT_TRY(agt_lake_path(l, cpath, sizeof cpath, crel, err));
 
     agt_day_stats day;
-    AGT_TRY(agt_stats_load(l, b->symbol, b->hour_start_us, &day, err));
+    AGT_TRY(load_day(l, b, &day, err));
     const agt_file_stats *old = agt_stats_find(&day, b->hour_start_us);
     if (old && old->version >= b->version) return AGT_OK; /* already applied */
 
@@ -136,7 +158,7 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
             goto out;
         }
         fill_meta(b, old, &m.merged, &fs);
-        if ((s = agt_cdc_encode(b, &m, &data, err)) != AGT_OK) goto out;
+        if ((s = agt_cdc_encode(b, &m, &fs, &data, err)) != AGT_OK) goto out;
         if ((s = agt_lake_write_atomic(l, cpath, data.data, data.len, err)) != AGT_OK) goto out;
         agt_lake_disk_add(l, (int64_t)data.len);
         data.len = 0;
@@ -156,7 +178,7 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
         fs.checksum = XXH64(data.data, data.len, 0);
         memcpy(fs.path, rel, sizeof fs.path);
     }
-    s = agt_stats_put(l, b->symbol, &fs, err);
+    s = agt_stats_put(l, b->symbol, &day, &fs, err);
     if (res) {
         res->rows = fs.rows;
         res->version = b->version;

@@ -33,6 +33,8 @@ typedef struct agt_wal {
     size_t n_stash, cap_stash;
 } agt_wal;
 
+typedef struct agt_cdc_cache agt_cdc_cache;
+
 struct agt_lake {
     char root[AGT_LAKE_PATH_MAX];
     unsigned flags;
@@ -45,6 +47,8 @@ struct agt_lake {
     int broken;           /* a commit failed half-way: refuse writes until reopened */
     int disk_known;
     uint64_t disk_bytes;
+    agt_cdc_cache *cdc_cache;   /* cdc.c: the last listing of a changes directory */
+    unsigned long cdc_listings; /* directory listings made (tests) */
 };
 
 /* ---- io.c: helpers over the I/O table ---------------------------------- */
@@ -84,6 +88,11 @@ void agt_lake_change_rel(const char *symbol, int64_t version, char *buf, size_t 
 agt_status agt_lake_check_hour(const char *symbol, int64_t hour_start_us, agt_error *err);
 agt_status agt_lake_check_symbol(const char *symbol, agt_error *err);
 void agt_lake_disk_add(agt_lake *l, int64_t delta);
+/* Day starts (sorted) of the symbol's data directories day=D lying in [lo_us, hi_us]. */
+agt_status agt_lake_data_days(agt_lake *l, const char *symbol, int64_t lo_us, int64_t hi_us,
+                              int64_t **days, size_t *n, agt_error *err);
+/* 1 if the day's data directory holds at least one hour file of the layout. */
+int agt_lake_day_has_data(agt_lake *l, const char *symbol, int64_t day_us);
 
 /* ---- lock.c ------------------------------------------------------------ */
 
@@ -146,6 +155,13 @@ void agt_wal_stash_forget(agt_wal *w, const char *symbol, int64_t hour);
 /* Rewrite the log keeping only live stash records (atomic), when it is big. */
 agt_status agt_wal_checkpoint(agt_lake *l, int force, agt_error *err);
 void agt_wal_begin_release(agt_wal_begin *b);
+/*
+ * For readers: *yes = 1 if the WAL holds a BEGIN of `symbol` for an hour in
+ * [lo, hi] without its COMMIT (a commit in flight, or one the next writer
+ * will finish). Reads the log; never writes.
+ */
+agt_status agt_wal_in_flight(agt_lake *l, const char *symbol, int64_t lo, int64_t hi, int *yes,
+                             agt_error *err);
 
 /* ---- stats.c ----------------------------------------------------------- */
 
@@ -153,6 +169,7 @@ void agt_wal_begin_release(agt_wal_begin *b);
 typedef struct agt_day_stats {
     int64_t day_start_us;
     size_t n;
+    int on_disk; /* 1 if loaded from (or written to) its file; 0 if the file does not exist */
     agt_file_stats h[24];
 } agt_day_stats;
 
@@ -161,16 +178,37 @@ agt_status agt_stats_parse(const char *json, size_t n, agt_day_stats *out, char 
                            size_t symbol_n, agt_error *err);
 /* Serialise (replacing `out`'s contents). */
 agt_status agt_stats_format(const char *symbol, const agt_day_stats *d, agt_buf *out);
-/* Load a day (AGT_OK with n = 0 if the file does not exist). */
+/*
+ * Load a day (AGT_OK with n = 0 and on_disk = 0 if the file does not exist;
+ * AGT_ECORRUPT naming the file if it does not parse).
+ */
 agt_status agt_stats_load(agt_lake *l, const char *symbol, int64_t day_us, agt_day_stats *out,
                           agt_error *err);
-/* Replace/insert one hour's entry and write the day file atomically. */
-agt_status agt_stats_put(agt_lake *l, const char *symbol, const agt_file_stats *fs,
-                         agt_error *err);
+/* Replace/insert one hour's entry of the loaded day `d` and write the day file atomically. */
+agt_status agt_stats_put(agt_lake *l, const char *symbol, agt_day_stats *d,
+                         const agt_file_stats *fs, agt_error *err);
+/* Write the day file atomically from `d` (format + write .tmp, fsync, rename). */
+agt_status agt_stats_write_day(agt_lake *l, const char *symbol, const agt_day_stats *d,
+                               agt_error *err);
 /* Entry of an hour inside a loaded day, or NULL. */
 const agt_file_stats *agt_stats_find(const agt_day_stats *d, int64_t hour_start_us);
 /* Compute row statistics of sorted rows (rows, ts, ids, sums). */
 void agt_stats_from_rows(const agt_trades *t, agt_file_stats *fs);
+/*
+ * A day whose data directory holds hour files but which has no statistics
+ * file: AGT_OK with *appeared = 0 if a commit to it is in flight (its file
+ * is not committed yet: the day reads as empty), AGT_OK with *appeared = 1
+ * if the statistics file exists by now (the commit finished meanwhile),
+ * otherwise AGT_ECORRUPT naming the missing statistics file.
+ */
+agt_status agt_stats_missing(agt_lake *l, const char *symbol, int64_t day_us, int *appeared,
+                             agt_error *err);
+/*
+ * Sorted day starts of [lo_us, hi_us] having a statistics file, checking
+ * that no day of the range has data files without one (agt_stats_missing).
+ */
+agt_status agt_stats_days_checked(agt_lake *l, const char *symbol, int64_t lo_us, int64_t hi_us,
+                                  int64_t **days, size_t *n, agt_error *err);
 /* Sorted list of day starts (µs) having a stats file for the symbol. Caller frees *days. */
 agt_status agt_stats_list_days(agt_lake *l, const char *symbol, int64_t **days, size_t *n,
                                agt_error *err);
@@ -195,9 +233,28 @@ int agt_trades_contiguous(const agt_trades *t);
 
 /* ---- cdc.c ------------------------------------------------------------- */
 
-/* Encode the change file of a commit (Parquet) into `out`. */
-agt_status agt_cdc_encode(const agt_wal_begin *b, const agt_merge *m, agt_buf *out,
-                          agt_error *err);
+/* Encode the change file of a commit (Parquet) into `out`; `fs` is the hour's entry after it. */
+agt_status agt_cdc_encode(const agt_wal_begin *b, const agt_merge *m, const agt_file_stats *fs,
+                          agt_buf *out, agt_error *err);
+
+/*
+ * Sorted versions > `since` of the symbol's change files (from the file
+ * names; no file is opened). *v is malloc'd (NULL when *n is 0).
+ */
+agt_status agt_cdc_versions(agt_lake *l, const char *symbol, int64_t since, int64_t **v,
+                            size_t *n, agt_error *err);
+void agt_cdc_cache_free(agt_lake *l);
+
+/* ---- rebuild.c --------------------------------------------------------- */
+
+/*
+ * Re-derive the statistics of every day of `symbol` in [lo_us, hi_us] from
+ * its data files and change files, ignoring change files of versions >=
+ * below_version (a commit in flight), and rewrite each day file whose
+ * content differs. *rewritten (may be NULL) counts the days written.
+ */
+agt_status agt_stats_rebuild(agt_lake *l, const char *symbol, int64_t lo_us, int64_t hi_us,
+                             int64_t below_version, size_t *rewritten, agt_error *err);
 
 /* ---- commit.c ---------------------------------------------------------- */
 

@@ -168,6 +168,7 @@ agt_status agt_lake_open_opts(const char *root, unsigned flags, const agt_lake_o
 fail:
     agt_wal_close(l);
     agt_lake_unlock(l);
+    agt_cdc_cache_free(l);
     free(l);
     return s;
 }
@@ -184,6 +185,7 @@ void agt_lake_close(agt_lake *lake)
         (void)agt_wal_checkpoint(lake, 0, NULL);
     agt_wal_close(lake);
     agt_lake_unlock(lake);
+    agt_cdc_cache_free(lake);
     free(lake);
 }
 
@@ -234,6 +236,127 @@ void agt_lake_symbols_free(char **names, size_t n)
     if (!names) return;
     for (size_t i = 0; i < n; i++) free(names[i]);
     free(names);
+}
+
+/* ---- data directories ------------------------------------------------------ */
+
+/* The number N of a directory entry "<prefix>N" (no leading zeros beyond the layout's), or -1. */
+static long dir_number(const char *name, const char *prefix)
+{
+    size_t k = strlen(prefix);
+    if (strncmp(name, prefix, k) != 0) return -1;
+    const char *p = name + k;
+    size_t n = strlen(p);
+    if (n < 1 || n > 4 || strspn(p, "0123456789") != n) return -1;
+    return strtol(p, NULL, 10);
+}
+
+typedef struct day_list {
+    int64_t *v;
+    size_t n, cap;
+} day_list;
+
+static agt_status walk_level(agt_lake *l, const char *dir, int level, unsigned y, unsigned m,
+                             int64_t lo, int64_t hi, day_list *out, agt_error *err)
+{
+    static const char *const prefix[] = {"year=", "month=", "day="};
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT || errno == ENOTDIR) return AGT_OK;
+        return agt_err_sys(err, errno, "cannot list '%s'", dir);
+    }
+    agt_status s = AGT_OK;
+    struct dirent *e;
+    while (s == AGT_OK && (e = readdir(d)) != NULL) {
+        long x = dir_number(e->d_name, prefix[level]);
+        if (x < 0) continue;
+        /* the first and last day the entry can hold, to prune by range */
+        int64_t first, last;
+        if (level == 0) {
+            if (x < 1970 || x > 9999) continue;
+            first = agt_days_from_civil((unsigned)x, 1, 1);
+            last = agt_days_from_civil((unsigned)x, 12, 31);
+        } else if (level == 1) {
+            if (x < 1 || x > 12) continue;
+            first = agt_days_from_civil(y, (unsigned)x, 1);
+            last = (x == 12 ? agt_days_from_civil(y + 1, 1, 1) : agt_days_from_civil(y, (unsigned)x + 1, 1)) - 1;
+        } else {
+            if (!agt_date_valid(y, m, (unsigned)x)) continue;
+            first = last = agt_days_from_civil(y, m, (unsigned)x);
+        }
+        if ((last + 1) * AGT_US_PER_DAY - 1 < lo || first * AGT_US_PER_DAY > hi) continue;
+        if (level == 2) {
+            if (out->n == out->cap) {
+                size_t nc = out->cap ? out->cap * 2 : 32;
+                int64_t *nv = realloc(out->v, nc * sizeof *nv);
+                if (!nv) {
+                    s = agt_err(err, AGT_ENOMEM, "out of memory");
+                    break;
+                }
+                out->v = nv;
+                out->cap = nc;
+            }
+            out->v[out->n++] = first * AGT_US_PER_DAY;
+            continue;
+        }
+        char sub[AGT_LAKE_PATH_MAX];
+        if ((size_t)snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name) >= sizeof sub) continue;
+        s = walk_level(l, sub, level + 1, level == 0 ? (unsigned)x : y, (unsigned)x, lo, hi, out, err);
+    }
+    closedir(d);
+    return s;
+}
+
+static int cmp_day(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+agt_status agt_lake_data_days(agt_lake *l, const char *symbol, int64_t lo_us, int64_t hi_us,
+                              int64_t **days, size_t *n, agt_error *err)
+{
+    *days = NULL;
+    *n = 0;
+    AGT_TRY(agt_lake_check_symbol(symbol, err));
+    char rel[64], dir[AGT_LAKE_PATH_MAX];
+    snprintf(rel, sizeof rel, "symbol=%s", symbol);
+    AGT_TRY(agt_lake_path(l, dir, sizeof dir, rel, err));
+    day_list out = {NULL, 0, 0};
+    agt_status s = walk_level(l, dir, 0, 0, 0, lo_us, hi_us, &out, err);
+    if (s != AGT_OK) {
+        free(out.v);
+        return s;
+    }
+    if (out.n) qsort(out.v, out.n, sizeof *out.v, cmp_day);
+    *days = out.v;
+    *n = out.n;
+    return AGT_OK;
+}
+
+int agt_lake_day_has_data(agt_lake *l, const char *symbol, int64_t day_us)
+{
+    char rel[160], dir[AGT_LAKE_PATH_MAX];
+    if (agt_lake_data_rel(symbol, day_us, rel, sizeof rel, NULL) != AGT_OK) return 0;
+    char *slash = strrchr(rel, '/');
+    *slash = '\0';
+    /* hour files are "<SYM>_YYYYMMDD_HH.parquet": the 00 hour's name less its hour */
+    size_t stem = strlen(slash + 1) - strlen("00.parquet");
+    char want[64];
+    snprintf(want, sizeof want, "%.*s", (int)stem, slash + 1);
+    if (agt_lake_path(l, dir, sizeof dir, rel, NULL) != AGT_OK) return 0;
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        const char *nm = e->d_name;
+        found = strlen(nm) == stem + 10 && strncmp(nm, want, stem) == 0 &&
+                strcmp(nm + stem + 2, ".parquet") == 0 && nm[stem] >= '0' && nm[stem] <= '2' &&
+                nm[stem + 1] >= '0' && nm[stem + 1] <= '9';
+    }
+    closedir(d);
+    return found;
 }
 
 /* ---- size on disk ------------------------------------------------------- */

@@ -10,7 +10,10 @@
  * alone. A lookup by id binary-searches the days (ids grow with time), then
  * asks the one file's bloom filter, then decodes one page.
  *
- * A damaged data file gives AGT_ECORRUPT naming its path; nothing crashes.
+ * A damaged data file gives AGT_ECORRUPT naming its path; so does a damaged
+ * statistics file of a day the range covers, or a missing one while the day
+ * has data files (a range is never answered with fewer rows than stored).
+ * Nothing crashes.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,7 +46,7 @@ static agt_status plan(agt_lake *l, const char *symbol, int64_t start, int64_t e
     if (end < start) return AGT_OK;
     int64_t *days = NULL;
     size_t nd = 0;
-    AGT_TRY(agt_stats_list_days(l, symbol, &days, &nd, err));
+    AGT_TRY(agt_stats_days_checked(l, symbol, day_floor(start), end, &days, &nd, err));
     agt_file_stats *v = NULL;
     size_t len = 0, cap = 0;
     agt_status s = AGT_OK;

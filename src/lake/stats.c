@@ -374,6 +374,7 @@ agt_status agt_stats_load(agt_lake *l, const char *symbol, int64_t day_us, agt_d
         out->day_start_us = day_us;
         return agt_err(err, s, "statistics file '%s': %s", path, e2.message);
     }
+    out->on_disk = 1;
     return AGT_OK;
 }
 
@@ -384,39 +385,40 @@ const agt_file_stats *agt_stats_find(const agt_day_stats *d, int64_t hour_start_
     return NULL;
 }
 
-agt_status agt_stats_put(agt_lake *l, const char *symbol, const agt_file_stats *fs,
-                         agt_error *err)
+agt_status agt_stats_write_day(agt_lake *l, const char *symbol, const agt_day_stats *d,
+                               agt_error *err)
 {
-    agt_day_stats d;
-    agt_status s = agt_stats_load(l, symbol, fs->hour_start_us, &d, err);
-    if (s == AGT_ECORRUPT) { /* rebuildable: start the day afresh rather than wedge commits */
-        memset(&d, 0, sizeof d);
-        d.day_start_us = fs->hour_start_us - fs->hour_start_us % AGT_US_PER_DAY;
-    } else if (s != AGT_OK) {
-        return s;
-    }
-    size_t i = 0;
-    while (i < d.n && d.h[i].hour_start_us < fs->hour_start_us) i++;
-    if (i < d.n && d.h[i].hour_start_us == fs->hour_start_us) {
-        d.h[i] = *fs;
-    } else {
-        memmove(&d.h[i + 1], &d.h[i], (d.n - i) * sizeof d.h[0]);
-        d.h[i] = *fs;
-        d.n++;
-    }
     agt_buf b;
     agt_buf_init(&b, 0);
-    s = agt_stats_format(symbol, &d, &b);
+    agt_status s = agt_stats_format(symbol, d, &b);
     if (s != AGT_OK) {
         agt_buf_release(&b);
         return agt_err(err, s, "out of memory");
     }
     char rel[160], path[AGT_LAKE_PATH_MAX];
-    agt_lake_stats_rel(symbol, fs->hour_start_us, rel, sizeof rel);
+    agt_lake_stats_rel(symbol, d->day_start_us, rel, sizeof rel);
     s = agt_lake_path(l, path, sizeof path, rel, err);
     if (s == AGT_OK) s = agt_lake_write_atomic(l, path, b.data, b.len, err);
     agt_buf_release(&b);
     return s;
+}
+
+agt_status agt_stats_put(agt_lake *l, const char *symbol, agt_day_stats *d,
+                         const agt_file_stats *fs, agt_error *err)
+{
+    size_t i = 0;
+    while (i < d->n && d->h[i].hour_start_us < fs->hour_start_us) i++;
+    if (i < d->n && d->h[i].hour_start_us == fs->hour_start_us) {
+        d->h[i] = *fs;
+    } else {
+        if (d->n >= 24) return agt_err(err, AGT_EINVAL, "more than 24 hours in a day");
+        memmove(&d->h[i + 1], &d->h[i], (d->n - i) * sizeof d->h[0]);
+        d->h[i] = *fs;
+        d->n++;
+    }
+    AGT_TRY(agt_stats_write_day(l, symbol, d, err));
+    d->on_disk = 1;
+    return AGT_OK;
 }
 
 void agt_stats_from_rows(const agt_trades *t, agt_file_stats *fs)
@@ -490,6 +492,67 @@ agt_status agt_stats_list_days(agt_lake *l, const char *symbol, int64_t **days, 
     if (len) qsort(v, len, sizeof *v, cmp_i64);
     *days = v;
     *n = len;
+    return AGT_OK;
+}
+
+/* ---- days with data files but no statistics ----------------------------------- */
+
+agt_status agt_stats_missing(agt_lake *l, const char *symbol, int64_t day_us, int *appeared,
+                             agt_error *err)
+{
+    *appeared = 0;
+    char rel[160], path[AGT_LAKE_PATH_MAX];
+    agt_lake_stats_rel(symbol, day_us, rel, sizeof rel);
+    AGT_TRY(agt_lake_path(l, path, sizeof path, rel, err));
+    /*
+     * A commit writes the data file, then the statistics file, then its
+     * COMMIT record. So if no BEGIN of the day is open in the WAL *after*
+     * we saw the data file, and the statistics file is still absent after
+     * that, no commit can be about to write it: it is lost.
+     */
+    int busy = 0;
+    AGT_TRY(agt_wal_in_flight(l, symbol, day_us, day_us + AGT_US_PER_DAY - 1, &busy, err));
+    if (agt_lake_exists(path)) {
+        *appeared = 1;
+        return AGT_OK;
+    }
+    if (busy) return AGT_OK;
+    return agt_err(err, AGT_ECORRUPT,
+                   "statistics file '%s' is missing while the day has data files (rebuild it)", path);
+}
+
+agt_status agt_stats_days_checked(agt_lake *l, const char *symbol, int64_t lo_us, int64_t hi_us,
+                                  int64_t **days, size_t *n, agt_error *err)
+{
+    *days = NULL;
+    *n = 0;
+    int64_t *sd = NULL, *dd = NULL;
+    size_t ns = 0, ndd = 0, k = 0;
+    AGT_TRY(agt_stats_list_days(l, symbol, &sd, &ns, err));
+    agt_status s = agt_lake_data_days(l, symbol, lo_us, hi_us, &dd, &ndd, err);
+    int64_t *out = NULL;
+    if (s == AGT_OK && !(out = malloc((ns + ndd + 1) * sizeof *out)))
+        s = agt_err(err, AGT_ENOMEM, "out of memory");
+    for (size_t i = 0; s == AGT_OK && i < ns; i++)
+        if (sd[i] + AGT_US_PER_DAY - 1 >= lo_us && sd[i] <= hi_us) out[k++] = sd[i];
+    size_t listed = k;
+    for (size_t i = 0; s == AGT_OK && i < ndd; i++) {
+        if (bsearch(&dd[i], out, listed, sizeof *out, cmp_i64) ||
+            !agt_lake_day_has_data(l, symbol, dd[i]))
+            continue;
+        int appeared = 0;
+        if ((s = agt_stats_missing(l, symbol, dd[i], &appeared, err)) == AGT_OK && appeared)
+            out[k++] = dd[i];
+    }
+    if (s == AGT_OK && k > listed) qsort(out, k, sizeof *out, cmp_i64);
+    free(sd);
+    free(dd);
+    if (s != AGT_OK) {
+        free(out);
+        return s;
+    }
+    *days = out;
+    *n = k;
     return AGT_OK;
 }
 

@@ -6,7 +6,9 @@
  * give back exactly the recorded statistics; an hour marked complete must
  * have contiguous ids and chain with the previous stored hour; and every
  * .parquet file in the day's directory must be listed (else it is an
- * orphan). Problems are reported one by one through the callback; damage
+ * orphan). A day whose statistics file is damaged (AGT_VERIFY_INDEX), or
+ * missing while its directory holds hour files (AGT_VERIFY_STATS_MISSING),
+ * is reported once; agt_lake_rebuild_stats (rebuild.c) repairs both. Problems are reported one by one through the callback; damage
  * is data, never a crash.
  */
 #include <dirent.h>
@@ -83,6 +85,12 @@ static void check_file(agt_lake *l, vctx *v, const agt_file_stats *f)
     agt_trades_release(&t);
 }
 
+static int cmp_day(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 static void check_orphans(agt_lake *l, vctx *v, const char *symbol, const agt_day_stats *d)
 {
     char rel[160], dir[AGT_LAKE_PATH_MAX];
@@ -109,6 +117,32 @@ static void check_orphans(agt_lake *l, vctx *v, const char *symbol, const agt_da
     closedir(dh);
 }
 
+/* Days of [start, end] whose data directory holds hour files but that have no statistics file. */
+static void missing_stats(agt_lake *l, vctx *v, const char *symbol, int64_t start, int64_t end,
+                          const int64_t *days, size_t nd)
+{
+    int64_t *dd = NULL;
+    size_t ndd = 0;
+    agt_error e;
+    agt_error_clear(&e);
+    int64_t lo = start - (((start % AGT_US_PER_DAY) + AGT_US_PER_DAY) % AGT_US_PER_DAY);
+    if (agt_lake_data_days(l, symbol, lo, end, &dd, &ndd, &e) != AGT_OK) {
+        report(v, AGT_VERIFY_INDEX, "", -1, "%s", e.message);
+        return;
+    }
+    for (size_t i = 0; i < ndd && !v->stop; i++) {
+        int appeared = 0;
+        if (bsearch(&dd[i], days, nd, sizeof *days, cmp_day) ||
+            !agt_lake_day_has_data(l, symbol, dd[i]) ||
+            agt_stats_missing(l, symbol, dd[i], &appeared, &e) == AGT_OK)
+            continue;
+        char rel[160];
+        agt_lake_stats_rel(symbol, dd[i], rel, sizeof rel);
+        report(v, AGT_VERIFY_STATS_MISSING, rel, -1, "%s", e.message);
+    }
+    free(dd);
+}
+
 typedef struct chain_ctx {
     vctx *v;
 } chain_ctx;
@@ -128,6 +162,8 @@ static agt_status verify_symbol(agt_lake *l, vctx *v, const char *symbol, int64_
     int64_t *days = NULL;
     size_t nd = 0;
     AGT_TRY(agt_stats_list_days(l, symbol, &days, &nd, err));
+    missing_stats(l, v, symbol, start, end, days, nd);
+    int index_reported = 0;
     for (size_t i = 0; i < nd && !v->stop; i++) {
         if (days[i] + AGT_US_PER_DAY - 1 < start || days[i] > end) continue;
         agt_day_stats d;
@@ -137,6 +173,7 @@ static agt_status verify_symbol(agt_lake *l, vctx *v, const char *symbol, int64_
             char rel[160];
             agt_lake_stats_rel(symbol, days[i], rel, sizeof rel);
             report(v, AGT_VERIFY_INDEX, rel, -1, "%s", e.message);
+            index_reported = 1;
             continue;
         }
         for (size_t k = 0; k < d.n && !v->stop; k++) {
@@ -153,7 +190,7 @@ static agt_status verify_symbol(agt_lake *l, vctx *v, const char *symbol, int64_
         agt_error e;
         agt_error_clear(&e);
         agt_status s = a <= b ? agt_lake_scan_hours(l, symbol, a, b, chain_cb, &c, &e) : AGT_OK;
-        if (s != AGT_OK && s != AGT_ECANCELLED)
+        if (s != AGT_OK && s != AGT_ECANCELLED && !index_reported) /* else: the same damage */
             report(v, AGT_VERIFY_INDEX, "", -1, "%s", e.message);
     }
     free(days);

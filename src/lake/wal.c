@@ -395,6 +395,60 @@ void agt_wal_close(agt_lake *l)
     w->n_stash = w->cap_stash = 0;
 }
 
+/* ---- a reader's look at commits in flight ----------------------------------- */
+
+typedef struct inflight {
+    const char *symbol;
+    int64_t lo, hi;
+    int64_t open[8]; /* versions of BEGINs in range not yet matched by a COMMIT */
+    size_t n;
+    int overflow;
+} inflight;
+
+static int inflight_rec(void *user, uint32_t type, int64_t version, const uint8_t *p, size_t n,
+                        uint64_t off)
+{
+    inflight *f = user;
+    char sym[24];
+    int64_t hour;
+    (void)off;
+    if (type == AGT_WAL_BEGIN) {
+        if (agt_wal_decode_key(p, n, sym, &hour, NULL, NULL, NULL) != AGT_OK) return 1;
+        if (strcmp(sym, f->symbol) != 0 || hour < f->lo || hour > f->hi) return 0;
+        if (f->n < sizeof f->open / sizeof f->open[0]) f->open[f->n++] = version;
+        else f->overflow = 1; /* more than we track: say "in flight", the safe answer */
+    } else if (type == AGT_WAL_COMMIT) {
+        for (size_t i = 0; i < f->n; i++)
+            if (f->open[i] == version) f->open[i] = f->open[--f->n];
+    }
+    return 0;
+}
+
+agt_status agt_wal_in_flight(agt_lake *l, const char *symbol, int64_t lo, int64_t hi, int *yes,
+                             agt_error *err)
+{
+    *yes = 0;
+    char path[AGT_LAKE_PATH_MAX];
+    AGT_TRY(wal_path(l, path, sizeof path, "wal.log", err));
+    agt_buf img;
+    agt_buf_init(&img, 0);
+    agt_status s = agt_lake_read_file(l, path, &img, SIZE_MAX / 4, err);
+    if (s == AGT_ENOTFOUND) {
+        agt_buf_release(&img);
+        return AGT_OK;
+    }
+    inflight f;
+    memset(&f, 0, sizeof f);
+    f.symbol = symbol;
+    f.lo = lo;
+    f.hi = hi;
+    /* a damaged header (a checkpoint being renamed in is atomic, so: real damage) says nothing */
+    if (s == AGT_OK && agt_wal_parse(img.data, img.len, NULL, NULL, inflight_rec, &f, NULL) == AGT_OK)
+        *yes = f.n > 0 || f.overflow;
+    agt_buf_release(&img);
+    return s;
+}
+
 /* ---- appending ----------------------------------------------------------- */
 
 static agt_status append(agt_lake *l, agt_buf *rec, int sync, agt_error *err)

@@ -1,0 +1,494 @@
+/*
+ * test_lake_rebuild.c - the statistics index as derived data, the change
+ * feed's listing cache, and the cost of a commit as the lake grows.
+ *
+ * 1. A damaged or deleted statistics file: verify names it, queries over
+ *    its day fail with AGT_ECORRUPT naming it (never fewer rows), and
+ *    agt_lake_rebuild_stats restores the very same bytes; a commit into
+ *    the day heals it by itself. A day whose first commit is in flight
+ *    (data file renamed, statistics not yet) is not mistaken for damage.
+ * 2. read_changes(since) over many commits opens only the newer change
+ *    files and lists the directory only when it changed.
+ * 3. One commit opens and writes the same number of files whether the lake
+ *    holds 1 day or 365 days (counted through the I/O table).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "harness.h"
+#include "lake/lake_int.h"
+#include "test_lake_util.h"
+
+static const char SYM[] = "BTCUSDT";
+
+/* ---- an I/O table that counts calls and can fail renames onto *.json ---- */
+
+typedef struct counting {
+    long opens, writes, renames, fsyncs;
+    int fail_json_rename;
+} counting;
+
+static int c_open(void *c, const char *p, int fl, mode_t m)
+{
+    ((counting *)c)->opens++;
+    return agt_lake_io_posix()->open(NULL, p, fl, m);
+}
+static int c_close(void *c, int fd)
+{
+    (void)c;
+    return agt_lake_io_posix()->close(NULL, fd);
+}
+static ssize_t c_pread(void *c, int fd, void *b, size_t n, off_t o)
+{
+    (void)c;
+    return agt_lake_io_posix()->pread(NULL, fd, b, n, o);
+}
+static ssize_t c_pwrite(void *c, int fd, const void *b, size_t n, off_t o)
+{
+    ((counting *)c)->writes++;
+    return agt_lake_io_posix()->pwrite(NULL, fd, b, n, o);
+}
+static int c_fsync(void *c, int fd)
+{
+    ((counting *)c)->fsyncs++;
+    return agt_lake_io_posix()->fsync(NULL, fd);
+}
+static int c_ftruncate(void *c, int fd, off_t n)
+{
+    (void)c;
+    return agt_lake_io_posix()->ftruncate(NULL, fd, n);
+}
+static int c_rename(void *c, const char *a, const char *b)
+{
+    counting *k = c;
+    k->renames++;
+    size_t n = strlen(b);
+    if (k->fail_json_rename && n > 5 && strcmp(b + n - 5, ".json") == 0) {
+        errno = EIO;
+        return -1;
+    }
+    return agt_lake_io_posix()->rename(NULL, a, b);
+}
+static int c_unlink(void *c, const char *p)
+{
+    (void)c;
+    return agt_lake_io_posix()->unlink(NULL, p);
+}
+static int c_mkdir(void *c, const char *p, mode_t m)
+{
+    (void)c;
+    return agt_lake_io_posix()->mkdir(NULL, p, m);
+}
+
+static agt_lake_io counting_io(counting *c)
+{
+    agt_lake_io io = {c, c_open, c_close, c_pread, c_pwrite, c_fsync, c_ftruncate, c_rename, c_unlink, c_mkdir};
+    return io;
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static int slurp(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    size_t got = fread(buf, 1, n - 1, f);
+    fclose(f);
+    buf[got] = '\0';
+    return (int)got;
+}
+
+static int spit(const char *path, const char *s)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    fputs(s, f);
+    return fclose(f);
+}
+
+typedef struct vrec {
+    int n;
+    agt_verify_kind kind[16];
+    char path[16][200];
+} vrec;
+
+static int verify_cb(void *user, agt_verify_kind kind, const char *path, int64_t hour,
+                     const char *message)
+{
+    vrec *v = user;
+    (void)hour;
+    (void)message;
+    if (v->n < 16) {
+        v->kind[v->n] = kind;
+        snprintf(v->path[v->n], sizeof v->path[0], "%s", path);
+        v->n++;
+    }
+    return 0;
+}
+
+static int same_rows(const agt_trades *a, const agt_trades *b)
+{
+    if (a->len != b->len) return 0;
+    for (size_t i = 0; i < a->len; i++)
+        if (a->trade_id[i] != b->trade_id[i] || a->ts_us[i] != b->ts_us[i] ||
+            memcmp(&a->price[i], &b->price[i], sizeof(double)) != 0 ||
+            memcmp(&a->quantity[i], &b->quantity[i], sizeof(double)) != 0 ||
+            a->is_buyer_maker[i] != b->is_buyer_maker[i])
+            return 0;
+    return 1;
+}
+
+/*
+ * Day 1 (2023-10-01): hours 0 and 1 with trades (hour 0 updated by a second
+ * commit), hour 2 proven empty, hour 3 fetched but not proven complete;
+ * day 2: hour 0. Sources, fetch times and prev_ids vary.
+ */
+static void build_lake(const char *root, agt_error *e, int *failed)
+{
+    int *agt_failed_ = failed;
+    agt_lake *l = NULL;
+    ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, e));
+    agt_trades t;
+    agt_trades_init(&t);
+    int64_t d1 = lt_hour(2023, 10, 1, 0), d2 = lt_hour(2023, 10, 2, 0);
+    agt_hour_meta m0 = {99, 1, "archive", 1696118400000000 + 7};
+    lt_make_hour(&t, d1, 100, 500, 0);
+    ASSERT_OK(agt_lake_commit_hour(l, SYM, d1, &t, &m0, NULL, e));
+    lt_make_hour(&t, d1, 400, 300, 1); /* 200 updates, 100 inserts */
+    agt_hour_meta m0b = {AGT_LAKE_ID_UNKNOWN, 0, "rest", 1696118400000000 + 9};
+    ASSERT_OK(agt_lake_commit_hour(l, SYM, d1, &t, &m0b, NULL, e));
+    agt_hour_meta m1 = {699, 1, "rest", 1696122000000000};
+    lt_make_hour(&t, d1 + AGT_US_PER_HOUR, 700, 250, 0);
+    ASSERT_OK(agt_lake_commit_hour(l, SYM, d1 + AGT_US_PER_HOUR, &t, &m1, NULL, e));
+    agt_trades_clear(&t);
+    agt_hour_meta m2 = {949, 1, "rest", 1696125600000000};
+    ASSERT_OK(agt_lake_commit_hour(l, SYM, d1 + 2 * AGT_US_PER_HOUR, &t, &m2, NULL, e));
+    agt_hour_meta m3 = {949, 0, "rest", 0};
+    lt_make_hour(&t, d1 + 3 * AGT_US_PER_HOUR, 950, 40, 2);
+    ASSERT_OK(agt_lake_commit_hour(l, SYM, d1 + 3 * AGT_US_PER_HOUR, &t, &m3, NULL, e));
+    lt_make_hour(&t, d2, 5000, 100, 0);
+    ASSERT_OK(agt_lake_commit_hour(l, SYM, d2, &t, NULL, NULL, e));
+    agt_trades_release(&t);
+    agt_lake_close(l);
+}
+
+/* ---- 1. statistics rebuilt from the files ------------------------------------- */
+
+TEST(rebuild_damaged_and_missing)
+{
+    char root[256], sp[512], saved[8192], now[8192];
+    lt_tmpdir(root, sizeof root, "data");
+    agt_error e;
+    int f = 0;
+    build_lake(root, &e, &f);
+    ASSERT(!f);
+    snprintf(sp, sizeof sp, "%s/metadata/stats/symbol=%s/2023-10-01.json", root, SYM);
+    ASSERT(slurp(sp, saved, sizeof saved) > 100);
+    ASSERT(strstr(saved, "\"hour\":2,\"path\":\"\"") != NULL); /* the proven-empty hour */
+
+    agt_lake *l = NULL;
+    ASSERT_OK(agt_lake_open(root, AGT_LAKE_READ, &l, &e));
+    agt_trades before, after;
+    agt_trades_init(&before);
+    agt_trades_init(&after);
+    int64_t all_lo = lt_hour(2023, 10, 1, 0), all_hi = lt_hour(2023, 10, 3, 0) - 1;
+    ASSERT_OK(agt_lake_read_range(l, SYM, all_lo, all_hi, AGT_LAKE_COL_ALL, &before, &e));
+    ASSERT_EQ_INT(before.len, 600 + 250 + 40 + 100);
+    agt_lake_close(l);
+
+    for (int round = 0; round < 2; round++) {
+        /* round 0: scribble on the statistics file; round 1: delete it */
+        if (round == 0) ASSERT(spit(sp, "{\"format\":1,\"symbol\":\"BTCUSDT\",\"hou") == 0);
+        else ASSERT(unlink(sp) == 0);
+        agt_verify_kind want = round == 0 ? AGT_VERIFY_INDEX : AGT_VERIFY_STATS_MISSING;
+
+        ASSERT_OK(agt_lake_open(root, AGT_LAKE_READ, &l, &e));
+        vrec v;
+        memset(&v, 0, sizeof v);
+        size_t problems = 0;
+        ASSERT_OK(agt_lake_verify(l, SYM, 0, INT64_MAX, verify_cb, &v, &problems, &e));
+        ASSERT_EQ_INT(problems, 1);
+        ASSERT_EQ_INT(v.kind[0], want);
+        ASSERT_EQ_STR(v.path[0], "metadata/stats/symbol=BTCUSDT/2023-10-01.json");
+        /* queries over the day refuse, naming the file; the other day still reads */
+        agt_trades_clear(&after);
+        agt_error_clear(&e);
+        ASSERT_EQ_INT(agt_lake_read_range(l, SYM, all_lo, all_hi, AGT_LAKE_COL_ALL, &after, &e),
+                      AGT_ECORRUPT);
+        ASSERT(strstr(e.message, "metadata/stats/symbol=BTCUSDT/2023-10-01.json") != NULL);
+        agt_range_stats rs;
+        ASSERT_EQ_INT(agt_lake_query_stats(l, SYM, all_lo + 5, all_lo + 10, &rs, &e), AGT_ECORRUPT);
+        ASSERT(strstr(e.message, "2023-10-01.json") != NULL);
+        agt_trades_clear(&after);
+        ASSERT_OK(agt_lake_read_range(l, SYM, lt_hour(2023, 10, 2, 0), all_hi, AGT_LAKE_COL_ALL,
+                                      &after, &e));
+        ASSERT_EQ_INT(after.len, 100);
+        /* rebuilding needs the writer */
+        size_t rewritten = 9;
+        ASSERT_EQ_INT(agt_lake_rebuild_stats(l, SYM, 0, INT64_MAX, &rewritten, &e), AGT_EINVAL);
+        agt_lake_close(l);
+
+        ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
+        ASSERT_OK(agt_lake_rebuild_stats(l, SYM, 0, INT64_MAX, &rewritten, &e));
+        ASSERT_EQ_INT(rewritten, 1); /* day 2 was healthy: left alone */
+        ASSERT(slurp(sp, now, sizeof now) > 0);
+        ASSERT_EQ_STR(now, saved);
+        ASSERT_OK(agt_lake_rebuild_stats(l, SYM, 0, INT64_MAX, &rewritten, &e));
+        ASSERT_EQ_INT(rewritten, 0);
+        ASSERT_OK(agt_lake_verify(l, SYM, 0, INT64_MAX, NULL, NULL, &problems, &e));
+        ASSERT_EQ_INT(problems, 0);
+        agt_trades_clear(&after);
+        ASSERT_OK(agt_lake_read_range(l, SYM, all_lo, all_hi, AGT_LAKE_COL_ALL, &after, &e));
+        ASSERT(same_rows(&before, &after));
+        agt_lake_close(l);
+    }
+    agt_trades_release(&before);
+    agt_trades_release(&after);
+    lt_cleanup(root);
+}
+
+TEST(commit_heals_its_day)
+{
+    char root[256], sp[512], saved[8192], now[8192];
+    lt_tmpdir(root, sizeof root, "data");
+    agt_error e;
+    int f = 0;
+    build_lake(root, &e, &f);
+    ASSERT(!f);
+    snprintf(sp, sizeof sp, "%s/metadata/stats/symbol=%s/2023-10-01.json", root, SYM);
+    ASSERT(slurp(sp, saved, sizeof saved) > 100);
+    agt_trades t;
+    agt_trades_init(&t);
+    for (int round = 0; round < 2; round++) {
+        int64_t h5 = lt_hour(2023, 10, 1, 5 + round);
+        if (round == 0) ASSERT(spit(sp, "garbage") == 0);
+        else ASSERT(unlink(sp) == 0);
+        agt_lake *l = NULL;
+        ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
+        lt_make_hour(&t, h5, 2000 + 100 * round, 10, 0);
+        agt_commit_result r;
+        ASSERT_OK(agt_lake_commit_hour(l, SYM, h5, &t, NULL, &r, &e));
+        ASSERT_EQ_INT(r.inserted, 10);
+        /* the other hours of the day are all still there, entry for entry */
+        agt_day_stats was, is;
+        char sym[32];
+        ASSERT_OK(agt_stats_parse(saved, strlen(saved), &was, sym, sizeof sym, &e));
+        ASSERT(slurp(sp, now, sizeof now) > 0);
+        ASSERT_OK(agt_stats_parse(now, strlen(now), &is, sym, sizeof sym, &e));
+        ASSERT_EQ_INT(is.n, was.n + 1);
+        for (size_t i = 0; i < was.n; i++)
+            ASSERT(memcmp(&is.h[i], &was.h[i], sizeof is.h[i]) == 0);
+        ASSERT_EQ_INT(is.h[was.n].hour_start_us, h5);
+        size_t problems = 9;
+        ASSERT_OK(agt_lake_verify(l, SYM, 0, INT64_MAX, NULL, NULL, &problems, &e));
+        ASSERT_EQ_INT(problems, 0);
+        agt_lake_close(l);
+        ASSERT(slurp(sp, saved, sizeof saved) > 0); /* the next round starts from here */
+    }
+    agt_trades_release(&t);
+    lt_cleanup(root);
+}
+
+TEST(rebuild_refuses_damaged_data)
+{
+    char root[256], p[512];
+    lt_tmpdir(root, sizeof root, "data");
+    agt_error e;
+    int f = 0;
+    build_lake(root, &e, &f);
+    ASSERT(!f);
+    snprintf(p, sizeof p, "%s/symbol=%s/year=2023/month=10/day=1/%s_20231001_01.parquet", root, SYM, SYM);
+    ASSERT(truncate(p, 200) == 0);
+    snprintf(p, sizeof p, "%s/metadata/stats/symbol=%s/2023-10-01.json", root, SYM);
+    ASSERT(unlink(p) == 0);
+    agt_lake *l = NULL;
+    ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
+    size_t n = 9;
+    ASSERT_EQ_INT(agt_lake_rebuild_stats(l, SYM, 0, INT64_MAX, &n, &e), AGT_ECORRUPT);
+    ASSERT(strstr(e.message, "BTCUSDT_20231001_01.parquet") != NULL);
+    ASSERT(!agt_lake_exists(p)); /* nothing half-rebuilt around the hole */
+    agt_lake_close(l);
+    lt_cleanup(root);
+}
+
+/* A reader between a day's first data file and its statistics file sees the day as not yet there. */
+TEST(first_commit_in_flight_is_not_damage)
+{
+    char root[256];
+    lt_tmpdir(root, sizeof root, "data");
+    agt_error e;
+    counting cnt;
+    memset(&cnt, 0, sizeof cnt);
+    agt_lake_io io = counting_io(&cnt);
+    agt_lake_opts o;
+    agt_lake_opts_default(&o);
+    o.io = &io;
+    agt_lake *w = NULL, *r = NULL;
+    ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &w, &e));
+    agt_trades t, out;
+    agt_trades_init(&t);
+    agt_trades_init(&out);
+    int64_t h = lt_hour(2024, 2, 29, 23);
+    lt_make_hour(&t, h, 1, 50, 0);
+    cnt.fail_json_rename = 1;
+    ASSERT(agt_lake_commit_hour(w, SYM, h, &t, NULL, NULL, &e) != AGT_OK);
+    char p[512];
+    snprintf(p, sizeof p, "%s/symbol=%s/year=2024/month=2/day=29/%s_20240229_23.parquet", root, SYM, SYM);
+    ASSERT(agt_lake_exists(p));
+    ASSERT_OK(agt_lake_open(root, AGT_LAKE_READ, &r, &e));
+    ASSERT_OK(agt_lake_read_range(r, SYM, h, h + AGT_US_PER_HOUR - 1, AGT_LAKE_COL_ALL, &out, &e));
+    ASSERT_EQ_INT(out.len, 0);
+    size_t problems = 9;
+    ASSERT_OK(agt_lake_verify(r, SYM, 0, INT64_MAX, NULL, NULL, &problems, &e));
+    ASSERT_EQ_INT(problems, 0);
+    agt_lake_close(w); /* "crashed": the next writer finishes the commit */
+    cnt.fail_json_rename = 0;
+    ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &w, &e));
+    ASSERT_OK(agt_lake_read_range(r, SYM, h, h + AGT_US_PER_HOUR - 1, AGT_LAKE_COL_ALL, &out, &e));
+    ASSERT_EQ_INT(out.len, 50);
+    agt_lake_close(w);
+    agt_lake_close(r);
+    agt_trades_release(&t);
+    agt_trades_release(&out);
+    lt_cleanup(root);
+}
+
+/* ---- 2. the change feed's listing ----------------------------------------------- */
+
+typedef struct feed {
+    int commits, rows;
+    int64_t first, last;
+} feed;
+
+static int on_commit(void *user, const agt_commit_info *c)
+{
+    feed *f = user;
+    if (f->commits++ == 0) f->first = c->version;
+    f->last = c->version;
+    return 0;
+}
+static int on_change(void *user, const agt_change *c)
+{
+    (void)c;
+    ((feed *)user)->rows++;
+    return 0;
+}
+
+TEST(changes_listing_cache)
+{
+    char root[256], dir[512], p[600];
+    lt_tmpdir(root, sizeof root, "data");
+    agt_error e;
+    agt_lake_opts o;
+    agt_lake_opts_default(&o);
+    o.no_fsync = 1;
+    agt_lake *l = NULL;
+    ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e));
+    agt_trades t;
+    agt_trades_init(&t);
+    enum { N = 400 };
+    for (int i = 0; i < N; i++) {
+        int64_t h = lt_hour(2022, 1, 1, 0) + i * AGT_US_PER_HOUR;
+        lt_make_hour(&t, h, 1 + 3 * i, 3, 0);
+        ASSERT_OK(agt_lake_commit_hour(l, SYM, h, &t, NULL, NULL, &e));
+    }
+    agt_lake_close(l);
+    /* damage every change file but the newest five: a recent read must not open them */
+    for (int v = 1; v <= N - 5; v++) {
+        snprintf(p, sizeof p, "%s/metadata/changes/symbol=%s/v%020d.parquet", root, SYM, v);
+        ASSERT(truncate(p, 10) == 0);
+    }
+    snprintf(dir, sizeof dir, "%s/metadata/changes/symbol=%s", root, SYM);
+    struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}}; /* well out of the racy window */
+    ASSERT(utimensat(AT_FDCWD, dir, old, 0) == 0);
+
+    ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e));
+    feed fd;
+    memset(&fd, 0, sizeof fd);
+    ASSERT_OK(agt_lake_read_changes(l, SYM, N - 5, on_commit, on_change, &fd, &e));
+    ASSERT_EQ_INT(fd.commits, 5);
+    ASSERT_EQ_INT(fd.first, N - 4);
+    ASSERT_EQ_INT(fd.rows, 15);
+    ASSERT_EQ_INT(l->cdc_listings, 1);
+    memset(&fd, 0, sizeof fd);
+    ASSERT_OK(agt_lake_read_changes(l, SYM, N - 2, on_commit, on_change, &fd, &e));
+    ASSERT_EQ_INT(fd.commits, 2);
+    ASSERT_EQ_INT(l->cdc_listings, 1); /* directory unchanged: the listing is reused */
+    ASSERT_EQ_INT(agt_lake_read_changes(l, SYM, N - 6, on_commit, NULL, &fd, &e), AGT_ECORRUPT);
+    ASSERT(strstr(e.message, "v00000000000000000395.parquet") != NULL);
+    /* a new commit changes the directory: seen at once */
+    int64_t h = lt_hour(2022, 1, 1, 0) + N * AGT_US_PER_HOUR;
+    lt_make_hour(&t, h, 1 + 3 * N, 3, 0);
+    ASSERT_OK(agt_lake_commit_hour(l, SYM, h, &t, NULL, NULL, &e));
+    memset(&fd, 0, sizeof fd);
+    ASSERT_OK(agt_lake_read_changes(l, SYM, N, on_commit, on_change, &fd, &e));
+    ASSERT_EQ_INT(fd.commits, 1);
+    ASSERT_EQ_INT(fd.first, N + 1);
+    ASSERT_EQ_INT(l->cdc_listings, 2);
+    /* and right after a change the listing is not trusted (racy window): listed again */
+    memset(&fd, 0, sizeof fd);
+    ASSERT_OK(agt_lake_read_changes(l, SYM, N, on_commit, on_change, &fd, &e));
+    ASSERT_EQ_INT(fd.commits, 1);
+    ASSERT_EQ_INT(l->cdc_listings, 3);
+    agt_lake_close(l);
+    agt_trades_release(&t);
+    lt_cleanup(root);
+}
+
+/* ---- 3. commit cost does not grow with the lake -------------------------------- */
+
+static void one_commit_cost(int days, counting *out, int *failed)
+{
+    int *agt_failed_ = failed;
+    char root[256];
+    lt_tmpdir(root, sizeof root, "data");
+    agt_error e;
+    counting cnt;
+    memset(&cnt, 0, sizeof cnt);
+    agt_lake_io io = counting_io(&cnt);
+    agt_lake_opts o;
+    agt_lake_opts_default(&o);
+    o.io = &io;
+    o.no_fsync = 1;
+    agt_lake *l = NULL;
+    ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e));
+    agt_trades t;
+    agt_trades_init(&t);
+    int64_t day0 = lt_hour(2023, 1, 1, 0);
+    for (int d = 0; d < days; d++) {
+        int64_t h = day0 + (int64_t)d * AGT_US_PER_DAY;
+        lt_make_hour(&t, h, 1 + 10 * d, 10, 0);
+        ASSERT_OK(agt_lake_commit_hour(l, SYM, h, &t, NULL, NULL, &e));
+    }
+    /* the measured commit: a new hour of the newest day */
+    int64_t h = day0 + (int64_t)(days - 1) * AGT_US_PER_DAY + AGT_US_PER_HOUR;
+    lt_make_hour(&t, h, 100000, 10, 0);
+    memset(&cnt, 0, sizeof cnt);
+    ASSERT_OK(agt_lake_commit_hour(l, SYM, h, &t, NULL, NULL, &e));
+    *out = cnt;
+    agt_lake_close(l);
+    agt_trades_release(&t);
+    lt_cleanup(root);
+}
+
+TEST(commit_cost_is_flat)
+{
+    counting one, year;
+    int f = 0;
+    one_commit_cost(1, &one, &f);
+    ASSERT(!f);
+    one_commit_cost(365, &year, &f);
+    ASSERT(!f);
+    ASSERT_EQ_INT(year.opens, one.opens);
+    ASSERT_EQ_INT(year.renames, one.renames);
+    ASSERT_EQ_INT(year.writes, one.writes);
+    /* read the day's statistics once; write change, data and statistics files */
+    ASSERT_EQ_INT(one.renames, 3);
+    ASSERT(one.opens <= 6);
+}
+
+TEST_MAIN(TEST_REF(rebuild_damaged_and_missing), TEST_REF(commit_heals_its_day),
+          TEST_REF(rebuild_refuses_damaged_data), TEST_REF(first_commit_in_flight_is_not_damage),
+          TEST_REF(changes_listing_cache), TEST_REF(commit_cost_is_flat))
