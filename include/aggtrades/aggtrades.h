@@ -4,6 +4,7 @@
  *   common.h  status codes, agt_error, the agt_trades column table
  *   fetch.h   the exchange client: one exact UTC hour of aggregate trades
  *   lake.h    the partitioned Parquet lake: commit, query, changes, verify
+ *   source.h  one UTC day from REST or the daily archive (archive.h), proved complete
  */
 #ifndef AGGTRADES_AGGTRADES_H
 #define AGGTRADES_AGGTRADES_H
@@ -11,5 +12,6 @@
 #include "aggtrades/common.h"
 #include "aggtrades/fetch.h"
 #include "aggtrades/lake.h"
+#include "aggtrades/source.h"
 
 #endif

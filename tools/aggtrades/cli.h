@@ -177,6 +177,8 @@ long retry_find(const retry_list *l, const char *symbol, int64_t hour_us);
 typedef struct job_hour {
     int64_t hour_us;
     int day_index; /* which of the symbol's days it belongs to (for "dates done") */
+    int whole_day; /* 1 on the 24 hours of a day fetched as one unit through
+                      agt_source_fetch_day (job_plan.day_source) */
 } job_hour;
 
 typedef struct job_symbol {
@@ -194,6 +196,8 @@ typedef struct job_plan {
     const char *verb; /* "download", "update", "retry", "repair" */
     int force;        /* overwrite: committed as a replacement */
     const char *resume_hint; /* the command to run again after Ctrl-C */
+    agt_source *day_source;  /* for whole_day hours; NULL: everything hour by hour */
+    agt_source_policy policy; /* what day_source is asked for */
 } job_plan;
 
 int job_add_hour(job_symbol *s, int64_t hour_us, int day_index);
@@ -214,6 +218,19 @@ int job_progress_cb(void *user, uint64_t body_bytes, uint64_t trades);
 
 /* Sort a symbol's hours ascending and drop repeats. */
 void job_sort_hours(job_symbol *s);
+
+/*
+ * --source for download: parse `arg` (NULL = "auto") into plan->policy and,
+ * unless it is "rest", create the archive handle (--archive-url) and the day
+ * source over `client` into plan->day_source. 0 or EXIT_USAGE after printing.
+ */
+int job_source_open(const cli_ctx *ctx, const char *arg, agt_client *client, job_plan *plan);
+/* Free what job_source_open made. */
+void job_source_close(job_plan *plan);
+/* 1 if the plan has a day source and the day is older than the exchange's
+ * yesterday (the archive publishes the next day). The caller checks that no
+ * hour of the day is stored. */
+int job_day_unit_ok(const job_plan *plan, int64_t day_us, int64_t now_us);
 
 /* The command line as a shell would need it, for "run it again" hints. */
 void cli_cmdline(const cli_ctx *ctx, char *out, size_t n);

@@ -22,6 +22,18 @@ static const char usage[] =
     "Options:\n"
     "  --start DATE   first day, YYYY-MM-DD (UTC), not before " CLI_EPOCH_DATE "\n"
     "  --end DATE     last day, inclusive; not after today on the exchange's clock\n"
+    "  --source SRC   auto (default), rest or archive: where whole missing days\n"
+    "                 come from (see below)\n"
+    "\n"
+    "Sources: a day with no hour stored yet and older than the exchange's\n"
+    "yesterday is one unit. With 'auto' it comes from the daily archive\n"
+    "(--archive-url; the zip checked against its SHA-256 .CHECKSUM), proved\n"
+    "complete with two small rest requests (the trades just before and after\n"
+    "the file's ids); hours the proof does not cover - a truncated or damaged\n"
+    "file, a day not published yet - are fetched with rest. 'rest' fetches every\n"
+    "hour with rest and never asks the archive. 'archive' takes the file's rows\n"
+    "only and stores the hours it cannot prove as incomplete. Other days, and\n"
+    "the rest of a partly stored day, always go hour by hour through rest.\n"
     "\n"
     "An hour that still fails after its retries is appended to <root>/.retry, one\n"
     "JSON object a line, and the run carries on (exit status 1 at the end):\n"
@@ -39,6 +51,7 @@ struct scan_acc {
     int64_t now_us;
     int64_t first_day_us;
     char *bad_day;         /* per day: 1 if some hour must be fetched (or lies ahead) */
+    unsigned char *missing; /* per day: hours never stored */
     agt_status err;
 };
 
@@ -49,6 +62,7 @@ static int on_hour(void *user, int64_t hour_us, agt_hour_status st, const agt_fi
     int day = (int)((hour_us - a->first_day_us) / AGT_US_PER_DAY);
     if (st == AGT_HOUR_COMPLETE) return 0;
     a->bad_day[day] = 1;
+    if (st == AGT_HOUR_MISSING) a->missing[day]++;
     if (hour_us > a->now_us) return 0; /* not begun yet: nothing to fetch */
     if (job_add_hour(a->sym, hour_us, day) != 0) {
         a->err = AGT_ENOMEM;
@@ -59,10 +73,11 @@ static int on_hour(void *user, int64_t hour_us, agt_hour_status st, const agt_fi
 
 int cmd_download(int argc, char **argv, cli_ctx *ctx)
 {
-    const char *start_arg = NULL, *end_arg = NULL;
+    const char *start_arg = NULL, *end_arg = NULL, *source_arg = NULL;
     const cli_opt opts[] = {
         { OPT_STRING, "start", &start_arg },
         { OPT_STRING, "end", &end_arg },
+        { OPT_STRING, "source", &source_arg },
         { OPT_END, NULL, NULL },
     };
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
@@ -71,6 +86,7 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
     agt_client *client = NULL;
     agt_lake *lake = NULL;
     char *bad_day = NULL;
+    unsigned char *missing = NULL;
     memset(&plan, 0, sizeof plan);
     if (!pos) return EXIT_LAKE;
 
@@ -138,6 +154,7 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
 
     /* the exchange's clock decides what "the future" is */
     if ((rc = cli_client_new(ctx, job_progress_cb, NULL, &client))) goto out;
+    if ((rc = job_source_open(ctx, source_arg, client, &plan))) goto out;
     int64_t now_us;
     if ((rc = cli_server_now(ctx, client, &now_us))) goto out;
     int64_t today_us = now_us - now_us % AGT_US_PER_DAY;
@@ -152,7 +169,8 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
     /* what is missing: an existing lake is asked, a new one lacks everything */
     int ndays = (int)((end_us + 1 - start_us) / AGT_US_PER_DAY);
     bad_day = malloc((size_t)ndays);
-    if (!bad_day) {
+    missing = malloc((size_t)ndays);
+    if (!bad_day || !missing) {
         rc = EXIT_LAKE;
         goto out;
     }
@@ -162,10 +180,12 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
         struct scan_acc acc;
         memset(&acc, 0, sizeof acc);
         memset(bad_day, 0, (size_t)ndays);
+        memset(missing, 0, (size_t)ndays);
         acc.sym = s;
         acc.now_us = now_us;
         acc.first_day_us = start_us;
         acc.bad_day = bad_day;
+        acc.missing = missing;
         s->first_day_us = start_us;
         if (lake) {
             agt_error err;
@@ -185,6 +205,11 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
                     goto out;
                 }
         }
+        for (size_t h = 0; h < s->nhours; h++) {
+            int d = s->hours[h].day_index;
+            s->hours[h].whole_day =
+                missing[d] == 24 && job_day_unit_ok(&plan, start_us + d * AGT_US_PER_DAY, now_us);
+        }
         s->days_total = ndays;
         for (int d = 0; d < ndays; d++)
             if (!bad_day[d]) s->days_skipped++;
@@ -194,9 +219,11 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
     rc = job_run(ctx, &lake, client, &plan);
 out:
     agt_lake_close(lake);
+    job_source_close(&plan);
     agt_client_free(client);
     job_plan_release(&plan);
     free(bad_day);
+    free(missing);
     free(pos);
     return rc;
 }

@@ -222,6 +222,148 @@ static agt_status fetch_hour_kept(ui_progress *ui, agt_client *client, hour_stas
     return st;
 }
 
+/*
+ * Step 1 for a symbol whose first unit is a whole day: one small request
+ * (its first trade by id) shows the exchange lists it, without fetching with
+ * rest an hour the archive will bring. 1 if it does; 0 otherwise, and the
+ * day becomes 24 ordinary hours whose first the usual prefetch then tries.
+ */
+static int known_symbol(agt_client *client, job_symbol *s)
+{
+    agt_trades t;
+    agt_trades_init(&t);
+    agt_status st = agt_fetch_from_id(client, s->symbol, 0, 1, &t, NULL);
+    agt_trades_release(&t);
+    if (st == AGT_OK) return 1;
+    for (size_t k = 0; k < 24 && k < s->nhours; k++) s->hours[k].whole_day = 0;
+    return 0;
+}
+
+/* What settling an hour needs from the run. */
+typedef struct run_ctx {
+    const cli_ctx *ctx;
+    agt_lake *lake;
+    ui_progress *ui;
+    retry_list *rl;
+    const job_plan *plan;
+} run_ctx;
+
+/*
+ * The end of one hour, fetched (st == AGT_OK) or not: commit it with the
+ * facts its source learnt, or record it in .retry; then the display and the
+ * day's count. Returns 0, or the exit status that ends the run (the lake
+ * failed).
+ */
+static int settle_hour(run_ctx *r, size_t i, const char *symbol, int64_t hour, day_acc *day,
+                       agt_status st, const agt_trades *rows, const agt_hour_info *info,
+                       agt_error *err, const char *source)
+{
+    ui_progress *ui = r->ui;
+    char label[64];
+    hour_label(symbol, hour, label, sizeof label);
+    if (st != AGT_OK) {
+        retry_unit u;
+        long prev = retry_find(r->rl, symbol, hour);
+        memset(&u, 0, sizeof u);
+        cli_strlcpy(u.symbol, sizeof u.symbol, symbol);
+        u.hour_us = hour;
+        cli_strlcpy(u.error, sizeof u.error, err->message[0] ? err->message : agt_status_name(st));
+        u.attempts = (err->attempts > 0 ? err->attempts : info->requests > 0 ? info->requests : 1) +
+                     (prev >= 0 ? r->rl->v[prev].attempts : 0);
+        u.time_us = cli_wall_us();
+        retry_put(r->rl, &u);
+        ui_progress_log(ui, "%s %s failed: %s (recorded in .retry)", r->plan->verb, label, u.error);
+        day->failed++;
+        ui_progress_hour_done(ui, i, 0, 0, 0, 0);
+    } else {
+        agt_hour_meta meta;
+        agt_commit_result res;
+        memset(&meta, 0, sizeof meta);
+        memset(&res, 0, sizeof res);
+        meta.prev_id = info->prev_id;
+        meta.complete = info->complete;
+        meta.source = source;
+        meta.fetched_at_us = info->server_time_us;
+        agt_error_clear(err);
+        st = agt_lake_commit_hour(r->lake, symbol, hour, rows, &meta, &res, err);
+        if (st != AGT_OK) {
+            ui_progress_erase(ui);
+            cli_error("cannot commit %s: %s", label,
+                      err->message[0] ? err->message : agt_status_name(st));
+            return cli_exit_for(st) == EXIT_USAGE ? EXIT_FAILED : EXIT_LAKE;
+        }
+        day->trades += rows->len;
+        retry_drop(r->rl, symbol, hour);
+        ui_progress_hour_done(ui, i, 1, rows->len, res.inserted, res.updated);
+        uint64_t lb = 0;
+        if (agt_lake_disk_bytes(r->lake, &lb, NULL) == AGT_OK) ui_progress_lake_bytes(ui, lb);
+    }
+    if (--day->hours_left == 0)
+        ui_progress_day_done(ui, i, day->day_us, day->trades, day->bytes, day->failed);
+    return 0;
+}
+
+/* Say why a whole-day unit did not come wholly from the archive, if it did not. */
+static void day_note(run_ctx *r, const char *symbol, const agt_day_result *res)
+{
+    char date[16];
+    cli_date_str(res->day_start_us, date);
+    if (res->archive_tried && res->archive_status != AGT_OK)
+        ui_progress_log(r->ui, "%s %s %s: archive not used (%s)%s", r->plan->verb, symbol, date,
+                        res->archive_message,
+                        r->plan->policy == AGT_SOURCE_AUTO ? "; fetched with rest" : "");
+    else if (res->archive_tried && res->rest_hours > 0)
+        ui_progress_log(r->ui, "%s %s %s: %s; %d hour%s fetched with rest", r->plan->verb, symbol,
+                        date, res->archive_message, res->rest_hours, res->rest_hours == 1 ? "" : "s");
+    else if (res->archive_tried && res->unproven_hours > 0)
+        ui_progress_log(r->ui, "%s %s %s: %s; %d hour%s stored incomplete", r->plan->verb, symbol,
+                        date, res->archive_message, res->unproven_hours,
+                        res->unproven_hours == 1 ? "" : "s");
+}
+
+/*
+ * The 24 hours of a whole-day unit, s->hours[h .. h+23]: fetched at once
+ * through the plan's day source (the archive, proved with rest), then
+ * settled hour by hour like any other. Returns 0 or the exit status that
+ * ends the run; *interrupted after Ctrl-C (hours fetched before it are kept).
+ */
+static int run_day(run_ctx *r, size_t i, const job_symbol *s, size_t h, day_acc *day,
+                   int *interrupted)
+{
+    ui_progress *ui = r->ui;
+    agt_day_result res;
+    agt_error err;
+    int fatal = 0;
+    uint64_t b0 = ui->syms[i].bytes;
+    ui_progress_begin_hour(ui, i, s->hours[h].hour_us);
+    agt_day_result_init(&res);
+    agt_error_clear(&err);
+    agt_status st = agt_source_fetch_day(r->plan->day_source, s->symbol, day->day_us,
+                                         r->plan->policy, &res, &err);
+    uint64_t archived = 0; /* rest trades reach the display through the client's callback */
+    for (int k = 0; k < 24; k++)
+        if (res.hour[k].status == AGT_OK && !strcmp(res.hour[k].source, "archive"))
+            archived += res.hour[k].rows.len;
+    ui_progress_bytes(ui, 0, archived);
+    day->bytes += ui->syms[i].bytes - b0;
+    if (st == AGT_ECANCELLED && cli_stop_requested()) *interrupted = 1;
+    else if (st != AGT_OK) /* out of memory or bad input: every hour fails with it */
+        for (int k = 0; k < 24; k++) {
+            res.hour[k].status = st;
+            res.hour[k].err = err;
+        }
+    else day_note(r, s->symbol, &res);
+    for (int k = 0; k < 24 && !fatal; k++) {
+        agt_day_hour *dh = &res.hour[k];
+        if (*interrupted && dh->status == AGT_ECANCELLED) continue;
+        ui_progress_begin_hour(ui, i, s->hours[h + (size_t)k].hour_us);
+        fatal = settle_hour(r, i, s->symbol, s->hours[h + (size_t)k].hour_us, day, dh->status,
+                            &dh->rows, &dh->info, &dh->err, dh->source);
+    }
+    agt_day_result_release(&res);
+    return fatal;
+}
+
 int job_run(const cli_ctx *ctx, agt_lake **lakep, agt_client *client, job_plan *plan)
 {
     retry_list rl;
@@ -277,6 +419,7 @@ int job_run(const cli_ctx *ctx, agt_lake **lakep, agt_client *client, job_plan *
             interrupted = 1;
             break;
         }
+        if (s->hours[0].whole_day && plan->day_source && known_symbol(client, s)) continue;
         prefetched *pf = &pre[i];
         uint64_t b0 = ui.syms[i].bytes, t0 = ui.syms[i].trades;
         ui_progress_begin_hour(&ui, i, s->hours[0].hour_us);
@@ -332,7 +475,8 @@ int job_run(const cli_ctx *ctx, agt_lake **lakep, agt_client *client, job_plan *
         if (agt_lake_disk_bytes(*lakep, &lb, NULL) == AGT_OK) ui_progress_lake_bytes(&ui, lb);
     }
 
-    /* 2. every hour, in order */
+    /* 2. every hour, in order; whole-day units through the day source */
+    run_ctx run = { ctx, *lakep, &ui, &rl, plan };
     for (size_t i = 0; i < ns && !interrupted && !fatal; i++) {
         job_symbol *s = &plan->syms[i];
         ui_progress_begin_symbol(&ui, i);
@@ -344,11 +488,15 @@ int job_run(const cli_ctx *ctx, agt_lake **lakep, agt_client *client, job_plan *
             agt_error err;
             agt_status st;
             uint64_t b0 = ui.syms[i].bytes, t0 = ui.syms[i].trades;
-            char label[64];
 
             if (cli_stop_requested()) {
                 interrupted = 1;
                 break;
+            }
+            if (s->hours[h].whole_day && plan->day_source) {
+                fatal = run_day(&run, i, s, h, day, &interrupted);
+                h += 23;
+                continue;
             }
             ui_progress_begin_hour(&ui, i, hour);
             agt_trades_init(&rows);
@@ -373,57 +521,15 @@ int job_run(const cli_ctx *ctx, agt_lake **lakep, agt_client *client, job_plan *
                 }
             }
             day->bytes += ui.syms[i].bytes - b0;
-            hour_label(s->symbol, hour, label, sizeof label);
 
             if (st == AGT_ECANCELLED && cli_stop_requested()) {
                 agt_trades_release(&rows);
                 interrupted = 1;
                 break;
             }
-            if (st != AGT_OK) {
-                retry_unit u;
-                long prev = retry_find(&rl, s->symbol, hour);
-                memset(&u, 0, sizeof u);
-                memcpy(u.symbol, s->symbol, sizeof u.symbol);
-                u.hour_us = hour;
-                cli_strlcpy(u.error, sizeof u.error,
-                            err.message[0] ? err.message : agt_status_name(st));
-                u.attempts = (err.attempts > 0 ? err.attempts : info.requests > 0 ? info.requests : 1) +
-                             (prev >= 0 ? rl.v[prev].attempts : 0);
-                u.time_us = cli_wall_us();
-                retry_put(&rl, &u);
-                ui_progress_log(&ui, "%s %s failed: %s (recorded in .retry)", plan->verb, label,
-                                u.error);
-                day->failed++;
-                ui_progress_hour_done(&ui, i, 0, 0, 0, 0);
-            } else {
-                agt_hour_meta meta;
-                agt_commit_result res;
-                memset(&meta, 0, sizeof meta);
-                memset(&res, 0, sizeof res);
-                meta.prev_id = info.prev_id;
-                meta.complete = info.complete;
-                meta.source = "rest";
-                meta.fetched_at_us = info.server_time_us;
-                agt_error_clear(&err);
-                st = agt_lake_commit_hour(*lakep, s->symbol, hour, &rows, &meta, &res, &err);
-                if (st != AGT_OK) {
-                    agt_trades_release(&rows);
-                    ui_progress_erase(&ui);
-                    cli_error("cannot commit %s: %s", label,
-                              err.message[0] ? err.message : agt_status_name(st));
-                    fatal = cli_exit_for(st) == EXIT_USAGE ? EXIT_FAILED : EXIT_LAKE;
-                    break;
-                }
-                day->trades += rows.len;
-                retry_drop(&rl, s->symbol, hour);
-                ui_progress_hour_done(&ui, i, 1, rows.len, res.inserted, res.updated);
-                uint64_t lb = 0;
-                if (agt_lake_disk_bytes(*lakep, &lb, NULL) == AGT_OK) ui_progress_lake_bytes(&ui, lb);
-            }
+            fatal = settle_hour(&run, i, s->symbol, hour, day, st, &rows, &info, &err, "rest");
             agt_trades_release(&rows);
-            if (--day->hours_left == 0)
-                ui_progress_day_done(&ui, i, day->day_us, day->trades, day->bytes, day->failed);
+            if (fatal) break;
         }
         ui_progress_end_symbol(&ui, i);
     }
