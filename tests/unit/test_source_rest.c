@@ -687,6 +687,30 @@ static uint64_t rnd(void)
     return rs;
 }
 
+/*
+ * A random mixture of sparse trades, dense milliseconds and bursts around
+ * S0 (ids sometimes not from 0); returns a random hour among them to fetch.
+ */
+static int64_t random_market(fx *x)
+{
+    int64_t t = S0 - 2 * HOUR - (int64_t)(rnd() % (uint64_t)HOUR);
+    if (rnd() % 4 == 0) start_ids_at(x, (int64_t)(rnd() % 1000000));
+    if (x->n) x->tr[0].t = t - 1;
+    while (t < S0 + 2 * HOUR) {
+        int kind = (int)(rnd() % 100);
+        if (kind < 2)
+            add(x, t, 1000 + (int)(rnd() % 2000));
+        else if (kind < 30)
+            add(x, t, 1 + (int)(rnd() % 6));
+        else
+            add(x, t, 1);
+        int64_t gap = kind < 60 ? (int64_t)(rnd() % 3000) : (int64_t)(rnd() % 3000000);
+        if (rnd() % 500 == 0) gap = HOUR / 2 + (int64_t)(rnd() % (uint64_t)HOUR);
+        t += gap;
+    }
+    return S0 - HOUR + (int64_t)(rnd() % 3) * HOUR;
+}
+
 TEST(random_markets_match_the_truth)
 {
     /* Random mixtures of sparse trades, dense milliseconds and bursts around
@@ -695,22 +719,7 @@ TEST(random_markets_match_the_truth)
     for (int iter = 0; iter < 60; iter++) {
         rig g;
         rig_init(&g);
-        int64_t t = S0 - 2 * HOUR - (int64_t)(rnd() % (uint64_t)HOUR);
-        if (rnd() % 4 == 0) start_ids_at(&g.x, (int64_t)(rnd() % 1000000));
-        if (g.x.n) g.x.tr[0].t = t - 1;
-        while (t < S0 + 2 * HOUR) {
-            int kind = (int)(rnd() % 100);
-            if (kind < 2)
-                add(&g.x, t, 1000 + (int)(rnd() % 2000));
-            else if (kind < 30)
-                add(&g.x, t, 1 + (int)(rnd() % 6));
-            else
-                add(&g.x, t, 1);
-            int64_t gap = kind < 60 ? (int64_t)(rnd() % 3000) : (int64_t)(rnd() % 3000000);
-            if (rnd() % 500 == 0) gap = HOUR / 2 + (int64_t)(rnd() % (uint64_t)HOUR);
-            t += gap;
-        }
-        int64_t hour = S0 - HOUR + (int64_t)(rnd() % 3) * HOUR;
+        int64_t hour = random_market(&g.x);
         ASSERT_OK(fetch(&g, hour));
         ASSERT_TRUTH(&g, hour);
         ASSERT_EQ_INT(g.info.complete, 1);
@@ -973,15 +982,8 @@ TEST(random_markets_resume_exactly)
     for (int iter = 0; iter < 4; iter++) {
         rig g;
         rig_init(&g);
-        int64_t t = S0 - 2 * HOUR - (int64_t)(rnd() % (uint64_t)HOUR);
-        if (rnd() % 4 == 0) start_ids_at(&g.x, (int64_t)(rnd() % 1000000));
-        if (g.x.n) g.x.tr[0].t = t - 1;
-        while (t < S0 + 2 * HOUR) {
-            int kind = (int)(rnd() % 100);
-            add(&g.x, t, kind < 2 ? 1000 + (int)(rnd() % 2000) : kind < 30 ? 1 + (int)(rnd() % 6) : 1);
-            t += kind < 60 ? (int64_t)(rnd() % 3000) : (int64_t)(rnd() % 3000000);
-        }
-        check_every_resume(agt_failed_, &g, S0 - HOUR + (int64_t)(rnd() % 3) * HOUR, 0);
+        int64_t hour = random_market(&g.x);
+        check_every_resume(agt_failed_, &g, hour, 0);
         ASSERT_EQ_INT(g.info.complete, 1);
         rig_release(&g);
     }
