@@ -27,6 +27,24 @@
  *
  * The file is written under its final name by atomic rename, and is
  * rewritten identically if recovery redoes the commit.
+ *
+ * Why inserts are stored in full, not by reference to the data file (the
+ * idea of recording only "version, file, id range" for an insert-only
+ * commit was measured and declined). A fresh 60,000-row hour writes
+ * 1,980,150 bytes of WAL (the BEGIN holds every row, 33 bytes each),
+ * 431,563 of data file, 369,908 of change file and 478 of statistics:
+ * 2.78 MB, of which a by-reference insert would save 13 %, not half (the
+ * WAL dominates and cannot shrink: it is what makes the rows durable before
+ * any file is touched). On disk after the WAL's checkpoint it would save
+ * 46 %, but at a price in exactness: a later commit that updates the hour
+ * rewrites the data file, so every earlier insert pointing at it must
+ * first be materialised (an extra rewrite of old change files inside that
+ * commit, a second file to make crash-safe and idempotent in recovery), or
+ * the reader must undo later updates from their pre-images, version by
+ * version, to recover the values as inserted. Either way a change file
+ * would no longer be immutable once written, and read_changes(v) would
+ * depend on data files that verify may find damaged. Not worth it for a
+ * 13 % cut in bytes written; the change files stay self-contained.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -132,7 +132,7 @@ static void missing_stats(agt_lake *l, vctx *v, const char *symbol, int64_t star
     }
     for (size_t i = 0; i < ndd && !v->stop; i++) {
         int appeared = 0;
-        if (bsearch(&dd[i], days, nd, sizeof *days, cmp_day) ||
+        if ((nd && bsearch(&dd[i], days, nd, sizeof *days, cmp_day)) ||
             !agt_lake_day_has_data(l, symbol, dd[i]) ||
             agt_stats_missing(l, symbol, dd[i], &appeared, &e) == AGT_OK)
             continue;

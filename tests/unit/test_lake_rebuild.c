@@ -143,11 +143,15 @@ static int same_rows(const agt_trades *a, const agt_trades *b)
 /*
  * Day 1 (2023-10-01): hours 0 and 1 with trades (hour 0 updated by a second
  * commit), hour 2 proven empty, hour 3 fetched but not proven complete;
- * day 2: hour 0. Sources, fetch times and prev_ids vary.
+ * day 2: hour 0. Sources, fetch times and prev_ids vary. The lake goes to a
+ * fresh `root`; `sp` receives day 1's statistics path, `saved` its contents.
  */
-static void build_lake(const char *root, agt_error *e, int *failed)
+static void build_lake(char *root, size_t rn, char *sp, size_t spn, char *saved, size_t sn,
+                       int *failed)
 {
     int *agt_failed_ = failed;
+    agt_error err, *e = &err;
+    lt_tmpdir(root, rn, "data");
     agt_lake *l = NULL;
     ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, e));
     agt_trades t;
@@ -172,6 +176,8 @@ static void build_lake(const char *root, agt_error *e, int *failed)
     ASSERT_OK(agt_lake_commit_hour(l, SYM, d2, &t, NULL, NULL, e));
     agt_trades_release(&t);
     agt_lake_close(l);
+    snprintf(sp, spn, "%s/metadata/stats/symbol=%s/2023-10-01.json", root, SYM);
+    ASSERT(slurp(sp, saved, sn) > 100);
 }
 
 /* ---- 1. statistics rebuilt from the files ------------------------------------- */
@@ -179,13 +185,10 @@ static void build_lake(const char *root, agt_error *e, int *failed)
 TEST(rebuild_damaged_and_missing)
 {
     char root[256], sp[512], saved[8192], now[8192];
-    lt_tmpdir(root, sizeof root, "data");
     agt_error e;
     int f = 0;
-    build_lake(root, &e, &f);
+    build_lake(root, sizeof root, sp, sizeof sp, saved, sizeof saved, &f);
     ASSERT(!f);
-    snprintf(sp, sizeof sp, "%s/metadata/stats/symbol=%s/2023-10-01.json", root, SYM);
-    ASSERT(slurp(sp, saved, sizeof saved) > 100);
     ASSERT(strstr(saved, "\"hour\":2,\"path\":\"\"") != NULL); /* the proven-empty hour */
 
     agt_lake *l = NULL;
@@ -252,13 +255,10 @@ TEST(rebuild_damaged_and_missing)
 TEST(commit_heals_its_day)
 {
     char root[256], sp[512], saved[8192], now[8192];
-    lt_tmpdir(root, sizeof root, "data");
     agt_error e;
     int f = 0;
-    build_lake(root, &e, &f);
+    build_lake(root, sizeof root, sp, sizeof sp, saved, sizeof saved, &f);
     ASSERT(!f);
-    snprintf(sp, sizeof sp, "%s/metadata/stats/symbol=%s/2023-10-01.json", root, SYM);
-    ASSERT(slurp(sp, saved, sizeof saved) > 100);
     agt_trades t;
     agt_trades_init(&t);
     for (int round = 0; round < 2; round++) {
@@ -293,11 +293,10 @@ TEST(commit_heals_its_day)
 
 TEST(rebuild_refuses_damaged_data)
 {
-    char root[256], p[512];
-    lt_tmpdir(root, sizeof root, "data");
+    char root[256], p[512], saved[8192];
     agt_error e;
     int f = 0;
-    build_lake(root, &e, &f);
+    build_lake(root, sizeof root, p, sizeof p, saved, sizeof saved, &f);
     ASSERT(!f);
     snprintf(p, sizeof p, "%s/symbol=%s/year=2023/month=10/day=1/%s_20231001_01.parquet", root, SYM, SYM);
     ASSERT(truncate(p, 200) == 0);
