@@ -9,6 +9,9 @@
  * only the days it covers. The statistics let queries skip files, answer
  * aggregates without decoding data, find the file holding a trade id, and
  * prove completeness by chaining ids across hours without opening a file.
+ * The index is derived data: every entry can be recomputed from the data
+ * file and the change feed (rebuild.c), and a commit into a day whose file
+ * is damaged rebuilds it first.
  *
  * Format (written exactly like this, one entry per line; the reader is
  * strict: every key required, no unknown or repeated key, no trailing

@@ -61,6 +61,8 @@ def _declare(so: ctypes.CDLL) -> ctypes.CDLL:
                                    ctypes.c_double, ctypes.c_double, ctypes.c_int]
     so.agt_trades_init.argtypes = [p(_lib.AgtTrades)]
     so.agt_trades_release.argtypes = [p(_lib.AgtTrades)]
+    so.agt_lake_rebuild_stats.argtypes = [vp, ctypes.c_char_p, ctypes.c_int64, ctypes.c_int64,
+                                          p(ctypes.c_size_t), p(_lib.AgtError)]
     return so
 
 
@@ -87,6 +89,14 @@ class Writer:
         if st:
             raise RuntimeError(err.message.decode())
         return res
+
+    def rebuild_stats(self, symbol: str, start_us: int = 0, end_us: int = 2**63 - 1) -> int:
+        n, err = ctypes.c_size_t(), _lib.AgtError()
+        st = self.so.agt_lake_rebuild_stats(self.h, symbol.encode(), start_us, end_us,
+                                            ctypes.byref(n), ctypes.byref(err))
+        if st:
+            raise RuntimeError(err.message.decode())
+        return n.value
 
     def close(self) -> None:
         self.so.agt_lake_close(self.h)
@@ -197,6 +207,29 @@ def test_damaged_file_names_its_path(lake):
     with pytest.raises(LakeError) as ei:
         read_trades(root, "BTCUSDT", h, h + HOUR - 1)
     assert ei.value.status == "AGT_ECORRUPT" and f.name in str(ei.value)
+
+
+@pytest.mark.parametrize("damage", ["scribble", "delete"])
+def test_damaged_stats_refuse_then_rebuild(lake, damage):
+    """A lost statistics file never shortens a read; rebuilding restores the same bytes."""
+    root, w = lake
+    h = us("2023-07-04 12:00")
+    w.commit("BTCUSDT", h, hour_rows(h, 1, 2000), prev_id=0, complete=1)
+    w.commit("BTCUSDT", h + HOUR, hour_rows(h + HOUR, 2001, 500), prev_id=2000, complete=1)
+    stats = root / "metadata/stats/symbol=BTCUSDT/2023-07-04.json"
+    before = read_trades(root, "BTCUSDT", "2023-07-04", "2023-07-04")
+    saved = stats.read_bytes()
+    if damage == "scribble":
+        stats.write_bytes(saved[:40])
+    else:
+        stats.unlink()
+    with pytest.raises(LakeError) as ei:
+        read_trades(root, "BTCUSDT", "2023-07-04", "2023-07-04")
+    assert ei.value.status == "AGT_ECORRUPT" and str(stats) in str(ei.value)
+    assert w.rebuild_stats("BTCUSDT") == 1
+    assert stats.read_bytes() == saved
+    assert w.rebuild_stats("BTCUSDT") == 0
+    pd.testing.assert_frame_equal(read_trades(root, "BTCUSDT", "2023-07-04", "2023-07-04"), before)
 
 
 def _killed_writer(root: str, start: int) -> None:  # runs in a child process
