@@ -82,10 +82,19 @@ static int c_mkdir(void *c, const char *p, mode_t m)
     return agt_lake_io_posix()->mkdir(NULL, p, m);
 }
 
-static agt_lake_io counting_io(counting *c)
+/* A writer on a fresh lake under `root` whose I/O goes through `io`, counted into `c`. */
+static agt_status open_counted(char *root, size_t rn, counting *c, agt_lake_io *io, int no_fsync,
+                               agt_lake **l, agt_error *e)
 {
-    agt_lake_io io = {c, c_open, c_close, c_pread, c_pwrite, c_fsync, c_ftruncate, c_rename, c_unlink, c_mkdir};
-    return io;
+    const agt_lake_io t = {c, c_open, c_close, c_pread, c_pwrite, c_fsync, c_ftruncate, c_rename, c_unlink, c_mkdir};
+    memset(c, 0, sizeof *c);
+    *io = t;
+    lt_tmpdir(root, rn, "data");
+    agt_lake_opts o;
+    agt_lake_opts_default(&o);
+    o.io = io;
+    o.no_fsync = no_fsync;
+    return agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, l, e);
 }
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -316,16 +325,11 @@ TEST(rebuild_refuses_damaged_data)
 TEST(first_commit_in_flight_is_not_damage)
 {
     char root[256];
-    lt_tmpdir(root, sizeof root, "data");
     agt_error e;
     counting cnt;
-    memset(&cnt, 0, sizeof cnt);
-    agt_lake_io io = counting_io(&cnt);
-    agt_lake_opts o;
-    agt_lake_opts_default(&o);
-    o.io = &io;
+    agt_lake_io io;
     agt_lake *w = NULL, *r = NULL;
-    ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &w, &e));
+    ASSERT_OK(open_counted(root, sizeof root, &cnt, &io, 0, &w, &e));
     agt_trades t, out;
     agt_trades_init(&t);
     agt_trades_init(&out);
@@ -442,17 +446,11 @@ static void one_commit_cost(int days, counting *out, int *failed)
 {
     int *agt_failed_ = failed;
     char root[256];
-    lt_tmpdir(root, sizeof root, "data");
     agt_error e;
     counting cnt;
-    memset(&cnt, 0, sizeof cnt);
-    agt_lake_io io = counting_io(&cnt);
-    agt_lake_opts o;
-    agt_lake_opts_default(&o);
-    o.io = &io;
-    o.no_fsync = 1;
+    agt_lake_io io;
     agt_lake *l = NULL;
-    ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e));
+    ASSERT_OK(open_counted(root, sizeof root, &cnt, &io, 1, &l, &e));
     agt_trades t;
     agt_trades_init(&t);
     int64_t day0 = lt_hour(2023, 1, 1, 0);
