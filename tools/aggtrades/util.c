@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ui/progress.h"
 
 /* ---- messages ----------------------------------------------------------------- */
 
@@ -323,6 +324,7 @@ static void on_signal(int sig)
 {
     (void)sig;
     if (g_stop) {
+        ui_term_restore();
         static const char msg[] = "\naggtrades: interrupted again, quitting at once\n";
         ssize_t r = write(2, msg, sizeof msg - 1);
         (void)r;

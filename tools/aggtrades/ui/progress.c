@@ -7,7 +7,9 @@
  * width so they never wrap (a wrapped line would break the move up).
  * Messages that must stay on screen erase the block, print, and redraw it.
  */
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,7 @@
 #include "ui/progress.h"
 
 #define REDRAW_INTERVAL 0.1 /* seconds: at most 10 redraws a second */
-#define MAX_SYM_LINES 8
+#define MAX_SYM_LINES 8 /* at most UI_MAX_LINES - 3 */
 
 int ui_mode_for(int quiet, int no_progress)
 {
@@ -42,6 +44,9 @@ static int locale_utf8(void)
     return 0;
 }
 
+static void on_tstp(int sig);
+static void on_cont(int sig);
+
 int ui_progress_init(ui_progress *p, int mode, int color, const char *verb, size_t nsyms)
 {
     memset(p, 0, sizeof *p);
@@ -55,13 +60,25 @@ int ui_progress_init(ui_progress *p, int mode, int color, const char *verb, size
     p->last_draw = -1;
     p->nsyms = nsyms;
     p->syms = calloc(nsyms ? nsyms : 1, sizeof *p->syms);
-    return p->syms ? 0 : -1;
+    if (!p->syms) return -1;
+    if (mode == UI_TTY) {
+        signal(SIGTSTP, on_tstp);
+        signal(SIGCONT, on_cont);
+    }
+    return 0;
 }
 
 void ui_progress_release(ui_progress *p)
 {
+    ui_term_restore();
+    if (p->mode == UI_TTY) {
+        signal(SIGTSTP, SIG_DFL);
+        signal(SIGCONT, SIG_DFL);
+    }
     free(p->syms);
+    free(p->fb);
     p->syms = NULL;
+    p->fb = NULL;
 }
 
 void ui_progress_symbol(ui_progress *p, size_t i, const char *name, uint64_t units,
@@ -87,63 +104,206 @@ static void log_prefix(FILE *f)
     fprintf(f, "%s ", t);
 }
 
-/* ---- the terminal block ------------------------------------------------------------------ */
+/* ---- the terminal: cursor, size, one write per frame ------------------------------- */
 
-static int term_cols(void)
+static volatile sig_atomic_t g_cursor_hidden; /* we hid the cursor and owe a "show" */
+static volatile sig_atomic_t g_resumed;       /* back from Ctrl-Z: start a fresh block */
+
+static void write_all(const char *b, size_t n)
 {
-    struct winsize ws;
-    if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) return ws.ws_col;
-    const char *c = getenv("COLUMNS");
-    int v = c ? atoi(c) : 0;
-    return v >= 20 ? v : 80;
+    while (n > 0) {
+        ssize_t w = write(2, b, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        b += w;
+        n -= (size_t)w;
+    }
 }
 
-static void erase_block(ui_progress *p)
+void ui_term_restore(void)
 {
-    if (p->lines > 0) fprintf(stderr, "\r\033[%dA\033[J", p->lines);
+    int e = errno;
+    if (g_cursor_hidden) {
+        g_cursor_hidden = 0;
+        write_all("\033[?25h", 6);
+    }
+    errno = e;
+}
+
+static void on_tstp(int sig);
+
+static void on_cont(int sig)
+{
+    (void)sig;
+    g_resumed = 1;
+    signal(SIGTSTP, on_tstp);
+}
+
+/* Ctrl-Z: give the shell its cursor back, then stop for real. */
+static void on_tstp(int sig)
+{
+    (void)sig;
+    ui_term_restore();
+    signal(SIGTSTP, SIG_DFL);
+    raise(SIGTSTP); /* delivered (and stops us) when this handler returns */
+}
+
+static void term_size(int *cols, int *rows)
+{
+    struct winsize ws;
+    *cols = 80;
+    *rows = 24;
+    if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+        *cols = ws.ws_col;
+        if (ws.ws_row > 0) *rows = ws.ws_row;
+        return;
+    }
+    const char *c = getenv("COLUMNS");
+    int v = c ? atoi(c) : 0;
+    if (v > 0) *cols = v;
+}
+
+/* The frame is built in memory and written with one write(2): the terminal
+ * never shows a half-drawn block. */
+static void fb_put(ui_progress *p, const char *s, size_t n)
+{
+    if (p->fb_n + n + 1 > p->fb_cap) {
+        size_t cap = p->fb_cap ? p->fb_cap : 4096;
+        while (cap < p->fb_n + n + 1) cap *= 2;
+        char *b = realloc(p->fb, cap);
+        if (!b) return; /* the frame is cut short; the next one may fit */
+        p->fb = b;
+        p->fb_cap = cap;
+    }
+    memcpy(p->fb + p->fb_n, s, n);
+    p->fb_n += n;
+}
+
+static void fb_puts(ui_progress *p, const char *s)
+{
+    fb_put(p, s, strlen(s));
+}
+
+static void fb_printf(ui_progress *p, const char *fmt, ...) AGT_PRINTF(2, 3);
+static void fb_printf(ui_progress *p, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n > 0) fb_put(p, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+static void fb_flush(ui_progress *p)
+{
+    write_all(p->fb, p->fb_n);
+    p->fb_n = 0;
+}
+
+/*
+ * Move to the first row of the block on screen and clear from there down.
+ * If the terminal became narrower, terminals that reflow (most do) have
+ * wrapped the old lines: count the rows they take now.
+ */
+static void fb_erase(ui_progress *p, int cols)
+{
+    if (g_resumed) { /* the shell wrote below us after Ctrl-Z / fg */
+        g_resumed = 0;
+        p->lines = 0;
+    }
+    int rows = 0;
+    for (int i = 0; i < p->lines; i++)
+        rows += p->line_w[i] > cols ? (p->line_w[i] + cols - 1) / cols : 1;
+    if (rows > 0) fb_printf(p, "\r\033[%dA\033[J", rows);
+    else fb_puts(p, "\r\033[J");
     p->lines = 0;
 }
 
-/* One line: "  LABEL  [bar] pct  text", cut to `cols`. */
-static void draw_line(ui_progress *p, int cols, const char *label, double frac, const char *text,
-                      int bold)
-{
-    char pct[16];
-    if (frac < 0) frac = 0;
-    if (frac > 1) frac = 1;
-    snprintf(pct, sizeof pct, "%3d%%", (int)floor(frac * 100.0 + 1e-9));
-    int avail = cols - 1;
-    int label_w = 11; /* "  " + 9 */
-    /* every bar gets the same width: what is left after room for a typical text */
-    int bar_w = avail - label_w - 2 - 5 - 2 - 44;
-    if (bar_w > 40) bar_w = 40;
-    if (bar_w < 6) bar_w = 0;
+/* ---- the terminal block: layout ------------------------------------------------------ */
 
-    if (bold && p->color) fputs("\033[1m", stderr);
-    fprintf(stderr, "  %-9.9s", label);
-    if (bold && p->color) fputs("\033[0m", stderr);
-    int used = label_w;
-    if (bar_w > 0) {
-        int fill = (int)floor(frac * bar_w + 0.5);
-        if (frac < 1 && fill == bar_w) fill = bar_w - 1;
-        fputc('[', stderr);
-        if (p->color) fputs(frac >= 1 ? "\033[32m" : "\033[36m", stderr);
-        for (int k = 0; k < fill; k++) fputs(p->utf8 ? "\xe2\x96\x88" : "#", stderr);
-        if (p->color) fputs("\033[0m\033[2m", stderr);
-        for (int k = fill; k < bar_w; k++) fputs(p->utf8 ? "\xe2\x96\x91" : "-", stderr);
-        if (p->color) fputs("\033[0m", stderr);
-        fputc(']', stderr);
-        used += bar_w + 2;
+/* A piece of a line's text; pieces with a higher `drop` go first when room is short. */
+typedef struct piece {
+    char s[64];
+    int drop;
+} piece;
+
+/* Join the pieces with `sep`, leaving out the most droppable until it fits in `room`
+ * columns (text is ASCII); cut the last resort. Returns the length. */
+static int fit(const piece *pc, int n, const char *sep, int room, char *out, size_t outn)
+{
+    int keep_level = 99;
+    for (;;) {
+        size_t k = 0;
+        out[0] = 0;
+        for (int i = 0; i < n; i++) {
+            if (pc[i].drop > keep_level || !pc[i].s[0]) continue;
+            k += (size_t)snprintf(out + k, k < outn ? outn - k : 0, "%s%s", k ? sep : "", pc[i].s);
+            if (k >= outn) k = outn - 1;
+        }
+        int maxdrop = -1;
+        for (int i = 0; i < n; i++)
+            if (pc[i].drop <= keep_level && pc[i].drop > maxdrop) maxdrop = pc[i].drop;
+        if ((int)k <= room || maxdrop <= 0) {
+            if (room >= 0 && (int)k > room) {
+                out[room] = 0;
+                k = (size_t)room;
+            }
+            return (int)k;
+        }
+        keep_level = maxdrop - 1;
     }
-    if (used + 5 <= avail) {
-        fprintf(stderr, " %s", pct);
-        used += 5;
+}
+
+static int full_len(const piece *pc, int n, const char *sep)
+{
+    char buf[512];
+    return fit(pc, n, sep, 1 << 20, buf, sizeof buf);
+}
+
+/* Geometry shared by every bar line of a frame. */
+typedef struct layout {
+    int cols, label_w, bar_w, text_room;
+} layout;
+
+/* One line: "  LABEL  [bar] pct  text", never wider than cols - 1. */
+static void draw_line(ui_progress *p, const layout *L, const char *label, double frac,
+                      const piece *pc, int npc, int bold)
+{
+    char text[512];
+    if (!(frac >= 0)) frac = 0;
+    if (frac > 1) frac = 1;
+    int w = 2 + L->label_w;
+    fb_puts(p, "  ");
+    if (bold && p->color) fb_puts(p, "\033[1m");
+    fb_printf(p, "%-*.*s", L->label_w, L->label_w, label);
+    if (bold && p->color) fb_puts(p, "\033[0m");
+    if (L->bar_w > 0) {
+        int fill = (int)floor(frac * L->bar_w + 0.5);
+        if (frac < 1 && fill == L->bar_w) fill = L->bar_w - 1;
+        fb_puts(p, "  [");
+        if (p->color) fb_puts(p, frac >= 1 ? "\033[32m" : "\033[36m");
+        for (int k = 0; k < fill; k++) fb_puts(p, p->utf8 ? "\xe2\x96\x88" : "#");
+        if (p->color) fb_puts(p, "\033[0m\033[2m");
+        for (int k = fill; k < L->bar_w; k++) fb_puts(p, p->utf8 ? "\xe2\x96\x91" : "-");
+        if (p->color) fb_puts(p, "\033[0m");
+        fb_puts(p, "]");
+        w += 2 + L->bar_w + 2;
     }
-    if (used + 2 < avail) {
-        int room = avail - used - 2;
-        fprintf(stderr, "  %.*s", room, text);
+    fb_printf(p, " %3d%%", (int)floor(frac * 100.0 + 1e-9));
+    w += 5;
+    if (L->text_room > 0) {
+        int n = fit(pc, npc, "  ", L->text_room, text, sizeof text);
+        if (n > 0) {
+            fb_puts(p, "  ");
+            fb_puts(p, text);
+            w += 2 + n;
+        }
     }
-    fputs("\033[K\n", stderr);
+    fb_puts(p, "\033[K\n");
+    if (p->lines < UI_MAX_LINES) p->line_w[p->lines++] = w;
 }
 
 static void window_sample(ui_progress *p, double now)
@@ -180,13 +340,48 @@ static void rates(ui_progress *p, double now, double *bps, double *tps)
     *tps = (double)(p->trades - tr_old) / dt;
 }
 
-static void draw(ui_progress *p, double now)
+static const char *sym_state(const ui_progress *p, const ui_sym *s)
 {
-    int cols = term_cols();
-    char text[256], a[32], b[32], c[32], d[32];
+    if (s->units_done >= s->units_total && s->state != 0) return "done";
+    if (p->stopped) return "stopped";
+    return s->state == 0 ? "waiting" : "";
+}
+
+/* Pieces of symbol i's line. */
+static int sym_pieces(const ui_progress *p, const ui_sym *s, piece *pc)
+{
+    char a[32];
+    int n = 0;
+    snprintf(pc[n].s, sizeof pc[n].s, "%llu/%llu h", (unsigned long long)s->units_done,
+             (unsigned long long)s->units_total);
+    pc[n++].drop = 0;
+    snprintf(pc[n].s, sizeof pc[n].s, "%s trades", fmt_count(s->stored, a, sizeof a));
+    pc[n++].drop = 3;
+    snprintf(pc[n].s, sizeof pc[n].s, "%s", fmt_bytes(s->bytes, a, sizeof a));
+    pc[n++].drop = 4;
+    pc[n].s[0] = 0;
+    if (s->units_failed)
+        snprintf(pc[n].s, sizeof pc[n].s, "%llu failed", (unsigned long long)s->units_failed);
+    pc[n++].drop = 1;
+    snprintf(pc[n].s, sizeof pc[n].s, "%s", sym_state(p, s));
+    pc[n++].drop = 2;
+    return n;
+}
+
+static void draw(ui_progress *p, double now, const char *message)
+{
+    int cols, rows;
+    char a[32], b[32], c[32];
+    piece tp[4], sp[5], pp[4];
     double bps, tps;
+    term_size(&cols, &rows);
     rates(p, now, &bps, &tps);
-    erase_block(p);
+    if (!g_cursor_hidden) {
+        fb_puts(p, "\033[?25l");
+        g_cursor_hidden = 1;
+    }
+    fb_erase(p, cols);
+    if (message) fb_puts(p, message);
 
     /* overall */
     double frac = p->units_total ? (double)p->units_done / (double)p->units_total : 1.0;
@@ -195,62 +390,87 @@ static void draw(ui_progress *p, double now)
     if (p->units_done >= p->units_total) eta = 0;
     else if (p->units_done > 0)
         eta = elapsed / (double)p->units_done * (double)(p->units_total - p->units_done);
-    fmt_mbps(bps, a, sizeof a);
-    fmt_si(tps, b, sizeof b);
-    fmt_eta(eta, c, sizeof c);
-    snprintf(text, sizeof text, "%llu/%llu h  %s  %s trades/s  ETA %s",
-             (unsigned long long)p->units_done, (unsigned long long)p->units_total, a, b, c);
-    draw_line(p, cols, "total", frac, text, 1);
-    int lines = 1;
+    snprintf(tp[0].s, sizeof tp[0].s, "%llu/%llu h", (unsigned long long)p->units_done,
+             (unsigned long long)p->units_total);
+    tp[0].drop = 0;
+    snprintf(tp[1].s, sizeof tp[1].s, "%s", fmt_mbps(bps, a, sizeof a));
+    tp[1].drop = 2;
+    snprintf(tp[2].s, sizeof tp[2].s, "%s trades/s", fmt_si(tps, a, sizeof a));
+    tp[2].drop = 3;
+    if (p->stopped && p->units_done < p->units_total) snprintf(tp[3].s, sizeof tp[3].s, "stopped");
+    else if (cli_stop_requested() && p->units_done < p->units_total)
+        snprintf(tp[3].s, sizeof tp[3].s, "stopping (Ctrl-C again quits)");
+    else snprintf(tp[3].s, sizeof tp[3].s, "ETA %s", fmt_eta(eta, a, sizeof a));
+    tp[3].drop = 1;
 
     /* symbols: the running one and its neighbours when there are many */
+    int max_sym = rows - 4; /* total, "... in all", panel, and the cursor's row */
+    if (max_sym > MAX_SYM_LINES) max_sym = MAX_SYM_LINES;
+    if (max_sym < 1) max_sym = 1;
+    size_t nshow = p->nsyms < (size_t)max_sym ? p->nsyms : (size_t)max_sym;
     size_t first = 0;
-    if (p->nsyms > MAX_SYM_LINES && p->cur > 0) {
-        first = (size_t)p->cur > MAX_SYM_LINES / 2 ? (size_t)p->cur - MAX_SYM_LINES / 2 : 0;
-        if (first + MAX_SYM_LINES > p->nsyms) first = p->nsyms - MAX_SYM_LINES;
+    if (p->nsyms > nshow && p->cur > 0) {
+        first = (size_t)p->cur > nshow / 2 ? (size_t)p->cur - nshow / 2 : 0;
+        if (first + nshow > p->nsyms) first = p->nsyms - nshow;
     }
-    for (size_t i = first; i < p->nsyms && i < first + MAX_SYM_LINES; i++) {
-        ui_sym *s = &p->syms[i];
+
+    /* geometry: every bar the same width, from what the longest text leaves */
+    layout L;
+    L.cols = cols;
+    L.label_w = 5;
+    int maxtext = full_len(tp, 4, "  ");
+    for (size_t i = first; i < first + nshow; i++) {
+        int l = (int)strlen(p->syms[i].name);
+        if (l > L.label_w) L.label_w = l;
+        int t = full_len(sp, sym_pieces(p, &p->syms[i], sp), "  ");
+        if (t > maxtext) maxtext = t;
+    }
+    int avail = cols - 1; /* the last column stays free: no auto-wrap surprises */
+    int fixed = 2 + L.label_w + 5;
+    L.bar_w = avail - fixed - 4 - 2 - maxtext;
+    if (L.bar_w > 40) L.bar_w = 40;
+    if (L.bar_w < 10) L.bar_w = avail - fixed - 4 - 2 >= 10 + 16 ? 10 : 0;
+    L.text_room = avail - fixed - (L.bar_w ? L.bar_w + 4 : 0) - 2;
+
+    draw_line(p, &L, "total", frac, tp, 4, 1);
+    for (size_t i = first; i < first + nshow; i++) {
+        const ui_sym *s = &p->syms[i];
         double f = s->units_total ? (double)s->units_done / (double)s->units_total : 1.0;
-        fmt_count(s->stored, a, sizeof a);
-        fmt_bytes(s->bytes, b, sizeof b);
-        if (s->units_failed)
-            snprintf(d, sizeof d, "  %llu failed", (unsigned long long)s->units_failed);
-        else
-            d[0] = 0;
-        snprintf(text, sizeof text, "%llu/%llu h  %s trades  %s%s%s",
-                 (unsigned long long)s->units_done, (unsigned long long)s->units_total, a, b, d,
-                 s->state == 2 ? "  done" : s->state == 0 ? "  waiting" : "");
-        draw_line(p, cols, s->name, f, text, 0);
-        lines++;
+        draw_line(p, &L, s->name, f, sp, sym_pieces(p, s, sp), 0);
     }
-    if (p->nsyms > MAX_SYM_LINES) {
-        fprintf(stderr, "  ... %zu symbols in all\033[K\n", p->nsyms);
-        lines++;
+    if (p->nsyms > nshow) {
+        int n = snprintf(a, sizeof a, "  ... %zu symbols in all", p->nsyms);
+        fb_puts(p, a);
+        fb_puts(p, "\033[K\n");
+        p->line_w[p->lines++] = n;
     }
 
     /* panel */
-    char cur[64] = "";
+    char text[512];
+    snprintf(pp[0].s, sizeof pp[0].s, "dates %d/%d", p->days_done, p->days_total);
+    pp[0].drop = 0;
     if (p->cur >= 0 && p->cur_hour_us >= 0) {
         char ts[40];
         fmt_ts(p->cur_hour_us, 0, 0, ts, sizeof ts);
         ts[16] = 0; /* "YYYY-MM-DD HH:MM" */
-        snprintf(cur, sizeof cur, "%s %s", p->syms[p->cur].name, ts);
+        snprintf(pp[1].s, sizeof pp[1].s, "now %.23s %.16s", p->syms[p->cur].name, ts);
     } else {
-        snprintf(cur, sizeof cur, "-");
+        snprintf(pp[1].s, sizeof pp[1].s, "now -");
     }
-    fmt_bytes(p->lake_bytes, a, sizeof a);
-    fmt_duration(elapsed, b, sizeof b);
-    snprintf(text, sizeof text, "  dates %d/%d | now %s | lake %s on disk | %s", p->days_done,
-             p->days_total, cur, a, b);
-    if ((int)strlen(text) > cols - 1) text[cols - 1] = 0;
-    if (p->color) fputs("\033[2m", stderr);
-    fputs(text, stderr);
-    if (p->color) fputs("\033[0m", stderr);
-    fputs("\033[K\n", stderr);
-    lines++;
-    fflush(stderr);
-    p->lines = lines;
+    pp[1].drop = 1;
+    snprintf(pp[2].s, sizeof pp[2].s, "lake %s on disk", fmt_bytes(p->lake_bytes, b, sizeof b));
+    pp[2].drop = 2;
+    snprintf(pp[3].s, sizeof pp[3].s, "%s", fmt_duration(elapsed, c, sizeof c));
+    pp[3].drop = 3;
+    int n = fit(pp, 4, " | ", avail - 2, text, sizeof text);
+    fb_puts(p, "  ");
+    if (p->color) fb_puts(p, "\033[2m");
+    fb_puts(p, text);
+    if (p->color) fb_puts(p, "\033[0m");
+    fb_puts(p, "\033[K\n");
+    p->line_w[p->lines++] = 2 + n;
+    p->drawn_cols = cols;
+    fb_flush(p);
     p->last_draw = now;
 }
 
@@ -260,7 +480,7 @@ static void maybe_draw(ui_progress *p, int force)
     double now = cli_mono();
     if (!force && p->last_draw >= 0 && now - p->last_draw < REDRAW_INTERVAL) return;
     window_sample(p, now);
-    draw(p, now);
+    draw(p, now, NULL);
 }
 
 /* ---- events --------------------------------------------------------------------------------- */
@@ -346,58 +566,88 @@ void ui_progress_lake_bytes(ui_progress *p, uint64_t bytes)
 
 void ui_progress_log(ui_progress *p, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
     if (p->mode == UI_QUIET) return;
-    if (p->mode == UI_TTY) erase_block(p);
-    else log_prefix(stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int n = vsnprintf(msg, sizeof msg - 1, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    if (p->mode == UI_TTY && p->last_draw >= 0) draw(p, cli_mono());
+    if (n < 0) n = 0;
+    if ((size_t)n > sizeof msg - 2) n = (int)sizeof msg - 2;
+    msg[n] = '\n';
+    msg[n + 1] = 0;
+    if (p->mode == UI_TTY) {
+        /* above the block, in the same write as its redraw */
+        double now = cli_mono();
+        window_sample(p, now);
+        draw(p, now, msg);
+        return;
+    }
+    log_prefix(stderr);
+    fputs(msg, stderr);
     fflush(stderr);
 }
 
 void ui_progress_erase(ui_progress *p)
 {
-    if (p->mode == UI_TTY) {
-        erase_block(p);
-        fflush(stderr);
+    if (p->mode == UI_TTY && p->lines > 0) {
+        int cols, rows;
+        term_size(&cols, &rows);
+        fb_erase(p, cols);
+        fb_flush(p);
     }
+    ui_term_restore();
+}
+
+/* "SYMBOL: 48 hours, 49,096 trades, 8.30 MB in 5.1s, ..." */
+static void summary_line(const char *name, const ui_sym *s, double dt, int interrupted)
+{
+    char a[32], b[32], c[32], extra[200] = "";
+    uint64_t ok = s->units_done - s->units_failed;
+    fmt_count(s->stored, a, sizeof a);
+    fmt_bytes(s->bytes, b, sizeof b);
+    fmt_duration(dt, c, sizeof c);
+    size_t k = 0;
+    if (s->days_skipped)
+        k += (size_t)snprintf(extra + k, sizeof extra - k, ", %d date%s already complete",
+                              s->days_skipped, s->days_skipped == 1 ? "" : "s");
+    if (s->updated && k < sizeof extra)
+        k += (size_t)snprintf(extra + k, sizeof extra - k, ", %lld updated", (long long)s->updated);
+    if (s->units_failed && k < sizeof extra)
+        k += (size_t)snprintf(extra + k, sizeof extra - k, ", %llu failed (in .retry)",
+                              (unsigned long long)s->units_failed);
+    if (interrupted && s->units_done < s->units_total && k < sizeof extra)
+        snprintf(extra + k, sizeof extra - k, ", %llu not done (interrupted)",
+                 (unsigned long long)(s->units_total - s->units_done));
+    printf("%s: %llu hour%s, %s trades, %s in %s%s\n", name, (unsigned long long)ok,
+           ok == 1 ? "" : "s", a, b, c, extra);
 }
 
 void ui_progress_finish(ui_progress *p, int interrupted)
 {
     double now = cli_mono();
+    p->stopped = interrupted;
     if (p->mode == UI_TTY) {
         p->cur_hour_us = -1;
         window_sample(p, now);
-        draw(p, now);
+        draw(p, now, NULL);
+        ui_term_restore();
     }
     if (p->mode == UI_QUIET) return;
+    ui_sym all;
+    memset(&all, 0, sizeof all);
     for (size_t i = 0; i < p->nsyms; i++) {
         ui_sym *s = &p->syms[i];
-        char a[32], b[32], c[32], extra[160] = "";
-        double dt = (s->state ? (s->t_end > 0 ? s->t_end : now) - s->t_start : 0);
-        fmt_count(s->stored, a, sizeof a);
-        fmt_bytes(s->bytes, b, sizeof b);
-        fmt_duration(dt, c, sizeof c);
-        size_t k = 0;
-        if (s->days_skipped)
-            k += (size_t)snprintf(extra + k, sizeof extra - k, ", %d date%s already complete",
-                                  s->days_skipped, s->days_skipped == 1 ? "" : "s");
-        if (s->updated)
-            k += (size_t)snprintf(extra + k, sizeof extra - k, ", %lld updated",
-                                  (long long)s->updated);
-        if (s->units_failed && k < sizeof extra)
-            k += (size_t)snprintf(extra + k, sizeof extra - k, ", %llu failed (in .retry)",
-                                  (unsigned long long)s->units_failed);
-        if (interrupted && s->units_done < s->units_total && k < sizeof extra)
-            snprintf(extra + k, sizeof extra - k, ", %llu not done (interrupted)",
-                     (unsigned long long)(s->units_total - s->units_done));
-        printf("%s: %llu hour%s, %s trades, %s in %s%s\n", s->name,
-               (unsigned long long)(s->units_done - s->units_failed),
-               s->units_done - s->units_failed == 1 ? "" : "s", a, b, c, extra);
+        summary_line(s->name, s, s->state ? (s->t_end > 0 ? s->t_end : now) - s->t_start : 0,
+                     interrupted);
+        all.units_total += s->units_total;
+        all.units_done += s->units_done;
+        all.units_failed += s->units_failed;
+        all.stored += s->stored;
+        all.bytes += s->bytes;
+        all.updated += s->updated;
+        all.days_skipped += s->days_skipped;
     }
+    if (p->nsyms > 1) summary_line("total", &all, now - p->t0, interrupted);
     fflush(stdout);
 }

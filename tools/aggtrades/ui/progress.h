@@ -32,6 +32,7 @@ typedef struct ui_sym {
 } ui_sym;
 
 #define UI_WINDOW 64
+#define UI_MAX_LINES 16 /* lines of the terminal block */
 
 typedef struct ui_progress {
     int mode;
@@ -46,7 +47,12 @@ typedef struct ui_progress {
     uint64_t bytes, trades, units_total, units_done, units_failed;
     int days_total, days_done;
     double t0, last_draw;
-    int lines; /* lines of the block currently on screen */
+    int lines;                   /* lines of the block currently on screen */
+    int line_w[UI_MAX_LINES];    /* their widths in columns */
+    int drawn_cols;              /* the terminal's width when they were drawn */
+    int stopped;                 /* interrupted: the final frame says so */
+    char *fb;                    /* the frame being built (one write per frame) */
+    size_t fb_n, fb_cap;
     struct { double t; uint64_t bytes, trades; } win[UI_WINDOW];
     int win_n, win_i;
 } ui_progress;
@@ -82,6 +88,10 @@ void ui_progress_log(ui_progress *p, const char *fmt, ...)
 void ui_progress_erase(ui_progress *p);
 /* Final draw (at 100 % if all done), then the per-symbol summary lines on stdout. */
 void ui_progress_finish(ui_progress *p, int interrupted);
+
+/* Show the cursor again if the display hid it (async-signal-safe: the
+ * signal handlers call it before quitting). */
+void ui_term_restore(void);
 
 /* The mode for the global options: quiet, no_progress, and whether stderr is a terminal. */
 int ui_mode_for(int quiet, int no_progress);

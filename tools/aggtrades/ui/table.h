@@ -2,7 +2,8 @@
  * ui/table.h - writers for trade rows: an aligned table for people, CSV and
  * JSON for programs. Timestamps are UTC, at the precision the data has
  * (milliseconds, or microseconds when any row needs them); prices and
- * quantities in their shortest exact decimal form.
+ * quantities in their shortest exact decimal form (in the table, padded with
+ * zeros so that each column lines up on the decimal point).
  *
  * CSV:  trade_id,timestamp,price,quantity,is_buyer_maker
  *       1001,2023-10-05T12:30:00.500Z,27450.12,0.013,true
