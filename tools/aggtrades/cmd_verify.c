@@ -197,13 +197,13 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
         rc = EXIT_USAGE;
         goto out;
     }
-    if (!cli_root_exists(ctx)) {
-        cli_error("no lake at '%s' (set --root or AGT_ROOT)", ctx->root);
-        rc = EXIT_LAKE;
-        goto out;
+    /* a missing lake is an error even with --repair (which would create one) */
+    if ((rc = cli_lake_open_read(ctx, &lake))) goto out;
+    if (repair) {
+        agt_lake_close(lake);
+        lake = NULL;
+        if ((rc = cli_lake_open_write(ctx, &lake))) goto out;
     }
-    rc = repair ? cli_lake_open_write(ctx, &lake) : cli_lake_open_read(ctx, &lake);
-    if (rc) goto out;
 
     /* the default range: what is stored */
     int64_t newest = -1;

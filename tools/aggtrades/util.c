@@ -291,7 +291,11 @@ int cli_parse(cli_ctx *ctx, int argc, char **argv, const cli_opt *opts, char **p
 int cli_symbol(const char *arg, char out[24])
 {
     size_t n = strlen(arg);
-    if (n == 0 || n >= 24) goto bad;
+    if (n == 0) {
+        cli_error("empty symbol (expected 2 to 20 letters and digits, e.g. BTCUSDT)");
+        return EXIT_USAGE;
+    }
+    if (n >= 24) goto bad;
     for (size_t i = 0; i <= n; i++) {
         char c = arg[i];
         out[i] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
@@ -307,6 +311,16 @@ int cli_time_arg(const char *opt, const char *arg, int is_end, int64_t *us, int 
     agt_error err;
     int dat = 0;
     agt_error_clear(&err);
+    /* the lake keeps microseconds: say so rather than "cannot parse" */
+    const char *dot = strchr(arg, '.');
+    if (dot && strchr(arg, ':') && strchr(arg, ':') < dot) {
+        size_t nd = strspn(dot + 1, "0123456789");
+        if (nd > 6) {
+            cli_error("invalid %s: '%s' has %zu fraction digits (at most 6: microseconds)", opt,
+                      arg, nd);
+            return EXIT_USAGE;
+        }
+    }
     if (agt_parse_time(arg, us, &dat, &err) != AGT_OK) {
         cli_error("invalid %s: %s", opt, err.message);
         return EXIT_USAGE;
@@ -374,10 +388,20 @@ void cli_date_str(int64_t us, char out[16])
 
 /* ---- lake and client --------------------------------------------------------------------- */
 
+/* The root exists but is not a directory: say so (exit 3). */
+static int root_not_dir(const cli_ctx *ctx)
+{
+    struct stat st;
+    if (stat(ctx->root, &st) != 0 || S_ISDIR(st.st_mode)) return 0;
+    cli_error("cannot use '%s' as the lake: not a directory", ctx->root);
+    return EXIT_LAKE;
+}
+
 static int lake_open(const cli_ctx *ctx, unsigned flags, agt_lake **out)
 {
     agt_error err;
     agt_error_clear(&err);
+    if (root_not_dir(ctx)) return EXIT_LAKE;
     agt_status s = agt_lake_open(ctx->root, flags, out, &err);
     if (s == AGT_OK) return 0;
     if (s == AGT_ENOTFOUND)
@@ -436,11 +460,8 @@ int cli_root_exists(const cli_ctx *ctx)
 int cli_root_check(const cli_ctx *ctx)
 {
     struct stat st;
+    if (root_not_dir(ctx)) return EXIT_LAKE;
     if (stat(ctx->root, &st) == 0) {
-        if (!S_ISDIR(st.st_mode)) {
-            cli_error("cannot use '%s' as the lake: not a directory", ctx->root);
-            return EXIT_LAKE;
-        }
         if (access(ctx->root, W_OK | X_OK) != 0) {
             cli_error("cannot write to '%s': %s", ctx->root, strerror(errno));
             return EXIT_LAKE;
