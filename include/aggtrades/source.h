@@ -19,7 +19,9 @@
  * narrowed to the hours it can affect, and only those hours are fetched
  * again with REST (agt_fetch_hour): a file cut at 09:29 keeps its hours
  * 00-08, and 09-23 come from REST. A missing (404), mismatching (checksum)
- * or unreadable file sends the whole day to REST.
+ * or unreadable file sends the whole day to REST. An archive that cannot be
+ * reached at all (network, HTTP errors other than 404, a ban) is not asked
+ * again by the same source: later days go to REST at once.
  *
  * A source borrows an agt_client (and optionally an agt_archive); it is not
  * thread-safe, like them.

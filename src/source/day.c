@@ -27,7 +27,16 @@
 struct agt_source {
     agt_client *c;
     agt_archive *a;
+    agt_status down;     /* the archive's transport failure, after which it is not asked */
+    char down_msg[200];  /* its message */
 };
+
+/* Failures of the archive itself, not of one day's file: later days would
+ * only repeat the retries, so they go to rest at once. */
+static int archive_down(agt_status st)
+{
+    return st == AGT_ENET || st == AGT_EHTTP || st == AGT_EBANNED || st == AGT_EUNSUPPORTED;
+}
 
 static const char SRC_ARCHIVE[] = "archive";
 static const char SRC_REST[] = "rest";
@@ -179,7 +188,15 @@ static agt_status from_archive(agt_source *s, const char *symbol, agt_source_pol
     agt_trades rows;
     agt_trades_init(&rows);
     r->archive_tried = 1;
-    agt_status st = agt_archive_fetch_day(s->a, symbol, r->day_start_us, &rows, &r->archive, err);
+    agt_status st;
+    if (s->down != AGT_OK)
+        st = agt_err(err, s->down, "not asked again after: %s", s->down_msg);
+    else
+        st = agt_archive_fetch_day(s->a, symbol, r->day_start_us, &rows, &r->archive, err);
+    if (s->down == AGT_OK && archive_down(st)) {
+        s->down = st;
+        snprintf(s->down_msg, sizeof s->down_msg, "%.190s", err->message);
+    }
     r->archive_status = st;
     if (st == AGT_ECANCELLED || st == AGT_ENOMEM) goto out;
     if (st != AGT_OK) {

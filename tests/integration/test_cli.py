@@ -80,8 +80,8 @@ def child_env(**extra: str) -> dict[str, str]:
 def run(sim: Any, root: Path | str, *args: str, env: dict[str, str] | None = None,
         timeout: float = 300) -> subprocess.CompletedProcess[str]:
     cmd = [BIN, "--root", str(root), "--interval-ms", "0"]
-    if sim is not None:
-        cmd += ["--api-url", sim.url]
+    if sim is not None:  # the simulator serves the archive too: never the real one
+        cmd += ["--api-url", sim.url, "--archive-url", sim.url]
     return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=timeout,
                           env=env or child_env())
 
@@ -397,8 +397,8 @@ def test_quiet(clean: Any, tmp_path: Path) -> None:
 
 def test_live_display_on_a_terminal(clean: Any, tmp_path: Path) -> None:
     root = tmp_path / "lake"
-    cmd = [BIN, "--root", str(root), "--api-url", clean.url, "--interval-ms", "20",
-           "download", "BTCUSDT", "ETHBTC", "--start", "2024-02-20", "--end", "2024-02-21"]
+    cmd = [BIN, "--root", str(root), "--api-url", clean.url, "--archive-url", clean.url,
+           "--interval-ms", "20", "download", "BTCUSDT", "ETHBTC", "--start", "2024-02-20", "--end", "2024-02-21"]
     code, out, seconds = run_pty(cmd, env=child_env(LANG="C.UTF-8", TERM="xterm"))
     text = out.decode("utf-8", "replace")
     assert code == 0, text
@@ -429,7 +429,7 @@ def test_live_display_on_a_terminal(clean: Any, tmp_path: Path) -> None:
 
 
 def test_display_respects_no_color_and_no_progress(clean: Any, tmp_path: Path) -> None:
-    base = [BIN, "--api-url", clean.url, "--interval-ms", "0"]
+    base = [BIN, "--api-url", clean.url, "--archive-url", clean.url, "--interval-ms", "0"]
     args = ["download", "ETHBTC", "--start", "2024-02-14", "--end", "2024-02-14"]
     code, out, _ = run_pty(base + ["--root", str(tmp_path / "a")] + args,
                            env=child_env(NO_COLOR="1", TERM="xterm"))
@@ -617,7 +617,8 @@ def test_failed_units_go_to_retry_then_retry_fixes_them(clean: Any, tmp_path: Pa
     root = tmp_path / "lake"
     # four 500s: every attempt of one page fails (the client tries 4 times)
     clean.control(next=["500json"] * 4)
-    p = run(clean, root, "download", "ETHBTC", "BNBUSDT", "--start", "2024-02-05", "--end", "2024-02-05")
+    p = run(clean, root, "download", "ETHBTC", "BNBUSDT", "--start", "2024-02-05", "--end", "2024-02-05",
+            "--source", "rest")  # hour by hour: the faults hit one page
     assert p.returncode == 1, p.stderr
     assert p.stderr.endswith(f"aggtrades: 1 hour failed and is recorded in '{root}/.retry'; "
                              "run 'aggtrades retry' later\n")
@@ -704,8 +705,9 @@ def test_verify_finds_a_deleted_file_and_a_hole_then_repairs(clean: Any, tmp_pat
 def test_interrupt_keeps_committed_hours_and_resumes(clean: Any, tmp_path: Path) -> None:
     root = tmp_path / "lake"
     clean.control(next=["stall:0.3"] * 400, fault_paths=["/api/v3/aggTrades"])
-    cmd = [BIN, "--root", str(root), "--api-url", clean.url, "--interval-ms", "0",
-           "download", "BNBUSDT", "--start", "2024-02-10", "--end", "2024-02-11"]
+    cmd = [BIN, "--root", str(root), "--api-url", clean.url, "--archive-url", clean.url,
+           "--interval-ms", "0", "download", "BNBUSDT", "--start", "2024-02-10", "--end", "2024-02-11",
+           "--source", "rest"]  # hour by hour, so Ctrl-C lands between hours
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
     time.sleep(3)
     proc.send_signal(signal.SIGINT)
@@ -726,8 +728,8 @@ def test_interrupt_keeps_committed_hours_and_resumes(clean: Any, tmp_path: Path)
 
 def test_second_interrupt_quits_at_once(clean: Any, tmp_path: Path) -> None:
     clean.control(next=["stall:20"], fault_paths=["/api/v3/aggTrades"])
-    cmd = [BIN, "--root", str(tmp_path / "lake"), "--api-url", clean.url,
-           "download", "BNBUSDT", "--start", "2024-02-12", "--end", "2024-02-12"]
+    cmd = [BIN, "--root", str(tmp_path / "lake"), "--api-url", clean.url, "--archive-url", clean.url,
+           "download", "BNBUSDT", "--start", "2024-02-12", "--end", "2024-02-12", "--source", "rest"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
     time.sleep(1.5)
     proc.send_signal(signal.SIGINT)

@@ -222,19 +222,29 @@ static agt_status fetch_hour_kept(ui_progress *ui, agt_client *client, hour_stas
     return st;
 }
 
+/* Step 1's verdict on a symbol the exchange does not list. */
+static int refuse_symbol(ui_progress *ui, const char *symbol)
+{
+    ui_progress_erase(ui);
+    cli_error("unknown symbol '%s' (the exchange does not list it)", symbol);
+    return EXIT_USAGE;
+}
+
 /*
  * Step 1 for a symbol whose first unit is a whole day: one small request
- * (its first trade by id) shows the exchange lists it, without fetching with
- * rest an hour the archive will bring. 1 if it does; 0 otherwise, and the
- * day becomes 24 ordinary hours whose first the usual prefetch then tries.
+ * (its first trade by id) tells whether the exchange lists it, without
+ * fetching with rest an hour the archive will bring. 1 when that decided it
+ * (pf->status AGT_OK, or the unknown-symbol error); 0 otherwise, and the day
+ * becomes 24 ordinary hours whose first the usual prefetch then tries.
  */
-static int known_symbol(agt_client *client, job_symbol *s)
+static int probe_symbol(agt_client *client, job_symbol *s, prefetched *pf)
 {
     agt_trades t;
     agt_trades_init(&t);
-    agt_status st = agt_fetch_from_id(client, s->symbol, 0, 1, &t, NULL);
+    agt_error_clear(&pf->err);
+    pf->status = agt_fetch_from_id(client, s->symbol, 0, 1, &t, &pf->err);
     agt_trades_release(&t);
-    if (st == AGT_OK) return 1;
+    if (pf->status == AGT_OK || unknown_symbol(pf->status, &pf->err)) return 1;
     for (size_t k = 0; k < 24 && k < s->nhours; k++) s->hours[k].whole_day = 0;
     return 0;
 }
@@ -419,8 +429,12 @@ int job_run(const cli_ctx *ctx, agt_lake **lakep, agt_client *client, job_plan *
             interrupted = 1;
             break;
         }
-        if (s->hours[0].whole_day && plan->day_source && known_symbol(client, s)) continue;
         prefetched *pf = &pre[i];
+        if (s->hours[0].whole_day && plan->day_source && probe_symbol(client, s, pf)) {
+            if (pf->status == AGT_OK) continue;
+            rc = refuse_symbol(&ui, s->symbol);
+            goto out;
+        }
         uint64_t b0 = ui.syms[i].bytes, t0 = ui.syms[i].trades;
         ui_progress_begin_hour(&ui, i, s->hours[0].hour_us);
         agt_error_clear(&pf->err);
@@ -439,9 +453,7 @@ int job_run(const cli_ctx *ctx, agt_lake **lakep, agt_client *client, job_plan *
             break;
         }
         if (unknown_symbol(pf->status, &pf->err)) {
-            ui_progress_erase(&ui);
-            cli_error("unknown symbol '%s' (the exchange does not list it)", s->symbol);
-            rc = EXIT_USAGE;
+            rc = refuse_symbol(&ui, s->symbol);
             goto out;
         }
     }
