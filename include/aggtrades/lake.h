@@ -58,7 +58,9 @@ struct agt_lake_io;
 
 typedef struct agt_lake_opts {
     const struct agt_lake_io *io; /* NULL: POSIX; tests inject ENOSPC, EIO, crashes */
-    uint64_t wal_checkpoint_bytes; /* checkpoint when the WAL exceeds this; 0 = 64 MiB */
+    uint64_t wal_checkpoint_bytes; /* checkpoint after a commit when the WAL holds more than
+                                      this of finished commits and dropped pages; 0 = 4 MiB.
+                                      A writer's close always checkpoints. */
     int no_fsync;                  /* 1: skip fsync (benchmarks only; not crash-safe) */
 } agt_lake_opts;
 
@@ -84,7 +86,8 @@ agt_status agt_lake_open_opts(const char *root, unsigned flags, const agt_lake_o
                               agt_lake **out, agt_error *err);
 
 /*
- * Close the lake: checkpoint the WAL if writing (best effort), release the
+ * Close the lake: checkpoint the WAL if writing (best effort: the log then
+ * keeps only the stashed pages of hours not committed), release the
  * lock, free the handle. Every query made from it must be closed first.
  * Accepts NULL.
  */

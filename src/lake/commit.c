@@ -144,9 +144,15 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
     agt_file_stats fs;
     memset(&fs, 0, sizeof fs);
     int64_t file_version = -1;
-    agt_status s = agt_lake_load_file(path, &stored, &file_version, err);
+    /* no file yet is the usual first commit of an hour: not an error, so not reported */
+    agt_error e2;
+    agt_error_clear(&e2);
+    agt_status s = agt_lake_load_file(path, &stored, &file_version, &e2);
     if (s == AGT_ENOTFOUND) s = AGT_OK;
-    if (s != AGT_OK) goto out;
+    if (s != AGT_OK) {
+        if (err) *err = e2;
+        goto out;
+    }
 
     if (file_version == b->version) {
         /* Steps 3 and 4 are done: the file on disk is the merged hour. */

@@ -49,6 +49,8 @@ struct agt_lake {
     uint64_t disk_bytes;
     agt_cdc_cache *cdc_cache;   /* cdc.c: the last listing of a changes directory */
     unsigned long cdc_listings; /* directory listings made (tests) */
+    unsigned long day_entries;  /* directory entries read listing days (stats.c, layout.c;
+                                   tests: planning a short range reads none) */
 };
 
 /* ---- io.c: helpers over the I/O table ---------------------------------- */
@@ -107,6 +109,7 @@ enum { AGT_WAL_BEGIN = 1, AGT_WAL_COMMIT = 2, AGT_WAL_STASH = 3, AGT_WAL_DROP = 
 #define AGT_WAL_REC_HEAD 16
 #define AGT_WAL_ROW 33
 #define AGT_WAL_MAX_PAYLOAD (UINT64_C(1) << 31)
+#define AGT_WAL_CHECKPOINT_DEFAULT (UINT64_C(4) << 20) /* dead bytes; see wal.c */
 
 /* A BEGIN record decoded: the intent of one commit, rows included. */
 typedef struct agt_wal_begin {
@@ -152,7 +155,10 @@ agt_status agt_wal_append_stash(agt_lake *l, uint32_t type, const char *symbol, 
                                 const agt_trades *rows, agt_error *err);
 /* Forget stash entries of the key (in memory). */
 void agt_wal_stash_forget(agt_wal *w, const char *symbol, int64_t hour);
-/* Rewrite the log keeping only live stash records (atomic), when it is big. */
+/*
+ * Rewrite the log keeping only live stash records (atomic) when its dead
+ * bytes exceed l->checkpoint_bytes, or whenever it holds any if `force`.
+ */
 agt_status agt_wal_checkpoint(agt_lake *l, int force, agt_error *err);
 void agt_wal_begin_release(agt_wal_begin *b);
 /*
@@ -209,7 +215,26 @@ agt_status agt_stats_missing(agt_lake *l, const char *symbol, int64_t day_us, in
  */
 agt_status agt_stats_days_checked(agt_lake *l, const char *symbol, int64_t lo_us, int64_t hi_us,
                                   int64_t **days, size_t *n, agt_error *err);
-/* Sorted list of day starts (µs) having a stats file for the symbol. Caller frees *days. */
+/*
+ * Called by agt_stats_each_day with each loaded day that has statistics
+ * (d->on_disk), in day order. A non-OK status stops the walk and is returned.
+ */
+typedef agt_status (*agt_stats_day_fn)(void *user, const agt_day_stats *d, agt_error *err);
+/*
+ * The statistics of every day of [lo_us, hi_us], with the semantics of
+ * agt_stats_days_checked (a day with data files but no statistics file is
+ * AGT_ECORRUPT unless a commit to it is in flight). A range of at most
+ * AGT_STATS_PROBE_DAYS days opens exactly its days' files and lists no
+ * directory, so its cost does not depend on the size of the lake; a longer
+ * one lists the symbol's statistics directory once (see stats.c).
+ */
+#define AGT_STATS_PROBE_DAYS 366
+agt_status agt_stats_each_day(agt_lake *l, const char *symbol, int64_t lo_us, int64_t hi_us,
+                              agt_stats_day_fn fn, void *user, agt_error *err);
+/*
+ * Sorted list of day starts (µs) having a stats file for the symbol, from
+ * the file names alone (one readdir; no file is opened). Caller frees *days.
+ */
 agt_status agt_stats_list_days(agt_lake *l, const char *symbol, int64_t **days, size_t *n,
                                agt_error *err);
 
@@ -289,5 +314,11 @@ static inline uint32_t agt_rd32(const uint8_t *p)
 }
 
 int64_t agt_lake_now_us(void);
+
+/* Start of the UTC day holding `us` (floor, also for negative values). */
+static inline int64_t agt_day_floor(int64_t us)
+{
+    return us - (((us % AGT_US_PER_DAY) + AGT_US_PER_DAY) % AGT_US_PER_DAY);
+}
 
 #endif

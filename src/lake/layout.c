@@ -136,7 +136,7 @@ agt_status agt_lake_open_opts(const char *root, unsigned flags, const agt_lake_o
     l->io = (o && o->io) ? o->io : agt_lake_io_posix();
     l->no_fsync = o ? o->no_fsync : 0;
     l->checkpoint_bytes = (o && o->wal_checkpoint_bytes) ? o->wal_checkpoint_bytes
-                                                         : (UINT64_C(64) << 20);
+                                                         : AGT_WAL_CHECKPOINT_DEFAULT;
     l->lock_fd = -1;
     l->wal.fd = -1;
 
@@ -182,7 +182,7 @@ void agt_lake_close(agt_lake *lake)
 {
     if (!lake) return;
     if ((lake->flags & AGT_LAKE_WRITE) && lake->wal.fd >= 0)
-        (void)agt_wal_checkpoint(lake, 0, NULL);
+        (void)agt_wal_checkpoint(lake, 1, NULL); /* a lake at rest keeps a small log (wal.c) */
     agt_wal_close(lake);
     agt_lake_unlock(lake);
     agt_cdc_cache_free(lake);
@@ -268,6 +268,7 @@ static agt_status walk_level(agt_lake *l, const char *dir, int level, unsigned y
     agt_status s = AGT_OK;
     struct dirent *e;
     while (s == AGT_OK && (e = readdir(d)) != NULL) {
+        l->day_entries++;
         long x = dir_number(e->d_name, prefix[level]);
         if (x < 0) continue;
         /* the first and last day the entry can hold, to prune by range */
@@ -350,6 +351,7 @@ int agt_lake_day_has_data(agt_lake *l, const char *symbol, int64_t day_us)
     int found = 0;
     struct dirent *e;
     while (!found && (e = readdir(d)) != NULL) {
+        l->day_entries++;
         const char *nm = e->d_name;
         found = strlen(nm) == stem + 10 && strncmp(nm, want, stem) == 0 &&
                 strcmp(nm + stem + 2, ".parquet") == 0 && nm[stem] >= '0' && nm[stem] <= '2' &&

@@ -32,51 +32,49 @@ struct agt_query {
     size_t n, next;
 };
 
-static int64_t day_floor(int64_t us)
+/* The planned files, grown by plan_day. */
+typedef struct plan_acc {
+    agt_file_stats *v;
+    size_t len, cap;
+    int64_t start, end;
+} plan_acc;
+
+static agt_status plan_day(void *user, const agt_day_stats *d, agt_error *err)
 {
-    return us - (((us % AGT_US_PER_DAY) + AGT_US_PER_DAY) % AGT_US_PER_DAY);
+    plan_acc *a = user;
+    for (size_t k = 0; k < d->n; k++) {
+        const agt_file_stats *f = &d->h[k];
+        if (f->rows <= 0 || f->max_ts_us < a->start || f->min_ts_us > a->end) continue;
+        if (a->len == a->cap) {
+            size_t nc = a->cap ? a->cap * 2 : 32;
+            agt_file_stats *nv = realloc(a->v, nc * sizeof *nv);
+            if (!nv) return agt_err(err, AGT_ENOMEM, "out of memory");
+            a->v = nv;
+            a->cap = nc;
+        }
+        a->v[a->len++] = *f;
+    }
+    return AGT_OK;
 }
 
-/* Collect the non-empty files of [start, end] from the statistics, in hour order. */
+/*
+ * Collect the non-empty files of [start, end] from the statistics, in hour
+ * order. Only the days of the range are opened (agt_stats_each_day): the
+ * cost does not grow with the days stored.
+ */
 static agt_status plan(agt_lake *l, const char *symbol, int64_t start, int64_t end,
                        agt_file_stats **files, size_t *n, agt_error *err)
 {
     *files = NULL;
     *n = 0;
-    if (end < start) return AGT_OK;
-    int64_t *days = NULL;
-    size_t nd = 0;
-    AGT_TRY(agt_stats_days_checked(l, symbol, day_floor(start), end, &days, &nd, err));
-    agt_file_stats *v = NULL;
-    size_t len = 0, cap = 0;
-    agt_status s = AGT_OK;
-    for (size_t i = 0; i < nd && s == AGT_OK; i++) {
-        if (days[i] + AGT_US_PER_DAY - 1 < day_floor(start) || days[i] > end) continue;
-        agt_day_stats d;
-        if ((s = agt_stats_load(l, symbol, days[i], &d, err)) != AGT_OK) break;
-        for (size_t k = 0; k < d.n; k++) {
-            const agt_file_stats *f = &d.h[k];
-            if (f->rows <= 0 || f->max_ts_us < start || f->min_ts_us > end) continue;
-            if (len == cap) {
-                size_t nc = cap ? cap * 2 : 32;
-                agt_file_stats *nv = realloc(v, nc * sizeof *nv);
-                if (!nv) {
-                    s = agt_err(err, AGT_ENOMEM, "out of memory");
-                    break;
-                }
-                v = nv;
-                cap = nc;
-            }
-            v[len++] = *f;
-        }
-    }
-    free(days);
+    plan_acc a = {NULL, 0, 0, start, end};
+    agt_status s = agt_stats_each_day(l, symbol, start, end, plan_day, &a, err);
     if (s != AGT_OK) {
-        free(v);
+        free(a.v);
         return s;
     }
-    *files = v;
-    *n = len;
+    *files = a.v;
+    *n = a.len;
     return AGT_OK;
 }
 
@@ -373,7 +371,7 @@ typedef struct day_cache {
 static agt_status cached_hour(agt_lake *l, const char *symbol, day_cache *c, int64_t hour,
                               const agt_file_stats **out, agt_error *err)
 {
-    int64_t day = day_floor(hour);
+    int64_t day = agt_day_floor(hour);
     if (!c->loaded || c->day != day) {
         AGT_TRY(agt_stats_load(l, symbol, day, &c->d, err));
         c->day = day;

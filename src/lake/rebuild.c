@@ -42,11 +42,6 @@
 #include "lake/lake_int.h"
 #include "parquet/parquet.h"
 
-static int64_t floor_day(int64_t us)
-{
-    return us - (((us % AGT_US_PER_DAY) + AGT_US_PER_DAY) % AGT_US_PER_DAY);
-}
-
 /* An integer key of the key-value metadata; 0 if absent or malformed. */
 static int kv_int(const agt_pq_file *f, const char *key, int64_t *v)
 {
@@ -315,7 +310,7 @@ agt_status agt_stats_rebuild(agt_lake *l, const char *symbol, int64_t lo_us, int
                              int64_t below_version, size_t *rewritten, agt_error *err)
 {
     if (rewritten) *rewritten = 0;
-    int64_t lo = floor_day(lo_us < 0 ? 0 : lo_us);
+    int64_t lo = agt_day_floor(lo_us < 0 ? 0 : lo_us);
     if (hi_us < lo) return AGT_OK;
     int64_t hi = hi_us;
     tips tp = {NULL, 0, 0};
@@ -331,7 +326,7 @@ agt_status agt_stats_rebuild(agt_lake *l, const char *symbol, int64_t lo_us, int
         for (size_t i = 0; i < np && s == AGT_OK; i++)
             if (part[i] >= lo && part[i] <= hi) s = add_days(&days, &nd, &cap, &part[i], 1);
     for (size_t i = 0; i < tp.n && s == AGT_OK; i++) {
-        int64_t day = floor_day(tp.v[i].fs.hour_start_us);
+        int64_t day = agt_day_floor(tp.v[i].fs.hour_start_us);
         s = add_days(&days, &nd, &cap, &day, 1);
     }
     if (s == AGT_ENOMEM) s = agt_err(err, s, "out of memory");

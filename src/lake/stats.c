@@ -352,7 +352,7 @@ agt_status agt_stats_load(agt_lake *l, const char *symbol, int64_t day_us, agt_d
                           agt_error *err)
 {
     char rel[160], path[AGT_LAKE_PATH_MAX], sym[32];
-    day_us -= ((day_us % AGT_US_PER_DAY) + AGT_US_PER_DAY) % AGT_US_PER_DAY;
+    day_us = agt_day_floor(day_us);
     memset(out, 0, sizeof *out);
     out->day_start_us = day_us;
     agt_lake_stats_rel(symbol, day_us, rel, sizeof rel);
@@ -472,6 +472,7 @@ agt_status agt_stats_list_days(agt_lake *l, const char *symbol, int64_t **days, 
     size_t len = 0, cap = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
+        l->day_entries++;
         unsigned y, m, dd;
         char tail[8];
         if (strlen(e->d_name) != 15 ||
@@ -557,6 +558,55 @@ agt_status agt_stats_days_checked(agt_lake *l, const char *symbol, int64_t lo_us
     *days = out;
     *n = k;
     return AGT_OK;
+}
+
+/* Load a day of a probed range, with the check of agt_stats_days_checked. */
+static agt_status load_checked(agt_lake *l, const char *symbol, int64_t day_us, agt_day_stats *d,
+                               agt_error *err)
+{
+    AGT_TRY(agt_stats_load(l, symbol, day_us, d, err));
+    if (d->on_disk || !agt_lake_day_has_data(l, symbol, day_us)) return AGT_OK;
+    int appeared = 0;
+    AGT_TRY(agt_stats_missing(l, symbol, day_us, &appeared, err));
+    return appeared ? agt_stats_load(l, symbol, day_us, d, err) : AGT_OK;
+}
+
+/*
+ * Why two ways. The days of a range are known from the range itself, and a
+ * day's file name from its date, so a short range simply tries to open each
+ * of its days' files: ENOENT means no statistics, and only then is the day's
+ * data directory looked at (absent too: the day is empty). That costs one
+ * open per day of the range whatever the lake holds; a 5-minute query opens
+ * one file in a lake of one day or of ten years (listing the directory
+ * first, as this did before, cost ~0.15 µs per stored day: 226 µs instead
+ * of 70 µs to plan a 5-minute window on a one-year lake). An open-ended range
+ * (0..INT64_MAX, a whole history) would be millions of days, so past
+ * AGT_STATS_PROBE_DAYS the directory is listed once instead: then the
+ * listing costs no more than the days it finds, which are loaded anyway.
+ */
+agt_status agt_stats_each_day(agt_lake *l, const char *symbol, int64_t lo_us, int64_t hi_us,
+                              agt_stats_day_fn fn, void *user, agt_error *err)
+{
+    if (lo_us < 0) lo_us = 0; /* the layout holds nothing before 1970 */
+    if (hi_us < lo_us) return AGT_OK;
+    int64_t d0 = agt_day_floor(lo_us), d1 = agt_day_floor(hi_us);
+    agt_day_stats d;
+    if ((d1 - d0) / AGT_US_PER_DAY < AGT_STATS_PROBE_DAYS) {
+        for (int64_t day = d0; day <= d1; day += AGT_US_PER_DAY) {
+            AGT_TRY(load_checked(l, symbol, day, &d, err));
+            if (d.on_disk) AGT_TRY(fn(user, &d, err));
+        }
+        return AGT_OK;
+    }
+    int64_t *days = NULL;
+    size_t n = 0;
+    AGT_TRY(agt_stats_days_checked(l, symbol, lo_us, hi_us, &days, &n, err));
+    agt_status s = AGT_OK;
+    for (size_t i = 0; i < n && s == AGT_OK; i++)
+        if ((s = agt_stats_load(l, symbol, days[i], &d, err)) == AGT_OK && d.on_disk)
+            s = fn(user, &d, err);
+    free(days);
+    return s;
 }
 
 /* ---- public: one hour's statistics ---------------------------------------- */

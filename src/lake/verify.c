@@ -125,7 +125,7 @@ static void missing_stats(agt_lake *l, vctx *v, const char *symbol, int64_t star
     size_t ndd = 0;
     agt_error e;
     agt_error_clear(&e);
-    int64_t lo = start - (((start % AGT_US_PER_DAY) + AGT_US_PER_DAY) % AGT_US_PER_DAY);
+    int64_t lo = agt_day_floor(start);
     if (agt_lake_data_days(l, symbol, lo, end, &dd, &ndd, &e) != AGT_OK) {
         report(v, AGT_VERIFY_INDEX, "", -1, "%s", e.message);
         return;

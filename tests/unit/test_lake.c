@@ -1,7 +1,8 @@
 /*
  * test_lake.c - the lake end to end: layout, lock, commit + upsert counts,
  * change feed, queries at boundaries, aggregates, lookups by id, stash,
- * completeness and verification of damaged files.
+ * WAL checkpoints, clean errors on success, completeness and verification
+ * of damaged files.
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -485,6 +486,124 @@ TEST(wal_checkpoint_bounded)
     lt_cleanup(root);
 }
 
+static long long wal_bytes(const char *root)
+{
+    char p[512];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/metadata/wal/wal.log", root);
+    return stat(p, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/*
+ * With the default threshold the WAL keeps finished commits only up to
+ * 4 MiB of them, and a clean close leaves a header plus the live stash.
+ */
+TEST(wal_small_after_close)
+{
+    char root[256];
+    lt_tmpdir(root, sizeof root, "data");
+    agt_error e;
+    agt_lake *l = NULL;
+    agt_lake_opts o;
+    agt_lake_opts_default(&o);
+    o.no_fsync = 1;
+    ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e));
+    agt_trades t, out;
+    agt_trades_init(&t);
+    agt_trades_init(&out);
+    int64_t h = lt_hour(2022, 6, 1, 0);
+    lt_make_hour(&t, h, 1, 10, 0);
+    ASSERT_OK(agt_lake_stash_put(l, "ETHUSDT", h, &t, &e)); /* an hour still being fetched */
+    const long long stash_rec = AGT_WAL_REC_HEAD + 1 + 7 + 8 + 8 + 10 * AGT_WAL_ROW + 8;
+    for (int i = 0; i < 30; i++) {
+        lt_make_hour(&t, h + i * AGT_US_PER_HOUR, 1000 * i, 500, 0);
+        ASSERT_OK(agt_lake_commit_hour(l, "BTCUSDT", h + i * AGT_US_PER_HOUR, &t, NULL, NULL, &e));
+    }
+    ASSERT(wal_bytes(root) > 30 * 500 * AGT_WAL_ROW); /* under the threshold: kept until the close */
+    agt_lake_close(l);
+    ASSERT_EQ_INT(wal_bytes(root), AGT_WAL_HEADER + stash_rec);
+    ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e));
+    size_t pages = 0;
+    ASSERT_OK(agt_lake_stash_get(l, "ETHUSDT", h, &out, &pages, &e));
+    ASSERT_EQ_INT(pages, 1);
+    ASSERT_EQ_INT(out.len, 10);
+    /* big commits: checkpointed once 4 MiB of them are dead, never much later */
+    const size_t rows = 20000;
+    long long most = 0, shrank = 0;
+    int64_t version = 0;
+    for (int i = 0; i < 10; i++) {
+        agt_commit_result r;
+        lt_make_hour(&t, h + i * AGT_US_PER_HOUR, 100000 + (int64_t)rows * i, rows, 1);
+        long long was = wal_bytes(root);
+        ASSERT_OK(agt_lake_commit_hour(l, "BTCUSDT", h + i * AGT_US_PER_HOUR, &t, NULL, &r, &e));
+        long long now = wal_bytes(root);
+        if (now > most) most = now;
+        if (now < was) shrank++;
+        version = r.version;
+    }
+    ASSERT(shrank >= 1);
+    ASSERT(most <= (long long)AGT_WAL_CHECKPOINT_DEFAULT + AGT_WAL_HEADER + stash_rec +
+                       (long long)(rows * AGT_WAL_ROW + 200));
+    ASSERT_EQ_INT(version, 40); /* versions go on across checkpoints */
+    agt_lake_close(l);
+    ASSERT_EQ_INT(wal_bytes(root), AGT_WAL_HEADER + stash_rec);
+    agt_trades_release(&t);
+    agt_trades_release(&out);
+    lt_cleanup(root);
+}
+
+/* Calls that succeed leave the caller's error clean (no "no such file" of a first write). */
+TEST(success_leaves_error_clean)
+{
+    char root[256];
+    lt_tmpdir(root, sizeof root, "data");
+    agt_error e;
+    agt_lake *l = NULL, *r = NULL;
+    agt_trades t, out;
+    agt_trades_init(&t);
+    agt_trades_init(&out);
+    int64_t h = lt_hour(2023, 7, 1, 5);
+    lt_make_hour(&t, h, 1, 20, 0);
+#define CLEAN(call)                                                                \
+    do {                                                                           \
+        agt_error_clear(&e);                                                       \
+        ASSERT_OK(call);                                                           \
+        if (e.message[0] || e.status != AGT_OK) FAIL_("%s left '%s'", #call, e.message); \
+    } while (0)
+    CLEAN(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
+    CLEAN(agt_lake_stash_put(l, "BTCUSDT", h, &t, &e));
+    CLEAN(agt_lake_commit_hour(l, "BTCUSDT", h, &t, &meta_ok, NULL, &e)); /* first write */
+    CLEAN(agt_lake_commit_hour(l, "BTCUSDT", h, &t, &meta_ok, NULL, &e)); /* a merge */
+    CLEAN(agt_lake_commit_hour(l, "BTCUSDT", h + AGT_US_PER_DAY, NULL, &meta_ok, NULL, &e)); /* empty */
+    CLEAN(agt_lake_open(root, AGT_LAKE_READ, &r, &e));
+    CLEAN(agt_lake_read_range(r, "BTCUSDT", h - AGT_US_PER_DAY, h + 2 * AGT_US_PER_DAY,
+                              AGT_LAKE_COL_ALL, &out, &e));
+    CLEAN(agt_lake_read_range(r, "ETHUSDT", 0, INT64_MAX, AGT_LAKE_COL_ALL, &out, &e));
+    agt_range_stats rs;
+    CLEAN(agt_lake_query_stats(r, "BTCUSDT", 0, INT64_MAX, &rs, &e));
+    int found = 0;
+    CLEAN(agt_lake_find_trade(r, "BTCUSDT", 7, 1, &out, &found, NULL, &e));
+    CLEAN(agt_lake_find_trade(r, "BTCUSDT", 70000, 1, &out, &found, NULL, &e));
+    CLEAN(agt_lake_newest(r, "BTCUSDT", NULL, NULL, NULL, &e));
+    size_t problems = 9;
+    CLEAN(agt_lake_verify(r, NULL, 0, INT64_MAX, NULL, NULL, &problems, &e));
+    ASSERT_EQ_INT(problems, 0);
+    CLEAN(agt_lake_rebuild_stats(l, "BTCUSDT", 0, INT64_MAX, NULL, &e));
+    size_t pages;
+    CLEAN(agt_lake_stash_get(l, "BTCUSDT", h, &out, &pages, &e));
+    CLEAN(agt_lake_stash_drop(l, "ETHUSDT", h, &e));
+    agt_changes ch;
+    agt_changes_init(&ch);
+    CLEAN(agt_lake_read_changes_table(r, "BTCUSDT", 0, &ch, &e));
+    agt_changes_release(&ch);
+#undef CLEAN
+    agt_lake_close(r);
+    agt_lake_close(l);
+    agt_trades_release(&t);
+    agt_trades_release(&out);
+    lt_cleanup(root);
+}
+
 typedef struct vrec {
     int n;
     agt_verify_kind kinds[8];
@@ -619,4 +738,6 @@ TEST(stats_json_roundtrip)
 
 TEST_MAIN(TEST_REF(layout_and_lock), TEST_REF(upsert_and_cdc), TEST_REF(query_boundaries),
           TEST_REF(lookup_gap), TEST_REF(completeness), TEST_REF(stash),
-          TEST_REF(wal_checkpoint_bounded), TEST_REF(damaged_file), TEST_REF(stats_json_roundtrip))
+          TEST_REF(wal_checkpoint_bounded), TEST_REF(wal_small_after_close),
+          TEST_REF(success_leaves_error_clean), TEST_REF(damaged_file),
+          TEST_REF(stats_json_roundtrip))

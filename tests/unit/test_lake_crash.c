@@ -6,9 +6,10 @@
  *    (or, in short-write mode, writes half its bytes) and every later one
  *    fails too, as if the process had died there. For every N across a
  *    workload of an insert commit, a merge commit (updates + inserts), a
- *    stash and WAL checkpoints, the lake is reopened with the real I/O and
- *    must hold exactly the state after the acknowledged commits (plus
- *    possibly the one in flight, all or nothing), every row once, no
+ *    stash and WAL checkpoints (after every commit, or only at the close),
+ *    the lake is reopened with the real I/O and must hold exactly the state
+ *    after the acknowledged commits (plus possibly the one in flight, all
+ *    or nothing), every row once, an acknowledged stashed page, no
  *    temporary file left, and verify must find nothing wrong.
  *    Also: ENOSPC at every call leaves the lake consistent.
  * 2. SIGKILL loop: a forked child commits a deterministic sequence of hours
@@ -198,17 +199,30 @@ static long check_recovered(const char *root, const model *after_acked, long ack
 
 /* ---- 1. fault injection at every call -------------------------------------------- */
 
-/* The workload after a clean baseline: returns commits acknowledged. */
-static long workload(agt_lake *l, long first, long count)
+/* An hour the workload stashes a page of but never commits: the page must outlive checkpoints. */
+static const int64_t STASH_HOUR = INT64_C(1704067200000000) + 20 * AGT_US_PER_HOUR;
+
+/*
+ * The workload after a clean baseline: returns commits acknowledged;
+ * *stashed (may be NULL) = 1 once the page of STASH_HOUR is acknowledged.
+ */
+static long workload(agt_lake *l, long first, long count, int *stashed)
 {
     long acked = 0;
     agt_trades rows;
     agt_trades_init(&rows);
     for (long i = first; i < first + count; i++) {
         int k = spec(i, &rows);
-        if (i == first + 1) { /* a stash between commits */
+        if (i == first + 1) { /* a stash between commits, and one that stays */
             if (agt_lake_stash_put(l, "BTCUSDT", BASE_HOUR + k * AGT_US_PER_HOUR, &rows, NULL) != AGT_OK)
                 break;
+            agt_trades page;
+            agt_trades_init(&page);
+            lt_make_hour(&page, STASH_HOUR, 900000, 7, 0);
+            agt_status s = agt_lake_stash_put(l, "BTCUSDT", STASH_HOUR, &page, NULL);
+            agt_trades_release(&page);
+            if (s != AGT_OK) break;
+            if (stashed) *stashed = 1;
         }
         if (agt_lake_commit_hour(l, "BTCUSDT", BASE_HOUR + k * AGT_US_PER_HOUR, &rows, NULL, NULL,
                                  NULL) != AGT_OK)
@@ -219,7 +233,12 @@ static long workload(agt_lake *l, long first, long count)
     return acked;
 }
 
-static void crash_sweep(int *agt_failed_, int short_write, int err_no, int sticky)
+/*
+ * ckpt_bytes: the WAL checkpoint threshold. Small, every commit checkpoints;
+ * 0 (the default, 4 MiB), only the writer's close does, so the sweep's
+ * crash points walk through the close's checkpoint too.
+ */
+static void crash_sweep(int *agt_failed_, int short_write, int err_no, int sticky, uint64_t ckpt_bytes)
 {
     const long baseline = 2, count = 3; /* commit 2 and 3 merge into hours 0..; 8 merges hour 2 */
     int done = 0;
@@ -233,17 +252,18 @@ static void crash_sweep(int *agt_failed_, int short_write, int err_no, int stick
         agt_lake_opts o;
         agt_lake_opts_default(&o);
         o.io = &io;
-        o.wal_checkpoint_bytes = 1500; /* every commit checkpoints */
+        o.wal_checkpoint_bytes = ckpt_bytes;
         agt_lake *l = NULL;
         agt_error e;
         ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e));
         model m;
         model_init(&m);
-        ASSERT_EQ_INT(workload(l, 0, baseline), baseline);
+        ASSERT_EQ_INT(workload(l, 0, baseline, NULL), baseline);
         for (long i = 0; i < baseline; i++) model_apply(&m, i);
         /* commits 2..: include merges of hours already written (i = 6, 7 hit hours 0, 1) */
         f.armed_at = n;
-        long acked = workload(l, N_HOURS, count);
+        int stashed = 0;
+        long acked = workload(l, N_HOURS, count, &stashed);
         for (long i = N_HOURS; i < N_HOURS + acked; i++) model_apply(&m, i);
         agt_lake_close(l);
         if (!f.crashed) done = 1;
@@ -263,7 +283,16 @@ static void crash_sweep(int *agt_failed_, int short_write, int err_no, int stick
             }
             size_t problems = 99;
             agt_status vs = agt_lake_verify(r, NULL, 0, INT64_MAX, NULL, NULL, &problems, &e);
+            agt_trades page;
+            agt_trades_init(&page);
+            size_t pages = 9;
+            agt_status gs = agt_lake_stash_get(r, "BTCUSDT", STASH_HOUR, &page, &pages, &e);
+            agt_trades_release(&page);
             agt_lake_close(r);
+            /* the baseline stashed one page; the workload's, if acknowledged, is a second */
+            if (gs != AGT_OK || pages < 1 + (size_t)stashed || pages > 2)
+                FAIL_("n=%ld: stashed pages of the uncommitted hour: %zu (acknowledged %d)", n, pages,
+                      1 + stashed);
             if (vs != AGT_OK || problems) FAIL_("n=%ld: verify: %zu problems", n, problems);
         }
         if (which < 0) FAIL_("n=%ld (short=%d): lake does not match any allowed state (acked %ld)", n, short_write, acked);
@@ -289,9 +318,10 @@ static void crash_sweep(int *agt_failed_, int short_write, int err_no, int stick
     fprintf(stderr, "  crashed at each of %ld calls\n", n - 2);
 }
 
-TEST(crash_every_call) { crash_sweep(agt_failed_, 0, EIO, 1); }
-TEST(crash_every_call_short_write) { crash_sweep(agt_failed_, 1, EIO, 1); }
-TEST(enospc_every_call) { crash_sweep(agt_failed_, 0, ENOSPC, 0); }
+TEST(crash_every_call) { crash_sweep(agt_failed_, 0, EIO, 1, 1500); }
+TEST(crash_every_call_short_write) { crash_sweep(agt_failed_, 1, EIO, 1, 1500); }
+TEST(enospc_every_call) { crash_sweep(agt_failed_, 0, ENOSPC, 0, 1500); }
+TEST(crash_every_call_checkpoint_at_close) { crash_sweep(agt_failed_, 0, EIO, 1, 0); }
 
 /* A crash while recovering is itself recovered. */
 TEST(crash_during_recovery)
@@ -313,7 +343,7 @@ TEST(crash_during_recovery)
         f.armed_at = 3; /* BEGIN write, fsync, then the first step fails */
         model m;
         model_init(&m);
-        ASSERT_EQ_INT(workload(l, 0, 1), 0);
+        ASSERT_EQ_INT(workload(l, 0, 1, NULL), 0);
         agt_lake_close(l);
         /* recovery itself crashes at call n */
         faulty g = {n, 0, 0, 0, EIO, 1};
@@ -393,4 +423,4 @@ TEST(sigkill_loop)
 }
 
 TEST_MAIN(TEST_REF(crash_every_call), TEST_REF(crash_every_call_short_write),
-          TEST_REF(enospc_every_call), TEST_REF(crash_during_recovery), TEST_REF(sigkill_loop))
+          TEST_REF(enospc_every_call), TEST_REF(crash_every_call_checkpoint_at_close), TEST_REF(crash_during_recovery), TEST_REF(sigkill_loop))

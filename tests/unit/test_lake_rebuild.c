@@ -10,7 +10,9 @@
  * 2. read_changes(since) over many commits opens only the newer change
  *    files and lists the directory only when it changed.
  * 3. One commit opens and writes the same number of files whether the lake
- *    holds 1 day or 365 days (counted through the I/O table).
+ *    holds 1 day or 365 days (counted through the I/O table); so does
+ *    planning a 5-minute query (one file, no directory listed); short and
+ *    long ranges (probed or listed days) give the same rows and errors.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -440,9 +442,16 @@ TEST(changes_listing_cache)
     lt_cleanup(root);
 }
 
-/* ---- 3. commit cost does not grow with the lake -------------------------------- */
+/* ---- 3. commit and query cost do not grow with the lake ------------------------- */
 
-static void one_commit_cost(int days, counting *out, int *failed)
+typedef struct lake_cost {
+    counting commit;           /* one commit of a new hour of the newest day */
+    counting query;            /* planning a 5-minute window of that day */
+    unsigned long query_dirents; /* directory entries the planning read */
+    size_t planned;
+} lake_cost;
+
+static void measure_cost(int days, lake_cost *out, int *failed)
 {
     int *agt_failed_ = failed;
     char root[256];
@@ -464,7 +473,17 @@ static void one_commit_cost(int days, counting *out, int *failed)
     lt_make_hour(&t, h, 100000, 10, 0);
     memset(&cnt, 0, sizeof cnt);
     ASSERT_OK(agt_lake_commit_hour(l, SYM, h, &t, NULL, NULL, &e));
-    *out = cnt;
+    out->commit = cnt;
+    /* the measured query: plan 01:30:00.500..01:35:00 of that day (inside the new hour) */
+    int64_t qs = h + 30 * 60 * AGT_US_PER_SEC + 500000, qe = h + 35 * 60 * AGT_US_PER_SEC;
+    memset(&cnt, 0, sizeof cnt);
+    unsigned long before = l->day_entries;
+    agt_query *q = NULL;
+    ASSERT_OK(agt_lake_query_open(l, SYM, qs, qe, AGT_LAKE_COL_ALL, &q, &e));
+    out->planned = agt_query_files_planned(q);
+    agt_query_close(q);
+    out->query = cnt;
+    out->query_dirents = l->day_entries - before;
     agt_lake_close(l);
     agt_trades_release(&t);
     lt_cleanup(root);
@@ -472,20 +491,84 @@ static void one_commit_cost(int days, counting *out, int *failed)
 
 TEST(commit_cost_is_flat)
 {
-    counting one, year;
+    lake_cost one, year;
     int f = 0;
-    one_commit_cost(1, &one, &f);
+    measure_cost(1, &one, &f);
     ASSERT(!f);
-    one_commit_cost(365, &year, &f);
+    measure_cost(365, &year, &f);
     ASSERT(!f);
-    ASSERT_EQ_INT(year.opens, one.opens);
-    ASSERT_EQ_INT(year.renames, one.renames);
-    ASSERT_EQ_INT(year.writes, one.writes);
+    ASSERT_EQ_INT(year.commit.opens, one.commit.opens);
+    ASSERT_EQ_INT(year.commit.renames, one.commit.renames);
+    ASSERT_EQ_INT(year.commit.writes, one.commit.writes);
     /* read the day's statistics once; write change, data and statistics files */
-    ASSERT_EQ_INT(one.renames, 3);
-    ASSERT(one.opens <= 6);
+    ASSERT_EQ_INT(one.commit.renames, 3);
+    ASSERT(one.commit.opens <= 6);
+
+    /*
+     * Planning a 5-minute window opens that day's statistics file and
+     * nothing else, and lists no directory, in a lake of 1 day or 365 days
+     * (listing the statistics directory read ~367 entries for the year).
+     */
+    ASSERT_EQ_INT(one.planned, 1);
+    ASSERT_EQ_INT(year.planned, 1);
+    ASSERT_EQ_INT(year.query.opens, one.query.opens);
+    ASSERT_EQ_INT(one.query.opens, 1);
+    ASSERT_EQ_INT(year.query_dirents, one.query_dirents);
+    ASSERT_EQ_INT(year.query_dirents, 0);
+    ASSERT_EQ_INT(year.query.writes + year.query.renames, 0);
+}
+
+/* Short ranges probe their days, long ones list them: both give the same rows and errors. */
+TEST(plan_short_and_long_ranges)
+{
+    char root[256], p[600];
+    agt_error e;
+    lt_tmpdir(root, sizeof root, "data");
+    agt_lake_opts o;
+    agt_lake_opts_default(&o);
+    o.no_fsync = 1;
+    agt_lake *l = NULL;
+    ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e));
+    agt_trades t, out;
+    agt_trades_init(&t);
+    agt_trades_init(&out);
+    /* 2022-12-31 23h, 2023-01-01 00h, and 2024-06-01 00h (more than AGT_STATS_PROBE_DAYS later) */
+    const int64_t hours[] = {lt_hour(2022, 12, 31, 23), lt_hour(2023, 1, 1, 0), lt_hour(2024, 6, 1, 0)};
+    for (int i = 0; i < 3; i++) {
+        lt_make_hour(&t, hours[i], 1 + 10 * i, 10, 0);
+        ASSERT_OK(agt_lake_commit_hour(l, SYM, hours[i], &t, NULL, NULL, &e));
+    }
+    /* a range across midnight, inside one hour, before any data, and whole-history */
+    ASSERT_OK(agt_lake_read_range(l, SYM, hours[0] + 30 * 60 * AGT_US_PER_SEC,
+                                  hours[1] + 30 * 60 * AGT_US_PER_SEC, AGT_LAKE_COL_ALL, &out, &e));
+    ASSERT_EQ_INT(out.len, 10);
+    agt_trades_clear(&out);
+    ASSERT_OK(agt_lake_read_range(l, SYM, 0, lt_hour(2022, 1, 1, 0), AGT_LAKE_COL_ALL, &out, &e));
+    ASSERT_EQ_INT(out.len, 0);
+    unsigned long before = l->day_entries;
+    ASSERT_OK(agt_lake_read_range(l, SYM, hours[0], hours[2] + AGT_US_PER_DAY, AGT_LAKE_COL_ALL, &out, &e));
+    ASSERT_EQ_INT(out.len, 30);
+    ASSERT(l->day_entries > before); /* 519 days: listed, not probed */
+    agt_trades_clear(&out);
+    ASSERT_OK(agt_lake_read_range(l, SYM, INT64_MIN, INT64_MAX, AGT_LAKE_COL_ALL, &out, &e));
+    ASSERT_EQ_INT(out.len, 30);
+    ASSERT_EQ_INT(out.trade_id[29], 30);
+    /* a day with data files but no statistics file is an error either way, naming the file */
+    snprintf(p, sizeof p, "%s/metadata/stats/symbol=%s/2023-01-01.json", root, SYM);
+    ASSERT(unlink(p) == 0);
+    agt_trades_clear(&out);
+    ASSERT_EQ_INT(agt_lake_read_range(l, SYM, hours[1], hours[1] + 1000, AGT_LAKE_COL_ALL, &out, &e),
+                  AGT_ECORRUPT);
+    ASSERT(strstr(e.message, "2023-01-01.json") != NULL);
+    ASSERT_EQ_INT(agt_lake_read_range(l, SYM, 0, INT64_MAX, AGT_LAKE_COL_ALL, &out, &e), AGT_ECORRUPT);
+    ASSERT(strstr(e.message, "2023-01-01.json") != NULL);
+    agt_lake_close(l);
+    agt_trades_release(&t);
+    agt_trades_release(&out);
+    lt_cleanup(root);
 }
 
 TEST_MAIN(TEST_REF(rebuild_damaged_and_missing), TEST_REF(commit_heals_its_day),
           TEST_REF(rebuild_refuses_damaged_data), TEST_REF(first_commit_in_flight_is_not_damage),
-          TEST_REF(changes_listing_cache), TEST_REF(commit_cost_is_flat))
+          TEST_REF(changes_listing_cache), TEST_REF(commit_cost_is_flat),
+          TEST_REF(plan_short_and_long_ranges))
