@@ -507,6 +507,7 @@ int job_run(const cli_ctx *ctx, agt_lake **lakep, agt_client *client, job_plan *
             }
             if (s->hours[h].whole_day && plan->day_source) {
                 fatal = run_day(&run, i, s, h, day, &interrupted);
+                if (fatal || interrupted) break;
                 h += 23;
                 continue;
             }
