@@ -310,8 +310,6 @@ def test_full_disk_then_read_only_verify_is_clean(sim: Any, small_disk: Path, tm
     assert v.returncode == 0, v.stdout + v.stderr
 
 
-@pytest.mark.xfail(reason="engine.c (archive/resume work in progress) carries on after a failed commit "
-                          "and prints one error per later hour; the contract wants the run to stop", strict=False)
 def test_full_disk_is_one_line(sim: Any, small_disk: Path) -> None:
     p = _fill(sim, small_disk)
     assert p.returncode == 3
