@@ -3,7 +3,9 @@
  * trade id, completeness walks and "what is the newest data".
  *
  * Planning reads only the statistics index (stats.c): the days a range
- * covers, then the hours whose [min_ts, max_ts] overlap it. Files are read
+ * covers, opened by name without listing any directory (agt_stats_each_day:
+ * the cost of a plan does not grow with the days stored), then the hours
+ * whose [min_ts, max_ts] overlap it. Files are read
  * in hour order, which is timestamp order (hours are disjoint); inside a
  * file the Parquet reader decodes only the pages its page index selects.
  * Aggregates answer files lying wholly inside the range from the statistics
@@ -14,6 +16,20 @@
  * statistics file of a day the range covers, or a missing one while the day
  * has data files (a range is never answered with fewer rows than stored).
  * Nothing crashes.
+ *
+ * Lookups by id and agt_lake_newest still take the sorted names of the
+ * symbol's statistics files (agt_stats_list_days: one readdir, no file
+ * opened), because neither knows its days beforehand: the binary search
+ * needs the set of stored days, newest the last one. The listing costs
+ * ~0.4 µs a stored day (~155 µs for a year, measured as planning's growth
+ * before it stopped listing) next to the ~9 day loads of a year's binary
+ * search (~50 µs each), and newest runs once per `update`.
+ * A per-symbol summary file (stored days, or an id -> day index) would
+ * remove it, but must then be rewritten by every commit (a fourth atomic
+ * write next to change, data and statistics files) and kept consistent as
+ * derived data through crashes and rebuilds; not worth it at these sizes.
+ * scan_hours needs no listing (it walks its range day by day); verify
+ * lists, as it re-reads every file of its range anyway.
  */
 #include <inttypes.h>
 #include <stdio.h>

@@ -444,16 +444,24 @@ TEST(stash)
     lt_cleanup(root);
 }
 
+/* A writer on a fresh lake under `root` with these WAL and fsync options (`o` is filled). */
+static agt_status open_fresh(char *root, size_t n, uint64_t ckpt_bytes, int no_fsync,
+                             agt_lake_opts *o, agt_lake **l, agt_error *e)
+{
+    lt_tmpdir(root, n, "data");
+    agt_lake_opts_default(o);
+    o->wal_checkpoint_bytes = ckpt_bytes;
+    o->no_fsync = no_fsync;
+    return agt_lake_open_opts(root, AGT_LAKE_WRITE, o, l, e);
+}
+
 TEST(wal_checkpoint_bounded)
 {
     char root[256];
-    lt_tmpdir(root, sizeof root, "data");
     agt_error e;
     agt_lake *l = NULL;
     agt_lake_opts o;
-    agt_lake_opts_default(&o);
-    o.wal_checkpoint_bytes = 4096;
-    ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e));
+    ASSERT_OK(open_fresh(root, sizeof root, 4096, 0, &o, &l, &e));
     agt_trades t;
     agt_trades_init(&t);
     int64_t h = lt_hour(2022, 6, 1, 0);
@@ -501,13 +509,10 @@ static long long wal_bytes(const char *root)
 TEST(wal_small_after_close)
 {
     char root[256];
-    lt_tmpdir(root, sizeof root, "data");
     agt_error e;
     agt_lake *l = NULL;
     agt_lake_opts o;
-    agt_lake_opts_default(&o);
-    o.no_fsync = 1;
-    ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e));
+    ASSERT_OK(open_fresh(root, sizeof root, 0, 1, &o, &l, &e)); /* 0: the default threshold */
     agt_trades t, out;
     agt_trades_init(&t);
     agt_trades_init(&out);
