@@ -242,4 +242,36 @@ int64_t agt_net_exch_now(const agt_net *n);
 /* Anchor the exchange clock: it read `exch_us` at monotonic time `mono_us`. */
 void agt_net_set_exch_time(agt_net *n, int64_t exch_us, int64_t mono_us);
 
+/* ---- a source's connection (conn.c) ----------------------------------------- */
+
+/*
+ * Check a source's base URL - http:// or https://, at most 400 bytes of
+ * printable ASCII, no '?' or '#' - and copy it without trailing '/'s into
+ * *out (the caller frees). `what` names it in the message ("api url").
+ * AGT_EINVAL (no copy made), AGT_ENOMEM.
+ */
+agt_status agt_net_base_url(const char *url, const char *what, char **out, agt_error *err);
+
+/* The connection settings agt_client_opts and agt_archive_opts share, in their units. */
+typedef struct agt_net_conn {
+    int interval_ms;         /* minimum gap between requests */
+    int weight_budget;       /* request weight per minute */
+    int max_attempts;        /* attempts per request in total */
+    int backoff_base_ms;     /* first retry delay before jitter */
+    int max_ban_wait_s;      /* a 418/429 asking a longer wait fails at once */
+    long connect_timeout_ms;
+    long timeout_ms;
+} agt_net_conn;
+
+/* Replace the settings of `c` that are out of range by those of `defaults`. */
+void agt_net_conn_sanitise(agt_net_conn *c, const agt_net_conn *defaults);
+
+/*
+ * agt_net_new for the settings `c` (each retry wait capped at 60 s), with an
+ * injected clock and transport when not NULL (else the system's / libcurl).
+ */
+agt_status agt_net_new_conn(const agt_net_conn *c, const agt_clock *clock,
+                            agt_transport_fn transport, void *transport_ctx, agt_net **out,
+                            agt_error *err);
+
 #endif

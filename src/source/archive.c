@@ -61,32 +61,17 @@ void agt_archive_opts_default(agt_archive_opts *o)
     o->max_csv_bytes = (uint64_t)4 << 30;
 }
 
-static void sanitise(agt_archive_opts *o)
+/* The connection settings among the archive's options. */
+static agt_net_conn conn_of(const agt_archive_opts *o)
 {
-    agt_archive_opts d;
-    agt_archive_opts_default(&d);
-    if (!o->archive_url || !o->archive_url[0]) o->archive_url = d.archive_url;
-    if (o->interval_ms < 0) o->interval_ms = d.interval_ms;
-    if (o->max_attempts < 1) o->max_attempts = d.max_attempts;
-    if (o->max_ban_wait_s < 0) o->max_ban_wait_s = d.max_ban_wait_s;
-    if (o->connect_timeout_ms < 1) o->connect_timeout_ms = d.connect_timeout_ms;
-    if (o->timeout_ms < 1) o->timeout_ms = d.timeout_ms;
-    if (o->backoff_base_ms < 0) o->backoff_base_ms = d.backoff_base_ms;
-    if (o->max_zip_bytes == 0) o->max_zip_bytes = d.max_zip_bytes;
-    if (o->max_zip_bytes > SIZE_MAX / 4) o->max_zip_bytes = SIZE_MAX / 4;
-    if (o->max_csv_bytes == 0) o->max_csv_bytes = d.max_csv_bytes;
-}
-
-static int url_ok(const char *u)
-{
-    size_t n = strlen(u);
-    if (n > 400) return 0;
-    if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)u[i] <= ' ' || (unsigned char)u[i] >= 0x7f || u[i] == '?' ||
-            u[i] == '#')
-            return 0;
-    return 1;
+    agt_net_conn c = {.interval_ms = o->interval_ms,
+                      .weight_budget = 1000000, /* data.binance.vision counts no weight */
+                      .max_attempts = o->max_attempts,
+                      .backoff_base_ms = o->backoff_base_ms,
+                      .max_ban_wait_s = o->max_ban_wait_s,
+                      .connect_timeout_ms = o->connect_timeout_ms,
+                      .timeout_ms = o->timeout_ms};
+    return c;
 }
 
 agt_status agt_archive_new_with(const agt_archive_opts *o, const agt_clock *clock,
@@ -96,44 +81,28 @@ agt_status agt_archive_new_with(const agt_archive_opts *o, const agt_clock *cloc
     agt_error_clear(err);
     if (!out) return agt_err(err, AGT_EINVAL, "null argument");
     *out = NULL;
-    agt_archive_opts opts;
-    if (o)
-        opts = *o;
-    else
-        agt_archive_opts_default(&opts);
-    sanitise(&opts);
-    if (!url_ok(opts.archive_url))
-        return agt_err(err, AGT_EINVAL,
-                       "invalid archive url '%.200s': expected http:// or https://",
-                       opts.archive_url);
+    agt_archive_opts d;
+    agt_archive_opts_default(&d);
+    agt_archive_opts opts = o ? *o : d;
+    /* Nonsensical values are replaced by the defaults. */
+    if (!opts.archive_url || !opts.archive_url[0]) opts.archive_url = d.archive_url;
+    if (opts.max_zip_bytes == 0) opts.max_zip_bytes = d.max_zip_bytes;
+    if (opts.max_zip_bytes > SIZE_MAX / 4) opts.max_zip_bytes = SIZE_MAX / 4;
+    if (opts.max_csv_bytes == 0) opts.max_csv_bytes = d.max_csv_bytes;
+    agt_net_conn conn = conn_of(&opts), conn_default = conn_of(&d);
+    agt_net_conn_sanitise(&conn, &conn_default);
+    char *base_url;
+    AGT_TRY(agt_net_base_url(opts.archive_url, "archive url", &base_url, err));
+
     agt_archive *a = calloc(1, sizeof *a);
-    if (!a) return agt_err(err, AGT_ENOMEM, "out of memory");
-    a->opts = opts;
-    size_t n = strlen(opts.archive_url);
-    while (n > 0 && opts.archive_url[n - 1] == '/') n--;
-    a->base_url = malloc(n + 1);
-    if (!a->base_url) {
-        free(a);
+    if (!a) {
+        free(base_url);
         return agt_err(err, AGT_ENOMEM, "out of memory");
     }
-    memcpy(a->base_url, opts.archive_url, n);
-    a->base_url[n] = 0;
+    a->opts = opts;
+    a->base_url = base_url;
     a->opts.archive_url = a->base_url;
-
-    agt_net_opts no;
-    memset(&no, 0, sizeof no);
-    no.interval_ms = opts.interval_ms;
-    no.weight_budget = 1000000; /* data.binance.vision counts no request weight */
-    no.retry.max_attempts = opts.max_attempts;
-    no.retry.base_us = (int64_t)opts.backoff_base_ms * AGT_US_PER_MS;
-    no.retry.cap_us = 60 * AGT_US_PER_SEC;
-    no.retry.max_ban_wait_us = (int64_t)opts.max_ban_wait_s * AGT_US_PER_SEC;
-    no.http.connect_timeout_ms = opts.connect_timeout_ms;
-    no.http.timeout_ms = opts.timeout_ms;
-    no.clock = clock;
-    no.transport = transport;
-    no.transport_ctx = transport_ctx;
-    agt_status s = agt_net_new(&no, &a->net, err);
+    agt_status s = agt_net_new_conn(&conn, clock, transport, transport_ctx, &a->net, err);
     if (s != AGT_OK) {
         agt_archive_free(a);
         return s;

@@ -30,31 +30,17 @@ void agt_client_opts_default(agt_client_opts *o)
     o->complete_margin_ms = 5000;
 }
 
-/* Replace nonsensical values by the defaults. */
-static void sanitise(agt_client_opts *o)
+/* The connection settings among the client's options. */
+static agt_net_conn conn_of(const agt_client_opts *o)
 {
-    agt_client_opts d;
-    agt_client_opts_default(&d);
-    if (!o->api_url || !o->api_url[0]) o->api_url = d.api_url;
-    if (o->interval_ms < 0) o->interval_ms = d.interval_ms;
-    if (o->max_attempts < 1) o->max_attempts = d.max_attempts;
-    if (o->max_ban_wait_s < 0) o->max_ban_wait_s = d.max_ban_wait_s;
-    if (o->connect_timeout_ms < 1) o->connect_timeout_ms = d.connect_timeout_ms;
-    if (o->timeout_ms < 1) o->timeout_ms = d.timeout_ms;
-    if (o->weight_budget < 1) o->weight_budget = d.weight_budget;
-    if (o->backoff_base_ms < 0) o->backoff_base_ms = d.backoff_base_ms;
-    if (o->complete_margin_ms < 0) o->complete_margin_ms = d.complete_margin_ms;
-}
-
-static int url_ok(const char *u)
-{
-    size_t n = strlen(u);
-    if (n > 400) return 0;
-    if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)u[i] <= ' ' || (unsigned char)u[i] >= 0x7f || u[i] == '?' || u[i] == '#')
-            return 0;
-    return 1;
+    agt_net_conn c = {.interval_ms = o->interval_ms,
+                      .weight_budget = o->weight_budget,
+                      .max_attempts = o->max_attempts,
+                      .backoff_base_ms = o->backoff_base_ms,
+                      .max_ban_wait_s = o->max_ban_wait_s,
+                      .connect_timeout_ms = o->connect_timeout_ms,
+                      .timeout_ms = o->timeout_ms};
+    return c;
 }
 
 agt_status agt_client_new_with(const agt_client_opts *o, const agt_clock *clock,
@@ -63,45 +49,27 @@ agt_status agt_client_new_with(const agt_client_opts *o, const agt_clock *clock,
 {
     agt_error_clear(err);
     *out = NULL;
-    agt_client_opts opts;
-    if (o)
-        opts = *o;
-    else
-        agt_client_opts_default(&opts);
-    sanitise(&opts);
-    if (!url_ok(opts.api_url))
-        return agt_err(err, AGT_EINVAL, "invalid api url '%.200s': expected http:// or https://",
-                       opts.api_url);
+    agt_client_opts d;
+    agt_client_opts_default(&d);
+    agt_client_opts opts = o ? *o : d;
+    /* Nonsensical values are replaced by the defaults. */
+    if (!opts.api_url || !opts.api_url[0]) opts.api_url = d.api_url;
+    if (opts.complete_margin_ms < 0) opts.complete_margin_ms = d.complete_margin_ms;
+    agt_net_conn conn = conn_of(&opts), conn_default = conn_of(&d);
+    agt_net_conn_sanitise(&conn, &conn_default);
+    char *api_url;
+    AGT_TRY(agt_net_base_url(opts.api_url, "api url", &api_url, err));
 
     agt_client *c = calloc(1, sizeof *c);
-    if (!c) return agt_err(err, AGT_ENOMEM, "out of memory");
-    c->opts = opts;
-    size_t n = strlen(opts.api_url);
-    while (n > 0 && opts.api_url[n - 1] == '/') n--;
-    c->api_url = malloc(n + 1);
-    if (!c->api_url) {
-        free(c);
+    if (!c) {
+        free(api_url);
         return agt_err(err, AGT_ENOMEM, "out of memory");
     }
-    memcpy(c->api_url, opts.api_url, n);
-    c->api_url[n] = 0;
+    c->opts = opts;
+    c->api_url = api_url;
     c->opts.api_url = c->api_url;
     agt_page_init(&c->page);
-
-    agt_net_opts no;
-    memset(&no, 0, sizeof no);
-    no.interval_ms = opts.interval_ms;
-    no.weight_budget = opts.weight_budget;
-    no.retry.max_attempts = opts.max_attempts;
-    no.retry.base_us = (int64_t)opts.backoff_base_ms * AGT_US_PER_MS;
-    no.retry.cap_us = 60 * AGT_US_PER_SEC;
-    no.retry.max_ban_wait_us = (int64_t)opts.max_ban_wait_s * AGT_US_PER_SEC;
-    no.http.connect_timeout_ms = opts.connect_timeout_ms;
-    no.http.timeout_ms = opts.timeout_ms;
-    no.clock = clock;
-    no.transport = transport;
-    no.transport_ctx = transport_ctx;
-    agt_status s = agt_net_new(&no, &c->net, err);
+    agt_status s = agt_net_new_conn(&conn, clock, transport, transport_ctx, &c->net, err);
     if (s != AGT_OK) {
         agt_client_free(c);
         return s;
