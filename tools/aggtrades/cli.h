@@ -59,13 +59,18 @@ typedef struct cli_opt {
 } cli_opt;
 
 /*
- * Parse argv[1..argc-1] against the command's `opts` (terminated by OPT_END)
- * and the global options. Positional arguments are collected, in order, into
- * `pos` (room for argc entries) and counted in *npos. Accepts "--name value",
- * "--name=value", "-h" and "--" (everything after is positional).
- * On error prints one line and returns EXIT_USAGE; otherwise 0.
+ * The start of every command: parse argv[1..argc-1] against the command's
+ * `opts` (terminated by OPT_END) and the global options. Positional arguments
+ * are collected, in order, into *pos, allocated here (room for argc entries;
+ * the caller frees it, also on failure), and counted in *npos. Accepts
+ * "--name value", "--name=value", "-h" and "--" (everything after is
+ * positional). For --help sets ctx->help and prints `usage` and the global
+ * options' help (NULL: the command prints its own); the command is then done.
+ * On error prints one line and returns EXIT_USAGE (EXIT_LAKE out of memory);
+ * otherwise 0.
  */
-int cli_parse(cli_ctx *ctx, int argc, char **argv, const cli_opt *opts, char **pos, int *npos);
+int cli_parse(cli_ctx *ctx, int argc, char **argv, const cli_opt *opts, const char *usage,
+              char ***pos, int *npos);
 
 /* Global option parsing for main (before the command name). Returns the index of
  * the first non-option argument, or -1 after printing an error. */
@@ -123,6 +128,13 @@ void cli_date_str(int64_t us, char out[16]);
 int cli_lake_open_write(const cli_ctx *ctx, agt_lake **out);
 /* Open the lake for reading. */
 int cli_lake_open_read(const cli_ctx *ctx, agt_lake **out);
+
+/* Print "cannot read the lake '<root>': <why>" for a failed lake call; returns EXIT_LAKE. */
+int cli_lake_error(const cli_ctx *ctx, agt_status s, const agt_error *err);
+/* The first hour holding a stored trade of `symbol` up to `end_us`, or -1 if
+ * there is none. 0, or EXIT_LAKE after printing. */
+int cli_first_stored_hour(const cli_ctx *ctx, agt_lake *lake, const char *symbol, int64_t end_us,
+                          int64_t *hour_us);
 
 /* Create the exchange client with the global options (and an optional progress hook). */
 int cli_client_new(const cli_ctx *ctx, agt_fetch_progress_fn fn, void *user, agt_client **out);
@@ -201,6 +213,11 @@ typedef struct job_plan {
 } job_plan;
 
 int job_add_hour(job_symbol *s, int64_t hour_us, int day_index);
+/* The plan's entry for `symbol`, appended if new (p->syms must have room). */
+job_symbol *job_plan_symbol(job_plan *p, const char *symbol);
+/* Validate the symbols args[0..n) into p->syms (allocated here), once each, in
+ * the order given. 0, EXIT_USAGE after printing, or EXIT_LAKE out of memory. */
+int job_plan_symbols(job_plan *p, char **args, int n);
 void job_plan_release(job_plan *p);
 
 /*

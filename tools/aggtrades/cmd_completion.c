@@ -131,10 +131,10 @@ static const char zsh_script[] =
 int cmd_completion(int argc, char **argv, cli_ctx *ctx)
 {
     const cli_opt opts[] = { { OPT_END, NULL, NULL } };
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, rc;
-    if (!pos) return EXIT_LAKE;
-    rc = cli_parse(ctx, argc, argv, opts, pos, &npos);
+    char **pos;
+    int npos;
+    /* its help leaves out the global options: they do not apply */
+    int rc = cli_parse(ctx, argc, argv, opts, NULL, &pos, &npos);
     if (rc) goto out;
     if (ctx->help) {
         fputs(usage, stdout);

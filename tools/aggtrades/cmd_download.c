@@ -80,22 +80,17 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
         { OPT_STRING, "source", &source_arg },
         { OPT_END, NULL, NULL },
     };
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, rc;
+    char **pos;
+    int npos;
     job_plan plan;
     agt_client *client = NULL;
     agt_lake *lake = NULL;
     char *bad_day = NULL;
     unsigned char *missing = NULL;
     memset(&plan, 0, sizeof plan);
-    if (!pos) return EXIT_LAKE;
 
-    rc = cli_parse(ctx, argc, argv, opts, pos, &npos);
-    if (rc) goto out;
-    if (ctx->help) {
-        cli_usage(usage);
-        goto out;
-    }
+    int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
+    if (rc || ctx->help) goto out;
     if (npos == 0) {
         cli_error("download needs at least one symbol (see 'aggtrades download --help')");
         rc = EXIT_USAGE;
@@ -107,20 +102,7 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
         goto out;
     }
 
-    /* symbols, once each, in the order given */
-    plan.syms = calloc((size_t)npos, sizeof *plan.syms);
-    if (!plan.syms) {
-        rc = EXIT_LAKE;
-        goto out;
-    }
-    for (int i = 0; i < npos; i++) {
-        char sym[24];
-        if ((rc = cli_symbol(pos[i], sym))) goto out;
-        int dup = 0;
-        for (size_t k = 0; k < plan.nsyms; k++)
-            if (!strcmp(plan.syms[k].symbol, sym)) dup = 1;
-        if (!dup) memcpy(plan.syms[plan.nsyms++].symbol, sym, sizeof sym);
-    }
+    if ((rc = job_plan_symbols(&plan, pos, npos))) goto out;
 
     /* dates */
     int64_t start_us, end_us, epoch_us;
@@ -193,9 +175,7 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
             agt_status st = agt_lake_scan_hours(lake, s->symbol, start_us, end_us, on_hour, &acc, &err);
             if (st == AGT_OK && acc.err) st = acc.err;
             if (st != AGT_OK) {
-                cli_error("cannot read the lake '%s': %s", ctx->root,
-                          err.message[0] ? err.message : agt_status_name(st));
-                rc = EXIT_LAKE;
+                rc = cli_lake_error(ctx, st, &err);
                 goto out;
             }
         } else {

@@ -436,18 +436,13 @@ int cmd_query(int argc, char **argv, cli_ctx *ctx)
         { OPT_STRING, "file", &file },       { OPT_INT, "limit", &limit },
         { OPT_END, NULL, NULL },
     };
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, rc, fmt = FMT_TABLE;
+    char **pos;
+    int npos, fmt = FMT_TABLE;
     agt_lake *lake = NULL;
     qout o;
     memset(&o, 0, sizeof o);
-    if (!pos) return EXIT_LAKE;
-    rc = cli_parse(ctx, argc, argv, opts, pos, &npos);
-    if (rc) goto out;
-    if (ctx->help) {
-        cli_usage(usage);
-        goto out;
-    }
+    int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
+    if (rc || ctx->help) goto out;
     if (npos != 1) {
         cli_error(npos == 0 ? "query needs a symbol (see 'aggtrades query --help')"
                             : "query takes one symbol, not %d", npos);

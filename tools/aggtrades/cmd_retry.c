@@ -25,21 +25,16 @@ static const char usage[] =
 int cmd_retry(int argc, char **argv, cli_ctx *ctx)
 {
     const cli_opt opts[] = { { OPT_END, NULL, NULL } };
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, rc;
+    char **pos;
+    int npos;
     job_plan plan;
     retry_list rl;
     agt_client *client = NULL;
     agt_lake *lake = NULL;
     memset(&plan, 0, sizeof plan);
     memset(&rl, 0, sizeof rl);
-    if (!pos) return EXIT_LAKE;
-    rc = cli_parse(ctx, argc, argv, opts, pos, &npos);
-    if (rc) goto out;
-    if (ctx->help) {
-        cli_usage(usage);
-        goto out;
-    }
+    int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
+    if (rc || ctx->help) goto out;
     if (npos > 0) {
         cli_error("retry takes no arguments, got '%s'", pos[0]);
         rc = EXIT_USAGE;
@@ -63,10 +58,7 @@ int cmd_retry(int argc, char **argv, cli_ctx *ctx)
         goto out;
     }
     for (size_t i = 0; i < rl.n; i++) {
-        size_t k = 0;
-        while (k < plan.nsyms && strcmp(plan.syms[k].symbol, rl.v[i].symbol)) k++;
-        if (k == plan.nsyms) memcpy(plan.syms[plan.nsyms++].symbol, rl.v[i].symbol, 24);
-        if (job_add_hour(&plan.syms[k], rl.v[i].hour_us, 0)) {
+        if (job_add_hour(job_plan_symbol(&plan, rl.v[i].symbol), rl.v[i].hour_us, 0)) {
             rc = EXIT_LAKE;
             goto out;
         }

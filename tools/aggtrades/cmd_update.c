@@ -57,38 +57,21 @@ int cmd_update(int argc, char **argv, cli_ctx *ctx)
         { OPT_FLAG, "force", &force },
         { OPT_END, NULL, NULL },
     };
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, rc;
+    char **pos;
+    int npos;
     job_plan plan;
     agt_client *client = NULL;
     agt_lake *lake = NULL;
     int64_t *nh = NULL, *fr = NULL; /* per symbol: newest stored hour, first hour to fetch */
     memset(&plan, 0, sizeof plan);
-    if (!pos) return EXIT_LAKE;
-    rc = cli_parse(ctx, argc, argv, opts, pos, &npos);
-    if (rc) goto out;
-    if (ctx->help) {
-        cli_usage(usage);
-        goto out;
-    }
+    int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
+    if (rc || ctx->help) goto out;
     if (npos == 0) {
         cli_error("update needs at least one symbol (see 'aggtrades update --help')");
         rc = EXIT_USAGE;
         goto out;
     }
-    plan.syms = calloc((size_t)npos, sizeof *plan.syms);
-    if (!plan.syms) {
-        rc = EXIT_LAKE;
-        goto out;
-    }
-    for (int i = 0; i < npos; i++) {
-        char sym[24];
-        if ((rc = cli_symbol(pos[i], sym))) goto out;
-        int dup = 0;
-        for (size_t k = 0; k < plan.nsyms; k++)
-            if (!strcmp(plan.syms[k].symbol, sym)) dup = 1;
-        if (!dup) memcpy(plan.syms[plan.nsyms++].symbol, sym, sizeof sym);
-    }
+    if ((rc = job_plan_symbols(&plan, pos, npos))) goto out;
     if (!cli_root_exists(ctx)) {
         cli_error("nothing stored for '%s' in '%s' (use 'aggtrades download' first)",
                   plan.syms[0].symbol, ctx->root);
@@ -116,25 +99,15 @@ int cmd_update(int argc, char **argv, cli_ctx *ctx)
             break;
         }
         if (s != AGT_OK) {
-            cli_error("cannot read the lake '%s': %s", ctx->root, err.message);
-            rc = EXIT_LAKE;
+            rc = cli_lake_error(ctx, s, &err);
             break;
         }
         fr[i] = last_ts >= 0 ? last_ts - last_ts % AGT_US_PER_HOUR : nh[i];
-        if (force) {
-            agt_range_stats st;
-            int64_t epoch;
-            agt_parse_time(CLI_EPOCH_DATE, &epoch, NULL, NULL);
-            memset(&st, 0, sizeof st);
-            s = agt_lake_query_stats(lake, plan.syms[i].symbol, epoch,
-                                     nh[i] + AGT_US_PER_HOUR - 1, &st, &err);
-            if (s != AGT_OK) {
-                cli_error("cannot read the lake '%s': %s", ctx->root, err.message);
-                rc = EXIT_LAKE;
-                break;
-            }
-            if (st.count > 0) fr[i] = st.first_ts_us - st.first_ts_us % AGT_US_PER_HOUR;
-        }
+        int64_t first = -1;
+        if (force && (rc = cli_first_stored_hour(ctx, lake, plan.syms[i].symbol,
+                                                 nh[i] + AGT_US_PER_HOUR - 1, &first)))
+            break;
+        if (first >= 0) fr[i] = first;
     }
     if (!rc) rc = cli_client_new(ctx, job_progress_cb, NULL, &client);
     int64_t now_us = 0;
@@ -153,11 +126,7 @@ int cmd_update(int argc, char **argv, cli_ctx *ctx)
         if (fr[i] > now_hour) continue; /* stored data ahead of the exchange's clock */
         agt_status st = agt_lake_scan_hours(lake, s->symbol, fr[i], now_hour, on_hour, &acc, &err);
         if (st == AGT_OK && acc.err) st = AGT_ENOMEM;
-        if (st != AGT_OK) {
-            cli_error("cannot read the lake '%s': %s", ctx->root,
-                      err.message[0] ? err.message : agt_status_name(st));
-            rc = EXIT_LAKE;
-        }
+        if (st != AGT_OK) rc = cli_lake_error(ctx, st, &err);
     }
     if (rc) goto out;
 

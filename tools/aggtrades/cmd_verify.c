@@ -166,21 +166,16 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
         { OPT_FLAG, "repair", &repair },
         { OPT_END, NULL, NULL },
     };
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, rc;
+    char **pos;
+    int npos;
     agt_lake *lake = NULL;
     agt_client *client = NULL;
     vstate vs;
     job_plan plan;
     memset(&vs, 0, sizeof vs);
     memset(&plan, 0, sizeof plan);
-    if (!pos) return EXIT_LAKE;
-    rc = cli_parse(ctx, argc, argv, opts, pos, &npos);
-    if (rc) goto out;
-    if (ctx->help) {
-        cli_usage(usage);
-        goto out;
-    }
+    int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
+    if (rc || ctx->help) goto out;
     if (npos != 1) {
         cli_error(npos == 0 ? "verify needs a symbol (see 'aggtrades verify --help')"
                             : "verify takes one symbol, not %d", npos);
@@ -217,23 +212,13 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
             goto out;
         }
         if (s != AGT_OK) {
-            cli_error("cannot read the lake '%s': %s", ctx->root, err.message);
-            rc = EXIT_LAKE;
+            rc = cli_lake_error(ctx, s, &err);
             goto out;
         }
         if (end < 0) end = newest + AGT_US_PER_HOUR - 1;
         if (start < 0) {
-            agt_range_stats st;
-            int64_t epoch;
-            agt_parse_time(CLI_EPOCH_DATE, &epoch, NULL, NULL);
-            memset(&st, 0, sizeof st);
-            s = agt_lake_query_stats(lake, sym, epoch, end, &st, &err);
-            if (s != AGT_OK) {
-                cli_error("cannot read the lake '%s': %s", ctx->root, err.message);
-                rc = EXIT_LAKE;
-                goto out;
-            }
-            start = st.count > 0 ? st.first_ts_us - st.first_ts_us % AGT_US_PER_HOUR : newest;
+            if ((rc = cli_first_stored_hour(ctx, lake, sym, end, &start))) goto out;
+            if (start < 0) start = newest;
         }
     }
     start -= start % AGT_US_PER_HOUR;

@@ -64,6 +64,27 @@ void job_sort_hours(job_symbol *s)
     s->nhours = k;
 }
 
+job_symbol *job_plan_symbol(job_plan *p, const char *symbol)
+{
+    size_t k = 0;
+    while (k < p->nsyms && strcmp(p->syms[k].symbol, symbol)) k++;
+    if (k == p->nsyms) cli_strlcpy(p->syms[p->nsyms++].symbol, sizeof p->syms[k].symbol, symbol);
+    return &p->syms[k];
+}
+
+int job_plan_symbols(job_plan *p, char **args, int n)
+{
+    p->syms = calloc((size_t)n, sizeof *p->syms);
+    if (!p->syms) return EXIT_LAKE;
+    for (int i = 0; i < n; i++) {
+        char sym[24];
+        int rc = cli_symbol(args[i], sym);
+        if (rc) return rc;
+        job_plan_symbol(p, sym);
+    }
+    return 0;
+}
+
 void job_plan_release(job_plan *p)
 {
     for (size_t i = 0; i < p->nsyms; i++) free(p->syms[i].hours);

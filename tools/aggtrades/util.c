@@ -260,7 +260,8 @@ int cli_parse_global(cli_ctx *ctx, int argc, char **argv)
     return i;
 }
 
-int cli_parse(cli_ctx *ctx, int argc, char **argv, const cli_opt *opts, char **pos, int *npos)
+static int parse_args(cli_ctx *ctx, int argc, char **argv, const cli_opt *opts, char **pos,
+                      int *npos)
 {
     int n = 0, dashdash = 0;
     for (int i = 1; i < argc; i++) {
@@ -284,6 +285,17 @@ int cli_parse(cli_ctx *ctx, int argc, char **argv, const cli_opt *opts, char **p
     *npos = n;
     if (ctx->help) return 0;
     return apply_globals(ctx);
+}
+
+int cli_parse(cli_ctx *ctx, int argc, char **argv, const cli_opt *opts, const char *usage,
+              char ***pos, int *npos)
+{
+    *npos = 0;
+    *pos = calloc((size_t)argc + 1, sizeof **pos);
+    if (!*pos) return EXIT_LAKE;
+    int rc = parse_args(ctx, argc, argv, opts, *pos, npos);
+    if (rc == 0 && ctx->help && usage) cli_usage(usage);
+    return rc;
 }
 
 /* ---- inputs -------------------------------------------------------------------------- */
@@ -419,6 +431,28 @@ int cli_lake_open_write(const cli_ctx *ctx, agt_lake **out)
 int cli_lake_open_read(const cli_ctx *ctx, agt_lake **out)
 {
     return lake_open(ctx, AGT_LAKE_READ, out);
+}
+
+int cli_lake_error(const cli_ctx *ctx, agt_status s, const agt_error *err)
+{
+    cli_error("cannot read the lake '%s': %s", ctx->root,
+              err->message[0] ? err->message : agt_status_name(s));
+    return EXIT_LAKE;
+}
+
+int cli_first_stored_hour(const cli_ctx *ctx, agt_lake *lake, const char *symbol, int64_t end_us,
+                          int64_t *hour_us)
+{
+    agt_range_stats st;
+    agt_error err;
+    int64_t epoch;
+    agt_parse_time(CLI_EPOCH_DATE, &epoch, NULL, NULL);
+    memset(&st, 0, sizeof st);
+    agt_error_clear(&err);
+    agt_status s = agt_lake_query_stats(lake, symbol, epoch, end_us, &st, &err);
+    if (s != AGT_OK) return cli_lake_error(ctx, s, &err);
+    *hour_us = st.count > 0 ? st.first_ts_us - st.first_ts_us % AGT_US_PER_HOUR : -1;
+    return 0;
 }
 
 int cli_client_new(const cli_ctx *ctx, agt_fetch_progress_fn fn, void *user, agt_client **out)
