@@ -10,6 +10,7 @@
 
 #include "harness.h"
 #include "parquet/pq_file.h"
+#include "trades_util.h"
 
 /* ---- seeded PRNG (splitmix64) ----------------------------------------- */
 
@@ -426,17 +427,6 @@ static void make_trades(agt_trades *t, size_t n, int sorted)
     }
 }
 
-static int same_trades(const agt_trades *a, size_t off, const agt_trades *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (a->trade_id[off + i] != b->trade_id[i] || a->ts_us[off + i] != b->ts_us[i] ||
-            memcmp(&a->price[off + i], &b->price[i], 8) != 0 ||
-            memcmp(&a->quantity[off + i], &b->quantity[i], 8) != 0 ||
-            a->is_buyer_maker[off + i] != b->is_buyer_maker[i])
-            return 0;
-    return 1;
-}
-
 TEST(roundtrip_random_trades)
 {
     static const size_t sizes[] = {1, 2, 7, 8, 127, 128, 129, 4095, 4096, 4097, 10000, 33333};
@@ -458,7 +448,7 @@ TEST(roundtrip_random_trades)
         agt_trades_init(&r);
         ASSERT_OK(agt_pq_read_trades(f, INT64_MIN, INT64_MAX, AGT_COL_ALL, &r, &e));
         ASSERT_EQ_INT(r.len, n);
-        ASSERT(same_trades(&t, 0, &r, n));
+        ASSERT(trades_rows_equal(&t, 0, &r, n));
         /* a random slice through read_column */
         int64_t a = (int64_t)(rnd() % n), cnt = (int64_t)(rnd() % (n - (size_t)a)) + 1;
         double *px = malloc((size_t)cnt * 8);
@@ -476,7 +466,7 @@ TEST(roundtrip_random_trades)
             agt_trades_init(&one);
             ASSERT_OK(agt_pq_find_trade(f, t.trade_id[i], 1, &one, &found, &pages, &e));
             ASSERT(found);
-            ASSERT(same_trades(&t, i, &one, 1) || t.trade_id[i] != one.trade_id[0] ||
+            ASSERT(trades_rows_equal(&t, i, &one, 1) || t.trade_id[i] != one.trade_id[0] ||
                    k % 3 == 2); /* random ids may repeat */
             ASSERT_OK(agt_pq_bloom_check(f, 0, t.trade_id[i], &maybe, &e));
             ASSERT(maybe);
@@ -579,7 +569,7 @@ TEST(time_range_page_boundaries)
                 long before = f->pages_decoded;
                 ASSERT_OK(agt_pq_read_trades(f, a, z, cols, &r, &e));
                 ASSERT_EQ_INT(r.len, last - first);
-                if (cols == AGT_COL_ALL) ASSERT(same_trades(&t, first, &r, r.len));
+                if (cols == AGT_COL_ALL) ASSERT(trades_rows_equal(&t, first, &r, r.len));
                 else
                     for (size_t q = 0; q < r.len; q++) {
                         ASSERT(r.trade_id[q] == 0 && r.quantity[q] == 0);
@@ -601,7 +591,7 @@ TEST(time_range_page_boundaries)
     ASSERT_OK(agt_pq_find_trade(f, t.trade_id[4321], 1, &r, &found, &pages, &e));
     ASSERT(found);
     ASSERT_EQ_INT(pages, 5);
-    ASSERT(same_trades(&t, 4321, &r, 1));
+    ASSERT(trades_rows_equal(&t, 4321, &r, 1));
     ASSERT_OK(agt_pq_find_trade(f, t.trade_id[9999] + 5, 1, &r, &found, &pages, &e));
     ASSERT(!found);
     ASSERT_EQ_INT(pages, 0);

@@ -46,6 +46,17 @@ static agt_status parse_str(agt_page *pg, const char *s, agt_error *e)
     return agt_page_parse(pg, (const uint8_t *)s, strlen(s), e);
 }
 
+/* Parse the corpus file `name` into `pg`; AGT_EIO if it cannot be read. */
+static agt_status parse_file(agt_page *pg, const char *name, agt_error *e)
+{
+    size_t n;
+    uint8_t *b = slurp(name, &n);
+    if (!b) return agt_err(e, AGT_EIO, "cannot read '%s'", name);
+    agt_status s = agt_page_parse(pg, b, n, e);
+    free(b);
+    return s;
+}
+
 static double ref(const char *s)
 {
     return strtod(s, NULL);
@@ -55,15 +66,10 @@ static double ref(const char *s)
 
 TEST(nautilus_pretty_printed)
 {
-    size_t n;
-    uint8_t *b = slurp("real_nautilus_pretty.json", &n);
-    ASSERT(b != NULL);
     agt_page pg;
     agt_page_init(&pg);
     agt_error e;
-    agt_status s = agt_page_parse(&pg, b, n, &e);
-    free(b);
-    ASSERT_OK(s);
+    ASSERT_OK(parse_file(&pg, "real_nautilus_pretty.json", &e));
     ASSERT_EQ_INT(pg.len, 10);
     ASSERT_EQ_INT(pg.rows[0].a, 966492862);
     ASSERT_EQ_INT(pg.rows[0].f, 1111480471);
@@ -80,15 +86,10 @@ TEST(nautilus_pretty_printed)
 
 TEST(newton_compact_with_repeated_id)
 {
-    size_t n;
-    uint8_t *b = slurp("real_newton_dup_id.json", &n);
-    ASSERT(b != NULL);
     agt_page pg;
     agt_page_init(&pg);
     agt_error e;
-    agt_status s = agt_page_parse(&pg, b, n, &e);
-    free(b);
-    ASSERT_OK(s);
+    ASSERT_OK(parse_file(&pg, "real_newton_dup_id.json", &e));
     ASSERT_EQ_INT(pg.len, 500);
     /* the parser reports what was sent; de-duplication is the fetcher's job */
     ASSERT_EQ_INT(pg.rows[0].a, 61290372);
@@ -107,15 +108,10 @@ TEST(vaquum_pages_match_the_archive_csv)
 {
     /* page-00 starts at the first row of the archive minute; compare the
      * first rows field by field with the CSV (T there in µs). */
-    size_t n;
-    uint8_t *b = slurp("real_vaquum_page00.json", &n);
-    ASSERT(b != NULL);
     agt_page pg;
     agt_page_init(&pg);
     agt_error e;
-    agt_status s = agt_page_parse(&pg, b, n, &e);
-    free(b);
-    ASSERT_OK(s);
+    ASSERT_OK(parse_file(&pg, "real_vaquum_page00.json", &e));
     ASSERT_EQ_INT(pg.len, 1000);
     ASSERT_EQ_INT(pg.rows[0].a, INT64_C(4064947752));
     ASSERT_EQ_INT(pg.rows[0].t, INT64_C(1789525800105));
@@ -131,19 +127,11 @@ TEST(vaquum_pages_match_the_archive_csv)
     int64_t first[] = {INT64_C(4064948752), INT64_C(4064949752), INT64_C(4064947752)};
     size_t count[] = {1000, 1000, 1};
     for (int k = 0; k < 3; k++) {
-        b = slurp(pages[k], &n);
-        ASSERT(b != NULL);
-        s = agt_page_parse(&pg, b, n, &e);
-        free(b);
-        ASSERT_OK(s);
+        ASSERT_OK(parse_file(&pg, pages[k], &e));
         ASSERT_EQ_INT(pg.len, count[k]);
         ASSERT_EQ_INT(pg.rows[0].a, first[k]);
     }
-    b = slurp("real_empty.json", &n);
-    ASSERT(b != NULL);
-    s = agt_page_parse(&pg, b, n, &e);
-    free(b);
-    ASSERT_OK(s);
+    ASSERT_OK(parse_file(&pg, "real_empty.json", &e));
     ASSERT_EQ_INT(pg.len, 0);
     agt_page_release(&pg);
 }

@@ -12,6 +12,7 @@
 
 #include "harness.h"
 #include "source/source_int.h"
+#include "trades_util.h"
 
 #define HOUR AGT_US_PER_HOUR
 #define S0 INT64_C(1704067200000000) /* 2024-01-01 00:00 UTC */
@@ -772,16 +773,8 @@ static agt_status fetch_ex(rig *g, int64_t hour, const agt_trades *resume, pages
 static int same_result(const agt_trades *a, const agt_hour_info *ia, const agt_trades *b,
                        const agt_hour_info *ib)
 {
-    if (a->len != b->len || ia->prev_id != ib->prev_id || ia->prev_ts_us != ib->prev_ts_us ||
-        ia->complete != ib->complete)
-        return 0;
-    for (size_t i = 0; i < a->len; i++)
-        if (a->trade_id[i] != b->trade_id[i] || a->ts_us[i] != b->ts_us[i] ||
-            memcmp(&a->price[i], &b->price[i], sizeof(double)) != 0 ||
-            memcmp(&a->quantity[i], &b->quantity[i], sizeof(double)) != 0 ||
-            a->is_buyer_maker[i] != b->is_buyer_maker[i])
-            return 0;
-    return 1;
+    return trades_equal(a, b) && ia->prev_id == ib->prev_id && ia->prev_ts_us == ib->prev_ts_us &&
+           ia->complete == ib->complete;
 }
 
 /*
