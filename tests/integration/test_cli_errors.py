@@ -195,16 +195,20 @@ def test_locked_by_another_writer(sim: Any, tmp_path: Path) -> None:
     sim.control(next=["stall:3"] * 50, fault_paths=["/api/v3/aggTrades"])
     writer = subprocess.Popen(
         [BIN, "--root", str(root), "--api-url", sim.url, "--archive-url", sim.url, "--quiet",
-         "download", "ETHBTC", "--start", "2024-02-02", "--end", "2024-02-02"],
+         "download", "ETHBTC", "--start", "2024-02-02", "--end", "2024-02-02",
+         # REST hour by hour, so the stalls keep the writer (and its lock) alive;
+         # from the archive the old day would be done in three requests
+         "--source", "rest"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env())
     try:
-        # the writer takes the lock once its first hour has arrived
-        deadline = time.monotonic() + 20
-        while True:
-            p = run(sim, root, "verify", "ETHBTC", "--repair")
-            if p.returncode == 3 or time.monotonic() > deadline:
-                break
-            time.sleep(0.3)
+        # the writer takes the lock once its first hour has arrived; watch the
+        # pid it writes into the lock file (probing with another writer could
+        # take the lock first and make the writer itself fail)
+        lock = root / "metadata" / "lock"
+        deadline = time.monotonic() + 30
+        while lock.read_text().strip() != str(writer.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert writer.poll() is None, "the writer finished before the lock could be tested"
         before = tree(root / "symbol=ETHBTC")
         for args in (["download", "ETHBTC", "--start", "2024-02-03", "--end", "2024-02-03"],
                      ["update", "ETHBTC"], ["retry"],
