@@ -1,8 +1,9 @@
 """ctypes access to libaggtrades.so for the lake benchmark (bench/lake.py).
 
 Only what the benchmark needs: open/close, commit_hour, newest, query
-open/next/close, read_range, query_stats and find_trade. Structures mirror
-include/aggtrades/common.h and include/aggtrades/lake.h field for field.
+open/next/close, read_range, query_stats and find_trade. The structures the
+binding already mirrors (python/aggtrades/_lib.py) come from there; the rest
+mirror include/aggtrades/lake.h field for field.
 The library is located with $AGT_LIB, else bench/../build-bench/libaggtrades.so,
 which bench/lake.py builds (CMake, Release) when it is missing.
 """
@@ -12,12 +13,16 @@ from __future__ import annotations
 import ctypes
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD_DIR = REPO / "build-bench"
+
+sys.path.insert(0, str(REPO / "python"))
+from aggtrades._lib import AgtCommitResult, AgtError, AgtHourMeta, AgtTrades  # noqa: E402
 
 c_i64 = ctypes.c_int64
 c_p = ctypes.c_void_p
@@ -30,44 +35,8 @@ US_PER_HOUR = 3600 * US
 US_PER_DAY = 24 * US_PER_HOUR
 
 
-class AgtError(ctypes.Structure):
-    _fields_ = [
-        ("status", ctypes.c_int),
-        ("http_status", ctypes.c_int),
-        ("api_code", ctypes.c_int),
-        ("sys_errno", ctypes.c_int),
-        ("attempts", ctypes.c_int),
-        ("message", ctypes.c_char * 512),
-    ]
-
-
-class AgtTrades(ctypes.Structure):
-    _fields_ = [
-        ("trade_id", ctypes.POINTER(ctypes.c_int64)),
-        ("ts_us", ctypes.POINTER(ctypes.c_int64)),
-        ("price", ctypes.POINTER(ctypes.c_double)),
-        ("quantity", ctypes.POINTER(ctypes.c_double)),
-        ("is_buyer_maker", ctypes.POINTER(ctypes.c_uint8)),
-        ("len", ctypes.c_size_t),
-        ("cap", ctypes.c_size_t),
-    ]
-
-
 class AgtLakeOpts(ctypes.Structure):
     _fields_ = [("io", c_p), ("wal_checkpoint_bytes", ctypes.c_uint64), ("no_fsync", ctypes.c_int)]
-
-
-class AgtHourMeta(ctypes.Structure):
-    _fields_ = [
-        ("prev_id", c_i64),
-        ("complete", ctypes.c_int),
-        ("source", ctypes.c_char_p),
-        ("fetched_at_us", c_i64),
-    ]
-
-
-class AgtCommitResult(ctypes.Structure):
-    _fields_ = [(n, c_i64) for n in ("inserted", "updated", "skipped", "rows", "version")]
 
 
 class AgtRangeStats(ctypes.Structure):
@@ -82,6 +51,12 @@ class AgtRangeStats(ctypes.Structure):
         ("buyer_maker", c_i64),
         ("files_read", c_i64),
         ("files_from_stats", c_i64),
+        ("sums_exact", ctypes.c_int),
+        ("qty_e8_lo", ctypes.c_uint64),
+        ("qty_e8_hi", ctypes.c_uint64),
+        ("quote_e16_lo", ctypes.c_uint64),
+        ("quote_e16_hi", ctypes.c_uint64),
+        ("vwap", ctypes.c_double),
     ]
 
 

@@ -178,6 +178,16 @@ typedef struct agt_file_stats {
     int64_t fetched_at_us;     /* see agt_hour_meta */
     int complete;              /* 1 if proven complete and ids contiguous */
     char path[128];            /* data file path relative to the root; "" if none */
+    /*
+     * Exact sums (see agt_range_stats): 1 if every price and quantity of the
+     * hour is a decimal with at most 8 fraction digits recovered exactly from
+     * its double; 0 otherwise, for an empty hour, and for entries written
+     * before exact sums existed (queries read such files' rows instead;
+     * agt_lake_rebuild_stats adds them). The halves are 0 when sums_exact is 0.
+     */
+    int sums_exact;
+    uint64_t qty_e8_lo, qty_e8_hi;     /* sum of quantity, in units of 1e-8 */
+    uint64_t quote_e16_lo, quote_e16_hi; /* sum of price * quantity, in units of 1e-16 */
 } agt_file_stats;
 
 /*
@@ -284,18 +294,43 @@ typedef struct agt_range_stats {
     double sum_qty;
     double quote_volume;             /* sum of price * quantity */
     int64_t buyer_maker;             /* rows with is_buyer_maker = 1 */
-    int64_t files_read;              /* files whose data had to be decoded (range edges) */
+    int64_t files_read;              /* files whose data had to be decoded (range edges, and
+                                        whole files whose entry has no exact sums) */
     int64_t files_from_stats;        /* files answered from the statistics index alone */
+    /*
+     * Exact sums, for ctypes as plain integers: an unsigned 128-bit value is
+     * hi * 2^64 + lo. With sums_exact = 1, quantity = (qty_e8) / 10^8 and
+     * quote volume = (quote_e16) / 10^16 exactly: the sums of the decimals
+     * the exchange sent (agt_lake_units_decimal prints them). sums_exact is 0
+     * (halves 0) if some price or quantity of the range is not such a decimal
+     * (never seen from the exchange) or the sums would overflow: then only
+     * the doubles above are available.
+     */
+    int sums_exact;
+    uint64_t qty_e8_lo, qty_e8_hi;
+    uint64_t quote_e16_lo, quote_e16_hi;
+    double vwap; /* quote volume / quantity: with sums_exact the exact quotient rounded
+                    once to the nearest double, else quote_volume / sum_qty; 0 if no quantity */
 } agt_range_stats;
 
 /*
  * Aggregate over [start_us, end_us]: files lying wholly inside the range are
- * answered from the statistics, the others by decoding their overlapping
- * pages. Sums are in file order, so they may differ from a row-by-row sum in
- * the last bits.
+ * answered from the statistics (their exact sums included, so a month costs
+ * a month of small JSON files), the others by decoding their overlapping
+ * pages. The exact sums and vwap equal a row-by-row integer sum; the double
+ * sums are in file order, so they may differ from a row-by-row sum in the
+ * last bits.
  */
 agt_status agt_lake_query_stats(agt_lake *lake, const char *symbol, int64_t start_us,
                                 int64_t end_us, agt_range_stats *out, agt_error *err);
+
+/*
+ * Exact decimal text of (hi * 2^64 + lo) / 10^scale (scale 0..38), without
+ * trailing fraction zeros (nor a '.' when nothing is left after it): e.g.
+ * agt_lake_units_decimal(st.qty_e8_lo, st.qty_e8_hi, 8, buf, sizeof buf).
+ * 48 bytes always suffice. Returns buf.
+ */
+char *agt_lake_units_decimal(uint64_t lo, uint64_t hi, int scale, char *buf, size_t n);
 
 typedef struct agt_lookup_info {
     int64_t hour_start_us;  /* hour whose id range holds the id; -1 if none */

@@ -238,6 +238,41 @@ agt_status agt_stats_each_day(agt_lake *l, const char *symbol, int64_t lo_us, in
 agt_status agt_stats_list_days(agt_lake *l, const char *symbol, int64_t **days, size_t *n,
                                agt_error *err);
 
+/* ---- exact.c ----------------------------------------------------------- */
+
+/*
+ * Exact sums need 128-bit integers: gcc and clang have them on every 64-bit
+ * target, which is what the lake supports (it maps whole files, keeps 64-bit
+ * offsets everywhere).
+ */
+#if !defined(__SIZEOF_INT128__)
+#error "aggtrades needs unsigned __int128 (gcc or clang on a 64-bit target) for exact sums"
+#endif
+__extension__ typedef unsigned __int128 agt_u128;
+
+/* Sums of quantity (units of 1e-8) and price x quantity (units of 1e-16). */
+typedef struct agt_exact_sum {
+    int exact; /* 0 once a value was off the 1e-8 grid or a sum would overflow */
+    agt_u128 qty_e8, quote_e16;
+} agt_exact_sum;
+
+/* The integer count of 1e-8 that the double `x` stands for, if exactly one (exact.c). */
+int agt_exact_units(double x, uint64_t *units);
+void agt_exact_init(agt_exact_sum *s);
+void agt_exact_add_row(agt_exact_sum *s, double price, double qty);
+void agt_exact_add(agt_exact_sum *s, const agt_exact_sum *v);
+/* To and from the split halves of the public structs (all 0 when inexact). */
+void agt_exact_get(const agt_exact_sum *s, int *exact, uint64_t *qty_lo, uint64_t *qty_hi,
+                   uint64_t *quote_lo, uint64_t *quote_hi);
+void agt_exact_set(agt_exact_sum *s, int exact, uint64_t qty_lo, uint64_t qty_hi,
+                   uint64_t quote_lo, uint64_t quote_hi);
+/* Σ price·qty / Σ qty rounded once to the nearest double; 0 if inexact or no quantity. */
+double agt_exact_vwap(const agt_exact_sum *s);
+/* Decimal digits of v into out (at least 40 bytes); returns their number. */
+size_t agt_u128_digits(agt_u128 v, char *out);
+/* Parse 1..39 decimal digits without a leading zero (but "0"); 0 if malformed or too big. */
+int agt_u128_parse(const char *s, agt_u128 *out);
+
 /* ---- merge.c ----------------------------------------------------------- */
 
 /* The result of merging incoming rows into an hour's stored rows. */

@@ -228,18 +228,21 @@ agt_status agt_lake_read_range(agt_lake *lake, const char *symbol, int64_t start
 
 /* ---- aggregates ------------------------------------------------------------ */
 
-static void add_stats(agt_range_stats *o, int64_t count, int64_t min_ts, int64_t max_ts,
-                      int64_t first_id, int64_t last_id, double qty, double qv, int64_t bm)
+/* Add the statistics of a whole file, or of the rows of a file inside the range. */
+static void add_stats(agt_range_stats *o, agt_exact_sum *x, const agt_file_stats *f)
 {
-    if (count <= 0) return;
-    if (o->count == 0 || min_ts < o->first_ts_us) o->first_ts_us = min_ts;
-    if (o->count == 0 || max_ts > o->last_ts_us) o->last_ts_us = max_ts;
-    if (o->count == 0 || first_id < o->first_id) o->first_id = first_id;
-    if (o->count == 0 || last_id > o->last_id) o->last_id = last_id;
-    o->count += count;
-    o->sum_qty += qty;
-    o->quote_volume += qv;
-    o->buyer_maker += bm;
+    if (f->rows <= 0) return;
+    if (o->count == 0 || f->min_ts_us < o->first_ts_us) o->first_ts_us = f->min_ts_us;
+    if (o->count == 0 || f->max_ts_us > o->last_ts_us) o->last_ts_us = f->max_ts_us;
+    if (o->count == 0 || f->first_id < o->first_id) o->first_id = f->first_id;
+    if (o->count == 0 || f->last_id > o->last_id) o->last_id = f->last_id;
+    o->count += f->rows;
+    o->sum_qty += f->sum_qty;
+    o->quote_volume += f->quote_volume;
+    o->buyer_maker += f->buyer_maker;
+    agt_exact_sum fx;
+    agt_exact_set(&fx, f->sums_exact, f->qty_e8_lo, f->qty_e8_hi, f->quote_e16_lo, f->quote_e16_hi);
+    agt_exact_add(x, &fx);
 }
 
 agt_status agt_lake_query_stats(agt_lake *lake, const char *symbol, int64_t start_us,
@@ -253,14 +256,21 @@ agt_status agt_lake_query_stats(agt_lake *lake, const char *symbol, int64_t star
     agt_file_stats *files = NULL;
     size_t n = 0;
     AGT_TRY(plan(lake, symbol, start_us, end_us, &files, &n, err));
+    agt_exact_sum x;
+    agt_exact_init(&x);
     agt_trades t;
     agt_trades_init(&t);
     agt_status s = AGT_OK;
     for (size_t i = 0; i < n && s == AGT_OK; i++) {
         const agt_file_stats *f = &files[i];
-        if (f->min_ts_us >= start_us && f->max_ts_us <= end_us) {
-            add_stats(out, f->rows, f->min_ts_us, f->max_ts_us, f->first_id, f->last_id,
-                      f->sum_qty, f->quote_volume, f->buyer_maker);
+        /*
+         * A whole file is answered from its entry, unless the entry has no
+         * exact sums: written before they existed (its rows give them), or
+         * holding a value off the 1e-8 grid (its rows say so again: the
+         * result is then inexact either way, but this stays one rule).
+         */
+        if (f->min_ts_us >= start_us && f->max_ts_us <= end_us && f->sums_exact) {
+            add_stats(out, &x, f);
             out->files_from_stats++;
             continue;
         }
@@ -271,12 +281,15 @@ agt_status agt_lake_query_stats(agt_lake *lake, const char *symbol, int64_t star
         agt_file_stats part;
         memset(&part, 0, sizeof part);
         agt_stats_from_rows(&t, &part);
-        add_stats(out, part.rows, part.min_ts_us, part.max_ts_us, part.first_id, part.last_id,
-                  part.sum_qty, part.quote_volume, part.buyer_maker);
+        add_stats(out, &x, &part);
     }
     agt_trades_release(&t);
     free(files);
-    return s;
+    if (s != AGT_OK) return s;
+    agt_exact_get(&x, &out->sums_exact, &out->qty_e8_lo, &out->qty_e8_hi, &out->quote_e16_lo,
+                  &out->quote_e16_hi);
+    out->vwap = x.exact ? agt_exact_vwap(&x) : out->sum_qty > 0 ? out->quote_volume / out->sum_qty : 0;
+    return AGT_OK;
 }
 
 /* ---- lookup by trade id ----------------------------------------------------- */

@@ -20,7 +20,7 @@
  *   {"format":1,"symbol":"BTCUSDT","date":"2023-10-01","hours":[
  *   {"hour":0,"path":"symbol=BTCUSDT/year=2023/month=10/day=1/BTCUSDT_20231001_00.parquet",
  *    "rows":N,"min_ts":µs,"max_ts":µs,"first_id":N,"last_id":N,"prev_id":N,
- *    "sum_qty":D,"quote_volume":D,"buyer_maker":N,"size":bytes,
+ *    "sum_qty":D,"quote_volume":D,["qty_e8":"N","quote_e16":"N",]"buyer_maker":N,"size":bytes,
  *    "xxh64":"16 lower-case hex digits","source":"rest","version":N,
  *    "commit_ts":µs,"fetched_at":µs,"complete":true}
  *   ]}
@@ -32,6 +32,13 @@
  *   prev_id     id of the trade just before the hour; -1 none; -2 unknown
  *   sum_qty     sum of quantity; quote_volume sum of price*quantity
  *               (doubles printed with 17 significant digits: exact round trip)
+ *   qty_e8      the same sums exact (exact.c): quantity in units of 1e-8,
+ *   quote_e16   quote volume in units of 1e-16, as strings of decimal digits
+ *               (up to 39: JSON numbers that big lose digits in most readers).
+ *               Both present, or both absent: in an empty hour, when some
+ *               value of the hour is not a decimal of 8 fraction digits, and
+ *               in entries written before they existed (readers then sum the
+ *               file's rows).
  *   buyer_maker rows with is_buyer_maker true
  *   xxh64       XXH64, seed 0, of the whole data file
  *   version     the commit version that wrote the file; commit_ts its time
@@ -61,15 +68,23 @@ agt_status agt_stats_format(const char *symbol, const agt_day_stats *d, agt_buf 
     for (size_t i = 0; i < d->n; i++) {
         const agt_file_stats *f = &d->h[i];
         int hour = (int)((f->hour_start_us - d->day_start_us) / AGT_US_PER_HOUR);
+        char exact[128] = "";
+        if (f->sums_exact) {
+            char qty[48], quote[48];
+            agt_u128_digits(((agt_u128)f->qty_e8_hi << 64) | f->qty_e8_lo, qty);
+            agt_u128_digits(((agt_u128)f->quote_e16_hi << 64) | f->quote_e16_lo, quote);
+            snprintf(exact, sizeof exact, ",\"qty_e8\":\"%s\",\"quote_e16\":\"%s\"", qty, quote);
+        }
         AGT_TRY(agt_buf_printf(
             out,
             "%s\n{\"hour\":%d,\"path\":\"%s\",\"rows\":%" PRId64 ",\"min_ts\":%" PRId64
             ",\"max_ts\":%" PRId64 ",\"first_id\":%" PRId64 ",\"last_id\":%" PRId64
-            ",\"prev_id\":%" PRId64 ",\"sum_qty\":%.17g,\"quote_volume\":%.17g,\"buyer_maker\":%" PRId64
-            ",\"size\":%" PRId64 ",\"xxh64\":\"%016" PRIx64 "\",\"source\":\"%s\",\"version\":%" PRId64
+            ",\"prev_id\":%" PRId64 ",\"sum_qty\":%.17g,\"quote_volume\":%.17g%s"
+            ",\"buyer_maker\":%" PRId64 ",\"size\":%" PRId64 ",\"xxh64\":\"%016" PRIx64
+            "\",\"source\":\"%s\",\"version\":%" PRId64
             ",\"commit_ts\":%" PRId64 ",\"fetched_at\":%" PRId64 ",\"complete\":%s}",
             i ? "," : "", hour, f->path, f->rows, f->min_ts_us, f->max_ts_us, f->first_id,
-            f->last_id, f->prev_id, f->sum_qty, f->quote_volume, f->buyer_maker, f->size,
+            f->last_id, f->prev_id, f->sum_qty, f->quote_volume, exact, f->buyer_maker, f->size,
             f->checksum, f->source, f->version, f->commit_ts_us, f->fetched_at_us,
             f->complete ? "true" : "false"));
     }
@@ -216,8 +231,19 @@ static int jbool(jp *j, int *v)
 static const char *const entry_keys[] = {
     "hour",   "path",        "rows",   "min_ts",  "max_ts",    "first_id",   "last_id",
     "prev_id", "sum_qty",    "quote_volume", "buyer_maker", "size", "xxh64", "source",
-    "version", "commit_ts",  "fetched_at", "complete"};
+    "version", "commit_ts",  "fetched_at", "complete", "qty_e8", "quote_e16"};
 #define N_ENTRY_KEYS (sizeof entry_keys / sizeof entry_keys[0])
+/* qty_e8 and quote_e16 (the last two) are optional, but only together */
+#define OPTIONAL_KEYS ((1u << (N_ENTRY_KEYS - 2)) | (1u << (N_ENTRY_KEYS - 1)))
+
+/* A u128 written as a string of decimal digits. */
+static int ju128(jp *j, agt_u128 *v)
+{
+    char digits[48];
+    if (!jstr(j, digits, sizeof digits)) return 0;
+    if (!agt_u128_parse(digits, v)) return jfail(j, "expected up to 39 decimal digits");
+    return 1;
+}
 
 static int parse_entry(jp *j, const char *symbol, int64_t day_us, int *hour_out,
                        agt_file_stats *f)
@@ -225,6 +251,7 @@ static int parse_entry(jp *j, const char *symbol, int64_t day_us, int *hour_out,
     memset(f, 0, sizeof *f);
     uint32_t seen = 0;
     int64_t hour = -1;
+    agt_u128 qty_e8 = 0, quote_e16 = 0;
     if (!expect(j, '{')) return 0;
     for (;;) {
         char key[32];
@@ -262,18 +289,31 @@ static int parse_entry(jp *j, const char *symbol, int64_t day_us, int *hour_out,
         case 15: ok = jint(j, &f->commit_ts_us); break;
         case 16: ok = jint(j, &f->fetched_at_us); break;
         case 17: ok = jbool(j, &f->complete); break;
+        case 18: ok = ju128(j, &qty_e8); break;
+        case 19: ok = ju128(j, &quote_e16); break;
         }
         if (!ok) return 0;
         if (lit(j, '}')) break;
         if (!expect(j, ',')) return 0;
     }
-    if (seen != (1u << N_ENTRY_KEYS) - 1) return jfail(j, "missing key");
+    if ((seen | OPTIONAL_KEYS) != (1u << N_ENTRY_KEYS) - 1) return jfail(j, "missing key");
+    if ((seen & OPTIONAL_KEYS) != 0 && (seen & OPTIONAL_KEYS) != OPTIONAL_KEYS)
+        return jfail(j, "qty_e8 and quote_e16 go together");
+    if (seen & OPTIONAL_KEYS) {
+        agt_exact_sum x;
+        agt_exact_init(&x);
+        x.qty_e8 = qty_e8;
+        x.quote_e16 = quote_e16;
+        agt_exact_get(&x, &f->sums_exact, &f->qty_e8_lo, &f->qty_e8_hi, &f->quote_e16_lo,
+                      &f->quote_e16_hi);
+    }
     if (hour < 0 || hour > 23) return jfail(j, "hour out of range");
     f->hour_start_us = day_us + hour * AGT_US_PER_HOUR;
     int64_t hs = f->hour_start_us, he = hs + AGT_US_PER_HOUR - 1;
     if (f->rows < 0 || f->size < 0 || f->buyer_maker < 0 || f->buyer_maker > f->rows ||
         f->version < 0 || f->prev_id < -2)
         return jfail(j, "value out of range");
+    if (f->sums_exact && f->rows == 0) return jfail(j, "exact sums of an empty hour");
     char want[128];
     if (f->rows > 0) {
         if (f->first_id < 0 || f->last_id < f->first_id || f->min_ts_us < hs ||
@@ -426,6 +466,8 @@ agt_status agt_stats_put(agt_lake *l, const char *symbol, agt_day_stats *d,
 
 void agt_stats_from_rows(const agt_trades *t, agt_file_stats *fs)
 {
+    agt_exact_sum x;
+    agt_exact_init(&x);
     fs->rows = (int64_t)t->len;
     fs->sum_qty = 0;
     fs->quote_volume = 0;
@@ -433,6 +475,8 @@ void agt_stats_from_rows(const agt_trades *t, agt_file_stats *fs)
     if (t->len == 0) {
         fs->min_ts_us = fs->max_ts_us = 0;
         fs->first_id = fs->last_id = -1;
+        fs->sums_exact = 0; /* no rows, no data file: nothing to answer from */
+        fs->qty_e8_lo = fs->qty_e8_hi = fs->quote_e16_lo = fs->quote_e16_hi = 0;
         return;
     }
     fs->first_id = t->trade_id[0];
@@ -446,7 +490,10 @@ void agt_stats_from_rows(const agt_trades *t, agt_file_stats *fs)
         fs->sum_qty += t->quantity[i];
         fs->quote_volume += t->price[i] * t->quantity[i];
         fs->buyer_maker += t->is_buyer_maker[i] ? 1 : 0;
+        agt_exact_add_row(&x, t->price[i], t->quantity[i]);
     }
+    agt_exact_get(&x, &fs->sums_exact, &fs->qty_e8_lo, &fs->qty_e8_hi, &fs->quote_e16_lo,
+                  &fs->quote_e16_hi);
 }
 
 static int cmp_i64(const void *a, const void *b)

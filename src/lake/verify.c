@@ -42,6 +42,17 @@ static void report(vctx *v, agt_verify_kind k, const char *path, int64_t hour, c
     if (v->fn && v->fn(v->user, k, path, hour, msg) != 0) v->stop = 1;
 }
 
+/*
+ * Exact sums recomputed from the rows equal the entry's. An entry without
+ * them is not damaged: it predates them (or its values are off the grid,
+ * and then the rows give none either); readers sum its rows instead.
+ */
+static int same_exact(const agt_file_stats *r, const agt_file_stats *f)
+{
+    return r->sums_exact && r->qty_e8_lo == f->qty_e8_lo && r->qty_e8_hi == f->qty_e8_hi &&
+           r->quote_e16_lo == f->quote_e16_lo && r->quote_e16_hi == f->quote_e16_hi;
+}
+
 static void check_file(agt_lake *l, vctx *v, const agt_file_stats *f)
 {
     char path[AGT_LAKE_PATH_MAX];
@@ -74,7 +85,8 @@ static void check_file(agt_lake *l, vctx *v, const agt_file_stats *f)
     if (r.rows != f->rows || r.min_ts_us != f->min_ts_us || r.max_ts_us != f->max_ts_us ||
         r.first_id != f->first_id || r.last_id != f->last_id || r.buyer_maker != f->buyer_maker ||
         memcmp(&r.sum_qty, &f->sum_qty, sizeof r.sum_qty) != 0 ||
-        memcmp(&r.quote_volume, &f->quote_volume, sizeof r.quote_volume) != 0)
+        memcmp(&r.quote_volume, &f->quote_volume, sizeof r.quote_volume) != 0 ||
+        (f->sums_exact && !same_exact(&r, f)))
         report(v, AGT_VERIFY_STATS, f->path, f->hour_start_us,
                "'%s' holds %" PRId64 " rows (ids %" PRId64 "..%" PRId64 "), the index says %" PRId64
                " (ids %" PRId64 "..%" PRId64 ") or other sums",

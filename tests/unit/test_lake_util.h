@@ -81,15 +81,20 @@ static inline int64_t lt_hour(int y, int m, int d, int h)
     return agt_days_from_civil(y, (unsigned)m, (unsigned)d) * AGT_US_PER_DAY + h * AGT_US_PER_HOUR;
 }
 
-/* n trades with ids first..first+n-1 spread evenly over the hour; price depends on id and salt. */
+/*
+ * n trades with ids first..first+n-1 spread evenly over the hour; price
+ * depends on id and salt. Prices and quantities are the doubles of decimals
+ * (one division, correctly rounded, as strtod gives), like the exchange's, so
+ * their exact sums exist.
+ */
 static inline void lt_make_hour(agt_trades *t, int64_t hour, int64_t first, size_t n, int salt)
 {
     agt_trades_clear(t);
     for (size_t i = 0; i < n; i++) {
         int64_t ts = hour + (int64_t)((AGT_US_PER_HOUR - 1) * (double)i / (double)(n > 1 ? n - 1 : 1));
         int64_t id = first + (int64_t)i;
-        agt_trades_push(t, id, ts, 100.0 + (double)(id % 97) * 0.01 + salt, 0.001 * (double)(1 + id % 13),
-                        (int)(id & 1));
+        agt_trades_push(t, id, ts, (double)(10000 + id % 97 + 100 * salt) / 100.0,
+                        (double)(1 + id % 13) / 1000.0, (int)(id & 1));
     }
 }
 
