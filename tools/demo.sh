@@ -46,7 +46,8 @@ if [[ -z $url ]]; then
     exit 1
 fi
 
-export AGT_API_URL=$url AGT_ROOT=$root
+# the simulator serves the archive zips too, so nothing reaches the real hosts
+export AGT_API_URL=$url AGT_ARCHIVE_URL=$url AGT_ROOT=$root
 rm -rf "$root"
 
 # print a command as it would be typed (quoting what needs it), then run it
