@@ -411,7 +411,7 @@ agt_status agt_lake_read_changes_table(agt_lake *lake, const char *symbol, int64
 /* ---- verification ----------------------------------------------------- */
 
 typedef enum agt_verify_kind {
-    AGT_VERIFY_UNREADABLE = 1,   /* data file missing, truncated or not valid Parquet */
+    AGT_VERIFY_UNREADABLE = 1,   /* data file unreadable, truncated or not valid Parquet */
     AGT_VERIFY_CHECKSUM = 2,     /* file bytes do not match the recorded XXH64 */
     AGT_VERIFY_STATS = 3,        /* recomputed statistics differ from the index */
     AGT_VERIFY_NOT_CONTIGUOUS = 4, /* ids of the file are not contiguous */
@@ -419,8 +419,10 @@ typedef enum agt_verify_kind {
     AGT_VERIFY_ORPHAN = 6,       /* data file present but absent from the statistics */
     AGT_VERIFY_INDEX = 7,        /* statistics file of a day damaged (path: that file);
                                     agt_lake_rebuild_stats repairs it */
-    AGT_VERIFY_STATS_MISSING = 8 /* statistics file of a day missing while the day has data
+    AGT_VERIFY_STATS_MISSING = 8, /* statistics file of a day missing while the day has data
                                     files (path: the missing file); agt_lake_rebuild_stats */
+    AGT_VERIFY_MISSING_FILE = 9  /* data file listed in the statistics but absent (deleted):
+                                    fetching the hour again restores it */
 } agt_verify_kind;
 
 /* One problem: `path` relative to the root, `hour_start_us` (-1 if none), a message. */

@@ -2,7 +2,8 @@
  * verify.c - prove that what the lake says about itself is true.
  *
  * For every symbol-day in range: the statistics file must parse; every
- * data file it lists must exist, hash to its recorded XXH64, decode, and
+ * data file it lists must exist (AGT_VERIFY_MISSING_FILE if it does not: a
+ * deleted file is not a damaged one), hash to its recorded XXH64, decode, and
  * give back exactly the recorded statistics; an hour marked complete must
  * have contiguous ids and chain with the previous stored hour; and every
  * .parquet file in the day's directory must be listed (else it is an
@@ -61,7 +62,14 @@ static void check_file(agt_lake *l, vctx *v, const agt_file_stats *f)
     agt_buf_init(&b, 0);
     agt_error e;
     agt_error_clear(&e);
-    if (agt_lake_read_file(l, path, &b, SIZE_MAX / 4, &e) != AGT_OK) {
+    agt_status rs = agt_lake_read_file(l, path, &b, SIZE_MAX / 4, &e);
+    if (rs == AGT_ENOTFOUND) { /* gone, not damaged: the hour is simply to be fetched again */
+        report(v, AGT_VERIFY_MISSING_FILE, f->path, f->hour_start_us,
+               "'%s' is in the statistics index but does not exist", f->path);
+        agt_buf_release(&b);
+        return;
+    }
+    if (rs != AGT_OK) {
         report(v, AGT_VERIFY_UNREADABLE, f->path, f->hour_start_us, "%s", e.message);
         agt_buf_release(&b);
         return;

@@ -673,6 +673,14 @@ TEST(damaged_file)
     int saw13 = 0;
     for (int i = 0; i < v.n; i++) saw13 |= strstr(v.path[i], "_13.parquet") != NULL;
     ASSERT(saw13);
+
+    /* a deleted file is missing, not damaged: one problem of its own kind */
+    ASSERT(unlink(p1) == 0);
+    memset(&v, 0, sizeof v);
+    ASSERT_OK(agt_lake_verify(l, "BTCUSDT", h, h + AGT_US_PER_HOUR - 1, verify_cb, &v, &problems, &e));
+    ASSERT_EQ_INT(problems, 1);
+    ASSERT_EQ_INT(v.kinds[0], AGT_VERIFY_MISSING_FILE);
+    ASSERT(strstr(v.path[0], "_12.parquet") != NULL);
     agt_lake_close(l);
     agt_trades_release(&t);
     agt_trades_release(&out);
