@@ -6,7 +6,6 @@
  * The lake is opened read-only: queries never wait for a running download.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -108,142 +107,29 @@ static void stats_line(FILE *f, const char *k, const char *v)
     fprintf(f, "%-14s %s\n", k, v);
 }
 
-/*
- * Exact sums for --stats. Binance prices and quantities are decimals with at
- * most 8 fraction digits, so each one is an integer count of 1e-8: summed as
- * integers, quantity and quote volume (price x quantity, in 1e-16) are exact,
- * and VWAP is the exact quotient rounded once to the nearest double. A value
- * that is not on the 1e-8 grid (never seen from the exchange) makes the sums
- * fall back to compensated floating point.
- */
-#if defined(__SIZEOF_INT128__)
-__extension__ typedef __int128 i128;
-__extension__ typedef unsigned __int128 u128;
-#define HAVE_I128 1
-#else
-#define HAVE_I128 0
-#endif
-
-typedef struct exact_acc {
-    int64_t count, buyer_maker;
-#if HAVE_I128
-    i128 qty_e8, quote_e16;
-#endif
-    int exact;
-    double qty, qty_c, quote, quote_c; /* Neumaier sums, the fallback */
-} exact_acc;
-
-/* v as an integer count of 1e-8, if it is one (and small enough to be sure). */
-static int on_grid(double v, int64_t *out)
-{
-    if (!(v > -6e7 && v < 6e7)) return 0;
-    double x = v * 1e8;
-    int64_t n = (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
-    if ((double)n / 1e8 != v) return 0;
-    *out = n;
-    return 1;
-}
-
-static void neumaier(double *sum, double *c, double x)
-{
-    double t = *sum + x;
-    if (fabs(*sum) >= fabs(x)) *c += (*sum - t) + x;
-    else *c += (x - t) + *sum;
-    *sum = t;
-}
-
-static void exact_add(exact_acc *a, const agt_trades *t)
-{
-    for (size_t i = 0; i < t->len; i++) {
-        double p = t->price[i], q = t->quantity[i];
-        a->count++;
-        a->buyer_maker += t->is_buyer_maker[i] != 0;
-        neumaier(&a->qty, &a->qty_c, q);
-        neumaier(&a->quote, &a->quote_c, p * q);
-#if HAVE_I128
-        int64_t pi, qi;
-        if (a->exact && on_grid(p, &pi) && on_grid(q, &qi)) {
-            a->qty_e8 += qi;
-            a->quote_e16 += (i128)pi * qi;
-        } else {
-            a->exact = 0;
-        }
-#endif
-    }
-}
-
-#if HAVE_I128
-/* Decimal text of v / 10^scale, exact, trailing zeros removed. */
-static char *i128_decimal(i128 v, int scale, char *out, size_t n)
-{
-    char d[64];
-    int k = 0, neg = v < 0;
-    u128 u = neg ? (u128)(-(v + 1)) + 1 : (u128)v;
-    do {
-        d[k++] = (char)('0' + (int)(u % 10));
-        u /= 10;
-    } while (u > 0 && k < 60);
-    while (k <= scale) d[k++] = '0';
-    /* d holds the digits backwards: d[scale..k-1] the integer part */
-    int last = 0; /* lowest fraction digit to keep */
-    while (last < scale && d[last] == '0') last++;
-    size_t o = 0;
-    if (neg && o + 1 < n) out[o++] = '-';
-    for (int i = k - 1; i >= scale && o + 1 < n; i--) out[o++] = d[i];
-    if (last < scale && o + 1 < n) out[o++] = '.';
-    for (int i = scale - 1; i >= last && o + 1 < n; i--) out[o++] = d[i];
-    out[o] = 0;
-    return out;
-}
-
-/* The double nearest to num / den (num >= 0, den > 0): long division to well
- * past double precision, with a sticky digit, then one correct rounding. */
-static double i128_quotient(i128 num, i128 den)
-{
-    char buf[128];
-    i128 q = num / den, r = num % den;
-    int k = 0;
-    char ip[48];
-    int m = 0;
-    do {
-        ip[m++] = (char)('0' + (int)(q % 10));
-        q /= 10;
-    } while (q > 0 && m < 45);
-    while (m > 0) buf[k++] = ip[--m];
-    buf[k++] = '.';
-    for (int i = 0; i < 40; i++) {
-        r *= 10;
-        buf[k++] = (char)('0' + (int)(r / den));
-        r %= den;
-    }
-    if (r) buf[k++] = '1';
-    buf[k] = 0;
-    return strtod(buf, NULL);
-}
-#endif
-
 typedef struct exact_out {
     char qty[64], quote[64], vwap[64], share[64];
 } exact_out;
 
-static void exact_finish(const exact_acc *a, exact_out *o)
+/*
+ * The figures of --stats. The lake keeps exact sums (quantity in 1e-8, quote
+ * volume in 1e-16: prices and quantities are decimals of at most 8 fraction
+ * digits) per file in its statistics, so a month is answered from them
+ * without reading data, and the decimals printed are exact; VWAP is their
+ * quotient rounded once. Should some value be off that grid (never seen
+ * from the exchange), the lake says so and the doubles are printed instead.
+ */
+static void exact_finish(const agt_range_stats *st, exact_out *o)
 {
-    double vwap = 0;
-#if HAVE_I128
-    if (a->exact) {
-        i128_decimal(a->qty_e8, 8, o->qty, sizeof o->qty);
-        i128_decimal(a->quote_e16, 16, o->quote, sizeof o->quote);
-        if (a->qty_e8 > 0) vwap = i128_quotient(a->quote_e16, a->qty_e8 * (i128)100000000);
-    } else
-#endif
-    {
-        double q = a->qty + a->qty_c, v = a->quote + a->quote_c;
-        fmt_decimal(q, o->qty, sizeof o->qty);
-        fmt_decimal(v, o->quote, sizeof o->quote);
-        if (q > 0) vwap = v / q;
+    if (st->sums_exact) {
+        agt_lake_units_decimal(st->qty_e8_lo, st->qty_e8_hi, 8, o->qty, sizeof o->qty);
+        agt_lake_units_decimal(st->quote_e16_lo, st->quote_e16_hi, 16, o->quote, sizeof o->quote);
+    } else {
+        fmt_decimal(st->sum_qty, o->qty, sizeof o->qty);
+        fmt_decimal(st->quote_volume, o->quote, sizeof o->quote);
     }
-    fmt_decimal(vwap, o->vwap, sizeof o->vwap);
-    fmt_decimal(a->count ? (double)a->buyer_maker / (double)a->count : 0, o->share, sizeof o->share);
+    fmt_decimal(st->vwap, o->vwap, sizeof o->vwap);
+    fmt_decimal(st->count ? (double)st->buyer_maker / (double)st->count : 0, o->share, sizeof o->share);
 }
 
 /* Fraction digits that show `us` exactly: 0, 3 or 6. */
@@ -258,42 +144,19 @@ static int do_stats(agt_lake *lake, const char *sym, int64_t start, int64_t end,
 {
     agt_range_stats st;
     agt_error err;
-    agt_query *q = NULL;
-    agt_trades batch;
-    exact_acc acc;
     exact_out ex;
-    int done = 0;
     agt_error_clear(&err);
     memset(&st, 0, sizeof st);
-    memset(&acc, 0, sizeof acc);
-    acc.exact = 1;
-    agt_trades_init(&batch);
     agt_status s = agt_lake_query_stats(lake, sym, start, end, &st, &err);
-    if (s == AGT_OK)
-        s = agt_lake_query_open(lake, sym, start, end,
-                                AGT_LAKE_COL_PRICE | AGT_LAKE_COL_QUANTITY |
-                                    AGT_LAKE_COL_IS_BUYER_MAKER,
-                                &q, &err);
-    while (s == AGT_OK && !done) {
-        if (cli_stop_requested()) {
-            s = AGT_ECANCELLED;
-            agt_error_clear(&err);
-            break;
-        }
-        s = agt_query_next(q, &batch, &done, &err);
-        if (s == AGT_OK) exact_add(&acc, &batch);
-    }
-    agt_query_close(q);
-    agt_trades_release(&batch);
-    if (s != AGT_OK) return s == AGT_ECANCELLED && !err.message[0] ? EXIT_INTERRUPTED : query_err(s, &err);
-    exact_finish(&acc, &ex);
+    if (s != AGT_OK) return query_err(s, &err);
+    exact_finish(&st, &ex);
 
     char a[64], b[64], c[160];
     if (fmt == FMT_JSON) {
         fprintf(o->f, "{\"symbol\":\"%s\",\"start\":\"%s\",", sym, fmt_ts(start, 6, 1, a, sizeof a));
         fprintf(o->f, "\"end\":\"%s\",\"count\":%lld,", fmt_ts(end, 6, 1, a, sizeof a),
-                (long long)acc.count);
-        if (acc.count > 0) {
+                (long long)st.count);
+        if (st.count > 0) {
             fprintf(o->f, "\"first_trade\":\"%s\",",
                     fmt_ts(st.first_ts_us, fmt_ts_digits(st.first_ts_us), 1, a, sizeof a));
             fprintf(o->f, "\"last_trade\":\"%s\",",
@@ -305,9 +168,9 @@ static int do_stats(agt_lake *lake, const char *sym, int64_t start, int64_t end,
                   o->f);
         }
         fprintf(o->f, "\"quantity\":%s,\"quote_volume\":%s,", ex.qty, ex.quote);
-        if (acc.count > 0)
+        if (st.count > 0)
             fprintf(o->f, "\"vwap\":%s,\"buyer_maker\":%lld,\"buyer_maker_share\":%s}\n", ex.vwap,
-                    (long long)acc.buyer_maker, ex.share);
+                    (long long)st.buyer_maker, ex.share);
         else
             fputs("\"vwap\":null,\"buyer_maker\":0,\"buyer_maker_share\":null}\n", o->f);
         return 0;
@@ -315,8 +178,8 @@ static int do_stats(agt_lake *lake, const char *sym, int64_t start, int64_t end,
     stats_line(o->f, "symbol", sym);
     stats_line(o->f, "from", fmt_ts(start, ts_min_digits(start), 0, a, sizeof a));
     stats_line(o->f, "to", fmt_ts(end, ts_min_digits(end), 0, a, sizeof a));
-    stats_line(o->f, "trades", fmt_count((uint64_t)acc.count, a, sizeof a));
-    if (acc.count == 0) return 0;
+    stats_line(o->f, "trades", fmt_count((uint64_t)st.count, a, sizeof a));
+    if (st.count == 0) return 0;
     stats_line(o->f, "first trade",
                fmt_ts(st.first_ts_us, fmt_ts_digits(st.first_ts_us), 0, a, sizeof a));
     stats_line(o->f, "last trade", fmt_ts(st.last_ts_us, fmt_ts_digits(st.last_ts_us), 0, a, sizeof a));
@@ -325,8 +188,8 @@ static int do_stats(agt_lake *lake, const char *sym, int64_t start, int64_t end,
     stats_line(o->f, "quantity", ex.qty);
     stats_line(o->f, "quote volume", ex.quote);
     stats_line(o->f, "vwap", ex.vwap);
-    fmt_count((uint64_t)acc.buyer_maker, b, sizeof b);
-    snprintf(c, sizeof c, "%s (%s trades)", fmt_pct((double)acc.buyer_maker / (double)acc.count, a, sizeof a), b);
+    fmt_count((uint64_t)st.buyer_maker, b, sizeof b);
+    snprintf(c, sizeof c, "%s (%s trades)", fmt_pct((double)st.buyer_maker / (double)st.count, a, sizeof a), b);
     stats_line(o->f, "buyer-maker", c);
     return 0;
 }
