@@ -2,7 +2,9 @@
 
 This module mirrors the C structures of ``include/aggtrades/common.h`` and
 ``include/aggtrades/fetch.h`` field for field and declares the prototypes the
-binding calls. It holds no logic beyond locating and loading the library;
+binding calls; it also mirrors the two structures of
+``include/aggtrades/lake.h`` that committing an hour takes, for the tests and
+the benchmark that drive the lake through ctypes. It holds no logic beyond locating and loading the library;
 the library is loaded lazily (on the first call of :func:`lib`) so that
 ``import aggtrades`` works without a build, e.g. for the pure-Python lake
 readers.
@@ -24,8 +26,10 @@ from pathlib import Path
 __all__ = [
     "AGT_STATUS_NAMES",
     "AgtClientOpts",
+    "AgtCommitResult",
     "AgtError",
     "AgtHourInfo",
+    "AgtHourMeta",
     "AgtTrades",
     "LibraryNotFound",
     "PROGRESS_FN",
@@ -122,6 +126,23 @@ class AgtHourInfo(ctypes.Structure):
         ("requests", ctypes.c_int),
         ("bytes", ctypes.c_uint64),
     ]
+
+
+class AgtHourMeta(ctypes.Structure):
+    """``struct agt_hour_meta`` (lake.h)."""
+
+    _fields_ = [
+        ("prev_id", ctypes.c_int64),
+        ("complete", ctypes.c_int),
+        ("source", ctypes.c_char_p),
+        ("fetched_at_us", ctypes.c_int64),
+    ]
+
+
+class AgtCommitResult(ctypes.Structure):
+    """``struct agt_commit_result`` (lake.h)."""
+
+    _fields_ = [(n, ctypes.c_int64) for n in ("inserted", "updated", "skipped", "rows", "version")]
 
 
 _lock = threading.Lock()

@@ -37,26 +37,14 @@ from aggtrades.lake import LakeError, read_changes, read_trades  # noqa: E402
 HOUR = 3_600_000_000
 
 
-class HourMeta(ctypes.Structure):
-    _fields_ = [
-        ("prev_id", ctypes.c_int64),
-        ("complete", ctypes.c_int),
-        ("source", ctypes.c_char_p),
-        ("fetched_at_us", ctypes.c_int64),
-    ]
-
-
-class CommitResult(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_int64) for n in ("inserted", "updated", "skipped", "rows", "version")]
-
-
 def _declare(so: ctypes.CDLL) -> ctypes.CDLL:
     p, vp = ctypes.POINTER, ctypes.c_void_p
     so.agt_lake_open.argtypes = [ctypes.c_char_p, ctypes.c_uint, p(vp), p(_lib.AgtError)]
     so.agt_lake_close.argtypes = [vp]
     so.agt_lake_close.restype = None
     so.agt_lake_commit_hour.argtypes = [vp, ctypes.c_char_p, ctypes.c_int64, p(_lib.AgtTrades),
-                                        p(HourMeta), p(CommitResult), p(_lib.AgtError)]
+                                        p(_lib.AgtHourMeta), p(_lib.AgtCommitResult),
+                                        p(_lib.AgtError)]
     so.agt_trades_push.argtypes = [p(_lib.AgtTrades), ctypes.c_int64, ctypes.c_int64,
                                    ctypes.c_double, ctypes.c_double, ctypes.c_int]
     so.agt_trades_init.argtypes = [p(_lib.AgtTrades)]
@@ -76,13 +64,13 @@ class Writer:
             raise RuntimeError(err.message.decode())
 
     def commit(self, symbol: str, hour_us: int, rows: list[tuple], prev_id: int = -2,
-               complete: int = 0) -> CommitResult:
+               complete: int = 0) -> _lib.AgtCommitResult:
         t = _lib.AgtTrades()
         self.so.agt_trades_init(ctypes.byref(t))
         for r in rows:
             self.so.agt_trades_push(ctypes.byref(t), *r)
-        meta = HourMeta(prev_id, complete, b"rest", 0)
-        res, err = CommitResult(), _lib.AgtError()
+        meta = _lib.AgtHourMeta(prev_id, complete, b"rest", 0)
+        res, err = _lib.AgtCommitResult(), _lib.AgtError()
         st = self.so.agt_lake_commit_hour(self.h, symbol.encode(), hour_us, ctypes.byref(t),
                                           ctypes.byref(meta), ctypes.byref(res), ctypes.byref(err))
         self.so.agt_trades_release(ctypes.byref(t))
