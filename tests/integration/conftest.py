@@ -126,9 +126,8 @@ class SimProcess:
         return self.get("/_truth", q)[2].decode()
 
 
-@pytest.fixture
-def start_sim() -> Iterator[Callable[..., SimProcess]]:
-    """Factory: ``start_sim(*args)`` -> a running :class:`SimProcess`, stopped at teardown."""
+def _sim_factory() -> Iterator[Callable[..., SimProcess]]:
+    """``start(*args)`` -> a running :class:`SimProcess`; all of them stopped when resumed."""
     started: list[SimProcess] = []
 
     def start(*args: str, **kw: Any) -> SimProcess:
@@ -139,18 +138,15 @@ def start_sim() -> Iterator[Callable[..., SimProcess]]:
     yield start
     for s in started:
         s.close()
+
+
+@pytest.fixture
+def start_sim() -> Iterator[Callable[..., SimProcess]]:
+    """Factory: ``start_sim(*args)`` -> a running :class:`SimProcess`, stopped at teardown."""
+    yield from _sim_factory()
 
 
 @pytest.fixture(scope="module")
 def start_sim_module() -> Iterator[Callable[..., SimProcess]]:
     """Like ``start_sim`` but the simulators live for the whole test module."""
-    started: list[SimProcess] = []
-
-    def start(*args: str, **kw: Any) -> SimProcess:
-        s = SimProcess(*args, **kw)
-        started.append(s)
-        return s
-
-    yield start
-    for s in started:
-        s.close()
+    yield from _sim_factory()

@@ -28,10 +28,8 @@ import hashlib
 import http.server
 import io
 import os
-import subprocess
 import sys
 import threading
-import urllib.request
 import zipfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -46,8 +44,8 @@ sys.path.insert(0, str(REPO / "tools"))
 from aggtrades import _lib  # noqa: E402
 from aggtrades.fetch import Client  # noqa: E402
 import binance_sim  # noqa: E402
+from conftest import SimProcess  # noqa: E402
 
-SIM = REPO / "tools" / "binance_sim.py"
 NOW = "2025-03-02T06:00:00Z"
 DAY_US = 86_400_000_000
 HOUR_US = 3_600_000_000
@@ -159,36 +157,21 @@ class Archive:
 # the simulator
 
 
-class Sim:
+class Sim(SimProcess):
+    """One simulator process (``--port 0``) and its truth export as columns."""
+
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(SIM), "--port", "0", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().strip()
-        if not line.startswith("listening on "):
-            self.proc.kill()
-            raise RuntimeError(f"simulator did not start: {line!r}")
-        self.url = line.removeprefix("listening on ").strip()
+        super().__init__(*args, timeout=60.0)
 
-    def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+    def fetch(self, path: str) -> bytes:
+        """GET ``path``; its body (a 200 expected)."""
+        status, _, body = self.get(path)
+        assert status == 200, (path, status)
+        return body
 
-    def get(self, path: str) -> bytes:
-        with urllib.request.urlopen(self.url + path, timeout=60) as r:
-            return r.read()
-
-    def control(self, body: str) -> None:
-        req = urllib.request.Request(self.url + "/_control", data=body.encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-        urllib.request.urlopen(req, timeout=60).read()
-
-    def truth(self, symbol: str, start: int, end: int) -> dict[str, np.ndarray]:
-        text = self.get(f"/_truth?symbol={symbol}&startTime={start}&endTime={end}&format=csv").decode()
+    def truth_columns(self, symbol: str, start: int, end: int) -> dict[str, np.ndarray]:
+        """The simulator's trades with start <= T <= end, as columns."""
+        text = self.truth_csv(symbol, start, end)
         rows: dict[int, list[str]] = {}
         for line in text.splitlines():
             if line:
@@ -273,12 +256,12 @@ def test_archive_day_equals_rest_and_truth(sim: Sim, first: dt.date, micro: bool
     assert info.first_id == arc["trade_id"][0] and info.last_id == arc["trade_id"][-1]
     assert np.all(np.diff(arc["trade_id"]) == 1)
     assert np.all((arc["ts_us"] >= start) & (arc["ts_us"] < start + DAY_US))
-    zip_bytes = sim.get(f"/data/spot/daily/aggTrades/BTCUSDT/BTCUSDT-aggTrades-{d}.zip")
+    zip_bytes = sim.fetch(f"/data/spot/daily/aggTrades/BTCUSDT/BTCUSDT-aggTrades-{d}.zip")
     assert info.sha256.decode() == hashlib.sha256(zip_bytes).hexdigest()
     assert info.requests == 2
 
     rest = rest_day(sim.url, "BTCUSDT", d)
-    truth = sim.truth("BTCUSDT", start, start + DAY_US - 1)
+    truth = sim.truth_columns("BTCUSDT", start, start + DAY_US - 1)
     if not micro:  # the archive carries milliseconds before 2025
         for src in (rest, truth):
             src["ts_us"] = src["ts_us"] // 1000 * 1000
@@ -304,13 +287,13 @@ def test_unpublished_day_and_unknown_symbol_are_not_found(sim: Sim) -> None:
 
 
 def test_transient_faults_are_retried(sim: Sim) -> None:
-    sim.control('{"next": ["500json", "reset", "truncate"], "fault_paths": ["/data/"]}')
+    sim.control(next=["500json", "reset", "truncate"], fault_paths=["/data/"])
     a = Archive(sim.url)
     try:
         st, cols, info, err = a.day("BTCUSDT", day_us(dt.date(2025, 1, 7)))
     finally:
         a.close()
-        sim.control('{"next": [], "fault_paths": ["/api/v3/aggTrades", "/data/"]}')
+        sim.control(next=[], fault_paths=["/api/v3/aggTrades", "/data/"])
     assert st == AGT_OK, err.message.decode()
     assert info.requests == 5
     assert len(cols["trade_id"]) > 0

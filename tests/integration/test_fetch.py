@@ -13,7 +13,6 @@ Tests that are not about spacing or backoff use a 1 ms request interval and a
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import os
 import socket
@@ -31,7 +30,6 @@ import pytest
 from aggtrades import FetchError, fetch_hour, get_hourly_agg_trades
 
 REPO = Path(__file__).resolve().parents[2]
-SIM = REPO / "tools" / "binance_sim.py"
 REALDATA = Path(os.environ.get("AGT_REALDATA", "/work/shared/realdata"))
 HOUR_US = 3_600_000_000
 NOW = "2024-03-01T12:00:00Z"  # frozen exchange clock of the synthetic market
@@ -41,6 +39,7 @@ FAST: dict[str, int] = {"interval_ms": 1, "backoff_base_ms": 10}
 
 sys.path.insert(0, str(REPO / "tools"))
 import binance_sim  # noqa: E402  (the simulator's market model, for choosing hours)
+from conftest import SimProcess  # noqa: E402
 
 Hour = tuple[str, dt.date, int]
 
@@ -49,51 +48,15 @@ Hour = tuple[str, dt.date, int]
 # a small client of the simulator process
 
 
-class Sim:
-    """One simulator process (``--port 0``) and its test-only endpoints."""
+class Sim(SimProcess):
+    """One simulator process (``--port 0``); its market reseeded by :meth:`reset`."""
 
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(SIM), "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().strip()
-        if not line.startswith("listening on "):
-            self.proc.kill()
-            raise RuntimeError(f"simulator did not start: {line!r}")
-        self.url = line.removeprefix("listening on ").strip()
-
-    def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def _req(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method="POST" if data else "GET")
-        if data:
-            req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            return json.loads(resp.read() or b"null")
-
-    def control(self, **body: Any) -> Any:
-        return self._req("/_control", body)
+        super().__init__(*args, timeout=60.0)
 
     def reset(self) -> None:
-        """No faults, default limits, cleared counters."""
+        """No faults, default limits, cleared counters, the first seed."""
         self.control(fault_rate=0, next=[], weight_limit=6000, reset_counters=True, seed=1)
-
-    def stats(self) -> dict[str, Any]:
-        return self._req("/_stats")
-
-    def truth(self, symbol: str, start_us: int, end_us: int) -> list[dict[str, Any]]:
-        return self._req(f"/_truth?symbol={symbol}&startTime={start_us}&endTime={end_us}")
 
 
 @pytest.fixture(scope="module")
