@@ -442,6 +442,18 @@ agt_status agt_lake_verify(agt_lake *lake, const char *symbol, int64_t start_us,
                            agt_lake_verify_fn fn, void *user, size_t *problems, agt_error *err);
 
 /*
+ * The statistics part of agt_lake_verify alone: days of [start_us, end_us]
+ * whose statistics file is damaged (AGT_VERIFY_INDEX) or missing while the
+ * day has data files (AGT_VERIFY_STATS_MISSING). Reads statistics files and
+ * directory names only, never a data file, so it is cheap over a whole
+ * history and usable before the stored range is known (a damaged day makes
+ * agt_lake_newest and agt_lake_query_stats fail with AGT_ECORRUPT).
+ */
+agt_status agt_lake_verify_index(agt_lake *lake, const char *symbol, int64_t start_us,
+                                 int64_t end_us, agt_lake_verify_fn fn, void *user,
+                                 size_t *problems, agt_error *err);
+
+/*
  * Rebuild the statistics of every day of `symbol` whose start lies in
  * [day of start_us, end_us] from the files they describe (the SQLite way:
  * the index is derived data). A day's entries are re-derived from its data

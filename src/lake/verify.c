@@ -27,6 +27,7 @@ typedef struct vctx {
     void *user;
     size_t problems;
     int stop;
+    int index_only; /* agt_lake_verify_index: statistics files only */
 } vctx;
 
 static void report(vctx *v, agt_verify_kind k, const char *path, int64_t hour, const char *fmt, ...)
@@ -196,6 +197,7 @@ static agt_status verify_symbol(agt_lake *l, vctx *v, const char *symbol, int64_
             index_reported = 1;
             continue;
         }
+        if (v->index_only) continue;
         for (size_t k = 0; k < d.n && !v->stop; k++) {
             const agt_file_stats *f = &d.h[k];
             if (f->hour_start_us + AGT_US_PER_HOUR - 1 < start || f->hour_start_us > end) continue;
@@ -204,7 +206,7 @@ static agt_status verify_symbol(agt_lake *l, vctx *v, const char *symbol, int64_
         check_orphans(l, v, symbol, &d);
     }
     chain_ctx c = {v};
-    if (!v->stop && nd > 0) {
+    if (!v->stop && !v->index_only && nd > 0) {
         int64_t a = start > days[0] ? start : days[0];
         int64_t b = end < days[nd - 1] + AGT_US_PER_DAY - 1 ? end : days[nd - 1] + AGT_US_PER_DAY - 1;
         agt_error e;
@@ -217,12 +219,13 @@ static agt_status verify_symbol(agt_lake *l, vctx *v, const char *symbol, int64_
     return AGT_OK;
 }
 
-agt_status agt_lake_verify(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
-                           agt_lake_verify_fn fn, void *user, size_t *problems, agt_error *err)
+static agt_status verify_run(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
+                             int index_only, agt_lake_verify_fn fn, void *user, size_t *problems,
+                             agt_error *err)
 {
     if (problems) *problems = 0;
     if (!lake) return agt_err(err, AGT_EINVAL, "invalid argument");
-    vctx v = {fn, user, 0, 0};
+    vctx v = {fn, user, 0, 0, index_only};
     agt_status s = AGT_OK;
     if (symbol) {
         AGT_TRY(agt_lake_check_symbol(symbol, err));
@@ -238,4 +241,17 @@ agt_status agt_lake_verify(agt_lake *lake, const char *symbol, int64_t start_us,
     if (problems) *problems = v.problems;
     if (s == AGT_OK && v.stop) s = agt_err(err, AGT_ECANCELLED, "stopped by the caller");
     return s;
+}
+
+agt_status agt_lake_verify(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
+                           agt_lake_verify_fn fn, void *user, size_t *problems, agt_error *err)
+{
+    return verify_run(lake, symbol, start_us, end_us, 0, fn, user, problems, err);
+}
+
+agt_status agt_lake_verify_index(agt_lake *lake, const char *symbol, int64_t start_us,
+                                 int64_t end_us, agt_lake_verify_fn fn, void *user,
+                                 size_t *problems, agt_error *err)
+{
+    return verify_run(lake, symbol, start_us, end_us, 1, fn, user, problems, err);
 }
