@@ -683,7 +683,7 @@ def test_verify_finds_a_deleted_file_and_a_hole_then_repairs(clean: Any, tmp_pat
     bad = run(None, root, "verify", "ETHBTC")
     assert bad.returncode == 1
     lines = bad.stdout.splitlines()
-    assert any(line.startswith("ETHBTC 2024-02-20 05:00  damaged") for line in lines)
+    assert any(line.startswith("ETHBTC 2024-02-20 05:00  missing") for line in lines)
     assert any(line.startswith("ETHBTC 2024-02-20 07:00  id gap") for line in lines)
     assert lines[-1].startswith("ETHBTC: 24 hours from 2024-02-20 00:00 to 2024-02-20 23:59 verified, ")
     assert bad.stderr == "aggtrades: problems found; run 'aggtrades verify ETHBTC --repair' to fetch them again\n"

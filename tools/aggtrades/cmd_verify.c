@@ -24,15 +24,17 @@ static const char usage[] =
     "Options:\n"
     "  --start TIME   first hour to check (a day or a time, UTC)\n"
     "  --end TIME     last hour to check (inclusive)\n"
-    "  --repair       fetch every damaged, missing or incomplete hour again and\n"
-    "                 commit it; hours that still fail go to <root>/.retry\n"
+    "  --repair       rebuild damaged statistics from the data files, then fetch\n"
+    "                 every damaged, missing or incomplete hour again and commit\n"
+    "                 it; hours that still fail go to <root>/.retry\n"
     "\n"
     "Examples:\n"
     "  aggtrades verify BTCUSDT\n"
     "  aggtrades verify BTCUSDT --start 2023-10-01 --end 2023-10-31 --repair\n";
 
-enum { P_MISSING, P_DAMAGED, P_GAP, P_INCOMPLETE, P_OTHER, P_KINDS };
-static const char *const pname[P_KINDS] = { "missing", "damaged", "id gap", "incomplete", "other" };
+enum { P_MISSING, P_DAMAGED, P_GAP, P_INCOMPLETE, P_STATS, P_OTHER, P_KINDS };
+static const char *const pname[P_KINDS] = { "missing", "damaged", "id gap", "incomplete", "stats",
+                                            "other" };
 
 typedef struct problem {
     int kind;
@@ -77,6 +79,9 @@ static int on_verify(void *user, agt_verify_kind kind, const char *path, int64_t
     case AGT_VERIFY_STATS: k = P_DAMAGED; break;
     case AGT_VERIFY_NOT_CONTIGUOUS:
     case AGT_VERIFY_CHAIN: k = P_GAP; break;
+    case AGT_VERIFY_MISSING_FILE: k = P_MISSING; break; /* deleted: fetched again by --repair */
+    case AGT_VERIFY_INDEX:
+    case AGT_VERIFY_STATS_MISSING: k = P_STATS; break; /* rebuilt from the data by --repair */
     default: k = P_OTHER; break;
     }
     char what[200];
@@ -122,9 +127,9 @@ static int check(agt_lake *lake, const char *sym, int64_t start, int64_t end, vs
     return 0;
 }
 
-static void report(const char *sym, int64_t start, int64_t end, const vstate *s, int quiet)
+/* One line per problem; count[] per kind. */
+static void print_problems(const char *sym, const vstate *s, size_t count[P_KINDS])
 {
-    size_t count[P_KINDS] = { 0 };
     for (size_t i = 0; i < s->n; i++) {
         const problem *p = &s->v[i];
         count[p->kind]++;
@@ -135,6 +140,12 @@ static void report(const char *sym, int64_t start, int64_t end, const vstate *s,
         }
         printf("%s %-16s  %-10s  %s\n", sym, ts, pname[p->kind], p->what);
     }
+}
+
+static void report(const char *sym, int64_t start, int64_t end, const vstate *s, int quiet)
+{
+    size_t count[P_KINDS] = { 0 };
+    print_problems(sym, s, count);
     if (quiet) return;
     char a[40], b[40], c[32];
     fmt_ts(start, 0, 0, a, sizeof a);
@@ -154,6 +165,50 @@ static void report(const char *sym, int64_t start, int64_t end, const vstate *s,
             first = 0;
         }
     printf(")\n");
+}
+
+/*
+ * The statistics index first: a damaged or lost day file hides the stored
+ * range (newest hour, first trade) and the hours of its day, so nothing
+ * else can be checked until it is whole. Its problems are "stats"; --repair
+ * rebuilds it from the data files (it is derived data: nothing is fetched)
+ * and looks again. 0 when the index is sound or repaired, else an exit status.
+ */
+static int check_index(const cli_ctx *ctx, agt_lake *lake, const char *sym, int64_t lo, int64_t hi,
+                       int repair)
+{
+    vstate s;
+    agt_error err;
+    int rc = 0;
+    memset(&s, 0, sizeof s);
+    agt_error_clear(&err);
+    agt_status st = agt_lake_verify_index(lake, sym, lo, hi, on_verify, &s, NULL, &err);
+    if (st == AGT_OK && s.n && repair) {
+        size_t days = 0;
+        if ((st = agt_lake_rebuild_stats(lake, sym, lo, hi, &days, &err)) == AGT_OK) {
+            if (!ctx->quiet)
+                printf("%s: %zu statistics file%s rebuilt\n", sym, days, days == 1 ? "" : "s");
+            s.n = 0;
+            st = agt_lake_verify_index(lake, sym, lo, hi, on_verify, &s, NULL, &err);
+        } else if (st == AGT_ECORRUPT) { /* a damaged data file: the day stays as it was */
+            cli_error("cannot rebuild the statistics of '%s': %s", sym, err.message);
+            st = AGT_OK;
+            rc = EXIT_FAILED;
+        }
+    }
+    if (st == AGT_OK && s.oom) st = AGT_ENOMEM;
+    if (st != AGT_OK) {
+        cli_error("cannot verify '%s': %s", sym, err.message[0] ? err.message : agt_status_name(st));
+        rc = EXIT_LAKE;
+    } else if (s.n) {
+        size_t count[P_KINDS] = { 0 };
+        print_problems(sym, &s, count);
+        if (!ctx->quiet && !repair)
+            cli_error("statistics damaged; run 'aggtrades verify %s --repair' to rebuild them", sym);
+        rc = EXIT_FAILED;
+    }
+    free(s.v);
+    return rc;
 }
 
 int cmd_verify(int argc, char **argv, cli_ctx *ctx)
@@ -199,6 +254,8 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
         lake = NULL;
         if ((rc = cli_lake_open_write(ctx, &lake))) goto out;
     }
+    if ((rc = check_index(ctx, lake, sym, start < 0 ? 0 : start, end < 0 ? INT64_MAX : end, repair)))
+        goto out;
 
     /* the default range: what is stored */
     int64_t newest = -1;
