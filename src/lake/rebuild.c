@@ -9,8 +9,9 @@
  *   size, xxh64                 the data file's bytes
  *   rows, min/max ts, ids       its rows, decoded (cross-checked against the
  *   sum_qty, quote_volume,        footer's row count and the column statistics
- *   buyer_maker                   of trade_id and timestamp); sums in trade id
- *                                 order, bit for bit what the commit computed
+ *   qty_e8, quote_e16,            of trade_id and timestamp); sums in trade id
+ *   buyer_maker                   order, bit for bit what the commit computed
+ *                                 (the exact ones in any order: integers)
  *   version, commit_ts,         its key-value metadata: aggtrades.commit_version,
  *   prev_id, complete, source,    .commit_ts_us, .prev_id, .complete, .source,
  *   fetched_at                    .fetched_at_us (.symbol and .hour_start_us must

@@ -162,8 +162,14 @@ typedef struct truth {
     uint64_t *p, *q;
 } truth;
 
-static void make_lake(agt_lake *l, truth *tr, int64_t day0)
+/* A fresh lake at a new `root` with DAYS days of random trades from *day0; *tr what it holds. */
+static agt_lake *make_lake(char *root, size_t root_n, truth *tr, int64_t *day0_out)
 {
+    lt_tmpdir(root, root_n, "lake");
+    agt_lake *l = NULL;
+    agt_error e;
+    if (agt_lake_open(root, AGT_LAKE_WRITE, &l, &e) != AGT_OK) abort();
+    int64_t day0 = *day0_out = lt_hour(2024, 2, 27, 0);
     agt_trades_init(&tr->rows);
     size_t cap = HOURS * 400;
     tr->p = malloc(cap * sizeof *tr->p);
@@ -189,17 +195,19 @@ static void make_lake(agt_lake *l, truth *tr, int64_t day0)
             id++;
         }
         agt_hour_meta m = {AGT_LAKE_ID_UNKNOWN, 1, "rest", 0};
-        agt_error e;
         if (agt_lake_commit_hour(l, SYM, hour, &hr, &m, NULL, &e) != AGT_OK) abort();
     }
     agt_trades_release(&hr);
+    return l;
 }
 
-static void truth_release(truth *tr)
+static void drop_lake(agt_lake *l, truth *tr, const char *root)
 {
     agt_trades_release(&tr->rows);
     free(tr->p);
     free(tr->q);
+    agt_lake_close(l);
+    lt_cleanup(root);
 }
 
 /* Row-by-row integer sums over [a, b] of the units generated; returns the row count. */
@@ -239,13 +247,10 @@ static agt_u128 u128_of(uint64_t lo, uint64_t hi) { return ((agt_u128)hi << 64) 
 TEST(query_stats_equals_row_sums)
 {
     char root[512];
-    lt_tmpdir(root, sizeof root, "lake");
-    agt_lake *l = NULL;
-    agt_error e;
-    ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
-    int64_t day0 = lt_hour(2024, 2, 27, 0);
     truth tr;
-    make_lake(l, &tr, day0);
+    int64_t day0;
+    agt_lake *l = make_lake(root, sizeof root, &tr, &day0);
+    agt_error e;
     for (int i = 0; i < 300; i++) {
         int64_t a, b;
         if (i == 0) { /* everything: no data file read */
@@ -275,9 +280,7 @@ TEST(query_stats_equals_row_sums)
             ASSERT(st.vwap == 0 && st.qty_e8_lo == 0 && st.quote_e16_lo == 0);
         }
     }
-    truth_release(&tr);
-    agt_lake_close(l);
-    lt_cleanup(root);
+    drop_lake(l, &tr, root);
 }
 
 /* Remove the exact keys from a day file, as written before they existed. */
@@ -315,13 +318,10 @@ static int count_problems(void *user, agt_verify_kind kind, const char *path, in
 TEST(old_entries_and_off_grid_files_read_rows)
 {
     char root[512];
-    lt_tmpdir(root, sizeof root, "lake");
-    agt_lake *l = NULL;
-    agt_error e;
-    ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
-    int64_t day0 = lt_hour(2024, 2, 27, 0);
     truth tr;
-    make_lake(l, &tr, day0);
+    int64_t day0;
+    agt_lake *l = make_lake(root, sizeof root, &tr, &day0);
+    agt_error e;
     int64_t all_b = day0 + DAYS * AGT_US_PER_DAY - 1;
     agt_range_stats before, st;
     ASSERT_OK(agt_lake_query_stats(l, SYM, day0, all_b, &before, &e));
@@ -378,9 +378,7 @@ TEST(old_entries_and_off_grid_files_read_rows)
     ASSERT(fabs(st.sum_qty - (before.sum_qty + 2.3)) < 1e-6);
     ASSERT(st.vwap > 0);
     agt_trades_release(&t);
-    truth_release(&tr);
-    agt_lake_close(l);
-    lt_cleanup(root);
+    drop_lake(l, &tr, root);
 }
 
 TEST(stats_json_exact_keys)
