@@ -6,23 +6,63 @@
  *   1. WAL: append BEGIN (intent + every incoming row), fsync.
  *   2. Merge the incoming rows into the hour's stored rows (merge.c).
  *   3. Change feed: write metadata/changes/.../v<version>.parquet (atomic).
- *   4. Data: write the merged hour as Parquet (kv metadata carries the
- *      commit version), "<file>.tmp", fsync, rename, fsync directory.
+ *   4. Data: write the merged hour as Parquet (kv metadata
+ *      "aggtrades.commit_version" carries the commit version), "<file>.tmp",
+ *      fsync; if the hour has a file, link it to "<file>.prev", fsync the
+ *      directory; rename the .tmp over "<file>", fsync the directory.
  *   5. Statistics: rewrite the day's JSON with the hour's new entry (atomic).
  *      A damaged day file (or a missing one while the day has data files)
  *      is first rebuilt from the files (rebuild.c), so one bad index file
  *      never wedges commits nor drops the other hours of its day.
- *   6. WAL: append COMMIT (not fsynced; losing it only means redoing 2-5).
+ *   6. Unlink "<file>.prev".
+ *   7. WAL: append COMMIT (not fsynced; losing it only means redoing 2-6).
  *
- * Steps 2-5 are agt_lake_apply, written to be idempotent so that recovery
- * can simply run it again for every BEGIN without a COMMIT:
+ * The statistics index is what readers trust: an hour is committed at
+ * version v once its entry says v (step 5). Until then its previous version
+ * p must stay readable under the fixed file name layout, so step 4 keeps it
+ * as a second name of the same inode (link(2): atomic, no copy) and readers
+ * open the file whose footer names the version the entry names
+ * (agt_lake_open_committed): "<file>" or else "<file>.prev". What is on disk
+ * and what a reader sees after each step of a merge of v into an hour at p
+ * (F = "<file>"):
+ *
+ *   after step        F      F.tmp  F.prev  entry  a reader opens
+ *   ---------------   -----  -----  ------  -----  -------------------------
+ *   0 (before)        p      -      -       p      F (p)
+ *   1 BEGIN           p      -      -       p      F (p)
+ *   3 change file     p      -      -       p      F (p)
+ *   4a .tmp fsynced   p      v      -       p      F (p)
+ *   4b link, fsync    p      v      p       p      F (p)
+ *   4c rename, fsync  v      -      p       p      F is v: F.prev (p)
+ *   5 statistics      v      -      p       v      F (v)
+ *   6 unlink .prev    v      -      -       v      F (v)
+ *   7 COMMIT          v      -      -       v      F (v)
+ *
+ * A new hour has no F before step 4c and no entry before step 5: readers
+ * plan from the index and do not see the hour; a read-only verify does not
+ * call its unindexed F damage while the BEGIN is pending (verify.c). A
+ * reader that read the entry at p and then finds F at v but no F.prev (the
+ * writer finished steps 5-6 meanwhile), or finds F.prev at v too (it went
+ * on to merge the next version), reads the day's entry once more and
+ * retries; anything else is AGT_ECORRUPT naming the file.
+ *
+ * Recovery (agt_lake_open of a writer) runs agt_lake_apply again for every
+ * BEGIN without a COMMIT, written to be idempotent:
  *   - stats entry already at this version      -> nothing to do;
- *   - data file already at this version (its kv metadata says so)
+ *   - data file already at this version (its kv metadata says so: 4c done)
  *                                               -> only step 5 remains
  *     (the change file was written before the data file);
- *   - otherwise the data file is still the pre-commit state, so merging
- *     again gives exactly the same result and the same change file.
- * Readers only ever see whole files: the old hour or the new one.
+ *   - otherwise the data file is still the pre-commit state p (a crash at
+ *     4a or 4b leaves F.prev identical to F, or no F.prev), so merging again
+ *     gives exactly the same result and the same change file; step 4 first
+ *     removes a stale F.prev, as link(2) does not replace;
+ * then removes the commit's .tmp files and F.prev, and only then appends
+ * the COMMIT. F.prev is removed before the COMMIT (step 6, and a failure
+ * to remove it fails the commit): a leftover F.prev therefore always has
+ * its BEGIN pending, and the next writer removes it. The WAL needs no
+ * record of its own for it: the BEGIN names the hour, so the file.
+ * At every instant the entry names a version that F or F.prev holds:
+ * a crash leaves every committed hour readable and intact.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -35,6 +75,25 @@
 #include "lake/lake_int.h"
 #include "parquet/parquet.h"
 
+/* The commit version a data file's footer records; -1 if it records none. */
+static int64_t footer_version(const agt_pq_file *f)
+{
+    const char *v = agt_pq_kv_get(f, "aggtrades.commit_version");
+    return v ? strtoll(v, NULL, 10) : -1;
+}
+
+/* Every row of an open data file, sorted by id; errors name `path`. */
+static agt_status file_rows(agt_pq_file *f, const char *path, agt_trades *out, agt_error *err)
+{
+    agt_error e2;
+    agt_error_clear(&e2);
+    agt_status s = agt_pq_read_trades(f, INT64_MIN, INT64_MAX, AGT_COL_ALL, out, &e2);
+    if (s == AGT_ENOMEM) return agt_err(err, s, "out of memory reading '%s'", path);
+    if (s != AGT_OK) return agt_err(err, AGT_ECORRUPT, "data file '%s' is damaged: %s", path, e2.message);
+    if (!agt_trades_is_sorted(out)) AGT_TRY(agt_trades_sort_unique(out, NULL));
+    return AGT_OK;
+}
+
 agt_status agt_lake_load_file(const char *path, agt_trades *out, int64_t *version, agt_error *err)
 {
     if (version) *version = -1;
@@ -43,16 +102,80 @@ agt_status agt_lake_load_file(const char *path, agt_trades *out, int64_t *versio
     agt_error_clear(&e2);
     agt_pq_file *f = NULL;
     agt_status s = agt_pq_open(path, &f, &e2);
-    if (s == AGT_OK) {
-        const char *v = agt_pq_kv_get(f, "aggtrades.commit_version");
-        if (version && v) *version = strtoll(v, NULL, 10);
-        s = agt_pq_read_trades(f, INT64_MIN, INT64_MAX, AGT_COL_ALL, out, &e2);
-        agt_pq_close(f);
+    if (s == AGT_ENOMEM) return agt_err(err, s, "out of memory reading '%s'", path);
+    if (s != AGT_OK) return agt_err(err, AGT_ECORRUPT, "data file '%s' is damaged: %s", path, e2.message);
+    if (version) *version = footer_version(f);
+    s = file_rows(f, path, out, err);
+    agt_pq_close(f);
+    return s;
+}
+
+agt_status agt_lake_rows_of(agt_pq_file *f, const char *path, agt_trades *out, agt_error *err)
+{
+    return file_rows(f, path, out, err);
+}
+
+/*
+ * Open `path` (mapped, or read whole into `bytes` if not NULL) and give its
+ * footer's commit version. AGT_ENOTFOUND if it does not exist.
+ */
+static agt_status open_version(agt_lake *l, const char *path, agt_buf *bytes, agt_pq_file **pf,
+                               int64_t *version, agt_error *err)
+{
+    *pf = NULL;
+    agt_error e2;
+    agt_error_clear(&e2);
+    agt_status s;
+    if (bytes) {
+        bytes->len = 0;
+        s = agt_lake_read_file(l, path, bytes, SIZE_MAX / 4, err);
+        if (s != AGT_OK) return s;
+        s = agt_pq_open_mem(bytes->data, bytes->len, pf, &e2);
+    } else {
+        if (!agt_lake_exists(path)) return agt_err(err, AGT_ENOTFOUND, "no such file '%s'", path);
+        s = agt_pq_open(path, pf, &e2);
     }
     if (s == AGT_ENOMEM) return agt_err(err, s, "out of memory reading '%s'", path);
     if (s != AGT_OK) return agt_err(err, AGT_ECORRUPT, "data file '%s' is damaged: %s", path, e2.message);
-    if (!agt_trades_is_sorted(out)) AGT_TRY(agt_trades_sort_unique(out, NULL));
+    *version = footer_version(*pf);
     return AGT_OK;
+}
+
+agt_status agt_lake_open_committed(agt_lake *l, const char *symbol, agt_file_stats *f,
+                                   agt_buf *bytes, agt_pq_file **pf, char *path, size_t n,
+                                   agt_error *err)
+{
+    *pf = NULL;
+    int64_t seen = -1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        for (int prev = 0; prev < 2; prev++) {
+            if ((size_t)snprintf(path, n, "%s/%s%s", l->root, f->path, prev ? AGT_LAKE_PREV_SUFFIX : "") >= n)
+                return agt_err(err, AGT_EINVAL, "path too long '%s'", f->path);
+            int64_t v = -1;
+            agt_status s = open_version(l, path, bytes, pf, &v, err);
+            /* no ".prev": no merge of the hour is in flight (or it just completed) */
+            if (s == AGT_ENOTFOUND && prev) break;
+            if (s != AGT_OK) return s;
+            /* a file without the key predates it: it is the only version there is */
+            if (v == f->version || v < 0) return AGT_OK;
+            if (!prev) seen = v;
+            agt_pq_close(*pf);
+            *pf = NULL;
+        }
+        if (attempt) break;
+        /* Neither names the entry's version: a writer completed the commit
+           (and maybe began the next) after the index was read. Read it again. */
+        agt_day_stats d;
+        AGT_TRY(agt_stats_load(l, symbol, f->hour_start_us, &d, err));
+        const agt_file_stats *g = agt_stats_find(&d, f->hour_start_us);
+        if (!g || g->version == f->version) break;
+        *f = *g;
+    }
+    snprintf(path, n, "%s/%s", l->root, f->path);
+    return agt_err(err, AGT_ECORRUPT,
+                   "data file '%s' is version %" PRId64 ", the statistics index says %" PRId64
+                   " and no '" AGT_LAKE_PREV_SUFFIX "' file holds it",
+                   path, seen, f->version);
 }
 
 /* Encode the hour's data file. */
@@ -121,6 +244,25 @@ static agt_status load_day(agt_lake *l, const agt_wal_begin *b, agt_day_stats *d
     return agt_stats_load(l, b->symbol, b->hour_start_us, day, err);
 }
 
+static agt_status unlink_suffix(agt_lake *l, const char *rel, const char *suffix, agt_error *err)
+{
+    char path[AGT_LAKE_PATH_MAX + 8];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s%s", l->root, rel, suffix) >= sizeof path)
+        return agt_err(err, AGT_EINVAL, "path too long '%s'", rel);
+    return agt_lake_unlink(l, path, err);
+}
+
+static void unlink_tmp(agt_lake *l, const char *rel) { (void)unlink_suffix(l, rel, ".tmp", NULL); }
+/*
+ * Unlike a temporary file, a ".prev" must not outlive its commit's BEGIN:
+ * failing to remove it fails the commit (or the recovery), so that the
+ * BEGIN stays pending and the next writer to open the lake removes it.
+ */
+static agt_status unlink_prev(agt_lake *l, const char *rel, agt_error *err)
+{
+    return unlink_suffix(l, rel, AGT_LAKE_PREV_SUFFIX, err);
+}
+
 agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result *res,
                           agt_error *err)
 {
@@ -170,7 +312,8 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
         data.len = 0;
         if (m.merged.len > 0) {
             if ((s = encode_data(b, &fs, &m.merged, &data, err)) != AGT_OK) goto out;
-            if ((s = agt_lake_write_atomic(l, path, data.data, data.len, err)) != AGT_OK) goto out;
+            /* the committed version keeps its ".prev" name until step 5 is done */
+            if ((s = agt_lake_replace_keep_prev(l, path, data.data, data.len, err)) != AGT_OK) goto out;
             agt_lake_disk_add(l, (int64_t)data.len - (old ? old->size : 0));
         }
         if (res) {
@@ -185,6 +328,11 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
         memcpy(fs.path, rel, sizeof fs.path);
     }
     s = agt_stats_put(l, b->symbol, &day, &fs, err);
+    /* Committed: readers now pick the new file, ".prev" has no reader left
+       to serve (one that read the index before it reads it again). Removed
+       before the WAL COMMIT, so that a leftover one always has its BEGIN
+       pending and recovery removes it (remove_temps). */
+    if (s == AGT_OK && old) s = unlink_prev(l, rel, err);
     if (res) {
         res->rows = fs.rows;
         res->version = b->version;
@@ -196,22 +344,19 @@ out:
     return s;
 }
 
-static void unlink_tmp(agt_lake *l, const char *rel)
-{
-    char path[AGT_LAKE_PATH_MAX + 8];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s.tmp", l->root, rel) < sizeof path)
-        agt_lake_unlink(l, path, NULL);
-}
-
-static void remove_temps(agt_lake *l, const agt_wal_begin *b)
+static agt_status remove_temps(agt_lake *l, const agt_wal_begin *b, agt_error *err)
 {
     char rel[160];
-    if (agt_lake_data_rel(b->symbol, b->hour_start_us, rel, sizeof rel, NULL) == AGT_OK)
+    agt_status s = AGT_OK;
+    if (agt_lake_data_rel(b->symbol, b->hour_start_us, rel, sizeof rel, NULL) == AGT_OK) {
         unlink_tmp(l, rel);
+        s = unlink_prev(l, rel, err); /* the commit is complete: no reader needs it any more */
+    }
     agt_lake_change_rel(b->symbol, b->version, rel, sizeof rel);
     unlink_tmp(l, rel);
     agt_lake_stats_rel(b->symbol, b->hour_start_us, rel, sizeof rel);
     unlink_tmp(l, rel);
+    return s;
 }
 
 agt_status agt_lake_recover(agt_lake *l, agt_wal_begin *pending, size_t n, agt_error *err);
@@ -221,7 +366,7 @@ agt_status agt_lake_recover(agt_lake *l, agt_wal_begin *pending, size_t n, agt_e
     for (size_t i = 0; i < n; i++) {
         agt_wal_begin *b = &pending[i];
         AGT_TRY(agt_lake_apply(l, b, NULL, err));
-        remove_temps(l, b);
+        AGT_TRY(remove_temps(l, b, err));
         AGT_TRY(agt_wal_append_commit(l, b->version, b->symbol, b->hour_start_us, err));
     }
     if (n) AGT_TRY(agt_wal_checkpoint(l, 1, err));

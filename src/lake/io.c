@@ -27,9 +27,11 @@ static int px_ftruncate(void *c, int fd, off_t n) { (void)c; return ftruncate(fd
 static int px_rename(void *c, const char *a, const char *b) { (void)c; return rename(a, b); }
 static int px_unlink(void *c, const char *p) { (void)c; return unlink(p); }
 static int px_mkdir(void *c, const char *p, mode_t m) { (void)c; return mkdir(p, m); }
+static int px_link(void *c, const char *a, const char *b) { (void)c; return link(a, b); }
 
 static const agt_lake_io posix_io = {NULL,      px_open,      px_close,  px_pread,  px_pwrite,
-                                     px_fsync,  px_ftruncate, px_rename, px_unlink, px_mkdir};
+                                     px_fsync,  px_ftruncate, px_rename, px_unlink, px_mkdir,
+                                     px_link};
 
 const agt_lake_io *agt_lake_io_posix(void) { return &posix_io; }
 
@@ -107,11 +109,19 @@ agt_status agt_lake_mkdirs(agt_lake *l, const char *path, agt_error *err)
     return agt_lake_fsync_dir(l, parent, err);
 }
 
-agt_status agt_lake_write_atomic(agt_lake *l, const char *path, const void *data, size_t n,
-                                 agt_error *err)
+/*
+ * keep_prev: before the rename, give the file being replaced a second name
+ * "<path>.prev" (a hard link: atomic, no copy), made durable before the
+ * rename, so that the version the statistics index still names stays
+ * readable until the commit replacing it is complete (commit.c). A stale
+ * "<path>.prev" is removed first: link(2) does not replace.
+ */
+static agt_status write_atomic(agt_lake *l, const char *path, const void *data, size_t n,
+                               int keep_prev, agt_error *err)
 {
-    char tmp[AGT_LAKE_PATH_MAX + 8], dir[AGT_LAKE_PATH_MAX];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+    char tmp[AGT_LAKE_PATH_MAX + 8], prev[AGT_LAKE_PATH_MAX + 8], dir[AGT_LAKE_PATH_MAX];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp ||
+        (size_t)snprintf(prev, sizeof prev, "%s" AGT_LAKE_PREV_SUFFIX, path) >= sizeof prev)
         return agt_err(err, AGT_EINVAL, "path too long '%s'", path);
     parent_of(path, dir, sizeof dir);
     AGT_TRY(agt_lake_mkdirs(l, dir, err));
@@ -121,6 +131,13 @@ agt_status agt_lake_write_atomic(agt_lake *l, const char *path, const void *data
     if (s == AGT_OK) s = agt_lake_fsync(l, fd, tmp, err);
     if (l->io->close(l->io->ctx, fd) != 0 && s == AGT_OK)
         s = agt_err_sys(err, errno, "cannot close '%s'", tmp);
+    if (s == AGT_OK && keep_prev && agt_lake_exists(path)) {
+        s = agt_lake_unlink(l, prev, err);
+        if (s == AGT_OK &&
+            (l->io->link ? l->io->link(l->io->ctx, path, prev) : link(path, prev)) != 0)
+            s = agt_err_sys(err, errno, "cannot link '%s' to '%s'", path, prev);
+        if (s == AGT_OK) s = agt_lake_fsync_dir(l, dir, err);
+    }
     if (s == AGT_OK && l->io->rename(l->io->ctx, tmp, path) != 0)
         s = agt_err_sys(err, errno, "cannot rename '%s' to '%s'", tmp, path);
     if (s != AGT_OK) {
@@ -128,6 +145,18 @@ agt_status agt_lake_write_atomic(agt_lake *l, const char *path, const void *data
         return s;
     }
     return agt_lake_fsync_dir(l, dir, err);
+}
+
+agt_status agt_lake_write_atomic(agt_lake *l, const char *path, const void *data, size_t n,
+                                 agt_error *err)
+{
+    return write_atomic(l, path, data, n, 0, err);
+}
+
+agt_status agt_lake_replace_keep_prev(agt_lake *l, const char *path, const void *data, size_t n,
+                                      agt_error *err)
+{
+    return write_atomic(l, path, data, n, 1, err);
 }
 
 agt_status agt_lake_read_file(agt_lake *l, const char *path, agt_buf *out, size_t max,

@@ -68,6 +68,14 @@ agt_status agt_lake_mkdirs(agt_lake *l, const char *path, agt_error *err);
  */
 agt_status agt_lake_write_atomic(agt_lake *l, const char *path, const void *data, size_t n,
                                  agt_error *err);
+/*
+ * The same, but the file replaced (if any) first gets the second name
+ * "<path>.prev" (link(2), directory fsynced): the previous committed
+ * version of a data file stays readable until its replacement is committed.
+ */
+#define AGT_LAKE_PREV_SUFFIX ".prev"
+agt_status agt_lake_replace_keep_prev(agt_lake *l, const char *path, const void *data, size_t n,
+                                      agt_error *err);
 /* Read a whole file into `out` (appends). AGT_ENOTFOUND if it does not exist. */
 agt_status agt_lake_read_file(agt_lake *l, const char *path, agt_buf *out, size_t max,
                               agt_error *err);
@@ -324,6 +332,24 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
 /* Read every row of a data file (sorted by id). AGT_ENOTFOUND if absent. */
 agt_status agt_lake_load_file(const char *path, agt_trades *out, int64_t *version,
                               agt_error *err);
+struct agt_pq_file;
+/* Every row of an open data file (sorted by id); errors name `path`. */
+agt_status agt_lake_rows_of(struct agt_pq_file *f, const char *path, agt_trades *out,
+                            agt_error *err);
+/*
+ * For readers: open the data file of the committed version that the
+ * statistics entry *f names (the protocol is in commit.c): "<path>" if its
+ * footer's commit version is f->version, else "<path>.prev" if that one's
+ * is; if neither, the day's statistics are read once more (a writer may have
+ * completed the commit meanwhile: *f is then replaced by the new entry) and
+ * the choice retried. AGT_ECORRUPT naming the path if no version matches,
+ * AGT_ENOTFOUND if the file does not exist. `bytes` NULL: the file is
+ * mapped; else it is read whole into `bytes`, which the handle points into.
+ * `path` (n bytes) receives the path opened. The caller closes *pf.
+ */
+agt_status agt_lake_open_committed(agt_lake *l, const char *symbol, agt_file_stats *f,
+                                   agt_buf *bytes, struct agt_pq_file **pf, char *path, size_t n,
+                                   agt_error *err);
 
 /* ---- small helpers ----------------------------------------------------- */
 

@@ -27,6 +27,9 @@ typedef struct agt_lake_io {
     int (*rename)(void *ctx, const char *from, const char *to);
     int (*unlink)(void *ctx, const char *path);
     int (*mkdir)(void *ctx, const char *path, mode_t mode);
+    /* link(2); last so that older tables (NULL here) still work: the lake
+       then calls link(2) itself */
+    int (*link)(void *ctx, const char *from, const char *to);
 } agt_lake_io;
 
 /* The POSIX table (ctx unused). */

@@ -12,6 +12,11 @@
  * alone. A lookup by id binary-searches the days (ids grow with time), then
  * asks the one file's bloom filter, then decodes one page.
  *
+ * Each file is read at the version its statistics entry names: while a
+ * merge of the hour is in flight, its previous version "<file>.prev"
+ * (agt_lake_open_committed; the protocol is in commit.c), so readers never
+ * see uncommitted rows and never wait for the writer.
+ *
  * A damaged data file gives AGT_ECORRUPT naming its path; so does a damaged
  * statistics file of a day the range covers, or a missing one while the day
  * has data files (a range is never answered with fewer rows than stored).
@@ -166,21 +171,36 @@ static agt_status order_by_time(agt_trades *t)
     return AGT_OK;
 }
 
-/* Read the rows of one planned file inside [start, end]. */
-static agt_status read_file_range(agt_lake *l, const agt_file_stats *f, int64_t start, int64_t end,
-                                  unsigned cols, agt_trades *out, agt_error *err)
+/*
+ * Open the file of an hour the index lists, at the version it names
+ * (agt_lake_open_committed). A listed file that does not exist leaves the
+ * range unanswerable, like a damaged one.
+ */
+static agt_status open_hour(agt_lake *l, const char *symbol, agt_file_stats *f, agt_pq_file **pf,
+                            char *path, size_t n, agt_error *err)
 {
-    char path[AGT_LAKE_PATH_MAX];
-    AGT_TRY(agt_lake_path(l, path, sizeof path, f->path, err));
+    agt_status s = agt_lake_open_committed(l, symbol, f, NULL, pf, path, n, err);
+    if (s == AGT_ENOTFOUND)
+        return agt_err(err, AGT_ECORRUPT, "data file '%s' is missing", path);
+    return s;
+}
+
+/*
+ * Read the rows of one planned file inside [start, end]: of the version its
+ * entry names (agt_lake_open_committed; *f is updated if a writer completed
+ * a commit of the hour since the plan was made).
+ */
+static agt_status read_file_range(agt_lake *l, const char *symbol, agt_file_stats *f, int64_t start,
+                                  int64_t end, unsigned cols, agt_trades *out, agt_error *err)
+{
+    char path[AGT_LAKE_PATH_MAX + 8];
+    agt_pq_file *pf = NULL;
+    AGT_TRY(open_hour(l, symbol, f, &pf, path, sizeof path, err));
     agt_error e2;
     agt_error_clear(&e2);
-    agt_pq_file *pf = NULL;
-    agt_status s = agt_pq_open(path, &pf, &e2);
-    if (s == AGT_OK) {
-        unsigned c = cols | AGT_COL_TIMESTAMP | AGT_COL_TRADE_ID; /* needed for ordering */
-        s = agt_pq_read_trades(pf, start, end, c, out, &e2);
-        agt_pq_close(pf);
-    }
+    unsigned c = cols | AGT_COL_TIMESTAMP | AGT_COL_TRADE_ID; /* needed for ordering */
+    agt_status s = agt_pq_read_trades(pf, start, end, c, out, &e2);
+    agt_pq_close(pf);
     if (s == AGT_ENOMEM) return agt_err(err, s, "out of memory reading '%s'", path);
     if (s != AGT_OK) return agt_err(err, AGT_ECORRUPT, "data file '%s' is damaged: %s", path, e2.message);
     if (order_by_time(out) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
@@ -193,8 +213,8 @@ agt_status agt_query_next(agt_query *q, agt_trades *batch, int *done, agt_error 
     agt_trades_clear(batch);
     *done = 0;
     while (q->next < q->n) {
-        const agt_file_stats *f = &q->files[q->next++];
-        AGT_TRY(read_file_range(q->l, f, q->start, q->end, q->cols, batch, err));
+        agt_file_stats *f = &q->files[q->next++];
+        AGT_TRY(read_file_range(q->l, q->symbol, f, q->start, q->end, q->cols, batch, err));
         if (!(q->cols & AGT_LAKE_COL_TRADE_ID) || !(q->cols & AGT_LAKE_COL_TIMESTAMP)) {
             for (size_t i = 0; i < batch->len; i++) {
                 if (!(q->cols & AGT_LAKE_COL_TRADE_ID)) batch->trade_id[i] = 0;
@@ -262,7 +282,7 @@ agt_status agt_lake_query_stats(agt_lake *lake, const char *symbol, int64_t star
     agt_trades_init(&t);
     agt_status s = AGT_OK;
     for (size_t i = 0; i < n && s == AGT_OK; i++) {
-        const agt_file_stats *f = &files[i];
+        agt_file_stats *f = &files[i];
         /*
          * A whole file is answered from its entry, unless the entry has no
          * exact sums: written before they existed (its rows give them), or
@@ -275,7 +295,7 @@ agt_status agt_lake_query_stats(agt_lake *lake, const char *symbol, int64_t star
             continue;
         }
         agt_trades_clear(&t);
-        s = read_file_range(lake, f, start_us, end_us, AGT_LAKE_COL_ALL, &t, err);
+        s = read_file_range(lake, symbol, f, start_us, end_us, AGT_LAKE_COL_ALL, &t, err);
         if (s != AGT_OK) break;
         out->files_read++;
         agt_file_stats part;
@@ -357,32 +377,29 @@ agt_status agt_lake_find_trade(agt_lake *lake, const char *symbol, int64_t trade
     free(days);
     if (s != AGT_OK || !have) return s;
     info->hour_start_us = hit.hour_start_us;
-    char path[AGT_LAKE_PATH_MAX];
-    AGT_TRY(agt_lake_path(lake, path, sizeof path, hit.path, err));
+    char path[AGT_LAKE_PATH_MAX + 8];
+    agt_pq_file *pf = NULL;
+    AGT_TRY(open_hour(lake, symbol, &hit, &pf, path, sizeof path, err));
+    info->files_opened = 1;
     agt_error e2;
     agt_error_clear(&e2);
-    agt_pq_file *pf = NULL;
-    s = agt_pq_open(path, &pf, &e2);
-    if (s == AGT_OK) {
-        info->files_opened = 1;
-        int maybe = 1;
-        if (use_bloom) {
-            int col = agt_pq_column_index(pf, "trade_id");
-            agt_status bs = col < 0 ? AGT_ENOTFOUND : agt_pq_bloom_check(pf, col, trade_id, &maybe, &e2);
-            if (bs == AGT_OK) {
-                info->bloom_checked = 1;
-                info->bloom_negative = !maybe;
-            } else if (bs != AGT_ENOTFOUND) {
-                s = bs;
-            }
+    int maybe = 1;
+    if (use_bloom) {
+        int col = agt_pq_column_index(pf, "trade_id");
+        agt_status bs = col < 0 ? AGT_ENOTFOUND : agt_pq_bloom_check(pf, col, trade_id, &maybe, &e2);
+        if (bs == AGT_OK) {
+            info->bloom_checked = 1;
+            info->bloom_negative = !maybe;
+        } else if (bs != AGT_ENOTFOUND) {
+            s = bs;
         }
-        if (s == AGT_OK && maybe) {
-            int pages = 0;
-            s = agt_pq_find_trade(pf, trade_id, 0, out, found, &pages, &e2);
-            info->pages_read = pages;
-        }
-        agt_pq_close(pf);
     }
+    if (s == AGT_OK && maybe) {
+        int pages = 0;
+        s = agt_pq_find_trade(pf, trade_id, 0, out, found, &pages, &e2);
+        info->pages_read = pages;
+    }
+    agt_pq_close(pf);
     if (s == AGT_ENOMEM) return agt_err(err, s, "out of memory reading '%s'", path);
     if (s != AGT_OK) return agt_err(err, AGT_ECORRUPT, "data file '%s' is damaged: %s", path, e2.message);
     return AGT_OK;

@@ -6,8 +6,10 @@
  * deleted file is not a damaged one), hash to its recorded XXH64, decode, and
  * give back exactly the recorded statistics; an hour marked complete must
  * have contiguous ids and chain with the previous stored hour; and every
- * .parquet file in the day's directory must be listed (else it is an
- * orphan). A day whose statistics file is damaged (AGT_VERIFY_INDEX), or
+ * .parquet file in the day's directory must be listed, every .tmp or .prev
+ * gone (else it is an orphan), unless a commit of its hour is in flight.
+ * A file is checked at the version its entry names: while a merge of its
+ * hour is in flight that is "<file>.prev", as for every reader (commit.c). A day whose statistics file is damaged (AGT_VERIFY_INDEX), or
  * missing while its directory holds hour files (AGT_VERIFY_STATS_MISSING),
  * is reported once; agt_lake_rebuild_stats (rebuild.c) repairs both. Problems are reported one by one through the callback; damage
  * is data, never a crash.
@@ -21,6 +23,7 @@
 #include <xxhash.h>
 
 #include "lake/lake_int.h"
+#include "parquet/parquet.h"
 
 typedef struct vctx {
     agt_lake_verify_fn fn;
@@ -55,15 +58,32 @@ static int same_exact(const agt_file_stats *r, const agt_file_stats *f)
            r->quote_e16_lo == f->quote_e16_lo && r->quote_e16_hi == f->quote_e16_hi;
 }
 
-static void check_file(agt_lake *l, vctx *v, const agt_file_stats *f)
+/* The bytes of `rel` (the version chosen for entry f) hash to the recorded XXH64. */
+static void check_sum(vctx *v, const agt_file_stats *f, const char *rel, const agt_buf *b)
 {
-    char path[AGT_LAKE_PATH_MAX];
-    if (agt_lake_path(l, path, sizeof path, f->path, NULL) != AGT_OK) return;
+    uint64_t h = XXH64(b->data, b->len, 0);
+    if (h != f->checksum || (int64_t)b->len != f->size)
+        report(v, AGT_VERIFY_CHECKSUM, f->path, f->hour_start_us,
+               "'%s' has xxh64 %016" PRIx64 " and %zu bytes, the index says %016" PRIx64 " and %" PRId64,
+               rel, h, b->len, f->checksum, f->size);
+}
+
+/*
+ * One hour's file, at the version its entry names: "<path>", or its
+ * "<path>.prev" while a merge of the hour is in flight (commit.c). The
+ * checksum and the statistics are those of the version chosen.
+ */
+static void check_file(agt_lake *l, vctx *v, const char *symbol, const agt_file_stats *entry)
+{
+    agt_file_stats g = *entry; /* replaced if a writer completes the hour's commit meanwhile */
+    const agt_file_stats *f = &g;
+    char path[AGT_LAKE_PATH_MAX + 8];
     agt_buf b;
     agt_buf_init(&b, 0);
     agt_error e;
     agt_error_clear(&e);
-    agt_status rs = agt_lake_read_file(l, path, &b, SIZE_MAX / 4, &e);
+    agt_pq_file *pf = NULL;
+    agt_status rs = agt_lake_open_committed(l, symbol, &g, &b, &pf, path, sizeof path, &e);
     if (rs == AGT_ENOTFOUND) { /* gone, not damaged: the hour is simply to be fetched again */
         report(v, AGT_VERIFY_MISSING_FILE, f->path, f->hour_start_us,
                "'%s' is in the statistics index but does not exist", f->path);
@@ -71,19 +91,23 @@ static void check_file(agt_lake *l, vctx *v, const agt_file_stats *f)
         return;
     }
     if (rs != AGT_OK) {
+        /* the bytes are wrong too, most likely: say so first, as for a file that decodes */
+        b.len = 0;
+        if (agt_lake_path(l, path, sizeof path, f->path, NULL) == AGT_OK &&
+            agt_lake_read_file(l, path, &b, SIZE_MAX / 4, NULL) == AGT_OK)
+            check_sum(v, f, f->path, &b);
         report(v, AGT_VERIFY_UNREADABLE, f->path, f->hour_start_us, "%s", e.message);
         agt_buf_release(&b);
         return;
     }
-    uint64_t h = XXH64(b.data, b.len, 0);
-    if (h != f->checksum || (int64_t)b.len != f->size)
-        report(v, AGT_VERIFY_CHECKSUM, f->path, f->hour_start_us,
-               "'%s' has xxh64 %016" PRIx64 " and %zu bytes, the index says %016" PRIx64 " and %" PRId64,
-               f->path, h, b.len, f->checksum, f->size);
-    agt_buf_release(&b);
+    const char *chosen = path + strlen(l->root) + 1;
+    check_sum(v, f, chosen, &b);
     agt_trades t;
     agt_trades_init(&t);
-    if (agt_lake_load_file(path, &t, NULL, &e) != AGT_OK) {
+    rs = agt_lake_rows_of(pf, path, &t, &e);
+    agt_pq_close(pf);
+    agt_buf_release(&b);
+    if (rs != AGT_OK) {
         report(v, AGT_VERIFY_UNREADABLE, f->path, f->hour_start_us, "%s", e.message);
         agt_trades_release(&t);
         return;
@@ -99,7 +123,7 @@ static void check_file(agt_lake *l, vctx *v, const agt_file_stats *f)
         report(v, AGT_VERIFY_STATS, f->path, f->hour_start_us,
                "'%s' holds %" PRId64 " rows (ids %" PRId64 "..%" PRId64 "), the index says %" PRId64
                " (ids %" PRId64 "..%" PRId64 ") or other sums",
-               f->path, r.rows, r.first_id, r.last_id, f->rows, f->first_id, f->last_id);
+               chosen, r.rows, r.first_id, r.last_id, f->rows, f->first_id, f->last_id);
     if (f->complete && !agt_trades_contiguous(&t))
         report(v, AGT_VERIFY_NOT_CONTIGUOUS, f->path, f->hour_start_us,
                "'%s' is marked complete but its ids are not contiguous", f->path);
@@ -110,6 +134,37 @@ static int cmp_day(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
+}
+
+/*
+ * 1 if `name` (a file of the day's data directory) is an hour file of the
+ * layout or one of its temporary names ("<hour file>.tmp", ".prev"), and a
+ * commit of that hour is in the WAL without its COMMIT: the files of a
+ * commit in flight (its writer busy, failed or dead between the rename of
+ * the data file and the statistics update) are not damage. Readers do not
+ * see them (a new hour is not indexed yet, a merged one is read from its
+ * ".prev"), and the next writer to open the lake completes that commit and
+ * removes the temporary names.
+ */
+static int in_flight_file(agt_lake *l, const char *symbol, int64_t day, const char *frel)
+{
+    for (int64_t h = day; h < day + AGT_US_PER_DAY; h += AGT_US_PER_HOUR) {
+        char hrel[160];
+        if (agt_lake_data_rel(symbol, h, hrel, sizeof hrel, NULL) != AGT_OK) return 0;
+        size_t n = strlen(hrel);
+        if (strncmp(frel, hrel, n) != 0 ||
+            (frel[n] && strcmp(frel + n, ".tmp") != 0 && strcmp(frel + n, AGT_LAKE_PREV_SUFFIX) != 0))
+            continue;
+        int yes = 0;
+        return agt_wal_in_flight(l, symbol, h, h + AGT_US_PER_HOUR - 1, &yes, NULL) == AGT_OK && yes;
+    }
+    return 0;
+}
+
+static int has_suffix(const char *s, size_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+    return n > k && strcmp(s + n - k, suffix) == 0;
 }
 
 static void check_orphans(agt_lake *l, vctx *v, const char *symbol, const agt_day_stats *d)
@@ -125,14 +180,15 @@ static void check_orphans(agt_lake *l, vctx *v, const char *symbol, const agt_da
     struct dirent *e;
     while ((e = readdir(dh)) != NULL && !v->stop) {
         size_t n = strlen(e->d_name);
-        int is_pq = n > 8 && strcmp(e->d_name + n - 8, ".parquet") == 0;
-        int is_tmp = n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0;
-        if (!is_pq && !is_tmp) continue;
+        if (!has_suffix(e->d_name, n, ".parquet") && !has_suffix(e->d_name, n, ".tmp") &&
+            !has_suffix(e->d_name, n, AGT_LAKE_PREV_SUFFIX))
+            continue;
         char frel[480];
         if ((size_t)snprintf(frel, sizeof frel, "%s/%s", rel, e->d_name) >= sizeof frel) continue;
         int listed = 0;
         for (size_t k = 0; k < d->n && !listed; k++) listed = strcmp(d->h[k].path, frel) == 0;
-        if (!listed)
+        /* the WAL is read only for a file not listed: rare, so cheap */
+        if (!listed && !in_flight_file(l, symbol, d->day_start_us, frel))
             report(v, AGT_VERIFY_ORPHAN, frel, -1, "'%s' is not in the statistics index", frel);
     }
     closedir(dh);
@@ -201,7 +257,7 @@ static agt_status verify_symbol(agt_lake *l, vctx *v, const char *symbol, int64_
         for (size_t k = 0; k < d.n && !v->stop; k++) {
             const agt_file_stats *f = &d.h[k];
             if (f->hour_start_us + AGT_US_PER_HOUR - 1 < start || f->hour_start_us > end) continue;
-            if (f->rows > 0) check_file(l, v, f);
+            if (f->rows > 0) check_file(l, v, symbol, f);
         }
         check_orphans(l, v, symbol, &d);
     }

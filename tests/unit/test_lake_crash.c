@@ -2,7 +2,7 @@
  * test_lake_crash.c - crash safety of the lake.
  *
  * 1. Fault injection: an I/O table that "crashes" at its N-th mutating
- *    call (write, fsync, truncate, rename, unlink, mkdir): that call fails
+ *    call (write, fsync, truncate, rename, unlink, mkdir, link): that call fails
  *    (or, in short-write mode, writes half its bytes) and every later one
  *    fails too, as if the process had died there. For every N across a
  *    workload of an insert commit, a merge commit (updates + inserts), a
@@ -36,6 +36,7 @@ typedef struct faulty {
     int short_write; /* the crashing pwrite writes half its bytes first */
     int fail_errno;  /* errno of the failure (EIO, ENOSPC) */
     int sticky;      /* 1: everything after fails too (a crash); 0: only that call */
+    const char *stop_after; /* not NULL: crash right after a rename onto a name ending so */
 } faulty;
 
 static int hit(faulty *f)
@@ -83,12 +84,35 @@ static int f_ftruncate(void *c, int fd, off_t n)
 }
 static int f_rename(void *c, const char *a, const char *b)
 {
-    return hit(c) ? -1 : agt_lake_io_posix()->rename(NULL, a, b);
+    faulty *f = c;
+    if (hit(f)) return -1;
+    int r = agt_lake_io_posix()->rename(NULL, a, b);
+    size_t n = strlen(b), k = f->stop_after ? strlen(f->stop_after) : 0;
+    if (r == 0 && k && n >= k && strcmp(b + n - k, f->stop_after) == 0) {
+        f->crashed = 1; /* this call took effect; the process "dies" right after it */
+        f->sticky = 1;
+        f->fail_errno = EIO;
+    }
+    return r;
 }
 static int f_unlink(void *c, const char *p) { return hit(c) ? -1 : agt_lake_io_posix()->unlink(NULL, p); }
 static int f_mkdir(void *c, const char *p, mode_t m)
 {
     return hit(c) ? -1 : agt_lake_io_posix()->mkdir(NULL, p, m);
+}
+static int f_link(void *c, const char *a, const char *b)
+{
+    return hit(c) ? -1 : agt_lake_io_posix()->link(NULL, a, b);
+}
+
+/* The options of a lake whose I/O goes through `io`, a fault table over `f`. */
+static void faulty_opts(faulty *f, agt_lake_io *io, agt_lake_opts *o)
+{
+    const agt_lake_io t = {f, f_open, f_close, f_pread, f_pwrite, f_fsync,
+                           f_ftruncate, f_rename, f_unlink, f_mkdir, f_link};
+    *io = t;
+    agt_lake_opts_default(o);
+    o->io = io;
 }
 
 /* ---- the model: what the lake must hold --------------------------------------- */
@@ -190,7 +214,7 @@ static long check_recovered(const char *root, const model *after_acked, long ack
         which = -1;
     }
     agt_lake_close(l);
-    if (lt_count_suffix(root, ".tmp") != 0) {
+    if (lt_count_suffix(root, ".tmp") != 0 || lt_count_suffix(root, ".prev") != 0) {
         fprintf(stderr, "  temporary files left\n");
         which = -1;
     }
@@ -233,6 +257,15 @@ static long workload(agt_lake *l, long first, long count, int *stashed)
     return acked;
 }
 
+static int print_problem(void *user, agt_verify_kind kind, const char *path, int64_t hour,
+                         const char *message)
+{
+    (void)user;
+    (void)hour;
+    fprintf(stderr, "    problem %d %s: %s\n", (int)kind, path, message);
+    return 0;
+}
+
 /*
  * ckpt_bytes: the WAL checkpoint threshold. Small, every commit checkpoints;
  * 0 (the default, 4 MiB), only the writer's close does, so the sweep's
@@ -246,12 +279,10 @@ static void crash_sweep(int *agt_failed_, int short_write, int err_no, int stick
     for (n = 1; !done && n < 2000; n++) {
         char root[256];
         lt_tmpdir(root, sizeof root, "data");
-        faulty f = {0, 0, 0, short_write, err_no, sticky};
-        agt_lake_io io = {&f, f_open, f_close, f_pread, f_pwrite, f_fsync,
-                          f_ftruncate, f_rename, f_unlink, f_mkdir};
+        faulty f = {0, 0, 0, short_write, err_no, sticky, NULL};
+        agt_lake_io io;
         agt_lake_opts o;
-        agt_lake_opts_default(&o);
-        o.io = &io;
+        faulty_opts(&f, &io, &o);
         o.wal_checkpoint_bytes = ckpt_bytes;
         agt_lake *l = NULL;
         agt_error e;
@@ -272,6 +303,20 @@ static void crash_sweep(int *agt_failed_, int short_write, int err_no, int stick
         model_init(&mm);
         model_copy(&mm, &m);
         long which = -1;
+        {
+            /* before any writer recovers: readers see a consistent lake, and a
+               read-only verify finds nothing wrong (a commit still in the WAL is
+               not damage) */
+            agt_lake *ro = NULL;
+            if (agt_lake_open(root, AGT_LAKE_READ, &ro, &e) != AGT_OK)
+                FAIL_("n=%ld: read-only open failed: %s", n, e.message);
+            size_t problems = 99;
+            agt_status vs = agt_lake_verify(ro, NULL, 0, INT64_MAX, print_problem, NULL, &problems, &e);
+            agt_lake_close(ro);
+            if (vs != AGT_OK || problems)
+                FAIL_("n=%ld: read-only verify before recovery: %zu problems (%s)", n, problems,
+                      e.message);
+        }
         {
             agt_lake *r = NULL;
             if (agt_lake_open(root, AGT_LAKE_WRITE, &r, &e) != AGT_OK)
@@ -297,6 +342,7 @@ static void crash_sweep(int *agt_failed_, int short_write, int err_no, int stick
         }
         if (which < 0) FAIL_("n=%ld (short=%d): lake does not match any allowed state (acked %ld)", n, short_write, acked);
         if (lt_count_suffix(root, ".tmp")) FAIL_("n=%ld: temporary file left", n);
+        if (lt_count_suffix(root, ".prev")) FAIL_("n=%ld: previous version left", n);
         /* the lake keeps working: one more commit after recovery */
         {
             agt_lake *r = NULL;
@@ -323,6 +369,87 @@ TEST(crash_every_call_short_write) { crash_sweep(agt_failed_, 1, EIO, 1, 1500); 
 TEST(enospc_every_call) { crash_sweep(agt_failed_, 0, ENOSPC, 0, 1500); }
 TEST(crash_every_call_checkpoint_at_close) { crash_sweep(agt_failed_, 0, EIO, 1, 0); }
 
+/*
+ * A reader of a merge in flight: the writer "dies" right after renaming the
+ * merged hour over its data file, before the statistics name it. A
+ * read-only handle must read exactly the committed rows and values (from
+ * "<file>.prev"), by range, by id and in aggregates, and verify must find
+ * nothing wrong; once a writer recovers, the merged rows.
+ */
+TEST(reader_mid_merge)
+{
+    char root[256];
+    lt_tmpdir(root, sizeof root, "data");
+    faulty f = {0, 0, 0, 0, EIO, 1, NULL};
+    agt_lake_io io;
+    agt_lake_opts o;
+    faulty_opts(&f, &io, &o);
+    agt_lake *l = NULL;
+    agt_error e;
+    ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e));
+    model m;
+    model_init(&m);
+    ASSERT_EQ_INT(workload(l, 0, 1, NULL), 1); /* hour 0: ids 0..19 */
+    model_apply(&m, 0);
+    f.stop_after = "_00.parquet"; /* commit N_HOURS merges into hour 0, updating values */
+    agt_trades rows;
+    agt_trades_init(&rows);
+    int k = spec(N_HOURS, &rows);
+    ASSERT_EQ_INT(k, 0);
+    ASSERT(agt_lake_commit_hour(l, "BTCUSDT", BASE_HOUR, &rows, NULL, NULL, &e) != AGT_OK);
+    ASSERT(f.crashed);
+    agt_lake_close(l);
+    ASSERT_EQ_INT(lt_count_suffix(root, ".prev"), 1);
+
+    model merged;
+    model_init(&merged);
+    model_copy(&merged, &m);
+    model_apply(&merged, N_HOURS);
+    ASSERT(merged.hour[0].len > m.hour[0].len);
+
+    agt_lake *ro = NULL;
+    ASSERT_OK(agt_lake_open(root, AGT_LAKE_READ, &ro, &e));
+    ASSERT(lake_equals(ro, &m));
+    /* by id: a committed row with its committed values, and no uncommitted row */
+    const agt_trades *c = &m.hour[0];
+    agt_trades got;
+    agt_trades_init(&got);
+    int found = 0;
+    ASSERT_OK(agt_lake_find_trade(ro, "BTCUSDT", c->trade_id[1], 1, &got, &found, NULL, &e));
+    ASSERT(found && got.len == 1);
+    ASSERT(memcmp(&got.price[0], &c->price[1], 8) == 0);
+    agt_trades_clear(&got);
+    ASSERT_OK(agt_lake_find_trade(ro, "BTCUSDT", merged.hour[0].trade_id[merged.hour[0].len - 1], 1,
+                                  &got, &found, NULL, &e));
+    ASSERT(!found);
+    /* aggregates, from the statistics and from the rows of a partial hour */
+    agt_range_stats rs;
+    ASSERT_OK(agt_lake_query_stats(ro, "BTCUSDT", BASE_HOUR, BASE_HOUR + AGT_US_PER_HOUR - 1, &rs, &e));
+    ASSERT_EQ_INT(rs.count, (int64_t)c->len);
+    ASSERT_OK(agt_lake_query_stats(ro, "BTCUSDT", BASE_HOUR, c->ts_us[c->len - 1] - 1, &rs, &e));
+    ASSERT_EQ_INT(rs.files_read, 1);
+    ASSERT_EQ_INT(rs.count, (int64_t)c->len - 1);
+    size_t problems = 99;
+    ASSERT_OK(agt_lake_verify(ro, NULL, 0, INT64_MAX, print_problem, NULL, &problems, &e));
+    ASSERT_EQ_INT(problems, 0);
+    agt_lake_close(ro);
+
+    /* recovery completes the merge and drops the previous version */
+    ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
+    ASSERT(lake_equals(l, &merged));
+    ASSERT_OK(agt_lake_verify(l, NULL, 0, INT64_MAX, print_problem, NULL, &problems, &e));
+    ASSERT_EQ_INT(problems, 0);
+    agt_lake_close(l);
+    ASSERT_EQ_INT(lt_count_suffix(root, ".prev"), 0);
+    ASSERT_EQ_INT(lt_count_suffix(root, ".tmp"), 0);
+
+    agt_trades_release(&got);
+    agt_trades_release(&rows);
+    model_release(&merged);
+    model_release(&m);
+    lt_cleanup(root);
+}
+
 /* A crash while recovering is itself recovered. */
 TEST(crash_during_recovery)
 {
@@ -332,12 +459,10 @@ TEST(crash_during_recovery)
     for (long n = 1; n < 400; n++) {
         lt_rmrf(root);
         /* leave one commit unfinished: crash right after its BEGIN is durable */
-        faulty f = {0, 0, 0, 0, EIO, 1};
-        agt_lake_io io = {&f, f_open, f_close, f_pread, f_pwrite, f_fsync,
-                          f_ftruncate, f_rename, f_unlink, f_mkdir};
+        faulty f = {0, 0, 0, 0, EIO, 1, NULL};
+        agt_lake_io io;
         agt_lake_opts o;
-        agt_lake_opts_default(&o);
-        o.io = &io;
+        faulty_opts(&f, &io, &o);
         agt_lake *l = NULL;
         ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e));
         f.armed_at = 3; /* BEGIN write, fsync, then the first step fails */
@@ -346,7 +471,7 @@ TEST(crash_during_recovery)
         ASSERT_EQ_INT(workload(l, 0, 1, NULL), 0);
         agt_lake_close(l);
         /* recovery itself crashes at call n */
-        faulty g = {n, 0, 0, 0, EIO, 1};
+        faulty g = {n, 0, 0, 0, EIO, 1, NULL};
         io.ctx = &g;
         agt_status s = agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e);
         if (s == AGT_OK) agt_lake_close(l);
@@ -423,4 +548,5 @@ TEST(sigkill_loop)
 }
 
 TEST_MAIN(TEST_REF(crash_every_call), TEST_REF(crash_every_call_short_write),
-          TEST_REF(enospc_every_call), TEST_REF(crash_every_call_checkpoint_at_close), TEST_REF(crash_during_recovery), TEST_REF(sigkill_loop))
+          TEST_REF(enospc_every_call), TEST_REF(crash_every_call_checkpoint_at_close), TEST_REF(reader_mid_merge),
+          TEST_REF(crash_during_recovery), TEST_REF(sigkill_loop))

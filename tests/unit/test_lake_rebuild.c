@@ -83,12 +83,18 @@ static int c_mkdir(void *c, const char *p, mode_t m)
     (void)c;
     return agt_lake_io_posix()->mkdir(NULL, p, m);
 }
+static int c_link(void *c, const char *a, const char *b)
+{
+    (void)c;
+    return agt_lake_io_posix()->link(NULL, a, b);
+}
 
 /* A writer on a fresh lake under `root` whose I/O goes through `io`, counted into `c`. */
 static agt_status open_counted(char *root, size_t rn, counting *c, agt_lake_io *io, int no_fsync,
                                agt_lake **l, agt_error *e)
 {
-    const agt_lake_io t = {c, c_open, c_close, c_pread, c_pwrite, c_fsync, c_ftruncate, c_rename, c_unlink, c_mkdir};
+    const agt_lake_io t = {c, c_open, c_close, c_pread, c_pwrite, c_fsync, c_ftruncate, c_rename, c_unlink, c_mkdir,
+                           c_link};
     memset(c, 0, sizeof *c);
     *io = t;
     lt_tmpdir(root, rn, "data");
