@@ -309,9 +309,6 @@ def test_full_disk_fails_with_exit_3_and_keeps_committed_hours(sim: Any, small_d
     assert [int(r.split(",")[0]) for r in full.stdout.splitlines()[1:]] == [t["a"] for t in truth]
 
 
-@pytest.mark.xfail(reason="library: a commit failing with ENOSPC after its data file was renamed into "
-                          "place leaves that file outside the statistics index; a read-only verify "
-                          "reports it ('other') until a writer replays the WAL", strict=False)
 def test_full_disk_then_read_only_verify_is_clean(sim: Any, small_disk: Path, tmp_path: Path) -> None:
     assert _fill(sim, small_disk).returncode == 3
     big = tmp_path / "big"
