@@ -233,6 +233,26 @@ def test_completion_scripts(tmp_path: Path) -> None:
     assert bad.returncode == 2 and bad.stderr == "aggtrades: unsupported shell 'fish' (expected bash or zsh)\n"
 
 
+def test_source_option_is_documented_and_completed(tmp_path: Path) -> None:
+    # --source belongs to the commands that fetch whole days; retry runs single hours
+    for cmd in ("download", "update", "verify"):
+        p = run(None, tmp_path, cmd, "--help")
+        assert "--source SRC" in p.stdout and "archive" in p.stdout, cmd
+    r = run(None, tmp_path, "retry", "--help")
+    assert "--source" in r.stdout and "always fetches with rest" in r.stdout
+    bash = run(None, tmp_path, "completion", "bash").stdout
+    script = bash + "".join(textwrap_complete(f"aggtrades {cmd} --so", 2)
+                            for cmd in ("download", "update", "verify", "retry"))
+    script += textwrap_complete("aggtrades update BTCUSDT --source a", 4)
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.split("\n")
+    assert lines[:4] == ["--source", "--source", "--source", ""]
+    assert lines[4].split() == ["auto", "archive"]
+    zsh = run(None, tmp_path, "completion", "zsh").stdout
+    assert zsh.count("--source[") == 3
+
+
 def textwrap_complete(line: str, cword: int) -> str:
     words = line.split(" ")
     arr = " ".join(f"'{w}'" for w in words)

@@ -1,4 +1,5 @@
-"""The day source through the CLI: ``aggtrades download --source auto|rest|archive``.
+"""The day source through the CLI: ``--source auto|rest|archive`` of ``download``,
+``update`` and ``verify --repair`` (``retry`` runs single hours: always rest).
 
 Whole missing days older than the exchange's yesterday come from the daily archive,
 proved complete with two small REST requests each (the trades just before and after
@@ -17,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from test_cli import (BIN, assert_lake_equals_truth, data_requests, iso_us, lake_rows, run,
-                      sim, truth_rows)
+from test_cli import (BIN, NOW, assert_lake_equals_truth, data_requests, iso_us, lake_rows,
+                      run, sim, truth_rows)
 
 pytestmark = pytest.mark.skipif(not Path(BIN).exists(), reason=f"no binary at {BIN}")
 
@@ -30,7 +31,7 @@ assert sim  # the module's simulator: test_cli's fixture (clock frozen at 2024-0
 def clean(sim: Any) -> Any:
     sim.reset()
     sim.control(weight_limit=1000000, archive_truncate={}, archive_bad_checksum=[],
-                archive_unpublished=[])
+                archive_unpublished=[], now=NOW)
     return sim
 
 
@@ -177,3 +178,152 @@ def assert_lake_equals_truth_window(sim: Any, root: Path, day: str, end: str) ->
     got = lake_rows(root, SYM, day, end)
     want = truth_rows(sim, SYM, iso_us(day + "T00:00:00Z"), iso_us(end.replace(" ", "T") + "Z"))
     assert got == want and len(got) > 0
+
+
+# --------------------------------------------------------------------------
+# update and verify --repair
+
+
+def stored_lake(sim: Any, root: Path) -> None:
+    """BTCUSDT from 2024-02-10 up to the exchange's now, 2024-02-15 00:30 (yesterday is
+    02-14): four archive days, then 02-14 and the hour in progress through rest."""
+    sim.control(now="2024-02-15T00:30:00Z")
+    assert download(sim, root, "2024-02-10", "2024-02-13").returncode == 0
+    up = run(sim, root, "--no-progress", "update", SYM)
+    assert up.returncode == 0, up.stderr
+    assert all(h["source"] == "rest" for h in hours(root, SYM, "2024-02-14"))
+
+
+def recent_rest_cost(sim: Any, scratch: Path) -> int:
+    """aggTrades requests of the hours update always fetches with rest (02-14, 02-15 00)."""
+    before = data_requests(sim)
+    assert download(sim, scratch, "2024-02-14", "2024-02-15", "--source", "rest").returncode == 0
+    return data_requests(sim) - before
+
+
+def change_files(root: Path) -> set[Path]:
+    return set((root / "metadata" / "changes" / f"symbol={SYM}").iterdir())
+
+
+def test_update_force_takes_old_days_from_the_archive_and_records_changes(clean: Any,
+                                                                          tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pc = pytest.importorskip("pyarrow.compute")
+    aggtrades = pytest.importorskip("aggtrades")
+    root = tmp_path / "lake"
+    stored_lake(clean, root)
+    # the exchange and the lake disagree on one old hour (prices doubled behind the
+    # lake's back): --force must overwrite it and record before and after images
+    tampered = root / "symbol=BTCUSDT" / "year=2024" / "month=2" / "day=11" / "BTCUSDT_20240211_05.parquet"
+    t = pq.read_table(tampered)
+    pq.write_table(t.set_column(2, "price", pc.multiply(t.column("price"), pa.scalar(2.0))),
+                   tampered, compression="zstd")
+    v0 = int(aggtrades.read_changes(root, SYM)["_commit_version"].max())
+    old_files = change_files(root)
+    clean.control(reset_counters=True)
+
+    f = run(clean, root, "--no-progress", "update", SYM, "--force", "--source", "auto")
+    assert f.returncode == 0, f.stderr
+    assert f.stdout.startswith(f"{SYM}: 121 hours, ")        # 5 days and the hour in progress
+    assert f", {t.num_rows:,} updated" in f.stdout
+    forced, forced_archive = data_requests(clean), len(archive_requests(clean))
+    assert forced_archive == 2 * 4                             # zip + CHECKSUM per old day
+    assert_lake_equals_truth(clean, root, SYM, "2024-02-10", "2024-02-15")
+    for day in ("2024-02-10", "2024-02-11", "2024-02-13"):
+        assert all(h["source"] == "archive" and h["complete"] for h in hours(root, SYM, day))
+    assert all(h["source"] == "rest" for h in hours(root, SYM, "2024-02-14"))
+
+    # the change feed: exactly the tampered rows, as update pre/post images
+    ch = aggtrades.read_changes(root, SYM, v0)
+    assert set(ch["_change_type"]) == {"update_preimage", "update_postimage"}
+    pre = ch[ch["_change_type"] == "update_preimage"].set_index("trade_id")["price"]
+    post = ch[ch["_change_type"] == "update_postimage"].set_index("trade_id")["price"]
+    assert sorted(pre.index) == sorted(post.index) == sorted(t.column("trade_id").to_pylist())
+    assert all(pre[i] == 2 * post[i] for i in post.index)
+    # one change file per committed hour; every other row was a duplicate, skipped
+    new_files = sorted(change_files(root) - old_files)
+    assert len(new_files) == 121
+    meta = [pq.read_metadata(fp).metadata for fp in new_files]
+    skipped = sum(int(m[b"aggtrades.skipped"]) for m in meta)
+    stored = len(truth_rows(clean, SYM, iso_us("2024-02-10T00:00:00Z"), iso_us("2024-02-15T00:30:00Z")))
+    assert skipped == stored - t.num_rows
+    assert sorted(m[b"aggtrades.source"].decode() for m in meta).count("archive") == 4 * 24
+
+    # cost: one request shows the symbol is listed, two prove each old day, and the
+    # hours too recent for the archive cost what they cost through rest
+    recent = recent_rest_cost(clean, tmp_path / "scratch")
+    assert forced == 1 + 2 * 4 + recent
+
+
+def test_update_force_with_rest_source_never_asks_the_archive(clean: Any, tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    stored_lake(clean, root)
+    clean.control(reset_counters=True)
+    f = run(clean, root, "--no-progress", "update", SYM, "--force", "--source", "rest")
+    assert f.returncode == 0, f.stderr
+    assert f.stdout.startswith(f"{SYM}: 121 hours, ")
+    assert archive_requests(clean) == []
+    assert data_requests(clean) > 5 * 24                       # at least one per hour
+    assert_lake_equals_truth(clean, root, SYM, "2024-02-10", "2024-02-15")
+    assert all(h["source"] == "rest" and h["complete"] for h in hours(root, SYM, "2024-02-12"))
+    # plain update takes whole missing old days from the archive too
+    other = tmp_path / "other"
+    clean.control(now="2024-02-15T00:30:00Z")
+    assert download(clean, other, "2024-02-10", "2024-02-10").returncode == 0
+    clean.control(reset_counters=True)
+    up = run(clean, other, "--no-progress", "update", SYM)
+    assert up.returncode == 0, up.stderr
+    assert len(archive_requests(clean)) == 2 * 3               # 02-11 .. 02-13
+    assert all(h["source"] == "archive" for h in hours(other, SYM, "2024-02-12"))
+    assert_lake_equals_truth(clean, other, SYM, "2024-02-10", "2024-02-15")
+
+
+def test_update_bad_source_is_a_usage_error(clean: Any, tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    assert download(clean, root, "2024-02-10", "2024-02-10").returncode == 0
+    before = data_requests(clean)
+    p = run(clean, root, "update", SYM, "--force", "--source", "ftp")
+    assert p.returncode == 2
+    assert p.stderr == "aggtrades: invalid --source 'ftp' (expected auto, rest or archive)\n"
+    assert data_requests(clean) == before
+
+
+def test_repair_takes_a_lost_old_day_from_the_archive_and_single_hours_from_rest(
+        clean: Any, tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    assert download(clean, root, "2024-02-10", "2024-02-12").returncode == 0
+    day = root / "symbol=BTCUSDT" / "year=2024" / "month=2"
+    for fp in (day / "day=11").glob("*.parquet"):
+        fp.unlink()
+    (day / "day=12" / "BTCUSDT_20240212_07.parquet").unlink()
+    bad = run(None, root, "verify", SYM)
+    assert bad.returncode == 1
+    clean.control(reset_counters=True)
+    fix = run(clean, root, "--no-progress", "verify", SYM, "--repair")
+    assert fix.returncode == 0, fix.stderr
+    assert fix.stdout.splitlines()[-1].endswith("verified, no problems")
+    assert len(archive_requests(clean)) == 2                   # 2024-02-11 only
+    assert all(h["source"] == "archive" for h in hours(root, SYM, "2024-02-11"))
+    assert [h["source"] for h in hours(root, SYM, "2024-02-12")][7] == "rest"
+    assert_lake_equals_truth(clean, root, SYM, "2024-02-10", "2024-02-12")
+    # --source rest never asks the archive; --source without --repair is refused
+    for fp in (day / "day=11").glob("*.parquet"):
+        fp.unlink()
+    clean.control(reset_counters=True)
+    again = run(clean, root, "--no-progress", "verify", SYM, "--repair", "--source", "rest")
+    assert again.returncode == 0, again.stderr
+    assert archive_requests(clean) == [] and data_requests(clean) >= 24
+    assert all(h["source"] == "rest" for h in hours(root, SYM, "2024-02-11"))
+    assert_lake_equals_truth(clean, root, SYM, "2024-02-10", "2024-02-12")
+    p = run(None, root, "verify", SYM, "--source", "rest")
+    assert p.returncode == 2
+    assert p.stderr == ("aggtrades: --source only applies to --repair "
+                        "(see 'aggtrades verify --help')\n")
+
+
+def test_retry_takes_no_source(clean: Any, tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    assert download(clean, root, "2024-02-10", "2024-02-10").returncode == 0
+    p = run(clean, root, "retry", "--source", "auto")
+    assert p.returncode == 2 and "--source" in p.stderr

@@ -237,10 +237,13 @@ int job_progress_cb(void *user, uint64_t body_bytes, uint64_t trades);
 void job_sort_hours(job_symbol *s);
 
 /*
- * --source for download: parse `arg` (NULL = "auto") into plan->policy and,
- * unless it is "rest", create the archive handle (--archive-url) and the day
- * source over `client` into plan->day_source. 0 or EXIT_USAGE after printing.
+ * --source for download, update and verify --repair: parse `arg` (NULL =
+ * "auto") into plan->policy and, unless it is "rest", create the archive
+ * handle (--archive-url) and the day source over `client` into
+ * plan->day_source. 0 or EXIT_USAGE after printing.
  */
+/* Parse --source `arg` (NULL = "auto"): 0, or EXIT_USAGE after printing. */
+int job_source_policy(const char *arg, agt_source_policy *out);
 int job_source_open(const cli_ctx *ctx, const char *arg, agt_client *client, job_plan *plan);
 /* Free what job_source_open made. */
 void job_source_close(job_plan *plan);
@@ -248,6 +251,11 @@ void job_source_close(job_plan *plan);
  * yesterday (the archive publishes the next day). The caller checks that no
  * hour of the day is stored. */
 int job_day_unit_ok(const job_plan *plan, int64_t day_us, int64_t now_us);
+/* Mark every day of `s` (hours sorted, unique) whose 24 hours are all in the
+ * plan and that job_day_unit_ok allows as a whole-day unit (update, verify
+ * --repair: stored hours are fetched again and merged as usual). Returns the
+ * number of days marked. */
+int job_mark_day_units(const job_plan *plan, job_symbol *s, int64_t now_us);
 
 /* The command line as a shell would need it, for "run it again" hints. */
 void cli_cmdline(const cli_ctx *ctx, char *out, size_t n);

@@ -1,7 +1,8 @@
 /*
  * cmd_retry.c - "aggtrades retry": run every unit recorded in <root>/.retry
  * again; those that succeed leave the file, the others stay with their
- * error, attempt count and time updated.
+ * error, attempt count and time updated. Units are single hours: always
+ * rest (no --source; the day source only serves whole days).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,10 @@ static const char usage[] =
     "(hour 0-23 UTC; attempts counts the requests tried over every run; time is\n"
     "when it last failed). Units that succeed are removed from the file; the file\n"
     "is deleted when none is left. Exit status 1 if some still fail.\n"
+    "\n"
+    "Every unit is one hour, so retry always fetches with rest, hour by hour; it\n"
+    "takes no --source (the daily archive serves whole days: to take a whole old\n"
+    "day from it, run 'aggtrades verify SYMBOL --repair' or 'aggtrades download').\n"
     "\n"
     "Example:\n"
     "  aggtrades --root /srv/lake retry\n";

@@ -5,6 +5,8 @@
  * proven complete. With --force: every hour from the first stored trade to
  * now, fetched again and merged (same id, new values replace the old; the
  * change feed records each update with its before and after images).
+ * Whole days older than the exchange's yesterday whose every hour is to be
+ * fetched go through the day source (--source, as for download).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,7 @@
 #include "cli.h"
 
 static const char usage[] =
-    "usage: aggtrades update SYMBOL... [--force]\n"
+    "usage: aggtrades update SYMBOL... [--force] [--source SRC]\n"
     "\n"
     "Fetch everything after the newest stored trade of each symbol, up to the\n"
     "exchange's current time. The symbols must already be in the lake (use\n"
@@ -20,16 +22,28 @@ static const char usage[] =
     "fetched again by the next update.\n"
     "\n"
     "Options:\n"
-    "  --force   re-fetch the whole stored range (from the first stored trade to\n"
-    "            now) and overwrite: changed trades are replaced and recorded in\n"
-    "            the change feed (metadata/changes/) as update pre/post images\n"
+    "  --force        re-fetch the whole stored range (from the first stored trade\n"
+    "                 to now) and overwrite: changed trades are replaced and\n"
+    "                 recorded in the change feed (metadata/changes/) as update\n"
+    "                 pre/post images\n"
+    "  --source SRC   auto (default), rest or archive: where whole days come from\n"
+    "                 (see below)\n"
+    "\n"
+    "Sources: a day older than the exchange's yesterday whose every hour is to be\n"
+    "fetched (with --force: every stored day) is one unit, as in 'aggtrades\n"
+    "download --help': 'auto' takes the daily archive proved complete with two\n"
+    "rest requests and fetches with rest what the proof does not cover; 'rest'\n"
+    "fetches every hour with rest and never asks the archive; 'archive' stores the\n"
+    "hours it cannot prove as incomplete. Rows are merged the same way whatever\n"
+    "their source, so --force records the same changes in the change feed.\n"
     "\n"
     "Failed hours go to <root>/.retry as with download (see 'aggtrades download\n"
     "--help'); exit status 1 then.\n"
     "\n"
     "Examples:\n"
     "  aggtrades update ETHUSDT\n"
-    "  aggtrades update BTCUSDT ETHUSDT --force\n";
+    "  aggtrades update BTCUSDT ETHUSDT --force\n"
+    "  aggtrades update BTCUSDT --force --source rest\n";
 
 struct upd_acc {
     job_symbol *sym;
@@ -53,8 +67,10 @@ static int on_hour(void *user, int64_t hour_us, agt_hour_status st, const agt_fi
 int cmd_update(int argc, char **argv, cli_ctx *ctx)
 {
     int force = 0;
+    const char *source_arg = NULL;
     const cli_opt opts[] = {
         { OPT_FLAG, "force", &force },
+        { OPT_STRING, "source", &source_arg },
         { OPT_END, NULL, NULL },
     };
     char **pos;
@@ -110,6 +126,7 @@ int cmd_update(int argc, char **argv, cli_ctx *ctx)
         if (first >= 0) fr[i] = first;
     }
     if (!rc) rc = cli_client_new(ctx, job_progress_cb, NULL, &client);
+    if (!rc) rc = job_source_open(ctx, source_arg, client, &plan);
     int64_t now_us = 0;
     if (!rc) rc = cli_server_now(ctx, client, &now_us);
     int64_t now_hour = now_us - now_us % AGT_US_PER_HOUR;
@@ -127,6 +144,7 @@ int cmd_update(int argc, char **argv, cli_ctx *ctx)
         agt_status st = agt_lake_scan_hours(lake, s->symbol, fr[i], now_hour, on_hour, &acc, &err);
         if (st == AGT_OK && acc.err) st = AGT_ENOMEM;
         if (st != AGT_OK) rc = cli_lake_error(ctx, st, &err);
+        else job_mark_day_units(&plan, s, now_us);
     }
     if (rc) goto out;
 
@@ -135,6 +153,7 @@ int cmd_update(int argc, char **argv, cli_ctx *ctx)
     rc = job_run(ctx, &lake, client, &plan);
 out:
     agt_lake_close(lake);
+    job_source_close(&plan);
     agt_client_free(client);
     job_plan_release(&plan);
     free(nh);

@@ -4,7 +4,8 @@
  * data file and recomputes its statistics (damaged files, id holes inside a
  * file, broken chains between hours); the completeness scan adds the hours
  * missing inside the range. --repair fetches every such hour again and
- * commits it, then checks once more.
+ * commits it (a whole damaged old day through the day source, --source),
+ * then checks once more.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,8 @@
 #include "ui/format.h"
 
 static const char usage[] =
-    "usage: aggtrades verify SYMBOL [--start TIME] [--end TIME] [--repair]\n"
+    "usage: aggtrades verify SYMBOL [--start TIME] [--end TIME]\n"
+    "                        [--repair [--source SRC]]\n"
     "\n"
     "Check the stored hours of SYMBOL: every data file is read back, its checksum\n"
     "and statistics recomputed, its trade ids checked for holes and for chaining\n"
@@ -27,6 +29,11 @@ static const char usage[] =
     "  --repair       rebuild damaged statistics from the data files, then fetch\n"
     "                 every damaged, missing or incomplete hour again and commit\n"
     "                 it; hours that still fail go to <root>/.retry\n"
+    "  --source SRC   with --repair: auto (default), rest or archive. A day older\n"
+    "                 than the exchange's yesterday whose 24 hours all need a new\n"
+    "                 fetch comes from the daily archive proved with two rest\n"
+    "                 requests under 'auto' (see 'aggtrades download --help');\n"
+    "                 single hours always come from rest\n"
     "\n"
     "Examples:\n"
     "  aggtrades verify BTCUSDT\n"
@@ -213,12 +220,13 @@ static int check_index(const cli_ctx *ctx, agt_lake *lake, const char *sym, int6
 
 int cmd_verify(int argc, char **argv, cli_ctx *ctx)
 {
-    const char *start_arg = NULL, *end_arg = NULL;
+    const char *start_arg = NULL, *end_arg = NULL, *source_arg = NULL;
     int repair = 0;
     const cli_opt opts[] = {
         { OPT_STRING, "start", &start_arg },
         { OPT_STRING, "end", &end_arg },
         { OPT_FLAG, "repair", &repair },
+        { OPT_STRING, "source", &source_arg },
         { OPT_END, NULL, NULL },
     };
     char **pos;
@@ -237,6 +245,12 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
         rc = EXIT_USAGE;
         goto out;
     }
+    if (source_arg && !repair) {
+        cli_error("--source only applies to --repair (see 'aggtrades verify --help')");
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (source_arg && (rc = job_source_policy(source_arg, &plan.policy))) goto out;
     char sym[24];
     if ((rc = cli_symbol(pos[0], sym))) goto out;
     int64_t start = -1, end = -1;
@@ -312,6 +326,12 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
         goto out;
     }
     if ((rc = cli_client_new(ctx, job_progress_cb, NULL, &client))) goto out;
+    if ((rc = job_source_open(ctx, source_arg, client, &plan))) goto out;
+    if (plan.day_source) { /* which days are old enough: the exchange's clock says */
+        int64_t now_us;
+        if ((rc = cli_server_now(ctx, client, &now_us))) goto out;
+        job_mark_day_units(&plan, &plan.syms[0], now_us);
+    }
     plan.verb = "repair";
     plan.force = 1;
     rc = job_run(ctx, &lake, client, &plan);
@@ -330,6 +350,7 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
     if (vs.n) rc = EXIT_FAILED;
 out:
     agt_lake_close(lake);
+    job_source_close(&plan);
     agt_client_free(client);
     job_plan_release(&plan);
     free(vs.v);

@@ -44,6 +44,7 @@ int job_add_hour(job_symbol *s, int64_t hour_us, int day_index)
     }
     s->hours[s->nhours].hour_us = hour_us;
     s->hours[s->nhours].day_index = day_index;
+    s->hours[s->nhours].whole_day = 0; /* an hour unless the command marks its day */
     s->nhours++;
     return 0;
 }
