@@ -100,11 +100,20 @@ ban (2 minutes, doubling on each new ban, at most 3 days): body ``-1003`` "Way t
 request weight used; IP banned until <epoch ms>. ..." and ``Retry-After``.  Requests
 during a ban get 418 too (they do not extend it).
 
+RAW_REQUESTS: every ``/api/v3`` request also counts on a request counter per 5-minute
+window of the real clock (aligned on the epoch, as Binance's windows are), limit
+``--raw-limit`` (default 61000, Binance's value since 2023-08; 300000 from 2026-04).
+Going over gives HTTP 429 -1003 "Too many requests; current limit is <n> requests per
+5 MINUTE. ..." with ``Retry-After`` = seconds to the end of the window, and the same
+418 escalation for requests sent before then.  ``exchangeInfo.rateLimits`` advertises
+the current ``weight_limit`` and ``raw_limit``.
+
 Test-only endpoints (no weight, never faulted):
 
 ``GET /_stats`` -> ``{"requests":{path:n}, "statuses":{code:n}, "data_requests":n,
     "data_ok":n, "rows_served":n, "faults":{kind:n}, "faults_total":n,
-    "used_weight":n, "max_used_weight":n, "rate_limited":n, "banned":n}``
+    "used_weight":n, "max_used_weight":n, "raw_requests":n, "max_raw_requests":n,
+    "rate_limited":n, "banned":n}``
     (``data_requests`` counts every ``/api/v3/aggTrades`` request received).
 ``GET /_truth?symbol=X&startTime=..&endTime=..[&format=csv]`` -> every trade with
     startTime <= T_us <= endTime (and T <= now) as JSON objects with ``T`` in µs (or
@@ -119,6 +128,7 @@ Test-only endpoints (no weight, never faulted):
          "fault_paths": ["/api/v3/aggTrades", "/data/"],  # requests faults apply to
          "now": "2024-03-01T12:34:56Z",  # freeze clock (ISO, epoch ms/µs); null = real
          "weight_limit": 6000, "ban_seconds": 120,
+         "raw_limit": 61000,           # RAW_REQUESTS per 5 minutes
          "seed": 7,                    # re-seed the random fault generator
          "reset_counters": true,       # clear weight, 429/418 state, bans and /_stats
          "archive_truncate": {"BTCUSDT-2021-12-14": "09:29"},  # zip cut before 09:29:00
@@ -937,12 +947,14 @@ class SimState:
     """Everything the handlers share: market, clock, weights, faults, statistics."""
 
     def __init__(self, market, now_us=None, weight_limit=6000, ban_seconds=120,
-                 fault_rate=0.0, faults=None, stall_seconds=5.0, seed=1, verbose=False):
+                 fault_rate=0.0, faults=None, stall_seconds=5.0, seed=1, verbose=False,
+                 raw_limit=61000):
         self.market = market
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.now_us = now_us
         self.weight_limit = weight_limit
+        self.raw_limit = raw_limit
         self.ban_seconds = ban_seconds
         self.fault_rate = fault_rate
         self.faults = list(faults or DEFAULT_RANDOM_FAULTS)
@@ -960,20 +972,24 @@ class SimState:
     def reset_counters(self):
         self.minute = None
         self.used = 0
+        self.raw_window = None      # 5-minute window index of the request counter
+        self.raw_used = 0
         self.wait_until = 0.0       # real time before which a request means a ban
         self.ban_until = 0.0
         self.bans = 0
         self.stats = {"requests": collections.Counter(), "statuses": collections.Counter(),
                       "data_requests": 0, "data_ok": 0, "rows_served": 0,
                       "faults": collections.Counter(), "faults_total": 0, "used_weight": 0,
-                      "max_used_weight": 0, "rate_limited": 0, "banned": 0}
+                      "max_used_weight": 0, "raw_requests": 0, "max_raw_requests": 0,
+                      "rate_limited": 0, "banned": 0}
 
     def now(self) -> int:
         return self.now_us if self.now_us is not None else int(time.time() * 1_000_000)
 
     def settings(self):
         return {"now": self.now_us, "now_iso": fmt_time(self.now()), "frozen": self.now_us is not None,
-                "weight_limit": self.weight_limit, "ban_seconds": self.ban_seconds,
+                "weight_limit": self.weight_limit, "raw_limit": self.raw_limit,
+                "ban_seconds": self.ban_seconds,
                 "fault_rate": self.fault_rate, "faults": self.faults,
                 "stall_seconds": self.stall_seconds, "fault_paths": self.fault_paths,
                 "next": list(self.next),
@@ -1000,6 +1016,8 @@ class SimState:
                 self.now_us = None if cfg["now"] is None else parse_time(cfg["now"])
             if "weight_limit" in cfg:
                 self.weight_limit = int(cfg["weight_limit"])
+            if "raw_limit" in cfg:
+                self.raw_limit = int(cfg["raw_limit"])
             if "ban_seconds" in cfg:
                 self.ban_seconds = float(cfg["ban_seconds"])
             if "seed" in cfg:
@@ -1044,6 +1062,9 @@ class SimState:
             minute = int(t // 60)
             if minute != self.minute:
                 self.minute, self.used = minute, 0
+            window = int(t // RAW_WINDOW_S)
+            if window != self.raw_window:
+                self.raw_window, self.raw_used = window, 0
             if t < self.ban_until:
                 self.stats["banned"] += 1
                 return 418, self.used, math.ceil(self.ban_until - t), self._ban_body()
@@ -1054,6 +1075,17 @@ class SimState:
                 self.wait_until = 0.0
                 self.stats["banned"] += 1
                 return 418, self.used, math.ceil(dur), self._ban_body()
+            self.raw_used += 1
+            self.stats["raw_requests"] = self.raw_used
+            self.stats["max_raw_requests"] = max(self.stats["max_raw_requests"], self.raw_used)
+            if self.raw_used > self.raw_limit:
+                end = (window + 1) * RAW_WINDOW_S
+                self.wait_until = end
+                self.stats["rate_limited"] += 1
+                body = err_body(-1003, "Too many requests; current limit is %d requests per "
+                                "%d MINUTE. Please use WebSocket Streams for live updates to "
+                                "avoid polling the API." % (self.raw_limit, RAW_WINDOW_S // 60))
+                return 429, self.used, max(1, math.ceil(end - t)), body
             self.used += weight
             self.stats["used_weight"] = self.used
             self.stats["max_used_weight"] = max(self.stats["max_used_weight"], self.used)
@@ -1108,6 +1140,7 @@ class ApiError(Exception):
         self.status, self.code, self.msg = status, code, msg
 
 
+RAW_WINDOW_S = 300                         # RAW_REQUESTS window: 5 minutes
 NUM_RE = re.compile(r"^[0-9]{1,20}$")
 WEIGHTS = {"/api/v3/aggTrades": 4, "/api/v3/time": 1, "/api/v3/ping": 1,
            "/api/v3/exchangeInfo": 20}
@@ -1374,8 +1407,8 @@ class Handler(BaseHTTPRequestHandler):
                      "limit": self.st.weight_limit},
                     {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10,
                      "limit": 100},
-                    {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5,
-                     "limit": 61000}],
+                    {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE",
+                     "intervalNum": RAW_WINDOW_S // 60, "limit": self.st.raw_limit}],
                 "exchangeFilters": [], "symbols": syms}
         return json.dumps(info, separators=(",", ":")).encode()
 
@@ -1527,6 +1560,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--weight-limit", type=int, default=6000)
+    ap.add_argument("--raw-limit", type=int, default=61000,
+                    help="RAW_REQUESTS per 5 minutes (Binance: 61000, 300000 from 2026-04)")
     ap.add_argument("--ban-seconds", type=float, default=120)
     ap.add_argument("--fault-rate", type=float, default=0.0)
     ap.add_argument("--faults", default=",".join(DEFAULT_RANDOM_FAULTS))
@@ -1540,7 +1575,7 @@ def main(argv=None):
     market = _make_market(args)
     now = parse_time(args.now) if args.now else market.default_now()
     state = SimState(market, now_us=now, weight_limit=args.weight_limit,
-                     ban_seconds=args.ban_seconds, fault_rate=args.fault_rate, faults=faults,
+                     raw_limit=args.raw_limit, ban_seconds=args.ban_seconds, fault_rate=args.fault_rate, faults=faults,
                      stall_seconds=args.stall_seconds, seed=args.seed, verbose=args.verbose)
     server = SimServer(("127.0.0.1", args.port), state)
     print("listening on http://127.0.0.1:%d" % server.server_address[1], flush=True)

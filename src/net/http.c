@@ -43,6 +43,7 @@ void agt_http_resp_reset(agt_http_resp *r)
     r->status = 0;
     r->used_weight = -1;
     r->retry_after_s = -1;
+    r->retry_at_us = -1;
     r->is_html = 0;
     r->body.len = 0;
     if (r->body.data) r->body.data[0] = 0;
@@ -81,6 +82,43 @@ static int64_t parse_count(const char *v, size_t n)
     return x;
 }
 
+/* Two or four digits at `v` as a number; -1 if not all digits. */
+static int digits(const char *v, size_t n)
+{
+    int x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9') return -1;
+        x = x * 10 + (v[i] - '0');
+    }
+    return x;
+}
+
+int64_t agt_http_date_us(const char *v, size_t n)
+{
+    /* IMF-fixdate (RFC 9110 5.6.7): "Sun, 06 Nov 1994 08:49:37 GMT", always
+     * 29 bytes, case-sensitive names, UTC. */
+    static const char days[] = "MonTueWedThuFriSatSun";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    if (n != 29 || v[3] != ',' || v[4] != ' ' || v[7] != ' ' || v[11] != ' ' || v[16] != ' ' ||
+        v[19] != ':' || v[22] != ':' || v[25] != ' ' || memcmp(v + 26, "GMT", 3) != 0)
+        return -1;
+    int wday = -1, mon = -1;
+    for (int i = 0; i < 7; i++)
+        if (memcmp(v, days + 3 * i, 3) == 0) wday = i;
+    for (int i = 0; i < 12; i++)
+        if (memcmp(v + 8, months + 3 * i, 3) == 0) mon = i + 1;
+    int day = digits(v + 5, 2), year = digits(v + 12, 4);
+    int hh = digits(v + 17, 2), mm = digits(v + 20, 2), ss = digits(v + 23, 2);
+    if (wday < 0 || mon < 0 || day < 0 || year < 1970 || hh < 0 || hh > 23 || mm < 0 || mm > 59 ||
+        ss < 0 || ss > 60 || !agt_date_valid(year, (unsigned)mon, (unsigned)day))
+        return -1;
+    int64_t d = agt_days_from_civil(year, (unsigned)mon, (unsigned)day);
+    /* 1970-01-01 was a Thursday (index 3 from Monday); the name must agree. */
+    if ((int)(((d % 7) + 7 + 3) % 7) != wday) return -1;
+    if (ss == 60) ss = 59; /* a leap second: the same second as far as waiting goes */
+    return ((d * 24 + hh) * 60 + mm) * 60 * AGT_US_PER_SEC + (int64_t)ss * AGT_US_PER_SEC;
+}
+
 void agt_http_parse_header(agt_http_resp *r, const char *line, size_t n)
 {
     size_t vn;
@@ -89,15 +127,17 @@ void agt_http_parse_header(agt_http_resp *r, const char *line, size_t n)
         /* A new status line (e.g. after "100 Continue"): start over. */
         r->used_weight = -1;
         r->retry_after_s = -1;
+        r->retry_at_us = -1;
         r->is_html = 0;
         return;
     }
     if ((v = header_value(line, n, "x-mbx-used-weight-1m", &vn))) {
         r->used_weight = parse_count(v, vn);
     } else if ((v = header_value(line, n, "retry-after", &vn))) {
-        /* Binance sends seconds. An HTTP-date form is not used by it and is
-         * treated as absent (the policy then backs off). */
+        /* Binance sends seconds; RFC 9110 also allows an HTTP-date, which
+         * the request loop turns into seconds on the exchange's clock. */
         r->retry_after_s = parse_count(v, vn);
+        r->retry_at_us = r->retry_after_s < 0 ? agt_http_date_us(v, vn) : -1;
     } else if ((v = header_value(line, n, "content-type", &vn))) {
         r->is_html = vn >= 9 && lower((unsigned char)v[0]) == 't' &&
                      (memcmp(v, "text/html", 9) == 0 || memcmp(v, "TEXT/HTML", 9) == 0);

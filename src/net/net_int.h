@@ -125,6 +125,25 @@ agt_retry_decision agt_retry_decide(const agt_retry_policy *p, int attempt,
  * Times: `mono` is the monotonic clock, `exch` the wall clock (µs since the
  * epoch; named for the exchange's minutes it stands for).
  */
+/*
+ * A limit the exchange advertises in exchangeInfo.rateLimits that has no
+ * usage header (RAW_REQUESTS, or REQUEST_WEIGHT over another interval than
+ * one minute): we count our own requests (cost 1) or weight (cost = the
+ * request's weight) in fixed windows of `window_us` aligned on the epoch,
+ * as the exchange's are. For `slack_us` after a window starts a request is
+ * counted in the previous window too, in case the exchange's clock is behind.
+ */
+typedef struct agt_rl_counter {
+    int64_t window_us;
+    int64_t limit;
+    int per_weight;   /* 1: counts request weight, 0: counts requests */
+    int64_t window;   /* index (exch / window_us) of the counted window */
+    int64_t count;    /* cost counted in that window */
+    int64_t prev;     /* cost counted in the window before it */
+} agt_rl_counter;
+
+#define AGT_RL_COUNTERS 8
+
 typedef struct agt_ratelimit {
     int64_t interval_us;
     int budget;
@@ -134,12 +153,22 @@ typedef struct agt_ratelimit {
     int used;            /* last X-MBX-USED-WEIGHT-1M seen, -1 if none */
     int64_t used_minute; /* exchange minute (exch / 60 s) it belongs to */
     int64_t not_before_mono; /* e.g. after a Retry-After; 0 if none */
+    int ncounters;
+    agt_rl_counter counters[AGT_RL_COUNTERS];
 } agt_ratelimit;
 
 void agt_rl_init(agt_ratelimit *rl, int64_t interval_us, int budget);
+/*
+ * Apply a limit the exchange advertises: `limit` request weight
+ * (`per_weight` = 1) or requests (0) per `window_us`. A one-minute weight
+ * limit lowers `budget` (never raises it); anything else becomes a counter.
+ * AGT_EINVAL if the values are out of range or the counters are full.
+ */
+agt_status agt_rl_add_limit(agt_ratelimit *rl, int per_weight, int64_t window_us, int64_t limit);
 /* How long to wait before sending a request of weight `weight` (>= 0). */
 int64_t agt_rl_delay_us(const agt_ratelimit *rl, int64_t mono, int64_t exch, int weight);
-void agt_rl_on_send(agt_ratelimit *rl, int64_t mono);
+/* A request of weight `weight` is sent at `mono` (wall clock `exch`). */
+void agt_rl_on_send(agt_ratelimit *rl, int64_t mono, int64_t exch, int weight);
 /* Record a response's weight header (`used` < 0: header absent, ignored). */
 void agt_rl_on_response(agt_ratelimit *rl, int64_t exch, int64_t used);
 
@@ -150,7 +179,8 @@ void agt_rl_on_response(agt_ratelimit *rl, int64_t exch, int64_t used);
 typedef struct agt_http_resp {
     int status;            /* HTTP status, 0 if no response */
     int64_t used_weight;   /* X-MBX-USED-WEIGHT-1M, -1 if absent */
-    int64_t retry_after_s; /* Retry-After, -1 if absent or not a number */
+    int64_t retry_after_s; /* Retry-After in seconds, -1 if absent or not a number */
+    int64_t retry_at_us;   /* Retry-After as an HTTP-date (µs since the epoch), -1 if not */
     int is_html;           /* Content-Type text/html (a WAF page) */
     agt_buf body;          /* decoded body, capped */
 } agt_http_resp;
@@ -180,6 +210,9 @@ void agt_http_free(agt_http *h);
 /* An agt_transport_fn; `ctx` is the agt_http. */
 agt_status agt_http_get(void *ctx, const char *url, agt_http_resp *r, int *transient,
                         agt_error *err);
+/* An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") in µs since the epoch;
+ * -1 if `v` is not exactly one (the weekday must match the date). */
+int64_t agt_http_date_us(const char *v, size_t n);
 /* Pure header-line parser used by agt_http_get (exposed for tests). */
 void agt_http_parse_header(agt_http_resp *r, const char *line, size_t n);
 
@@ -205,6 +238,7 @@ typedef struct agt_net {
     agt_http_resp resp;      /* reused for every response */
     int has_offset;          /* exchange clock known */
     int64_t exch_offset_us;  /* exchange = mono + offset */
+    int limits_asked;        /* the exchange's advertised limits were asked for (or are not wanted) */
     /* counters since creation */
     uint64_t requests;
     uint64_t bytes;

@@ -23,7 +23,15 @@
  * which a test exchange may freeze while its weight window keeps running on
  * real time. Should the two disagree, the next response's header corrects
  * us, and an overshoot is a 429 whose Retry-After we honour.
+ *
+ * The exchange's own limits (exchangeInfo.rateLimits, read by the client)
+ * come in through agt_rl_add_limit: a one-minute REQUEST_WEIGHT limit lowers
+ * the budget above; RAW_REQUESTS (61,000 per 5 minutes, 300,000 from
+ * 2026-04) and weight limits over other intervals have no header, so we
+ * count what we send ourselves in the exchange's fixed windows.
  */
+#include <string.h>
+
 #include "net/net_int.h"
 
 #define MINUTE_US (60 * AGT_US_PER_SEC)
@@ -38,6 +46,7 @@ void agt_rl_init(agt_ratelimit *rl, int64_t interval_us, int budget)
     rl->used = -1;
     rl->used_minute = 0;
     rl->not_before_mono = 0;
+    rl->ncounters = 0;
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -46,9 +55,44 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+agt_status agt_rl_add_limit(agt_ratelimit *rl, int per_weight, int64_t window_us, int64_t limit)
+{
+    if (window_us < AGT_US_PER_SEC || limit < 1 || limit > INT32_MAX) return AGT_EINVAL;
+    if (per_weight && window_us == MINUTE_US) {
+        if (limit < rl->budget) rl->budget = (int)limit;
+        return AGT_OK;
+    }
+    if (rl->ncounters >= AGT_RL_COUNTERS) return AGT_EINVAL;
+    agt_rl_counter *c = &rl->counters[rl->ncounters++];
+    memset(c, 0, sizeof *c);
+    c->window_us = window_us;
+    c->limit = limit;
+    c->per_weight = per_weight != 0;
+    c->window = INT64_MIN;
+    return AGT_OK;
+}
+
+/* The wait counter `c` asks for before a request costing `cost` at `exch`. */
+static int64_t counter_delay(const agt_rl_counter *c, int64_t slack, int64_t exch, int64_t cost)
+{
+    int64_t w = floor_div(exch, c->window_us);
+    int64_t start = w * c->window_us;
+    int64_t cur = w == c->window ? c->count : 0;
+    int64_t prev = w == c->window ? c->prev : (w - 1 == c->window ? c->count : 0);
+    /* An empty window always takes one request, however dear (no deadlock). */
+    if (cur > 0 && cur + cost > c->limit) return start + c->window_us + slack - exch;
+    if (exch - start < slack && prev > 0 && prev + cost > c->limit) return start + slack - exch;
+    return 0;
+}
+
 int64_t agt_rl_delay_us(const agt_ratelimit *rl, int64_t mono, int64_t exch, int weight)
 {
     int64_t wait = 0;
+    for (int i = 0; i < rl->ncounters; i++) {
+        const agt_rl_counter *c = &rl->counters[i];
+        int64_t w = counter_delay(c, rl->slack_us, exch, c->per_weight ? (weight > 0 ? weight : 0) : 1);
+        if (w > wait) wait = w;
+    }
     if (rl->has_sent) {
         int64_t w = rl->last_send_mono + rl->interval_us - mono;
         if (w > wait) wait = w;
@@ -81,10 +125,22 @@ int64_t agt_rl_delay_us(const agt_ratelimit *rl, int64_t mono, int64_t exch, int
     return wait;
 }
 
-void agt_rl_on_send(agt_ratelimit *rl, int64_t mono)
+void agt_rl_on_send(agt_ratelimit *rl, int64_t mono, int64_t exch, int weight)
 {
     rl->has_sent = 1;
     rl->last_send_mono = mono;
+    for (int i = 0; i < rl->ncounters; i++) {
+        agt_rl_counter *c = &rl->counters[i];
+        int64_t w = floor_div(exch, c->window_us);
+        if (w != c->window) {
+            c->prev = w - 1 == c->window ? c->count : 0;
+            c->count = 0;
+            c->window = w;
+        }
+        int64_t cost = c->per_weight ? (weight > 0 ? weight : 0) : 1;
+        c->count += cost;
+        if (exch - w * c->window_us < rl->slack_us) c->prev += cost;
+    }
 }
 
 void agt_rl_on_response(agt_ratelimit *rl, int64_t exch, int64_t used)

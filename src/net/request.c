@@ -112,7 +112,7 @@ agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err)
         int64_t mono = ck->mono_us(ck->ctx);
         int64_t delay = agt_rl_delay_us(&n->rl, mono, ck->real_us(ck->ctx), rq->weight);
         if (delay > 0) ck->sleep_us(ck->ctx, delay);
-        agt_rl_on_send(&n->rl, ck->mono_us(ck->ctx));
+        agt_rl_on_send(&n->rl, ck->mono_us(ck->ctx), ck->real_us(ck->ctx), rq->weight);
 
         agt_error te;
         agt_error_clear(&te);
@@ -126,6 +126,11 @@ agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err)
         memset(&a, 0, sizeof a);
         a.http_status = r->status;
         a.retry_after_s = r->retry_after_s;
+        if (a.retry_after_s < 0 && r->retry_at_us >= 0) {
+            /* An HTTP-date: the time left on the exchange's clock, rounded up. */
+            int64_t left = r->retry_at_us - agt_net_exch_now(n);
+            a.retry_after_s = left > 0 ? (left + AGT_US_PER_SEC - 1) / AGT_US_PER_SEC : 0;
+        }
         detail[0] = apimsg[0] = 0;
         if (ts == AGT_ENOMEM) {
             agt_err(err, AGT_ENOMEM, "%s: %s", what, te.message);

@@ -10,6 +10,7 @@
  * reading is anchored at the moment its response arrived, so its error is at
  * most the one-way latency - far inside the completeness margin.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,8 @@ agt_status agt_client_new_with(const agt_client_opts *o, const agt_clock *clock,
         agt_client_free(c);
         return s;
     }
+    /* A canned test exchange need not know exchangeInfo. */
+    c->net->limits_asked = transport != NULL;
     *out = c;
     return AGT_OK;
 }
@@ -108,19 +111,28 @@ static agt_status time_body(void *user, const agt_http_resp *r, agt_error *err)
     return agt_server_time_parse(r->body.data, r->body.len, &t->exch_us, err);
 }
 
+/* A request to c->url for a JSON body read by `on_body`. */
+static agt_net_req json_req(agt_client *c, const char *what, int weight,
+                            agt_status (*on_body)(void *, const agt_http_resp *, agt_error *),
+                            void *user)
+{
+    agt_net_req rq;
+    memset(&rq, 0, sizeof rq);
+    rq.url = c->url;
+    rq.what = what;
+    rq.weight = weight;
+    rq.on_body = on_body;
+    rq.parse_api_error = agt_api_error_parse;
+    rq.user = user;
+    return rq;
+}
+
 static agt_status sync_time(agt_client *c, agt_error *err)
 {
     time_ctx t = {c, 0, 0};
-    agt_net_req rq;
-    memset(&rq, 0, sizeof rq);
     int n = snprintf(c->url, sizeof c->url, "%s/api/v3/time", c->api_url);
     if (n < 0 || (size_t)n >= sizeof c->url) return agt_err(err, AGT_EINVAL, "api url too long");
-    rq.url = c->url;
-    rq.what = "server time";
-    rq.weight = AGT_WEIGHT_TIME;
-    rq.on_body = time_body;
-    rq.parse_api_error = agt_api_error_parse;
-    rq.user = &t;
+    agt_net_req rq = json_req(c, "server time", AGT_WEIGHT_TIME, time_body, &t);
     AGT_TRY(agt_net_request(c->net, &rq, err));
     agt_net_set_exch_time(c->net, t.exch_us, t.mono_us);
     c->synced = 1;
@@ -146,4 +158,341 @@ agt_status agt_client_server_time(agt_client *c, int64_t *now_us, agt_error *err
     /* Always a fresh reading: callers decide "now" with it (and tests freeze
      * the exchange's clock). */
     return agt_client_exch_now(c, 0, 1, now_us, err);
+}
+
+/* ---- the exchange's advertised limits (exchangeInfo.rateLimits) ---------- */
+
+/*
+ * binance-api.md §2.2: read the limits from exchangeInfo rather than trust
+ * constants. The body is read by a small token scanner: the only values
+ * used are four scalars in each entry of one array, everything else only
+ * has to be valid JSON.
+ */
+
+#define LIMITS_BODY_CAP ((size_t)1 << 20) /* one symbol's exchangeInfo is ~5 KiB */
+#define LIMITS_DEPTH 32
+#define LIMITS_MAX 8
+/* Weight of GET /api/v3/exchangeInfo: the simulator charges 20 and the spot
+ * docs have said 20 for years (binance-api.md does not list it); a request
+ * for one symbol may cost less on the real exchange, so 20 errs safe. */
+#define WEIGHT_EXCHANGE_INFO 20
+
+enum { TK_BAD, TK_END, TK_PUNCT, TK_STR, TK_INT, TK_NUM, TK_LIT };
+
+typedef struct tok {
+    int kind;
+    uint8_t punct;    /* TK_PUNCT: one of {}[]:, */
+    const uint8_t *p; /* TK_STR: the raw characters between the quotes */
+    size_t len;
+    int64_t v;        /* TK_INT: the value, when it fits in int64 */
+    size_t at;        /* byte offset, for messages */
+} tok;
+
+typedef struct scan {
+    const uint8_t *s;
+    size_t n, i;
+    tok t; /* the current token */
+} scan;
+
+static int is_digit(uint8_t c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Read the token at s->i into s->t (TK_BAD if none is valid there). */
+static void advance(scan *x)
+{
+    while (x->i < x->n && (x->s[x->i] == ' ' || x->s[x->i] == '\t' || x->s[x->i] == '\n' ||
+                           x->s[x->i] == '\r'))
+        x->i++;
+    tok t = {TK_BAD, 0, NULL, 0, 0, x->i};
+    const uint8_t *s = x->s;
+    size_t i = x->i, n = x->n;
+    if (i >= n) {
+        t.kind = TK_END;
+    } else if (memchr("{}[]:,", s[i], 6)) {
+        t.kind = TK_PUNCT;
+        t.punct = s[i++];
+    } else if (s[i] == '"') {
+        size_t a = ++i;
+        while (i < n && s[i] != '"') {
+            if (s[i] < 0x20) break;
+            if (s[i] == '\\') {
+                if (i + 1 >= n) break;
+                uint8_t e = s[i + 1];
+                if (e == 'u') {
+                    size_t k = 0;
+                    while (k < 4 && i + 2 + k < n && strchr("0123456789abcdefABCDEF", s[i + 2 + k]) &&
+                           s[i + 2 + k])
+                        k++;
+                    if (k < 4) break;
+                    i += 6;
+                    continue;
+                }
+                if (!e || !strchr("\"\\/bfnrt", e)) break;
+                i += 2;
+                continue;
+            }
+            i++;
+        }
+        if (i < n && s[i] == '"') {
+            t.kind = TK_STR;
+            t.p = s + a;
+            t.len = i - a;
+            i++;
+        }
+    } else if (s[i] == '-' || is_digit(s[i])) {
+        /* RFC 8259: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+        int neg = s[i] == '-', ok = 1, integral = 1;
+        uint64_t v = 0;
+        if (neg) i++;
+        if (i >= n || !is_digit(s[i])) ok = 0;
+        else if (s[i] == '0') i++;
+        else
+            for (; i < n && is_digit(s[i]); i++) {
+                if (v > (UINT64_C(1) << 62)) integral = 0; /* too large to be of use */
+                v = v * 10 + (uint64_t)(s[i] - '0');
+            }
+        if (ok && i < n && s[i] == '.') {
+            integral = 0;
+            if (++i >= n || !is_digit(s[i])) ok = 0;
+            while (i < n && is_digit(s[i])) i++;
+        }
+        if (ok && i < n && (s[i] == 'e' || s[i] == 'E')) {
+            integral = 0;
+            if (++i < n && (s[i] == '+' || s[i] == '-')) i++;
+            if (i >= n || !is_digit(s[i])) ok = 0;
+            while (i < n && is_digit(s[i])) i++;
+        }
+        if (ok) {
+            t.kind = integral && v <= (uint64_t)INT64_MAX ? TK_INT : TK_NUM;
+            t.v = neg ? -(int64_t)v : (int64_t)v;
+        }
+    } else {
+        static const char *const lits[] = {"true", "false", "null"};
+        for (int k = 0; k < 3; k++) {
+            size_t l = strlen(lits[k]);
+            if (n - i >= l && memcmp(s + i, lits[k], l) == 0) {
+                t.kind = TK_LIT;
+                i += l;
+                break;
+            }
+        }
+    }
+    x->t = t;
+    x->i = t.kind == TK_BAD ? x->i : i;
+}
+
+static int is_punct(const scan *x, uint8_t c)
+{
+    return x->t.kind == TK_PUNCT && x->t.punct == c;
+}
+
+static int is_key(const tok *t, const char *k)
+{
+    return t->kind == TK_STR && t->len == strlen(k) && memcmp(t->p, k, t->len) == 0;
+}
+
+static agt_status bad(scan *x, agt_error *err, const char *what)
+{
+    return agt_err(err, AGT_EPARSE, "exchange info: %s at byte %zu", what, x->t.at);
+}
+
+/*
+ * Walk the members of the object or the elements of the array whose opening
+ * bracket is the current token, calling `item` on each with the current token
+ * at its value (and `key` the member's name, NULL in an array). `item` must
+ * consume the value. Leaves the token after the closing bracket.
+ */
+typedef agt_status (*item_fn)(scan *x, const tok *key, int depth, void *user, agt_error *err);
+
+static agt_status walk(scan *x, int depth, item_fn item, void *user, agt_error *err)
+{
+    if (depth > LIMITS_DEPTH) return bad(x, err, "nesting too deep");
+    int obj = is_punct(x, '{');
+    uint8_t close = obj ? '}' : ']';
+    advance(x);
+    if (is_punct(x, close)) {
+        advance(x);
+        return AGT_OK;
+    }
+    for (;;) {
+        tok key = x->t;
+        if (obj) {
+            if (key.kind != TK_STR) return bad(x, err, "expected a member name");
+            advance(x);
+            if (!is_punct(x, ':')) return bad(x, err, "expected ':'");
+            advance(x);
+        }
+        AGT_TRY(item(x, obj ? &key : NULL, depth, user, err));
+        if (is_punct(x, close)) break;
+        if (!is_punct(x, ',')) return bad(x, err, obj ? "expected ',' or '}'" : "expected ',' or ']'");
+        advance(x);
+    }
+    advance(x);
+    return AGT_OK;
+}
+
+/* Any value, only checked. */
+static agt_status skip(scan *x, const tok *key, int depth, void *user, agt_error *err)
+{
+    (void)key;
+    if (is_punct(x, '{') || is_punct(x, '[')) return walk(x, depth + 1, skip, user, err);
+    if (x->t.kind != TK_STR && x->t.kind != TK_INT && x->t.kind != TK_NUM && x->t.kind != TK_LIT)
+        return bad(x, err, "expected a value");
+    advance(x);
+    return AGT_OK;
+}
+
+typedef struct entry {
+    tok type, interval;
+    int64_t num, limit; /* -1: absent */
+    int seen;           /* bit per known key, to refuse repeats */
+} entry;
+
+static agt_status entry_member(scan *x, const tok *key, int depth, void *user, agt_error *err)
+{
+    entry *e = user;
+    static const char *const keys[] = {"rateLimitType", "interval", "intervalNum", "limit"};
+    for (int k = 0; k < 4; k++) {
+        if (!is_key(key, keys[k])) continue;
+        if (e->seen & (1 << k)) return bad(x, err, "repeated rate limit field");
+        e->seen |= 1 << k;
+        if (k < 2 && x->t.kind != TK_STR) return bad(x, err, "expected a string");
+        if (k >= 2 && x->t.kind != TK_INT) return bad(x, err, "expected an integer");
+        if (k == 0) e->type = x->t;
+        else if (k == 1) e->interval = x->t;
+        else if (k == 2) e->num = x->t.v;
+        else e->limit = x->t.v;
+        advance(x);
+        return AGT_OK;
+    }
+    return skip(x, key, depth, NULL, err);
+}
+
+typedef struct limits_out {
+    agt_exch_limit *out;
+    int max, count, found;
+} limits_out;
+
+static agt_status rate_limit(scan *x, const tok *key, int depth, void *user, agt_error *err)
+{
+    limits_out *o = user;
+    (void)key;
+    if (!is_punct(x, '{')) return bad(x, err, "expected a rate limit object");
+    entry e;
+    memset(&e, 0, sizeof e);
+    e.num = e.limit = -1;
+    AGT_TRY(walk(x, depth + 1, entry_member, &e, err));
+    int per_weight = is_key(&e.type, "REQUEST_WEIGHT");
+    if (!per_weight && !is_key(&e.type, "RAW_REQUESTS")) return AGT_OK; /* ORDERS, ... */
+    static const char *const units[] = {"SECOND", "MINUTE", "HOUR", "DAY"};
+    static const int64_t unit_s[] = {1, 60, 3600, 86400};
+    int64_t unit = 0;
+    for (int k = 0; k < 4; k++)
+        if (is_key(&e.interval, units[k])) unit = unit_s[k];
+    if (unit == 0 || e.num < 1 || e.num > 1000 || e.limit < 1 || e.limit > INT32_MAX)
+        return agt_err(err, AGT_EPARSE, "exchange info: bad %.*s rate limit before byte %zu",
+                       (int)e.type.len, (const char *)e.type.p, x->t.at);
+    if (o->count < o->max) {
+        agt_exch_limit *l = &o->out[o->count++];
+        l->per_weight = per_weight;
+        l->window_us = unit * e.num * AGT_US_PER_SEC;
+        l->limit = e.limit;
+    }
+    return AGT_OK;
+}
+
+static agt_status top_member(scan *x, const tok *key, int depth, void *user, agt_error *err)
+{
+    limits_out *o = user;
+    if (!is_key(key, "rateLimits")) return skip(x, key, depth, NULL, err);
+    if (o->found++) return bad(x, err, "repeated \"rateLimits\"");
+    if (!is_punct(x, '[')) return bad(x, err, "\"rateLimits\" is not an array");
+    return walk(x, depth + 1, rate_limit, o, err);
+}
+
+agt_status agt_exch_limits_parse(const uint8_t *s, size_t n, agt_exch_limit *out, int max,
+                                 int *count, agt_error *err)
+{
+    *count = 0;
+    if (n > LIMITS_BODY_CAP)
+        return agt_err(err, AGT_EPARSE, "exchange info: body of %zu bytes is over %zu", n,
+                       LIMITS_BODY_CAP);
+    scan x = {s, n, 0, {TK_BAD, 0, NULL, 0, 0, 0}};
+    limits_out o = {out, max > 0 ? max : 0, 0, 0};
+    advance(&x);
+    if (!is_punct(&x, '{')) return bad(&x, err, "expected an object");
+    AGT_TRY(walk(&x, 1, top_member, &o, err));
+    if (x.t.kind != TK_END) return bad(&x, err, "unexpected data after the object");
+    if (!o.found) return agt_err(err, AGT_EPARSE, "exchange info: no \"rateLimits\"");
+    *count = o.count;
+    return AGT_OK;
+}
+
+typedef struct limits_ctx {
+    agt_exch_limit l[LIMITS_MAX];
+    int n;
+} limits_ctx;
+
+static agt_status limits_body(void *user, const agt_http_resp *r, agt_error *err)
+{
+    limits_ctx *x = user;
+    agt_status s = agt_exch_limits_parse(r->body.data, r->body.len, x->l, LIMITS_MAX, &x->n, err);
+    /* Not worth retrying: the options stand in for what it would have said. */
+    return s == AGT_EPARSE ? AGT_EUNSUPPORTED : s;
+}
+
+/*
+ * The last limits read, per process: they belong to the exchange (and IP),
+ * not to one client, and the Python binding makes a client per call, which
+ * would otherwise pay weight 20 for every hour. Kept for an hour.
+ */
+#define LIMITS_TTL_US (3600 * AGT_US_PER_SEC)
+static pthread_mutex_t limits_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char url[512]; /* the exchangeInfo url they came from */
+    int64_t mono_us;
+    int n;
+    agt_exch_limit l[LIMITS_MAX];
+} limits_cache;
+
+static void apply_limits(agt_net *n, const agt_exch_limit *l, int count)
+{
+    for (int i = 0; i < count; i++)
+        (void)agt_rl_add_limit(&n->rl, l[i].per_weight, l[i].window_us, l[i].limit);
+}
+
+void agt_client_read_limits(agt_client *c, const char *symbol)
+{
+    agt_net *n = c->net;
+    if (n->limits_asked) return;
+    n->limits_asked = 1;
+    /* Only a real exchange shares the cache (test transports are canned). */
+    int shared = n->http != NULL;
+    int64_t now = n->clock.mono_us(n->clock.ctx);
+    int k = snprintf(c->url, sizeof c->url, "%s/api/v3/exchangeInfo?symbol=%s", c->api_url, symbol);
+    if (k < 0 || (size_t)k >= sizeof c->url) return;
+    limits_ctx x;
+    memset(&x, 0, sizeof x);
+    if (shared) {
+        pthread_mutex_lock(&limits_lock);
+        int hit = strcmp(limits_cache.url, c->url) == 0 && now - limits_cache.mono_us < LIMITS_TTL_US;
+        if (hit) apply_limits(n, limits_cache.l, limits_cache.n);
+        pthread_mutex_unlock(&limits_lock);
+        if (hit) return;
+    }
+    agt_net_req rq = json_req(c, "exchange info", WEIGHT_EXCHANGE_INFO, limits_body, &x);
+    agt_error e;
+    agt_error_clear(&e);
+    if (agt_net_request(n, &rq, &e) != AGT_OK) return; /* the options stay in force */
+    apply_limits(n, x.l, x.n);
+    if (shared) {
+        pthread_mutex_lock(&limits_lock);
+        memcpy(limits_cache.url, c->url, sizeof limits_cache.url);
+        limits_cache.mono_us = now;
+        limits_cache.n = x.n;
+        memcpy(limits_cache.l, x.l, sizeof x.l);
+        pthread_mutex_unlock(&limits_lock);
+    }
 }

@@ -169,6 +169,7 @@ static agt_status get_page(fetch *f, page_mode mode, int64_t arg, int limit, agt
 {
     agt_client *c = f->c;
     int n;
+    agt_client_read_limits(c, f->symbol);
     f->mode = mode;
     f->limit = limit;
     if (mode == BY_END) {

@@ -89,6 +89,32 @@ struct agt_client {
     char url[512];
 };
 
+/* A limit from exchangeInfo.rateLimits that the client applies. */
+typedef struct agt_exch_limit {
+    int per_weight;    /* 1: REQUEST_WEIGHT, 0: RAW_REQUESTS */
+    int64_t window_us; /* interval x intervalNum */
+    int64_t limit;
+} agt_exch_limit;
+
+/*
+ * Parse an exchangeInfo body (strict JSON, at most 1 MiB) for the
+ * REQUEST_WEIGHT and RAW_REQUESTS entries of "rateLimits" (others, such as
+ * ORDERS, are skipped). At most `max` go into `out`, their number into
+ * *count. AGT_EPARSE if the body is not one JSON object, has no
+ * "rateLimits" array, or an entry of either kind is malformed.
+ */
+agt_status agt_exch_limits_parse(const uint8_t *s, size_t n, agt_exch_limit *out, int max,
+                                 int *count, agt_error *err);
+
+/*
+ * Before the client's first data request: read the limits the exchange
+ * advertises (GET /api/v3/exchangeInfo?symbol=..., once per client) into the
+ * rate limiter, which keeps the options' budget as a ceiling. Any failure
+ * leaves the options in force; it never fails a fetch. Clients made with an
+ * injected transport skip it unless c->net->limits_asked is reset to 0.
+ */
+void agt_client_read_limits(agt_client *c, const char *symbol);
+
 /*
  * Create a client with an injected clock and transport (either may be NULL
  * for the system clock / libcurl). For tests.

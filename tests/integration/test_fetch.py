@@ -424,3 +424,36 @@ def test_ctrl_c_cancels_fetch_cleanly(clean: Sim, hours: dict[str, Hour]) -> Non
     out, _ = p.communicate(timeout=30)
     assert p.returncode == 3 and "interrupted" in out
     assert clean.stats()["data_requests"] == 1  # stopped after the stalled response
+
+
+def test_advertised_weight_limit_is_obeyed_at_defaults(hours: dict[str, Hour]) -> None:
+    """The exchange advertises 400 weight a minute in exchangeInfo.rateLimits
+    and the client, left at its default 6000 budget, must keep to 400.
+
+    As in the test above, the test first spends most of the minute itself
+    (360 of 400): the client's exchangeInfo (20), time (1) and a few pages
+    fit, the rest must wait for the next minute. At 6000 it would run into
+    429s at once. The minute is entered at second 30-50 so the wait is short.
+    """
+    s = Sim()
+    try:
+        if not 30 <= time.time() % 60 <= 50:
+            time.sleep((30 - time.time() % 60) % 60 + 0.1)
+        s.control(reset_counters=True, weight_limit=400)
+        used = 0
+        while used < 360:
+            with urllib.request.urlopen(s.url + "/api/v3/exchangeInfo", timeout=10) as r:  # weight 20
+                used = int(r.headers["X-MBX-USED-WEIGHT-1M"])
+        burn_minute = int(time.time() // 60)
+        sym, day, _ = hours["ordinary"]
+        for hour in range(12, 16):  # default options: interval, backoff and budget
+            df, _ = fetch_hour(sym, day, hour, base_url=s.url)
+            assert_exact(df, truth_columns(s, sym, day, hour))
+        st = s.stats()
+        # the burn, then the client's: once per process (a client per call here)
+        assert st["requests"]["/api/v3/exchangeInfo"] == 18 + 1
+        assert int(time.time() // 60) > burn_minute  # meaningful: it had to wait for the minute
+        assert st["max_used_weight"] <= 400, st
+        assert st["rate_limited"] == 0 and st["banned"] == 0, st
+    finally:
+        s.close()

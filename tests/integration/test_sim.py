@@ -517,3 +517,33 @@ def test_replay_serves_genuine_bytes(start_sim) -> None:
     # the real "before BTCUSDT's first trade" minute gives []
     _, _, got = s.agg_trades(symbol=SYM, startTime=1502928000000, endTime=1502928059999, limit=1)
     assert got == []
+
+
+# ---------------------------------------------------------------- RAW_REQUESTS
+
+def test_raw_requests_limit_and_advertised_limits(start_sim) -> None:
+    s = start_sim("--now", NOW, "--raw-limit", "5", "--ban-seconds", "2")
+    left = 300 - time.time() % 300                         # not across a 5-minute window
+    if left < 8:
+        time.sleep(left + 0.05)
+    st, _, body = s.get("/api/v3/exchangeInfo", {"symbol": SYM})
+    limits = {r["rateLimitType"]: r for r in json.loads(body)["rateLimits"]}
+    assert st == 200 and limits["RAW_REQUESTS"] == {
+        "rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 5}
+    codes = [s.get("/api/v3/ping")[0] for _ in range(4)]  # 5 requests: all within the limit
+    assert codes == [200] * 4
+    st, h, body = s.get("/api/v3/ping")
+    assert st == 429 and 1 <= int(h["retry-after"]) <= 300
+    assert json.loads(body) == {"code": -1003, "msg": "Too many requests; current limit is 5 "
+                                "requests per 5 MINUTE. Please use WebSocket Streams for live "
+                                "updates to avoid polling the API."}
+    assert s.get("/api/v3/time")[0] == 418                 # ignoring Retry-After: banned
+    st_ = s.stats()
+    assert st_["max_raw_requests"] == 6 and st_["rate_limited"] == 1
+    # a lower weight limit set through /_control is what exchangeInfo advertises
+    s.control(reset_counters=True, weight_limit=400, raw_limit=300000)
+    assert s.control()["raw_limit"] == 300000
+    st, _, body = s.get("/api/v3/exchangeInfo", {"symbol": SYM})
+    limits = {r["rateLimitType"]: r for r in json.loads(body)["rateLimits"]}
+    assert st == 200 and limits["REQUEST_WEIGHT"]["limit"] == 400
+    assert limits["RAW_REQUESTS"]["limit"] == 300000

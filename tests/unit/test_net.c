@@ -45,6 +45,9 @@ typedef struct step {
     int html;
 } step;
 
+/* Retry-After header values for the steps of the next run(), or NULL. */
+static const char *const *retry_dates;
+
 typedef struct script {
     const step *steps;
     int n, next;
@@ -69,6 +72,11 @@ static agt_status scripted(void *ctx, const char *url, agt_http_resp *r, int *tr
     r->retry_after_s = st->retry_after;
     r->used_weight = st->weight;
     r->is_html = st->html;
+    if (retry_dates && retry_dates[s->next - 1]) {
+        char line[96];
+        snprintf(line, sizeof line, "Retry-After: %s\r\n", retry_dates[s->next - 1]);
+        agt_http_parse_header(r, line, strlen(line));
+    }
     if (st->body) agt_buf_append(&r->body, st->body, strlen(st->body));
     return AGT_OK;
 }
@@ -260,7 +268,7 @@ TEST(ratelimit_minimum_interval)
     agt_rl_init(&rl, 50 * AGT_US_PER_MS, 6000);
     int64_t exch = 1000 * MIN_US;
     ASSERT_EQ_INT(agt_rl_delay_us(&rl, 5000000, exch, 4), 0); /* first request: no wait */
-    agt_rl_on_send(&rl, 5000000);
+    agt_rl_on_send(&rl, 5000000, exch, 4);
     ASSERT_EQ_INT(agt_rl_delay_us(&rl, 5000000, exch, 4), 50000);
     ASSERT_EQ_INT(agt_rl_delay_us(&rl, 5030000, exch, 4), 20000);
     ASSERT_EQ_INT(agt_rl_delay_us(&rl, 5050000, exch, 4), 0);
@@ -276,7 +284,7 @@ TEST(ratelimit_spreads_the_last_fifth_of_the_budget)
     agt_rl_init(&rl, 50 * AGT_US_PER_MS, 6000);
     int64_t minute = 1000 * MIN_US;
     int64_t exch = minute + 30 * AGT_US_PER_SEC; /* half way through the minute */
-    agt_rl_on_send(&rl, 0);
+    agt_rl_on_send(&rl, 0, exch, 4);
     agt_rl_on_response(&rl, exch, 4800); /* exactly 80 % */
     /* 1200 weight left = 300 requests over the 31 s left (30 s + 1 s slack) */
     int64_t gap = (31 * AGT_US_PER_SEC) / 300;
@@ -316,7 +324,7 @@ TEST(ratelimit_never_exceeds_the_budget_in_a_simulated_minute)
             cur_minute = exch / MIN_US;
             counter = 0;
         }
-        agt_rl_on_send(&rl, mono);
+        agt_rl_on_send(&rl, mono, exch, 4);
         counter += 4;
         sent++;
         ASSERT(counter <= 600);
@@ -370,6 +378,154 @@ TEST(header_parsing)
     hdr(&r, "x-mbx-used-weight-1mx: 7\r\n");
     ASSERT_EQ_INT(r.used_weight, -1);
     agt_buf_release(&r.body);
+}
+
+TEST(retry_after_http_date)
+{
+    /* RFC 9110's example, and the epoch */
+    const char *d = "Wed, 21 Oct 2015 07:28:00 GMT";
+    ASSERT_EQ_INT(agt_http_date_us(d, strlen(d)), INT64_C(1445412480) * AGT_US_PER_SEC);
+    d = "Thu, 01 Jan 1970 00:00:00 GMT";
+    ASSERT_EQ_INT(agt_http_date_us(d, strlen(d)), 0);
+    d = "Thu, 29 Feb 2024 23:59:59 GMT";
+    ASSERT_EQ_INT(agt_http_date_us(d, strlen(d)), INT64_C(1709251199) * AGT_US_PER_SEC);
+    static const char *const bad[] = {
+        "Thu, 21 Oct 2015 07:28:00 GMT",  /* wrong weekday */
+        "Wed, 21 Oct 2015 07:28:00 UTC",  /* not GMT */
+        "wed, 21 Oct 2015 07:28:00 GMT",  /* names are case-sensitive */
+        "Wed, 21 oct 2015 07:28:00 GMT",
+        "Wed, 21 Oct 2015 24:00:00 GMT",
+        "Wed, 21 Oct 2015 07:60:00 GMT",
+        "Fri, 29 Feb 2023 00:00:00 GMT",  /* no such day */
+        "Wed, 1 Oct 2015 07:28:00 GMT",   /* two-digit day required */
+        "Wed, 21 Oct 2015 07:28:00 GMT ", /* 30 bytes */
+        "Wednesday, 21-Oct-15 07:28:00 GMT",
+        "Wed Oct 21 07:28:00 2015",
+        "Wed, 21 Oct 15 07:28:00 GMT",
+        "Wed, 21 Oct 2015 07:28:0x GMT",
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ASSERT_EQ_INT(agt_http_date_us(bad[i], strlen(bad[i])), -1);
+    /* through the header parser: seconds stay seconds, a date becomes a time */
+    agt_http_resp r;
+    agt_buf_init(&r.body, 0);
+    agt_http_resp_reset(&r);
+    hdr(&r, "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n");
+    ASSERT_EQ_INT(r.retry_after_s, -1);
+    ASSERT_EQ_INT(r.retry_at_us, INT64_C(1445412480) * AGT_US_PER_SEC);
+    hdr(&r, "Retry-After: 12\r\n");
+    ASSERT_EQ_INT(r.retry_after_s, 12);
+    ASSERT_EQ_INT(r.retry_at_us, -1);
+    hdr(&r, "Retry-After: soon\r\n");
+    ASSERT_EQ_INT(r.retry_after_s, -1);
+    ASSERT_EQ_INT(r.retry_at_us, -1);
+    agt_buf_release(&r.body);
+}
+
+TEST(loop_429_with_an_http_date_waits_until_then)
+{
+    rig g;
+    agt_error e;
+    /* the fake wall clock starts at 1700000000 s = Tue, 14 Nov 2023 22:13:20
+     * UTC and each exchange takes 1 ms: 40 s left, rounded up */
+    step s[] = {
+        {429, 0, "{\"code\":-1003,\"msg\":\"Too much request weight used\"}", -1, 6004, 0},
+        {200, 0, "[]", -1, 4, 0},
+    };
+    static const char *const later[] = {"Tue, 14 Nov 2023 22:14:00 GMT", NULL};
+    retry_dates = later;
+    ASSERT_OK(run(&g, s, 2, 300, &e));
+    ASSERT_EQ_INT(g.fc.nsleeps, 1);
+    ASSERT_EQ_INT(g.fc.sleeps[0], 40 * AGT_US_PER_SEC);
+    /* a date already past: go again at once */
+    static const char *const past[] = {"Tue, 14 Nov 2023 22:00:00 GMT", NULL};
+    retry_dates = past;
+    ASSERT_OK(run(&g, s, 2, 300, &e));
+    ASSERT_EQ_INT(g.fc.nsleeps, 0);
+    /* a date beyond the longest wait is a ban, named with that time */
+    step b[] = {
+        {418, 0, "{\"code\":-1003,\"msg\":\"Way too much request weight used\"}", -1, 6004, 0},
+    };
+    static const char *const tomorrow[] = {"Wed, 15 Nov 2023 22:13:20 GMT"};
+    retry_dates = tomorrow;
+    ASSERT_EQ_INT(run(&g, b, 1, 300, &e), AGT_EBANNED);
+    retry_dates = NULL;
+    ASSERT(strstr(e.message, "2023-11-15 22:13:20") != NULL);
+}
+
+TEST(ratelimit_advertised_weight_limit_lowers_the_budget)
+{
+    agt_ratelimit rl;
+    agt_rl_init(&rl, 0, 6000);
+    ASSERT_OK(agt_rl_add_limit(&rl, 1, MIN_US, 400));
+    ASSERT_EQ_INT(rl.budget, 400);
+    ASSERT_OK(agt_rl_add_limit(&rl, 1, MIN_US, 12000)); /* the options stay a ceiling */
+    ASSERT_EQ_INT(rl.budget, 400);
+    ASSERT_EQ_INT(rl.ncounters, 0);
+    ASSERT_EQ_INT(agt_rl_add_limit(&rl, 1, MIN_US, 0), AGT_EINVAL);
+    ASSERT_EQ_INT(agt_rl_add_limit(&rl, 0, 0, 10), AGT_EINVAL);
+    ASSERT_EQ_INT(agt_rl_add_limit(&rl, 0, MIN_US, INT64_C(1) << 40), AGT_EINVAL);
+    int64_t exch = 1000 * MIN_US + 30 * AGT_US_PER_SEC;
+    agt_rl_on_response(&rl, exch, 398);
+    ASSERT_EQ_INT(agt_rl_delay_us(&rl, 0, exch, 4), 31 * AGT_US_PER_SEC);
+    for (int i = 0; i < AGT_RL_COUNTERS; i++) ASSERT_OK(agt_rl_add_limit(&rl, 0, MIN_US, 1000));
+    ASSERT_EQ_INT(agt_rl_add_limit(&rl, 0, MIN_US, 1000), AGT_EINVAL); /* full */
+}
+
+TEST(ratelimit_raw_requests_are_counted_per_window)
+{
+    /* RAW_REQUESTS 10 per 5 minutes: the 11th request waits for the next
+     * 5-minute window (plus the slack second), whatever its weight */
+    agt_ratelimit rl;
+    agt_rl_init(&rl, 0, 6000);
+    int64_t win = 5 * MIN_US;
+    ASSERT_OK(agt_rl_add_limit(&rl, 0, win, 10));
+    int64_t exch = 1000 * win + 10 * AGT_US_PER_SEC;
+    for (int i = 0; i < 10; i++) {
+        ASSERT_EQ_INT(agt_rl_delay_us(&rl, 0, exch, 4), 0);
+        agt_rl_on_send(&rl, 0, exch, 4);
+        exch += AGT_US_PER_SEC;
+    }
+    ASSERT_EQ_INT(agt_rl_delay_us(&rl, 0, exch, 1), 1001 * win + AGT_US_PER_SEC - exch);
+    /* in the slack second after the boundary the old window still counts */
+    ASSERT_EQ_INT(agt_rl_delay_us(&rl, 0, 1001 * win + 300000, 1), 700000);
+    exch = 1001 * win + AGT_US_PER_SEC;
+    ASSERT_EQ_INT(agt_rl_delay_us(&rl, 0, exch, 1), 0);
+    agt_rl_on_send(&rl, 0, exch, 1);
+    ASSERT_EQ_INT(rl.counters[0].count, 1);
+    ASSERT_EQ_INT(rl.counters[0].prev, 10);
+    /* a window skipped entirely forgets everything */
+    ASSERT_EQ_INT(agt_rl_delay_us(&rl, 0, 1003 * win, 1), 0);
+}
+
+TEST(ratelimit_counters_never_exceed_their_limits)
+{
+    /* A model exchange counting requests per 10 s and weight per 5 minutes
+     * in aligned windows, against a limiter told both limits; the limiter's
+     * clock runs up to 0.8 s ahead of the exchange's (within the slack). */
+    agt_ratelimit rl;
+    agt_rl_init(&rl, 0, 1 << 30);
+    ASSERT_OK(agt_rl_add_limit(&rl, 0, 10 * AGT_US_PER_SEC, 7));
+    ASSERT_OK(agt_rl_add_limit(&rl, 1, 5 * MIN_US, 300));
+    int64_t mono = 0, exch = 1000 * MIN_US + 123456;
+    int64_t raw_w = -1, raw_n = 0, wt_w = -1, wt_n = 0;
+    for (int i = 0; i < 3000; i++) {
+        int weight = 1 + i % 5;
+        int64_t d = agt_rl_delay_us(&rl, mono, exch, weight);
+        mono += d;
+        exch += d;
+        agt_rl_on_send(&rl, mono, exch, weight);
+        int64_t seen = exch - (i % 9) * 100000; /* the exchange's clock, behind */
+        if (seen / (10 * AGT_US_PER_SEC) != raw_w) raw_w = seen / (10 * AGT_US_PER_SEC), raw_n = 0;
+        if (seen / (5 * MIN_US) != wt_w) wt_w = seen / (5 * MIN_US), wt_n = 0;
+        raw_n++;
+        wt_n += weight;
+        ASSERT(raw_n <= 7);
+        ASSERT(wt_n <= 300);
+        mono += 3000;
+        exch += 3000;
+    }
 }
 
 /* ---- the request loop ------------------------------------------------------ */
@@ -612,4 +768,8 @@ TEST_MAIN(TEST_REF(backoff_doubles_with_equal_jitter), TEST_REF(retry_decisions)
           TEST_REF(loop_gives_up_after_max_attempts), TEST_REF(loop_waf_403_retried_then_named),
           TEST_REF(loop_fatal_transport_error_not_retried),
           TEST_REF(loop_spaces_requests_by_interval), TEST_REF(system_clock_sleeps),
-          TEST_REF(curl_transport_reports_connection_refused))
+          TEST_REF(curl_transport_reports_connection_refused), TEST_REF(retry_after_http_date),
+          TEST_REF(loop_429_with_an_http_date_waits_until_then),
+          TEST_REF(ratelimit_advertised_weight_limit_lowers_the_budget),
+          TEST_REF(ratelimit_raw_requests_are_counted_per_window),
+          TEST_REF(ratelimit_counters_never_exceed_their_limits))

@@ -1004,6 +1004,228 @@ TEST(page_callback_failure_stops_the_fetch)
     rig_release(&g);
 }
 
+/* ---- the exchange's advertised limits (exchangeInfo) ------------------------ */
+
+/* The shape of a real GET /api/v3/exchangeInfo?symbol=BTCUSDT (trimmed). */
+static const char GENUINE_INFO[] =
+    "{\"timezone\":\"UTC\",\"serverTime\":1709294400000,\"rateLimits\":["
+    "{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\",\"intervalNum\":1,\"limit\":6000},"
+    "{\"rateLimitType\":\"ORDERS\",\"interval\":\"SECOND\",\"intervalNum\":10,\"limit\":100},"
+    "{\"rateLimitType\":\"ORDERS\",\"interval\":\"DAY\",\"intervalNum\":1,\"limit\":200000},"
+    "{\"rateLimitType\":\"RAW_REQUESTS\",\"interval\":\"MINUTE\",\"intervalNum\":5,\"limit\":61000}],"
+    "\"exchangeFilters\":[],\"symbols\":[{\"symbol\":\"BTCUSDT\",\"status\":\"TRADING\","
+    "\"baseAsset\":\"BTC\",\"baseAssetPrecision\":8,\"orderTypes\":[\"LIMIT\",\"MARKET\"],"
+    "\"icebergAllowed\":true,\"filters\":[{\"filterType\":\"PRICE_FILTER\",\"minPrice\":\"0.01\","
+    "\"maxPrice\":\"1000000.00\",\"tickSize\":\"0.01\"},{\"filterType\":\"LOT_SIZE\","
+    "\"minQty\":\"0.00001\",\"stepSize\":1e-5}],\"permissions\":[],\"permissionSets\":[[\"SPOT\","
+    "\"MARGIN\",\"TRD_GRP_004\"]],\"defaultSelfTradePreventionMode\":\"EXPIRE_MAKER\","
+    "\"note\":\"caf\\u00e9 \\\"x\\\" \\n\",\"ratio\":-0.5E+2,\"none\":null,\"off\":false}]}";
+
+static agt_status parse_info(const char *body, agt_exch_limit *l, int *n)
+{
+    agt_error e;
+    agt_error_clear(&e);
+    agt_status s = agt_exch_limits_parse((const uint8_t *)body, strlen(body), l, 8, n, &e);
+    if (s != AGT_OK && getenv("AGT_TEST_VERBOSE")) fprintf(stderr, "  %s\n", e.message);
+    return s;
+}
+
+TEST(exchange_info_limits_are_parsed)
+{
+    agt_exch_limit l[8];
+    int n = -1;
+    ASSERT_OK(parse_info(GENUINE_INFO, l, &n));
+    ASSERT_EQ_INT(n, 2);
+    ASSERT_EQ_INT(l[0].per_weight, 1);
+    ASSERT_EQ_INT(l[0].window_us, 60 * AGT_US_PER_SEC);
+    ASSERT_EQ_INT(l[0].limit, 6000);
+    ASSERT_EQ_INT(l[1].per_weight, 0);
+    ASSERT_EQ_INT(l[1].window_us, 300 * AGT_US_PER_SEC);
+    ASSERT_EQ_INT(l[1].limit, 61000);
+    /* pretty-printed, any key order, 2026's raised limit, hours and seconds */
+    ASSERT_OK(parse_info(" {\n \"rateLimits\" : [ { \"limit\" : 300000 , \"intervalNum\" : 5 ,\n"
+                         "  \"interval\" : \"MINUTE\", \"rateLimitType\" : \"RAW_REQUESTS\" },\n"
+                         " {\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"HOUR\","
+                         "\"intervalNum\":2,\"limit\":50000,\"extra\":[1,{\"a\":[]}]},"
+                         " {\"rateLimitType\":\"RAW_REQUESTS\",\"interval\":\"SECOND\","
+                         "\"intervalNum\":10,\"limit\":500}] }\r\n",
+                         l, &n));
+    ASSERT_EQ_INT(n, 3);
+    ASSERT_EQ_INT(l[0].limit, 300000);
+    ASSERT_EQ_INT(l[1].window_us, 7200 * AGT_US_PER_SEC);
+    ASSERT_EQ_INT(l[2].window_us, 10 * AGT_US_PER_SEC);
+    ASSERT_OK(parse_info("{\"rateLimits\":[]}", l, &n));
+    ASSERT_EQ_INT(n, 0);
+    /* an unknown kind is skipped whatever its fields */
+    ASSERT_OK(parse_info("{\"rateLimits\":[{\"rateLimitType\":\"ORDERS\",\"limit\":-1}]}", l, &n));
+    ASSERT_EQ_INT(n, 0);
+}
+
+TEST(exchange_info_malformed_is_refused)
+{
+    static const char *const bad[] = {
+        "",
+        "[]",
+        "{}",                                                   /* no rateLimits */
+        "{\"rateLimits\":{}}",
+        "{\"rateLimits\":[1]}",
+        "{\"rateLimits\":[]} x",
+        "{\"rateLimits\":[]}{}",
+        "{\"rateLimits\":[],\"rateLimits\":[]}",
+        "{\"rateLimits\":[],}",
+        "{\"rateLimits\":[,]}",
+        "{\"rateLimits\":[]",
+        "{\"a\":01,\"rateLimits\":[]}",
+        "{\"a\":1.,\"rateLimits\":[]}",
+        "{\"a\":-,\"rateLimits\":[]}",
+        "{\"a\":tru,\"rateLimits\":[]}",
+        "{\"a\":\"\\x\",\"rateLimits\":[]}",
+        "{\"a\":\"\\u12g4\",\"rateLimits\":[]}",
+        "{\"a\":\"tab\there\",\"rateLimits\":[]}",
+        "{'rateLimits':[]}",
+        "{\"rateLimits\":[{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\","
+        "\"intervalNum\":1,\"limit\":\"6000\"}]}",
+        "{\"rateLimits\":[{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\","
+        "\"intervalNum\":1,\"limit\":6000.0}]}",
+        "{\"rateLimits\":[{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\","
+        "\"intervalNum\":1,\"limit\":0}]}",
+        "{\"rateLimits\":[{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\","
+        "\"intervalNum\":1,\"limit\":99999999999}]}",
+        "{\"rateLimits\":[{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"WEEK\","
+        "\"intervalNum\":1,\"limit\":6000}]}",
+        "{\"rateLimits\":[{\"rateLimitType\":\"RAW_REQUESTS\",\"interval\":\"MINUTE\","
+        "\"intervalNum\":0,\"limit\":6000}]}",
+        "{\"rateLimits\":[{\"rateLimitType\":\"RAW_REQUESTS\",\"interval\":\"MINUTE\","
+        "\"limit\":6000}]}",
+        "{\"rateLimits\":[{\"rateLimitType\":\"RAW_REQUESTS\",\"interval\":\"MINUTE\","
+        "\"intervalNum\":5,\"limit\":6000,\"limit\":7000}]}",
+    };
+    agt_exch_limit l[8];
+    int n;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        n = -1;
+        if (parse_info(bad[i], l, &n) != AGT_EPARSE) FAIL_("accepted: %s", bad[i]);
+        ASSERT_EQ_INT(n, 0);
+    }
+    /* nesting beyond 32 levels, and a body over 1 MiB */
+    agt_buf b;
+    agt_buf_init(&b, 0);
+    agt_buf_printf(&b, "{\"rateLimits\":[],\"x\":");
+    for (int i = 0; i < 40; i++) agt_buf_putc(&b, '[');
+    for (int i = 0; i < 40; i++) agt_buf_putc(&b, ']');
+    agt_buf_putc(&b, '}');
+    agt_error e;
+    ASSERT_EQ_INT(agt_exch_limits_parse(b.data, b.len, l, 8, &n, &e), AGT_EPARSE);
+    b.len = 0;
+    agt_buf_printf(&b, "{\"rateLimits\":[],\"x\":\"");
+    while (b.len < ((size_t)1 << 20)) agt_buf_printf(&b, "%s", "0123456789abcdef");
+    agt_buf_printf(&b, "\"}");
+    ASSERT_EQ_INT(agt_exch_limits_parse(b.data, b.len, l, 8, &n, &e), AGT_EPARSE);
+    ASSERT(strstr(e.message, "bytes") != NULL);
+    agt_buf_release(&b);
+}
+
+/* fx_transport plus GET /api/v3/exchangeInfo answered with `body`/`status`. */
+typedef struct info_fx {
+    fx *x;
+    const char *body;
+    int status;
+    int calls;
+} info_fx;
+
+static agt_status info_transport(void *ctx, const char *url, agt_http_resp *r, int *transient,
+                                 agt_error *err)
+{
+    info_fx *i = ctx;
+    if (!strstr(url, "/api/v3/exchangeInfo")) return fx_transport(i->x, url, r, transient, err);
+    agt_http_resp_reset(r);
+    i->calls++;
+    if (!strstr(url, "/api/v3/exchangeInfo?symbol=BTCUSDT")) i->status = 400;
+    r->status = i->status;
+    r->used_weight = 20;
+    agt_buf_printf(&r->body, "%s", i->body);
+    return AGT_OK;
+}
+
+static void use_info(rig *g, info_fx *i, const char *body, int status)
+{
+    i->x = &g->x;
+    i->body = body;
+    i->status = status;
+    i->calls = 0;
+    g->c->net->transport = info_transport;
+    g->c->net->transport_ctx = i;
+    g->c->net->limits_asked = 0;
+}
+
+TEST(client_takes_the_advertised_limits_once)
+{
+    static const char low[] =
+        "{\"rateLimits\":[{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\","
+        "\"intervalNum\":1,\"limit\":400},{\"rateLimitType\":\"RAW_REQUESTS\",\"interval\":"
+        "\"MINUTE\",\"intervalNum\":5,\"limit\":61000}]}";
+    rig g;
+    rig_init(&g);
+    spread(&g.x, S0 - HOUR, 3 * HOUR, 9000);
+    ASSERT_OK(rig_client(&g, NULL));
+    info_fx i;
+    use_info(&g, &i, low, 200);
+    ASSERT_OK(fetch(&g, S0));
+    char why[128];
+    if (!matches_truth(&g, S0, why, sizeof why)) FAIL_("%s", why);
+    ASSERT_EQ_INT(i.calls, 1);
+    ASSERT_EQ_INT(g.c->net->rl.budget, 400);
+    ASSERT_EQ_INT(g.c->net->rl.ncounters, 1);
+    ASSERT_EQ_INT(g.c->net->rl.counters[0].limit, 61000);
+    ASSERT_EQ_INT(g.c->net->rl.counters[0].count, g.x.data_requests); /* counted from then on */
+    ASSERT_OK(fetch(&g, S0 + HOUR));
+    ASSERT_EQ_INT(i.calls, 1);
+    rig_release(&g);
+
+    /* a higher advertised limit does not raise the option's budget */
+    rig_init(&g);
+    spread(&g.x, S0 - HOUR, 3 * HOUR, 900);
+    ASSERT_OK(rig_client(&g, NULL));
+    use_info(&g, &i, GENUINE_INFO, 200);
+    g.c->net->rl.budget = 1200;
+    ASSERT_OK(fetch(&g, S0));
+    ASSERT_EQ_INT(g.c->net->rl.budget, 1200);
+    rig_release(&g);
+}
+
+TEST(client_falls_back_to_the_options_without_exchange_info)
+{
+    static const struct {
+        const char *body;
+        int status;
+    } cases[] = {
+        {"{\"rateLimits\":[{\"rateLimitType\":\"REQUEST_WEIGHT\"}]}", 200},
+        {"<html>", 200},
+        {"{\"code\":-1000,\"msg\":\"An unknown error occurred.\"}", 500},
+        {"{\"code\":-1121,\"msg\":\"Invalid symbol.\"}", 400},
+        {"Not Found", 404},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        rig g;
+        rig_init(&g);
+        spread(&g.x, S0 - HOUR, 3 * HOUR, 3000);
+        ASSERT_OK(rig_client(&g, NULL));
+        info_fx i;
+        use_info(&g, &i, cases[k].body, cases[k].status);
+        ASSERT_OK(fetch(&g, S0));
+        char why[128];
+        if (!matches_truth(&g, S0, why, sizeof why)) FAIL_("%s", why);
+        ASSERT(g.info.complete);
+        /* a malformed body is not retried; a 5xx is, like any request */
+        ASSERT_EQ_INT(i.calls, cases[k].status == 500 ? 4 : 1);
+        ASSERT_EQ_INT(g.c->net->rl.budget, 6000);
+        ASSERT_EQ_INT(g.c->net->rl.ncounters, 0);
+        ASSERT_OK(fetch(&g, S0 + HOUR));
+        ASSERT_EQ_INT(i.calls, cases[k].status == 500 ? 4 : 1);
+        rig_release(&g);
+    }
+}
+
 TEST_MAIN(TEST_REF(rejects_bad_arguments_without_a_request), TEST_REF(bad_client_options),
           TEST_REF(ordinary_hour_exact_and_within_budget),
           TEST_REF(bursts_of_more_than_1000_in_one_microsecond_at_both_ends),
@@ -1021,4 +1243,7 @@ TEST_MAIN(TEST_REF(rejects_bad_arguments_without_a_request), TEST_REF(bad_client
           TEST_REF(resume_after_a_cancelled_fetch),
           TEST_REF(bad_resume_rows_are_rejected_without_a_request),
           TEST_REF(resume_rows_that_are_not_the_exchanges_top_are_ignored),
-          TEST_REF(random_markets_resume_exactly), TEST_REF(page_callback_failure_stops_the_fetch))
+          TEST_REF(random_markets_resume_exactly), TEST_REF(page_callback_failure_stops_the_fetch),
+          TEST_REF(exchange_info_limits_are_parsed), TEST_REF(exchange_info_malformed_is_refused),
+          TEST_REF(client_takes_the_advertised_limits_once),
+          TEST_REF(client_falls_back_to_the_options_without_exchange_info))
