@@ -24,6 +24,52 @@
  */
 int agt_decimal_to_double(const char *s, size_t n, double *out);
 
+/* ---- json.c: the strict JSON reader the body parsers share ---------------- */
+
+/* A body being read: s[0..n), at byte i; messages go to err, named `what`. */
+typedef struct agt_json {
+    const uint8_t *s;
+    size_t n;
+    size_t i;
+    agt_error *err;
+    const char *what;
+} agt_json;
+
+static inline void agt_json_ws(agt_json *j)
+{
+    while (j->i < j->n) {
+        uint8_t c = j->s[j->i];
+        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') break;
+        j->i++;
+    }
+}
+
+static inline int agt_json_peek(const agt_json *j)
+{
+    return j->i < j->n ? j->s[j->i] : -1;
+}
+
+/* Fail with AGT_EPARSE: "<what>: <msg> at byte <i>" (or "at end of body"). */
+agt_status agt_json_fail(agt_json *j, const char *msg);
+/* Consume the byte c, or fail with msg. */
+agt_status agt_json_expect(agt_json *j, uint8_t c, const char *msg);
+/* The value of a hex digit, or -1. */
+int agt_json_hexval(int c);
+/* A string: on success *p and *len span its raw content (between the quotes,
+ * escapes not decoded) and *escaped tells whether it has any. */
+agt_status agt_json_str(agt_json *j, const uint8_t **p, size_t *len, int *escaped);
+/* A JSON number that must be an integer in int64 (no fraction, exponent or
+ * leading zero). */
+agt_status agt_json_int64(agt_json *j, int64_t *out);
+/* Any JSON number. */
+agt_status agt_json_number(agt_json *j);
+/* Consume the literal `lit` if it is next: 1 if it was, else 0. */
+int agt_json_literal(agt_json *j, const char *lit);
+/* true or false. */
+agt_status agt_json_bool(agt_json *j, uint8_t *out);
+/* Any value, only checked; `depth` is its nesting level, refused above 32. */
+agt_status agt_json_skip(agt_json *j, int depth);
+
 /* ---- json_page.c ---------------------------------------------------------- */
 
 /* One aggTrades object as received, before any hour-level checks. */
@@ -97,7 +143,7 @@ typedef struct agt_exch_limit {
 } agt_exch_limit;
 
 /*
- * Parse an exchangeInfo body (strict JSON, at most 1 MiB) for the
+ * exch_info.c: parse an exchangeInfo body (strict JSON, at most 1 MiB) for the
  * REQUEST_WEIGHT and RAW_REQUESTS entries of "rateLimits" (others, such as
  * ORDERS, are skipped). At most `max` go into `out`, their number into
  * *count. AGT_EPARSE if the body is not one JSON object, has no
