@@ -26,7 +26,7 @@ static int url_ok(const char *u)
     return 1;
 }
 
-agt_status agt_net_base_url(const char *url, const char *what, char **out, agt_error *err)
+static agt_status base_url_copy(const char *url, const char *what, char **out, agt_error *err)
 {
     *out = NULL;
     if (!url_ok(url))
@@ -42,7 +42,7 @@ agt_status agt_net_base_url(const char *url, const char *what, char **out, agt_e
     return AGT_OK;
 }
 
-void agt_net_conn_sanitise(agt_net_conn *c, const agt_net_conn *d)
+static void sanitise(agt_net_conn *c, const agt_net_conn *d)
 {
     if (c->interval_ms < 0) c->interval_ms = d->interval_ms;
     if (c->weight_budget < 1) c->weight_budget = d->weight_budget;
@@ -53,9 +53,9 @@ void agt_net_conn_sanitise(agt_net_conn *c, const agt_net_conn *d)
     if (c->timeout_ms < 1) c->timeout_ms = d->timeout_ms;
 }
 
-agt_status agt_net_new_conn(const agt_net_conn *c, const agt_clock *clock,
-                            agt_transport_fn transport, void *transport_ctx, agt_net **out,
-                            agt_error *err)
+static agt_status new_net(const agt_net_conn *c, const agt_clock *clock,
+                          agt_transport_fn transport, void *transport_ctx, agt_net **out,
+                          agt_error *err)
 {
     agt_net_opts no;
     memset(&no, 0, sizeof no);
@@ -71,4 +71,20 @@ agt_status agt_net_new_conn(const agt_net_conn *c, const agt_clock *clock,
     no.transport = transport;
     no.transport_ctx = transport_ctx;
     return agt_net_new(&no, out, err);
+}
+
+agt_status agt_net_open_conn(const char *url, const char *what, agt_net_conn c,
+                             const agt_net_conn *defaults, const agt_clock *clock,
+                             agt_transport_fn transport, void *transport_ctx, char **base_url,
+                             agt_net **net, agt_error *err)
+{
+    *net = NULL;
+    sanitise(&c, defaults);
+    AGT_TRY(base_url_copy(url, what, base_url, err));
+    agt_status s = new_net(&c, clock, transport, transport_ctx, net, err);
+    if (s != AGT_OK) {
+        free(*base_url);
+        *base_url = NULL;
+    }
+    return s;
 }

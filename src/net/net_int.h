@@ -278,14 +278,6 @@ void agt_net_set_exch_time(agt_net *n, int64_t exch_us, int64_t mono_us);
 
 /* ---- a source's connection (conn.c) ----------------------------------------- */
 
-/*
- * Check a source's base URL - http:// or https://, at most 400 bytes of
- * printable ASCII, no '?' or '#' - and copy it without trailing '/'s into
- * *out (the caller frees). `what` names it in the message ("api url").
- * AGT_EINVAL (no copy made), AGT_ENOMEM.
- */
-agt_status agt_net_base_url(const char *url, const char *what, char **out, agt_error *err);
-
 /* The connection settings agt_client_opts and agt_archive_opts share, in their units. */
 typedef struct agt_net_conn {
     int interval_ms;         /* minimum gap between requests */
@@ -297,15 +289,30 @@ typedef struct agt_net_conn {
     long timeout_ms;
 } agt_net_conn;
 
-/* Replace the settings of `c` that are out of range by those of `defaults`. */
-void agt_net_conn_sanitise(agt_net_conn *c, const agt_net_conn *defaults);
+/* The connection settings among a source's options `o` (an agt_client_opts
+ * or agt_archive_opts: the fields of the same names), with `budget` as the
+ * weight budget. */
+#define AGT_NET_CONN_OF(o, budget)                                                              \
+    ((agt_net_conn){.interval_ms = (o)->interval_ms,                                            \
+                    .weight_budget = (budget),                                                  \
+                    .max_attempts = (o)->max_attempts,                                          \
+                    .backoff_base_ms = (o)->backoff_base_ms,                                    \
+                    .max_ban_wait_s = (o)->max_ban_wait_s,                                      \
+                    .connect_timeout_ms = (o)->connect_timeout_ms,                              \
+                    .timeout_ms = (o)->timeout_ms})
 
 /*
- * agt_net_new for the settings `c` (each retry wait capped at 60 s), with an
- * injected clock and transport when not NULL (else the system's / libcurl).
+ * Open a source's connection. Its base URL `url` must be http:// or https://,
+ * at most 400 bytes of printable ASCII, no '?' or '#' (AGT_EINVAL naming it
+ * `what`, e.g. "api url"); it is copied without trailing '/'s into *base_url
+ * (the caller frees). The settings of `c` out of range are replaced by those
+ * of `defaults`, and *net made for them (each retry wait capped at 60 s), with
+ * an injected clock and transport when not NULL (else the system's / libcurl).
+ * On failure *base_url and *net are NULL.
  */
-agt_status agt_net_new_conn(const agt_net_conn *c, const agt_clock *clock,
-                            agt_transport_fn transport, void *transport_ctx, agt_net **out,
-                            agt_error *err);
+agt_status agt_net_open_conn(const char *url, const char *what, agt_net_conn c,
+                             const agt_net_conn *defaults, const agt_clock *clock,
+                             agt_transport_fn transport, void *transport_ctx, char **base_url,
+                             agt_net **net, agt_error *err);
 
 #endif

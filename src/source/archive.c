@@ -61,18 +61,8 @@ void agt_archive_opts_default(agt_archive_opts *o)
     o->max_csv_bytes = (uint64_t)4 << 30;
 }
 
-/* The connection settings among the archive's options. */
-static agt_net_conn conn_of(const agt_archive_opts *o)
-{
-    agt_net_conn c = {.interval_ms = o->interval_ms,
-                      .weight_budget = 1000000, /* data.binance.vision counts no weight */
-                      .max_attempts = o->max_attempts,
-                      .backoff_base_ms = o->backoff_base_ms,
-                      .max_ban_wait_s = o->max_ban_wait_s,
-                      .connect_timeout_ms = o->connect_timeout_ms,
-                      .timeout_ms = o->timeout_ms};
-    return c;
-}
+/* data.binance.vision counts no weight. */
+#define WEIGHT_BUDGET 1000000
 
 agt_status agt_archive_new_with(const agt_archive_opts *o, const agt_clock *clock,
                                 agt_transport_fn transport, void *transport_ctx,
@@ -89,24 +79,18 @@ agt_status agt_archive_new_with(const agt_archive_opts *o, const agt_clock *cloc
     if (opts.max_zip_bytes == 0) opts.max_zip_bytes = d.max_zip_bytes;
     if (opts.max_zip_bytes > SIZE_MAX / 4) opts.max_zip_bytes = SIZE_MAX / 4;
     if (opts.max_csv_bytes == 0) opts.max_csv_bytes = d.max_csv_bytes;
-    agt_net_conn conn = conn_of(&opts), conn_default = conn_of(&d);
-    agt_net_conn_sanitise(&conn, &conn_default);
-    char *base_url;
-    AGT_TRY(agt_net_base_url(opts.archive_url, "archive url", &base_url, err));
-
     agt_archive *a = calloc(1, sizeof *a);
-    if (!a) {
-        free(base_url);
-        return agt_err(err, AGT_ENOMEM, "out of memory");
-    }
+    if (!a) return agt_err(err, AGT_ENOMEM, "out of memory");
     a->opts = opts;
-    a->base_url = base_url;
-    a->opts.archive_url = a->base_url;
-    agt_status s = agt_net_new_conn(&conn, clock, transport, transport_ctx, &a->net, err);
+    agt_net_conn conn_default = AGT_NET_CONN_OF(&d, WEIGHT_BUDGET);
+    agt_status s = agt_net_open_conn(opts.archive_url, "archive url",
+                                     AGT_NET_CONN_OF(&opts, WEIGHT_BUDGET), &conn_default, clock,
+                                     transport, transport_ctx, &a->base_url, &a->net, err);
     if (s != AGT_OK) {
         agt_archive_free(a);
         return s;
     }
+    a->opts.archive_url = a->base_url;
     *out = a;
     return AGT_OK;
 }
@@ -126,14 +110,6 @@ void agt_archive_free(agt_archive *a)
 
 /* ---- .CHECKSUM ------------------------------------------------------------ */
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 agt_status agt_checksum_parse(const uint8_t *s, size_t n, const char *expect_name,
                               uint8_t digest[32], agt_error *err)
 {
@@ -143,7 +119,7 @@ agt_status agt_checksum_parse(const uint8_t *s, size_t n, const char *expect_nam
         n -= 1;
     if (n < 67) return agt_err(err, AGT_EPARSE, "checksum file too short (%zu bytes)", n);
     for (int i = 0; i < 32; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        int hi = agt_json_hexval(s[2 * i]), lo = agt_json_hexval(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return agt_err(err, AGT_EPARSE, "checksum file: byte %d is not a hex digit",
                            hi < 0 ? 2 * i + 1 : 2 * i + 2);

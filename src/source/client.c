@@ -31,19 +31,6 @@ void agt_client_opts_default(agt_client_opts *o)
     o->complete_margin_ms = 5000;
 }
 
-/* The connection settings among the client's options. */
-static agt_net_conn conn_of(const agt_client_opts *o)
-{
-    agt_net_conn c = {.interval_ms = o->interval_ms,
-                      .weight_budget = o->weight_budget,
-                      .max_attempts = o->max_attempts,
-                      .backoff_base_ms = o->backoff_base_ms,
-                      .max_ban_wait_s = o->max_ban_wait_s,
-                      .connect_timeout_ms = o->connect_timeout_ms,
-                      .timeout_ms = o->timeout_ms};
-    return c;
-}
-
 agt_status agt_client_new_with(const agt_client_opts *o, const agt_clock *clock,
                                agt_transport_fn transport, void *transport_ctx,
                                agt_client **out, agt_error *err)
@@ -56,25 +43,19 @@ agt_status agt_client_new_with(const agt_client_opts *o, const agt_clock *clock,
     /* Nonsensical values are replaced by the defaults. */
     if (!opts.api_url || !opts.api_url[0]) opts.api_url = d.api_url;
     if (opts.complete_margin_ms < 0) opts.complete_margin_ms = d.complete_margin_ms;
-    agt_net_conn conn = conn_of(&opts), conn_default = conn_of(&d);
-    agt_net_conn_sanitise(&conn, &conn_default);
-    char *api_url;
-    AGT_TRY(agt_net_base_url(opts.api_url, "api url", &api_url, err));
-
     agt_client *c = calloc(1, sizeof *c);
-    if (!c) {
-        free(api_url);
-        return agt_err(err, AGT_ENOMEM, "out of memory");
-    }
+    if (!c) return agt_err(err, AGT_ENOMEM, "out of memory");
     c->opts = opts;
-    c->api_url = api_url;
-    c->opts.api_url = c->api_url;
     agt_page_init(&c->page);
-    agt_status s = agt_net_new_conn(&conn, clock, transport, transport_ctx, &c->net, err);
+    agt_net_conn conn_default = AGT_NET_CONN_OF(&d, d.weight_budget);
+    agt_status s = agt_net_open_conn(opts.api_url, "api url",
+                                     AGT_NET_CONN_OF(&opts, opts.weight_budget), &conn_default,
+                                     clock, transport, transport_ctx, &c->api_url, &c->net, err);
     if (s != AGT_OK) {
         agt_client_free(c);
         return s;
     }
+    c->opts.api_url = c->api_url;
     /* A canned test exchange need not know exchangeInfo. */
     c->net->limits_asked = transport != NULL;
     *out = c;
