@@ -83,6 +83,14 @@ agt_status agt_buf_append(agt_buf *b, const void *p, size_t n);
 agt_status agt_buf_putc(agt_buf *b, uint8_t c);
 agt_status agt_buf_printf(agt_buf *b, const char *fmt, ...) AGT_PRINTF(2, 3);
 
+/* ---- int64 arrays (i64s.c) ------------------------------------------------ */
+
+/* qsort/bsearch order of int64 values. */
+int agt_cmp_i64(const void *a, const void *b);
+/* Append add[0..k) to the array *v of *n values (room for *cap), growing it.
+ * AGT_ENOMEM (no message) leaves it as it was. */
+agt_status agt_i64s_append(int64_t **v, size_t *n, size_t *cap, const int64_t *add, size_t k);
+
 /* ---- symbols ------------------------------------------------------------ */
 
 /* 1 if `s` is a plausible spot symbol: 2..20 chars of [A-Z0-9]. Keeps paths safe. */

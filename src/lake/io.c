@@ -7,6 +7,7 @@
  * Every mutating call goes through l->io so that tests can fail or "crash"
  * any one of them.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -206,5 +207,33 @@ agt_status agt_lake_unlink(agt_lake *l, const char *path, agt_error *err)
 {
     if (l->io->unlink(l->io->ctx, path) != 0 && errno != ENOENT)
         return agt_err_sys(err, errno, "cannot remove '%s'", path);
+    return AGT_OK;
+}
+
+agt_status agt_lake_list_values(const char *dir, agt_name_value_fn parse, void *ctx,
+                                int64_t **out, size_t *n, agt_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT) return AGT_OK;
+        return agt_err_sys(err, errno, "cannot list '%s'", dir);
+    }
+    int64_t *v = NULL, x;
+    size_t len = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!parse(e->d_name, ctx, &x)) continue;
+        if (agt_i64s_append(&v, &len, &cap, &x, 1) != AGT_OK) {
+            free(v);
+            closedir(d);
+            return agt_err(err, AGT_ENOMEM, "out of memory");
+        }
+    }
+    closedir(d);
+    if (len) qsort(v, len, sizeof *v, agt_cmp_i64);
+    *out = v;
+    *n = len;
     return AGT_OK;
 }

@@ -82,6 +82,12 @@ agt_status agt_lake_read_file(agt_lake *l, const char *path, agt_buf *out, size_
 /* Remove `path` if it exists. */
 agt_status agt_lake_unlink(agt_lake *l, const char *path, agt_error *err);
 int agt_lake_exists(const char *path);
+/* Reads the value an entry's name stands for into *v: 1 if it does, 0 to skip it. */
+typedef int (*agt_name_value_fn)(const char *name, void *ctx, int64_t *v);
+/* The values `parse` reads from the entry names of `dir`, sorted ascending
+ * (the caller frees *out; none if `dir` does not exist). */
+agt_status agt_lake_list_values(const char *dir, agt_name_value_fn parse, void *ctx,
+                                int64_t **out, size_t *n, agt_error *err);
 
 /* ---- layout.c ---------------------------------------------------------- */
 

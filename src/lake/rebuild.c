@@ -287,26 +287,6 @@ static agt_status write_if_changed(agt_lake *l, const char *symbol, const agt_da
     return s;
 }
 
-static agt_status add_days(int64_t **v, size_t *n, size_t *cap, const int64_t *add, size_t k)
-{
-    if (*n + k > *cap) {
-        size_t nc = (*n + k) * 2;
-        int64_t *nv = realloc(*v, nc * sizeof *nv);
-        if (!nv) return AGT_ENOMEM;
-        *v = nv;
-        *cap = nc;
-    }
-    memcpy(*v + *n, add, k * sizeof *add);
-    *n += k;
-    return AGT_OK;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 agt_status agt_stats_rebuild(agt_lake *l, const char *symbol, int64_t lo_us, int64_t hi_us,
                              int64_t below_version, size_t *rewritten, agt_error *err)
 {
@@ -320,18 +300,18 @@ agt_status agt_stats_rebuild(agt_lake *l, const char *symbol, int64_t lo_us, int
     agt_status s = scan_changes(l, symbol, lo, hi, below_version, &tp, err);
     /* days to visit: data directories, statistics files, hours the change feed knows */
     if (s == AGT_OK && (s = agt_lake_data_days(l, symbol, lo, hi, &part, &np, err)) == AGT_OK)
-        s = add_days(&days, &nd, &cap, part, np);
+        s = agt_i64s_append(&days, &nd, &cap, part, np);
     free(part);
     part = NULL;
     if (s == AGT_OK && (s = agt_stats_list_days(l, symbol, &part, &np, err)) == AGT_OK)
         for (size_t i = 0; i < np && s == AGT_OK; i++)
-            if (part[i] >= lo && part[i] <= hi) s = add_days(&days, &nd, &cap, &part[i], 1);
+            if (part[i] >= lo && part[i] <= hi) s = agt_i64s_append(&days, &nd, &cap, &part[i], 1);
     for (size_t i = 0; i < tp.n && s == AGT_OK; i++) {
         int64_t day = agt_day_floor(tp.v[i].fs.hour_start_us);
-        s = add_days(&days, &nd, &cap, &day, 1);
+        s = agt_i64s_append(&days, &nd, &cap, &day, 1);
     }
     if (s == AGT_ENOMEM) s = agt_err(err, s, "out of memory");
-    if (s == AGT_OK && nd) qsort(days, nd, sizeof *days, cmp_i64);
+    if (s == AGT_OK && nd) qsort(days, nd, sizeof *days, agt_cmp_i64);
     for (size_t i = 0; i < nd && s == AGT_OK; i++) {
         if (i > 0 && days[i] == days[i - 1]) continue;
         agt_day_stats d;

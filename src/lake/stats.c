@@ -44,7 +44,6 @@
  *   version     the commit version that wrote the file; commit_ts its time
  *   complete    proven complete (architecture.md §2) and ids contiguous
  */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -496,10 +495,18 @@ void agt_stats_from_rows(const agt_trades *t, agt_file_stats *fs)
                   &fs->quote_e16_hi);
 }
 
-static int cmp_i64(const void *a, const void *b)
+/* "YYYY-MM-DD.json": its day; every entry counts in l->day_entries. */
+static int day_of(const char *name, void *ctx, int64_t *v)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
+    agt_lake *l = ctx;
+    l->day_entries++;
+    unsigned y, m, dd;
+    char tail[8];
+    if (strlen(name) != 15 || sscanf(name, "%4u-%2u-%2u%7s", &y, &m, &dd, tail) != 4 ||
+        strcmp(tail, ".json") != 0 || !agt_date_valid(y, m, dd))
+        return 0;
+    *v = agt_days_from_civil(y, m, dd) * AGT_US_PER_DAY;
+    return 1;
 }
 
 agt_status agt_stats_list_days(agt_lake *l, const char *symbol, int64_t **days, size_t *n,
@@ -510,40 +517,7 @@ agt_status agt_stats_list_days(agt_lake *l, const char *symbol, int64_t **days, 
     char rel[96], path[AGT_LAKE_PATH_MAX];
     snprintf(rel, sizeof rel, "metadata/stats/symbol=%s", symbol);
     AGT_TRY(agt_lake_path(l, path, sizeof path, rel, err));
-    DIR *d = opendir(path);
-    if (!d) {
-        if (errno == ENOENT) return AGT_OK;
-        return agt_err_sys(err, errno, "cannot list '%s'", path);
-    }
-    int64_t *v = NULL;
-    size_t len = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        l->day_entries++;
-        unsigned y, m, dd;
-        char tail[8];
-        if (strlen(e->d_name) != 15 ||
-            sscanf(e->d_name, "%4u-%2u-%2u%7s", &y, &m, &dd, tail) != 4 ||
-            strcmp(tail, ".json") != 0 || !agt_date_valid(y, m, dd))
-            continue;
-        if (len == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            int64_t *nv = realloc(v, nc * sizeof *nv);
-            if (!nv) {
-                free(v);
-                closedir(d);
-                return agt_err(err, AGT_ENOMEM, "out of memory");
-            }
-            v = nv;
-            cap = nc;
-        }
-        v[len++] = agt_days_from_civil(y, m, dd) * AGT_US_PER_DAY;
-    }
-    closedir(d);
-    if (len) qsort(v, len, sizeof *v, cmp_i64);
-    *days = v;
-    *n = len;
-    return AGT_OK;
+    return agt_lake_list_values(path, day_of, l, days, n, err);
 }
 
 /* ---- days with data files but no statistics ----------------------------------- */
@@ -588,14 +562,14 @@ agt_status agt_stats_days_checked(agt_lake *l, const char *symbol, int64_t lo_us
         if (sd[i] + AGT_US_PER_DAY - 1 >= lo_us && sd[i] <= hi_us) out[k++] = sd[i];
     size_t listed = k;
     for (size_t i = 0; s == AGT_OK && i < ndd; i++) {
-        if (bsearch(&dd[i], out, listed, sizeof *out, cmp_i64) ||
+        if (bsearch(&dd[i], out, listed, sizeof *out, agt_cmp_i64) ||
             !agt_lake_day_has_data(l, symbol, dd[i]))
             continue;
         int appeared = 0;
         if ((s = agt_stats_missing(l, symbol, dd[i], &appeared, err)) == AGT_OK && appeared)
             out[k++] = dd[i];
     }
-    if (s == AGT_OK && k > listed) qsort(out, k, sizeof *out, cmp_i64);
+    if (s == AGT_OK && k > listed) qsort(out, k, sizeof *out, agt_cmp_i64);
     free(sd);
     free(dd);
     if (s != AGT_OK) {

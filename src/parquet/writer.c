@@ -623,12 +623,6 @@ static agt_status write_chunk(wctx *w, size_t ci)
 
 /* ---- bloom filter ------------------------------------------------------ */
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 static agt_status write_bloom(wctx *w, size_t ci)
 {
     const agt_pq_column *c = &w->cols[ci];
@@ -643,7 +637,7 @@ static agt_status write_bloom(wctx *w, size_t ci)
     size_t ndv = n;
     for (size_t i = 1; i < n; i++)
         if (tmp[i] <= tmp[i - 1]) {
-            qsort(tmp, n, sizeof *tmp, cmp_i64);
+            qsort(tmp, n, sizeof *tmp, agt_cmp_i64);
             ndv = 1;
             for (size_t j = 1; j < n; j++) ndv += tmp[j] != tmp[j - 1];
             break;
