@@ -76,6 +76,10 @@ int cli_parse(cli_ctx *ctx, int argc, char **argv, const cli_opt *opts, const ch
  * the first non-option argument, or -1 after printing an error. */
 int cli_parse_global(cli_ctx *ctx, int argc, char **argv);
 
+/* 0 if a command `verb` was given symbols (npos > 0), else EXIT_USAGE after
+ * saying it needs one. */
+int cli_need_symbols(const char *verb, int npos);
+
 /* ---- messages -------------------------------------------------------------- */
 
 /* "aggtrades: <message>\n" on stderr. Always printed (even with --quiet). */
@@ -219,6 +223,9 @@ job_symbol *job_plan_symbol(job_plan *p, const char *symbol);
  * the order given. 0, EXIT_USAGE after printing, or EXIT_LAKE out of memory. */
 int job_plan_symbols(job_plan *p, char **args, int n);
 void job_plan_release(job_plan *p);
+/* Free what a command ran `plan` with: the lake, the day source, the client
+ * and the plan itself (any may be unset). */
+void job_release(job_plan *plan, agt_lake *lake, agt_client *client);
 
 /*
  * Run the plan: fetch every hour, commit it, record failures in .retry (and

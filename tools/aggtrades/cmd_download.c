@@ -91,11 +91,7 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
 
     int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
     if (rc || ctx->help) goto out;
-    if (npos == 0) {
-        cli_error("download needs at least one symbol (see 'aggtrades download --help')");
-        rc = EXIT_USAGE;
-        goto out;
-    }
+    if ((rc = cli_need_symbols("download", npos))) goto out;
     if (!start_arg || !end_arg) {
         cli_error("download needs --start and --end (see 'aggtrades download --help')");
         rc = EXIT_USAGE;
@@ -198,10 +194,7 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
     plan.verb = "download";
     rc = job_run(ctx, &lake, client, &plan);
 out:
-    agt_lake_close(lake);
-    job_source_close(&plan);
-    agt_client_free(client);
-    job_plan_release(&plan);
+    job_release(&plan, lake, client);
     free(bad_day);
     free(missing);
     free(pos);

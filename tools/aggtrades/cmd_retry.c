@@ -73,9 +73,7 @@ int cmd_retry(int argc, char **argv, cli_ctx *ctx)
     plan.verb = "retry";
     rc = job_run(ctx, &lake, client, &plan);
 out:
-    agt_lake_close(lake);
-    agt_client_free(client);
-    job_plan_release(&plan);
+    job_release(&plan, lake, client);
     retry_list_release(&rl);
     free(pos);
     return rc;

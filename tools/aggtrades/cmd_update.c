@@ -82,11 +82,7 @@ int cmd_update(int argc, char **argv, cli_ctx *ctx)
     memset(&plan, 0, sizeof plan);
     int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
     if (rc || ctx->help) goto out;
-    if (npos == 0) {
-        cli_error("update needs at least one symbol (see 'aggtrades update --help')");
-        rc = EXIT_USAGE;
-        goto out;
-    }
+    if ((rc = cli_need_symbols("update", npos))) goto out;
     if ((rc = job_plan_symbols(&plan, pos, npos))) goto out;
     if (!cli_root_exists(ctx)) {
         cli_error("nothing stored for '%s' in '%s' (use 'aggtrades download' first)",
@@ -152,10 +148,7 @@ int cmd_update(int argc, char **argv, cli_ctx *ctx)
     plan.force = force;
     rc = job_run(ctx, &lake, client, &plan);
 out:
-    agt_lake_close(lake);
-    job_source_close(&plan);
-    agt_client_free(client);
-    job_plan_release(&plan);
+    job_release(&plan, lake, client);
     free(nh);
     free(fr);
     free(pos);

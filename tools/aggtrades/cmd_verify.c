@@ -349,10 +349,7 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
     report(sym, start, end, &vs, ctx->quiet);
     if (vs.n) rc = EXIT_FAILED;
 out:
-    agt_lake_close(lake);
-    job_source_close(&plan);
-    agt_client_free(client);
-    job_plan_release(&plan);
+    job_release(&plan, lake, client);
     free(vs.v);
     free(pos);
     return rc;

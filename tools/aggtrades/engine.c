@@ -94,6 +94,14 @@ void job_plan_release(job_plan *p)
     p->nsyms = 0;
 }
 
+void job_release(job_plan *plan, agt_lake *lake, agt_client *client)
+{
+    agt_lake_close(lake);
+    job_source_close(plan);
+    agt_client_free(client);
+    job_plan_release(plan);
+}
+
 void cli_cmdline(const cli_ctx *ctx, char *out, size_t n)
 {
     size_t k = 0;

@@ -235,6 +235,13 @@ static int take_option(cli_ctx *ctx, int argc, char **argv, int *i, const cli_op
     return set_opt(ctx, o, dest, nbuf, value) ? -1 : 1;
 }
 
+int cli_need_symbols(const char *verb, int npos)
+{
+    if (npos > 0) return 0;
+    cli_error("%s needs at least one symbol (see 'aggtrades %s --help')", verb, verb);
+    return EXIT_USAGE;
+}
+
 int cli_parse_global(cli_ctx *ctx, int argc, char **argv)
 {
     int i = 1;
