@@ -16,10 +16,9 @@ static const agt_hour_meta meta_ok = {-1, 1, "rest", 0};
 TEST(layout_and_lock)
 {
     char root[256];
-    lt_tmpdir(root, sizeof root, "data");
     agt_error e;
     agt_lake *l = NULL, *l2 = NULL;
-    ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
+    ASSERT_OK(lt_open_new(root, sizeof root, &l, &e));
     char p[512];
     struct stat st;
     snprintf(p, sizeof p, "%s/metadata/wal", root);
@@ -96,10 +95,9 @@ static int on_change(void *u, const agt_change *c)
 TEST(upsert_and_cdc)
 {
     char root[256];
-    lt_tmpdir(root, sizeof root, "data");
     agt_error e;
     agt_lake *l = NULL;
-    ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
+    ASSERT_OK(lt_open_new(root, sizeof root, &l, &e));
     int64_t h = lt_hour(2023, 10, 1, 0);
     agt_trades t;
     agt_trades_init(&t);
@@ -185,10 +183,9 @@ TEST(upsert_and_cdc)
 TEST(query_boundaries)
 {
     char root[256];
-    lt_tmpdir(root, sizeof root, "data");
     agt_error e;
     agt_lake *l = NULL;
-    ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
+    ASSERT_OK(lt_open_new(root, sizeof root, &l, &e));
     /* trades at the very edges of hours across year, month, day and 29 February */
     struct { int y, m, d, h; } hours[] = {{2023, 12, 31, 23}, {2024, 1, 1, 0}, {2024, 2, 28, 23},
                                           {2024, 2, 29, 0},   {2024, 2, 29, 23}, {2024, 3, 1, 0}};
@@ -288,10 +285,9 @@ TEST(query_boundaries)
 TEST(lookup_gap)
 {
     char root[256];
-    lt_tmpdir(root, sizeof root, "data");
     agt_error e;
     agt_lake *l = NULL;
-    ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
+    ASSERT_OK(lt_open_new(root, sizeof root, &l, &e));
     agt_trades t;
     agt_trades_init(&t);
     int64_t h = lt_hour(2023, 5, 1, 10);
@@ -337,10 +333,9 @@ static int scan_cb(void *u, int64_t h, agt_hour_status st, const agt_file_stats 
 TEST(completeness)
 {
     char root[256];
-    lt_tmpdir(root, sizeof root, "data");
     agt_error e;
     agt_lake *l = NULL;
-    ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
+    ASSERT_OK(lt_open_new(root, sizeof root, &l, &e));
     int64_t h0 = lt_hour(2023, 1, 1, 0);
     agt_trades t;
     agt_trades_init(&t);
@@ -397,10 +392,9 @@ TEST(completeness)
 TEST(stash)
 {
     char root[256];
-    lt_tmpdir(root, sizeof root, "data");
     agt_error e;
     agt_lake *l = NULL;
-    ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
+    ASSERT_OK(lt_open_new(root, sizeof root, &l, &e));
     int64_t h = lt_hour(2023, 3, 3, 3);
     agt_trades p1, p2, out;
     agt_trades_init(&p1);
@@ -629,10 +623,9 @@ static int verify_cb(void *u, agt_verify_kind k, const char *path, int64_t hour,
 TEST(damaged_file)
 {
     char root[256];
-    lt_tmpdir(root, sizeof root, "data");
     agt_error e;
     agt_lake *l = NULL;
-    ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
+    ASSERT_OK(lt_open_new(root, sizeof root, &l, &e));
     agt_trades t;
     agt_trades_init(&t);
     int64_t h = lt_hour(2023, 7, 4, 12);

@@ -44,6 +44,14 @@ static inline void lt_tmpdir(char *out, size_t n, const char *tag)
     snprintf(out, n, "%s/%s", base, tag);
 }
 
+/* A writer on a new lake in a fresh scratch directory, whose path goes into
+ * root[0..n) (lt_cleanup removes it). */
+static inline agt_status lt_open_new(char *root, size_t n, agt_lake **l, agt_error *e)
+{
+    lt_tmpdir(root, n, "data");
+    return agt_lake_open(root, AGT_LAKE_WRITE, l, e);
+}
+
 static inline void lt_cleanup(const char *root)
 {
     char base[1024];
