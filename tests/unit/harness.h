@@ -12,9 +12,21 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Marsaglia's xorshift64: a small deterministic generator, so tests never
+   depend on libc's rand(). Each test file keeps its own state and seed. */
+static inline uint64_t test_xorshift64(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
 
 typedef struct {
     const char *name;

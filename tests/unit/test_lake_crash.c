@@ -26,6 +26,7 @@
 #include "harness.h"
 #include "lake/lake_int.h"
 #include "test_lake_util.h"
+#include "trades_util.h"
 
 /* ---- the fault-injecting I/O table ------------------------------------------ */
 
@@ -177,12 +178,7 @@ static int lake_equals(agt_lake *l, const model *m)
     agt_trades_init(&want);
     for (int k = 0; k < N_HOURS; k++) agt_trades_append(&want, &m->hour[k]);
     int ok = agt_lake_read_range(l, "BTCUSDT", 0, INT64_MAX, AGT_LAKE_COL_ALL, &got, NULL) == AGT_OK &&
-             got.len == want.len;
-    for (size_t i = 0; ok && i < got.len; i++)
-        ok = got.trade_id[i] == want.trade_id[i] && got.ts_us[i] == want.ts_us[i] &&
-             memcmp(&got.price[i], &want.price[i], 8) == 0 &&
-             memcmp(&got.quantity[i], &want.quantity[i], 8) == 0 &&
-             got.is_buyer_maker[i] == want.is_buyer_maker[i];
+             trades_equal(&got, &want);
     agt_trades_release(&got);
     agt_trades_release(&want);
     return ok;

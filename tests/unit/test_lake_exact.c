@@ -28,10 +28,7 @@ static const char SYM[] = "XRPUSDT";
 static uint64_t rng = 0x9e3779b97f4a7c15u;
 static uint64_t next64(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return test_xorshift64(&rng);
 }
 
 /* The double the exchange's decimal text for units * 1e-8 parses to (strtod: correctly rounded). */

@@ -22,6 +22,7 @@
 #include "harness.h"
 #include "lake/lake_int.h"
 #include "test_lake_util.h"
+#include "trades_util.h"
 
 static const char SYM[] = "BTCUSDT";
 
@@ -145,18 +146,6 @@ static int verify_cb(void *user, agt_verify_kind kind, const char *path, int64_t
     return 0;
 }
 
-static int same_rows(const agt_trades *a, const agt_trades *b)
-{
-    if (a->len != b->len) return 0;
-    for (size_t i = 0; i < a->len; i++)
-        if (a->trade_id[i] != b->trade_id[i] || a->ts_us[i] != b->ts_us[i] ||
-            memcmp(&a->price[i], &b->price[i], sizeof(double)) != 0 ||
-            memcmp(&a->quantity[i], &b->quantity[i], sizeof(double)) != 0 ||
-            a->is_buyer_maker[i] != b->is_buyer_maker[i])
-            return 0;
-    return 1;
-}
-
 /*
  * Day 1 (2023-10-01): hours 0 and 1 with trades (hour 0 updated by a second
  * commit), hour 2 proven empty, hour 3 fetched but not proven complete;
@@ -261,7 +250,7 @@ TEST(rebuild_damaged_and_missing)
         ASSERT_EQ_INT(problems, 0);
         agt_trades_clear(&after);
         ASSERT_OK(agt_lake_read_range(l, SYM, all_lo, all_hi, AGT_LAKE_COL_ALL, &after, &e));
-        ASSERT(same_rows(&before, &after));
+        ASSERT(trades_equal(&before, &after));
         agt_lake_close(l);
     }
     agt_trades_release(&before);

@@ -682,10 +682,7 @@ TEST(requests_are_spaced_by_the_interval)
 static uint64_t rs = 88172645463325252u;
 static uint64_t rnd(void)
 {
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return rs;
+    return test_xorshift64(&rs);
 }
 
 /*
