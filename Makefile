@@ -4,6 +4,11 @@
 #   make test   install what is missing, build, run every test (unit, sanitizers, fuzz
 #               corpus replay, integration, interop)
 #
+#   make fuzz   install clang if missing, build the instrumented fuzz targets, run each
+#               for FUZZ_SECONDS (default 60) and print executions, exec/s, coverage
+#               (FUZZ_TARGETS="fuzz_x ..." for some; FUZZ_MERGE=1 adds what they found
+#               to the committed corpora, minimized)
+#
 # Other targets: deps, build, asan, unit, integration, bench, clean.
 
 SHELL := /bin/bash
@@ -16,14 +21,18 @@ APT_PACKAGES := cmake pkg-config gcc make libcurl4-openssl-dev libzstd-dev libxx
 JAVA_PACKAGE := $(if $(shell command -v java 2>/dev/null),,default-jre-headless)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST_ARGS ?=
+# The fuzz build: clang and its libFuzzer runtime.
+FUZZ_APT_PACKAGES := clang libclang-rt-dev
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 
-.PHONY: all deps build asan unit unit-asan integration test demo bench clean
+.PHONY: all deps fuzz-deps build asan unit unit-asan integration test demo bench fuzz clean
 
 all: build
 
 # Debian packages: installed only when one is missing (apt-get needs root).
-deps: $(VENV)/.installed
-	@missing=""; for p in $(APT_PACKAGES) $(JAVA_PACKAGE); do \
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -32,6 +41,14 @@ deps: $(VENV)/.installed
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+endef
+
+deps: $(VENV)/.installed
+	$(call apt_install,$(APT_PACKAGES) $(JAVA_PACKAGE))
+
+# The fuzz build needs the C libraries and clang, not the Python environment.
+fuzz-deps:
+	$(call apt_install,$(APT_PACKAGES) $(FUZZ_APT_PACKAGES))
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +84,11 @@ bench: build
 	cmake --preset release >/dev/null && cmake --build build-release -j$(JOBS)
 	AGT_LIB=$(CURDIR)/build-release/libaggtrades.so AGT_BIN=$(CURDIR)/build-release/aggtrades \
 	  PYTHONPATH=$(CURDIR)/python $(VPY) bench/run_all.py
+
+fuzz: fuzz-deps
+	cmake --preset fuzz >/dev/null
+	cmake --build build-fuzz --target fuzzers -j$(JOBS)
+	./fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf build build-asan build-release build-fuzz
