@@ -262,11 +262,7 @@ void agt_cdc_cache_free(agt_lake *l)
 static int version_of(const char *nm, void *ctx, int64_t *v)
 {
     (void)ctx;
-    if (strlen(nm) != 29 || nm[0] != 'v' || strcmp(nm + 21, ".parquet") != 0 ||
-        strspn(nm + 1, "0123456789") != 20)
-        return 0;
-    *v = strtoll(nm + 1, NULL, 10);
-    return 1;
+    return agt_lake_change_name_version(nm, v);
 }
 
 agt_status agt_cdc_versions(agt_lake *l, const char *symbol, int64_t since, int64_t **out,

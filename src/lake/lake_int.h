@@ -109,6 +109,20 @@ agt_status agt_lake_data_days(agt_lake *l, const char *symbol, int64_t lo_us, in
                               int64_t **days, size_t *n, agt_error *err);
 /* 1 if the day's data directory holds at least one hour file of the layout. */
 int agt_lake_day_has_data(agt_lake *l, const char *symbol, int64_t day_us);
+/*
+ * Names read back from directory listings. Each accepts exactly the names the
+ * layout writes (so a foreign or hand-made name such as "month=01", "day=32"
+ * or "2024- 1- 1.json" is never taken for one, and no value is read from two
+ * different names) and returns 1 with the value it stands for, else 0.
+ */
+/* Data directory `level` 0, 1, 2: "year=YYYY" (1970..9999), "month=M" (1..12), "day=D" (1..31). */
+int agt_lake_dir_name_value(const char *name, int level, long *v);
+/* Statistics file "YYYY-MM-DD.json" of a day in 1970..9999: the day's start. */
+int agt_lake_stats_name_day(const char *name, int64_t *day_us);
+/* Change file "vNNNNNNNNNNNNNNNNNNNN.parquet" (20 digits, at most INT64_MAX): its version. */
+int agt_lake_change_name_version(const char *name, int64_t *version);
+/* Data file "<SYM>_YYYYMMDD_HH.parquet": its symbol (valid) and hour start. */
+int agt_lake_hour_name(const char *name, char symbol[24], int64_t *hour_us);
 
 /* ---- lock.c ------------------------------------------------------------ */
 

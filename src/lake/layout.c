@@ -238,18 +238,84 @@ void agt_lake_symbols_free(char **names, size_t n)
     free(names);
 }
 
-/* ---- data directories ------------------------------------------------------ */
+/* ---- names read back from directory listings ------------------------------ */
 
-/* The number N of a directory entry "<prefix>N" (no leading zeros beyond the layout's), or -1. */
-static long dir_number(const char *name, const char *prefix)
+/* The n digits at p as a number, or -1 if they are not all digits. */
+static long digits_value(const char *p, size_t n)
 {
-    size_t k = strlen(prefix);
-    if (strncmp(name, prefix, k) != 0) return -1;
+    long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+/* A whole UTC day in 1970..9999 from its year, month, day; -1 if not a date. */
+static int64_t day_us_of(long y, long m, long d)
+{
+    if (y < 1970 || y > 9999 || m < 1 || d < 1 || !agt_date_valid(y, (unsigned)m, (unsigned)d))
+        return -1;
+    return agt_days_from_civil(y, (unsigned)m, (unsigned)d) * AGT_US_PER_DAY;
+}
+
+int agt_lake_dir_name_value(const char *name, int level, long *v)
+{
+    static const char *const prefix[] = {"year=", "month=", "day="};
+    static const long max[] = {9999, 12, 31};
+    if (level < 0 || level > 2) return 0;
+    size_t k = strlen(prefix[level]);
+    if (strncmp(name, prefix[level], k) != 0) return 0;
     const char *p = name + k;
     size_t n = strlen(p);
-    if (n < 1 || n > 4 || strspn(p, "0123456789") != n) return -1;
-    return strtol(p, NULL, 10);
+    /* year: four digits; month and day: not zero-padded */
+    if (level == 0 ? n != 4 : (n < 1 || n > 2 || p[0] == '0')) return 0;
+    long x = digits_value(p, n);
+    if (x < (level == 0 ? 1970 : 1) || x > max[level]) return 0;
+    *v = x;
+    return 1;
 }
+
+int agt_lake_stats_name_day(const char *name, int64_t *day_us)
+{
+    if (strlen(name) != 15 || name[4] != '-' || name[7] != '-' || strcmp(name + 10, ".json") != 0)
+        return 0;
+    int64_t d = day_us_of(digits_value(name, 4), digits_value(name + 5, 2),
+                          digits_value(name + 8, 2));
+    if (d < 0) return 0;
+    *day_us = d;
+    return 1;
+}
+
+int agt_lake_change_name_version(const char *name, int64_t *version)
+{
+    /* 20 digits, at most INT64_MAX's (same-length digit strings compare as numbers) */
+    if (strlen(name) != 29 || name[0] != 'v' || strcmp(name + 21, ".parquet") != 0 ||
+        strspn(name + 1, "0123456789") != 20 || strncmp(name + 1, "09223372036854775807", 20) > 0)
+        return 0;
+    int64_t v = 0;
+    for (int i = 1; i <= 20; i++) v = v * 10 + (name[i] - '0');
+    *version = v;
+    return 1;
+}
+
+int agt_lake_hour_name(const char *name, char symbol[24], int64_t *hour_us)
+{
+    size_t n = strlen(name);
+    if (n < 22 || n > 40) return 0; /* "<2..20 chars>_YYYYMMDD_HH.parquet" */
+    size_t k = n - 20;
+    const char *t = name + k;
+    if (t[0] != '_' || t[9] != '_' || strcmp(t + 12, ".parquet") != 0) return 0;
+    memcpy(symbol, name, k);
+    symbol[k] = 0;
+    long hh = digits_value(t + 10, 2);
+    int64_t d = day_us_of(digits_value(t + 1, 4), digits_value(t + 5, 2), digits_value(t + 7, 2));
+    if (!agt_symbol_valid(symbol) || d < 0 || hh < 0 || hh > 23) return 0;
+    *hour_us = d + hh * AGT_US_PER_HOUR;
+    return 1;
+}
+
+/* ---- data directories ------------------------------------------------------ */
 
 typedef struct day_list {
     int64_t *v;
@@ -259,7 +325,6 @@ typedef struct day_list {
 static agt_status walk_level(agt_lake *l, const char *dir, int level, unsigned y, unsigned m,
                              int64_t lo, int64_t hi, day_list *out, agt_error *err)
 {
-    static const char *const prefix[] = {"year=", "month=", "day="};
     DIR *d = opendir(dir);
     if (!d) {
         if (errno == ENOENT || errno == ENOTDIR) return AGT_OK;
@@ -269,16 +334,14 @@ static agt_status walk_level(agt_lake *l, const char *dir, int level, unsigned y
     struct dirent *e;
     while (s == AGT_OK && (e = readdir(d)) != NULL) {
         l->day_entries++;
-        long x = dir_number(e->d_name, prefix[level]);
-        if (x < 0) continue;
+        long x;
+        if (!agt_lake_dir_name_value(e->d_name, level, &x)) continue;
         /* the first and last day the entry can hold, to prune by range */
         int64_t first, last;
         if (level == 0) {
-            if (x < 1970 || x > 9999) continue;
             first = agt_days_from_civil((unsigned)x, 1, 1);
             last = agt_days_from_civil((unsigned)x, 12, 31);
         } else if (level == 1) {
-            if (x < 1 || x > 12) continue;
             first = agt_days_from_civil(y, (unsigned)x, 1);
             last = (x == 12 ? agt_days_from_civil(y + 1, 1, 1) : agt_days_from_civil(y, (unsigned)x + 1, 1)) - 1;
         } else {
@@ -339,12 +402,7 @@ int agt_lake_day_has_data(agt_lake *l, const char *symbol, int64_t day_us)
 {
     char rel[160], dir[AGT_LAKE_PATH_MAX];
     if (agt_lake_data_rel(symbol, day_us, rel, sizeof rel, NULL) != AGT_OK) return 0;
-    char *slash = strrchr(rel, '/');
-    *slash = '\0';
-    /* hour files are "<SYM>_YYYYMMDD_HH.parquet": the 00 hour's name less its hour */
-    size_t stem = strlen(slash + 1) - strlen("00.parquet");
-    char want[64];
-    snprintf(want, sizeof want, "%.*s", (int)stem, slash + 1);
+    *strrchr(rel, '/') = '\0';
     if (agt_lake_path(l, dir, sizeof dir, rel, NULL) != AGT_OK) return 0;
     DIR *d = opendir(dir);
     if (!d) return 0;
@@ -352,10 +410,10 @@ int agt_lake_day_has_data(agt_lake *l, const char *symbol, int64_t day_us)
     struct dirent *e;
     while (!found && (e = readdir(d)) != NULL) {
         l->day_entries++;
-        const char *nm = e->d_name;
-        found = strlen(nm) == stem + 10 && strncmp(nm, want, stem) == 0 &&
-                strcmp(nm + stem + 2, ".parquet") == 0 && nm[stem] >= '0' && nm[stem] <= '2' &&
-                nm[stem + 1] >= '0' && nm[stem + 1] <= '9';
+        char sym[24];
+        int64_t hour;
+        found = agt_lake_hour_name(e->d_name, sym, &hour) && strcmp(sym, symbol) == 0 &&
+                hour - hour % AGT_US_PER_DAY == day_us;
     }
     closedir(d);
     return found;

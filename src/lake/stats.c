@@ -500,13 +500,7 @@ static int day_of(const char *name, void *ctx, int64_t *v)
 {
     agt_lake *l = ctx;
     l->day_entries++;
-    unsigned y, m, dd;
-    char tail[8];
-    if (strlen(name) != 15 || sscanf(name, "%4u-%2u-%2u%7s", &y, &m, &dd, tail) != 4 ||
-        strcmp(tail, ".json") != 0 || !agt_date_valid(y, m, dd))
-        return 0;
-    *v = agt_days_from_civil(y, m, dd) * AGT_US_PER_DAY;
-    return 1;
+    return agt_lake_stats_name_day(name, v);
 }
 
 agt_status agt_stats_list_days(agt_lake *l, const char *symbol, int64_t **days, size_t *n,

@@ -742,8 +742,65 @@ TEST(stats_json_roundtrip)
     agt_buf_release(&b);
 }
 
+/* Make a file or directory `rel` under the lake root (a directory when rel
+ * ends with '/'); 1 on success. */
+static int put(agt_lake *l, const char *rel)
+{
+    char p[1024];
+    if (agt_lake_path(l, p, sizeof p, rel, NULL) != AGT_OK) return 0;
+    size_t n = strlen(p);
+    if (p[n - 1] == '/') {
+        p[n - 1] = 0;
+        return agt_lake_mkdirs(l, p, NULL) == AGT_OK;
+    }
+    FILE *f = fopen(p, "w");
+    return f && fclose(f) == 0;
+}
+
+/* Names the layout does not write (zero-padded, out of range, spaced) are not
+ * taken for the lake's: no day listed twice or invented, no hour 24. */
+TEST(foreign_names_are_not_ours)
+{
+    char root[512];
+    agt_lake *l;
+    agt_error e;
+    ASSERT_OK(lt_open_new(root, sizeof root, &l, &e));
+    ASSERT(put(l, "symbol=BTCUSDT/year=2024/month=1/day=1/"));
+    ASSERT(put(l, "symbol=BTCUSDT/year=2024/month=01/day=1/"));
+    ASSERT(put(l, "symbol=BTCUSDT/year=2024/month=1/day=01/"));
+    ASSERT(put(l, "symbol=BTCUSDT/year=02024/month=1/day=2/"));
+    ASSERT(put(l, "symbol=BTCUSDT/year=2024/month=1/day=1/BTCUSDT_20240101_24.parquet"));
+    ASSERT(put(l, "symbol=BTCUSDT/year=2024/month=1/day=1/ETHUSDT_20240101_05.parquet"));
+    ASSERT(put(l, "metadata/stats/symbol=BTCUSDT/"));
+    ASSERT(put(l, "metadata/stats/symbol=BTCUSDT/2024- 1- 2.json"));
+    ASSERT(put(l, "metadata/stats/symbol=BTCUSDT/+024-01-02.json"));
+    ASSERT(put(l, "metadata/stats/symbol=BTCUSDT/2024-01-03.json"));
+    ASSERT(put(l, "metadata/changes/symbol=BTCUSDT/"));
+    ASSERT(put(l, "metadata/changes/symbol=BTCUSDT/v99999999999999999999.parquet"));
+    ASSERT(put(l, "metadata/changes/symbol=BTCUSDT/v00000000000000000007.parquet"));
+    int64_t *v;
+    size_t n;
+    ASSERT_OK(agt_lake_data_days(l, "BTCUSDT", 0, INT64_MAX, &v, &n, &e));
+    ASSERT_EQ_INT(n, 1);
+    ASSERT_EQ_INT(v[0], lt_hour(2024, 1, 1, 0));
+    free(v);
+    ASSERT_EQ_INT(agt_lake_day_has_data(l, "BTCUSDT", lt_hour(2024, 1, 1, 0)), 0);
+    ASSERT(put(l, "symbol=BTCUSDT/year=2024/month=1/day=1/BTCUSDT_20240101_23.parquet"));
+    ASSERT_EQ_INT(agt_lake_day_has_data(l, "BTCUSDT", lt_hour(2024, 1, 1, 0)), 1);
+    ASSERT_OK(agt_stats_list_days(l, "BTCUSDT", &v, &n, &e));
+    ASSERT_EQ_INT(n, 1);
+    ASSERT_EQ_INT(v[0], lt_hour(2024, 1, 3, 0));
+    free(v);
+    ASSERT_OK(agt_cdc_versions(l, "BTCUSDT", -1, &v, &n, &e));
+    ASSERT_EQ_INT(n, 1);
+    ASSERT_EQ_INT(v[0], 7);
+    free(v);
+    agt_lake_close(l);
+    lt_cleanup(root);
+}
+
 TEST_MAIN(TEST_REF(layout_and_lock), TEST_REF(upsert_and_cdc), TEST_REF(query_boundaries),
           TEST_REF(lookup_gap), TEST_REF(completeness), TEST_REF(stash),
           TEST_REF(wal_checkpoint_bounded), TEST_REF(wal_small_after_close),
           TEST_REF(success_leaves_error_clean), TEST_REF(damaged_file),
-          TEST_REF(stats_json_roundtrip))
+          TEST_REF(stats_json_roundtrip), TEST_REF(foreign_names_are_not_ours))
