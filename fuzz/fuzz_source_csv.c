@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "source/archive_int.h"
+#include "trades_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -76,13 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         agt_trades_push(&u, 42, 42, 42, 42, 1);
         agt_status su = pieces(s, size, days[d], 1 + size % 61, &u);
         if ((su == AGT_OK) != (st == AGT_OK)) abort();
-        if (st == AGT_OK &&
-            (u.len != t.len || memcmp(u.trade_id, t.trade_id, t.len * sizeof(int64_t)) != 0 ||
-             memcmp(u.ts_us, t.ts_us, t.len * sizeof(int64_t)) != 0 ||
-             memcmp(u.price, t.price, t.len * sizeof(double)) != 0 ||
-             memcmp(u.quantity, t.quantity, t.len * sizeof(double)) != 0 ||
-             memcmp(u.is_buyer_maker, t.is_buyer_maker, t.len) != 0))
-            abort();
+        if (st == AGT_OK && !trades_equal(&u, &t)) abort();
         agt_trades_release(&u);
         agt_trades_release(&t);
     }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "source/archive_int.h"
+#include "trades_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -69,18 +70,6 @@ static char *extract(const uint8_t *data, size_t size, const char *member, size_
     return out;
 }
 
-static int same_rows(const agt_trades *a, size_t from, const agt_trades *b)
-{
-    if (a->len - from != b->len) return 0;
-    for (size_t i = 0; i < b->len; i++)
-        if (a->trade_id[from + i] != b->trade_id[i] || a->ts_us[from + i] != b->ts_us[i] ||
-            memcmp(&a->price[from + i], &b->price[i], sizeof(double)) != 0 ||
-            memcmp(&a->quantity[from + i], &b->quantity[i], sizeof(double)) != 0 ||
-            a->is_buyer_maker[from + i] != b->is_buyer_maker[i])
-            return 0;
-    return 1;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     for (size_t d = 0; d < sizeof days / sizeof days[0]; d++) {
@@ -103,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             agt_trades ref;
             agt_trades_init(&ref);
             if (agt_archive_parse_csv(csv, n, days[d].day_us, &ref, &err) != AGT_OK ||
-                !same_rows(&t, 1, &ref))
+                t.len != ref.len + 1 || !trades_rows_equal(&t, 1, &ref, ref.len))
                 abort();
             agt_trades_release(&ref);
             free(csv);

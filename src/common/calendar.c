@@ -72,17 +72,24 @@ int64_t agt_us_from_tm(const agt_tm *tm)
            tm->usec;
 }
 
+int64_t agt_digits_value(const char *p, size_t n)
+{
+    if (n > 18) return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return -1; /* before reading past a NUL */
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
 /* Read exactly n decimal digits. */
 static int digits(const char **p, int n, int *out)
 {
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        char c = (*p)[i];
-        if (c < '0' || c > '9') return 0;
-        v = v * 10 + (c - '0');
-    }
+    int64_t v = agt_digits_value(*p, (size_t)n);
+    if (v < 0) return 0;
     *p += n;
-    *out = v;
+    *out = (int)v;
     return 1;
 }
 

@@ -58,6 +58,10 @@ typedef struct agt_tm {
 void agt_tm_from_us(int64_t us, agt_tm *tm);
 int64_t agt_us_from_tm(const agt_tm *tm);
 
+/* The n (at most 18) decimal digits at p as a number; -1 if n is larger or
+ * one of them is not a digit (read no further than the first that is not). */
+int64_t agt_digits_value(const char *p, size_t n);
+
 /*
  * Parse "YYYY-MM-DD", "YYYY-MM-DD HH:MM:SS[.f{1,6}]" or the ISO 8601 form with
  * 'T' and an optional 'Z'. *is_date_only tells which form was given (may be

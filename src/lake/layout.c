@@ -240,19 +240,8 @@ void agt_lake_symbols_free(char **names, size_t n)
 
 /* ---- names read back from directory listings ------------------------------ */
 
-/* The n digits at p as a number, or -1 if they are not all digits. */
-static long digits_value(const char *p, size_t n)
-{
-    long v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9') return -1;
-        v = v * 10 + (p[i] - '0');
-    }
-    return v;
-}
-
 /* A whole UTC day in 1970..9999 from its year, month, day; -1 if not a date. */
-static int64_t day_us_of(long y, long m, long d)
+static int64_t day_us_of(int64_t y, int64_t m, int64_t d)
 {
     if (y < 1970 || y > 9999 || m < 1 || d < 1 || !agt_date_valid(y, (unsigned)m, (unsigned)d))
         return -1;
@@ -270,7 +259,7 @@ int agt_lake_dir_name_value(const char *name, int level, long *v)
     size_t n = strlen(p);
     /* year: four digits; month and day: not zero-padded */
     if (level == 0 ? n != 4 : (n < 1 || n > 2 || p[0] == '0')) return 0;
-    long x = digits_value(p, n);
+    long x = (long)agt_digits_value(p, n);
     if (x < (level == 0 ? 1970 : 1) || x > max[level]) return 0;
     *v = x;
     return 1;
@@ -280,8 +269,8 @@ int agt_lake_stats_name_day(const char *name, int64_t *day_us)
 {
     if (strlen(name) != 15 || name[4] != '-' || name[7] != '-' || strcmp(name + 10, ".json") != 0)
         return 0;
-    int64_t d = day_us_of(digits_value(name, 4), digits_value(name + 5, 2),
-                          digits_value(name + 8, 2));
+    int64_t d = day_us_of(agt_digits_value(name, 4), agt_digits_value(name + 5, 2),
+                          agt_digits_value(name + 8, 2));
     if (d < 0) return 0;
     *day_us = d;
     return 1;
@@ -308,8 +297,9 @@ int agt_lake_hour_name(const char *name, char symbol[24], int64_t *hour_us)
     if (t[0] != '_' || t[9] != '_' || strcmp(t + 12, ".parquet") != 0) return 0;
     memcpy(symbol, name, k);
     symbol[k] = 0;
-    long hh = digits_value(t + 10, 2);
-    int64_t d = day_us_of(digits_value(t + 1, 4), digits_value(t + 5, 2), digits_value(t + 7, 2));
+    int64_t hh = agt_digits_value(t + 10, 2);
+    int64_t d = day_us_of(agt_digits_value(t + 1, 4), agt_digits_value(t + 5, 2),
+                          agt_digits_value(t + 7, 2));
     if (!agt_symbol_valid(symbol) || d < 0 || hh < 0 || hh > 23) return 0;
     *hour_us = d + hh * AGT_US_PER_HOUR;
     return 1;

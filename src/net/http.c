@@ -70,27 +70,10 @@ static const char *header_value(const char *line, size_t n, const char *name, si
     return v;
 }
 
-/* Non-negative decimal integer of at most 18 digits, else -1. */
+/* Non-negative decimal integer of 1 to 18 digits, else -1. */
 static int64_t parse_count(const char *v, size_t n)
 {
-    if (n == 0 || n > 18) return -1;
-    int64_t x = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9') return -1;
-        x = x * 10 + (v[i] - '0');
-    }
-    return x;
-}
-
-/* Two or four digits at `v` as a number; -1 if not all digits. */
-static int digits(const char *v, size_t n)
-{
-    int x = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9') return -1;
-        x = x * 10 + (v[i] - '0');
-    }
-    return x;
+    return n == 0 ? -1 : agt_digits_value(v, n);
 }
 
 int64_t agt_http_date_us(const char *v, size_t n)
@@ -107,8 +90,9 @@ int64_t agt_http_date_us(const char *v, size_t n)
         if (memcmp(v, days + 3 * i, 3) == 0) wday = i;
     for (int i = 0; i < 12; i++)
         if (memcmp(v + 8, months + 3 * i, 3) == 0) mon = i + 1;
-    int day = digits(v + 5, 2), year = digits(v + 12, 4);
-    int hh = digits(v + 17, 2), mm = digits(v + 20, 2), ss = digits(v + 23, 2);
+    int day = (int)agt_digits_value(v + 5, 2), year = (int)agt_digits_value(v + 12, 4);
+    int hh = (int)agt_digits_value(v + 17, 2), mm = (int)agt_digits_value(v + 20, 2),
+        ss = (int)agt_digits_value(v + 23, 2);
     if (wday < 0 || mon < 0 || day < 0 || year < 1970 || hh < 0 || hh > 23 || mm < 0 || mm > 59 ||
         ss < 0 || ss > 60 || !agt_date_valid(year, (unsigned)mon, (unsigned)day))
         return -1;

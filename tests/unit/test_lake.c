@@ -765,19 +765,22 @@ TEST(foreign_names_are_not_ours)
     agt_lake *l;
     agt_error e;
     ASSERT_OK(lt_open_new(root, sizeof root, &l, &e));
-    ASSERT(put(l, "symbol=BTCUSDT/year=2024/month=1/day=1/"));
-    ASSERT(put(l, "symbol=BTCUSDT/year=2024/month=01/day=1/"));
-    ASSERT(put(l, "symbol=BTCUSDT/year=2024/month=1/day=01/"));
-    ASSERT(put(l, "symbol=BTCUSDT/year=02024/month=1/day=2/"));
-    ASSERT(put(l, "symbol=BTCUSDT/year=2024/month=1/day=1/BTCUSDT_20240101_24.parquet"));
-    ASSERT(put(l, "symbol=BTCUSDT/year=2024/month=1/day=1/ETHUSDT_20240101_05.parquet"));
-    ASSERT(put(l, "metadata/stats/symbol=BTCUSDT/"));
-    ASSERT(put(l, "metadata/stats/symbol=BTCUSDT/2024- 1- 2.json"));
-    ASSERT(put(l, "metadata/stats/symbol=BTCUSDT/+024-01-02.json"));
-    ASSERT(put(l, "metadata/stats/symbol=BTCUSDT/2024-01-03.json"));
-    ASSERT(put(l, "metadata/changes/symbol=BTCUSDT/"));
-    ASSERT(put(l, "metadata/changes/symbol=BTCUSDT/v99999999999999999999.parquet"));
-    ASSERT(put(l, "metadata/changes/symbol=BTCUSDT/v00000000000000000007.parquet"));
+    static const char *const names[] = {
+        "symbol=BTCUSDT/year=2024/month=1/day=1/",
+        "symbol=BTCUSDT/year=2024/month=01/day=1/",
+        "symbol=BTCUSDT/year=2024/month=1/day=01/",
+        "symbol=BTCUSDT/year=02024/month=1/day=2/",
+        "symbol=BTCUSDT/year=2024/month=1/day=1/BTCUSDT_20240101_24.parquet",
+        "symbol=BTCUSDT/year=2024/month=1/day=1/ETHUSDT_20240101_05.parquet",
+        "metadata/stats/symbol=BTCUSDT/",
+        "metadata/stats/symbol=BTCUSDT/2024- 1- 2.json",
+        "metadata/stats/symbol=BTCUSDT/+024-01-02.json",
+        "metadata/stats/symbol=BTCUSDT/2024-01-03.json",
+        "metadata/changes/symbol=BTCUSDT/",
+        "metadata/changes/symbol=BTCUSDT/v99999999999999999999.parquet",
+        "metadata/changes/symbol=BTCUSDT/v00000000000000000007.parquet",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) ASSERT(put(l, names[i]));
     int64_t *v;
     size_t n;
     ASSERT_OK(agt_lake_data_days(l, "BTCUSDT", 0, INT64_MAX, &v, &n, &e));
