@@ -51,8 +51,8 @@ static void sleep_us(void *ctx, int64_t us)
     r->real += us;
 }
 
-/* The IMF-fixdate of `us` (a whole second), 29 bytes and a NUL into out[30]. */
-static void imf_fixdate(int64_t us, char out[30])
+/* The IMF-fixdate of `us` (a whole second, year 1970..9999): 29 bytes and a NUL into out[64]. */
+static void imf_fixdate(int64_t us, char out[64])
 {
     static const char days[] = "MonTueWedThuFriSatSun";
     static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
@@ -60,7 +60,7 @@ static void imf_fixdate(int64_t us, char out[30])
     unsigned m, dd;
     agt_civil_from_days(d, &y, &m, &dd);
     int wd = (int)((d % 7 + 7 + 3) % 7);
-    snprintf(out, 30, "%.3s, %02u %.3s %04lld %02d:%02d:%02d GMT", days + 3 * wd, dd,
+    snprintf(out, 64, "%.3s, %02u %.3s %04lld %02d:%02d:%02d GMT", days + 3 * wd, dd,
              months + 3 * (m - 1), (long long)y, (int)(s / 3600), (int)(s / 60 % 60),
              (int)(s % 60));
 }
@@ -70,7 +70,7 @@ static void check_date(const char *v, size_t n)
 {
     int64_t at = agt_http_date_us(v, n);
     if (at < 0) return;
-    char back[30];
+    char back[64];
     if (n != 29 || at % AGT_US_PER_SEC != 0) abort();
     imf_fixdate(at, back);
     if (memcmp(back, v, 23) != 0 || memcmp(back + 25, v + 25, 4) != 0) abort();
