@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run every benchmark of bench/ in turn: fetch, parquet, lake.
+"""Run every benchmark of bench/ in turn: fetch, parquet, lake, read.
 
     .venv/bin/python bench/run_all.py [--only fetch,lake] [--lake-args "--rows-per-hour 20000"]
 
@@ -27,6 +27,7 @@ BENCHMARKS = {
     "fetch": ["--scale", "100", "--repeat", "5"],
     "parquet": [],
     "lake": [],
+    "read": ["--write-results"],
 }
 
 

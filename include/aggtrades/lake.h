@@ -287,6 +287,30 @@ void agt_query_close(agt_query *q);
 agt_status agt_lake_read_range(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
                                unsigned cols, agt_trades *out, agt_error *err);
 
+/*
+ * The exact number of rows agt_query_read_into will give. Opens the files
+ * lying wholly inside the range (their footers give their rows; they stay
+ * open, so a commit meanwhile changes nothing of this read) and decodes the
+ * files at its edges (at most two; their rows are kept in the query). Once
+ * counted, agt_query_next has nothing more to give. Errors as
+ * agt_query_next's.
+ */
+agt_status agt_query_count(agt_query *q, size_t *rows, agt_error *err);
+
+/*
+ * Read every row of the query, in timestamp order (then trade id), into
+ * arrays the caller owns: `dst` describes them (never grown nor freed by
+ * this call): rows go to index dst->len onwards, dst->cap is the room, and
+ * a NULL column is not stored. Counts first (agt_query_count) if not done;
+ * AGT_EINVAL if the room is smaller than the count. On success dst->len
+ * grows by the count. Files are decoded by `threads` threads at once (0:
+ * one per online CPU), in place when all five columns are given. Trade ids
+ * and timestamps outside the query's `cols` are zeros. A damaged file gives
+ * AGT_ECORRUPT naming it (dst's contents are then unspecified). The query
+ * is used up: close it next.
+ */
+agt_status agt_query_read_into(agt_query *q, agt_trades *dst, unsigned threads, agt_error *err);
+
 typedef struct agt_range_stats {
     int64_t count;
     int64_t first_ts_us, last_ts_us; /* 0 if count == 0 */

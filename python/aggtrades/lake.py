@@ -4,6 +4,9 @@
 
     from aggtrades import read_trades, read_changes
     df = read_trades("data", "BTCUSDT", "2023-10-05 12:30:00.500", "2023-10-05 12:35:00")
+    px = read_trades("data", "BTCUSDT", "2023-10-05", "2023-10-05", columns=["timestamp", "price"])
+    tb = read_trades_arrow("data", "BTCUSDT", "2023-10-05", "2023-10-05")   # pyarrow.Table
+    pl = read_trades_polars("data", "BTCUSDT", "2023-10-05", "2023-10-05")  # polars.DataFrame
     ch = read_changes("data", "BTCUSDT", since_version=0)
 
 Both ends of a time range are inclusive and exact to the microsecond. Times
@@ -12,6 +15,15 @@ at 23:59:59.999999), ``YYYY-MM-DD HH:MM:SS[.ffffff]`` or ISO 8601 strings,
 ``datetime``/``date``/``pandas.Timestamp`` (naive means UTC) or integer
 microseconds since the epoch. Opening the lake for reading never blocks a
 writer and never sees a half-written file.
+
+The trades of a range are counted first (the statistics give the rows of
+the files lying wholly inside it; only the files at its edges are
+decoded), then each column is allocated once, at its exact size, and the
+library decodes the files into those arrays in place, several at a time
+(one thread per CPU). The frame, the Arrow table and the polars frame are
+built on these arrays without copying them (except ``is_buyer_maker`` in
+Arrow and polars, whose booleans are bits), so a read needs little more
+memory than its result.
 """
 
 from __future__ import annotations
@@ -27,13 +39,18 @@ import pandas as pd
 
 from . import _lib
 
-__all__ = ["LakeError", "read_changes", "read_trades", "CHANGE_TYPES"]
+__all__ = ["LakeError", "read_changes", "read_trades", "read_trades_arrow", "read_trades_polars",
+           "CHANGE_TYPES", "TRADE_COLUMNS"]
 
 #: ``_change_type`` values, indexed by ``enum agt_change_type``.
 CHANGE_TYPES = ("insert", "update_preimage", "update_postimage")
 
 _AGT_LAKE_READ = 1
 _COL_ALL = 0x1F
+
+#: The columns of a trade, in order; the bit of each is ``1 << index``.
+TRADE_COLUMNS = ("trade_id", "timestamp", "price", "quantity", "is_buyer_maker")
+_DTYPES = (np.int64, np.int64, np.float64, np.float64, np.bool_)
 _US_PER_DAY = 86_400_000_000
 
 
@@ -76,6 +93,16 @@ def _so() -> ctypes.CDLL:
             p(_lib.AgtTrades), p(_lib.AgtError),
         ]
         so.agt_lake_read_range.restype = ctypes.c_int
+        so.agt_lake_query_open.argtypes = [
+            vp, ctypes.c_char_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint, p(vp), p(_lib.AgtError),
+        ]
+        so.agt_lake_query_open.restype = ctypes.c_int
+        so.agt_query_count.argtypes = [vp, p(ctypes.c_size_t), p(_lib.AgtError)]
+        so.agt_query_count.restype = ctypes.c_int
+        so.agt_query_read_into.argtypes = [vp, p(_lib.AgtTrades), ctypes.c_uint, p(_lib.AgtError)]
+        so.agt_query_read_into.restype = ctypes.c_int
+        so.agt_query_close.argtypes = [vp]
+        so.agt_query_close.restype = None
         so.agt_changes_init.argtypes = [p(_Changes)]
         so.agt_changes_init.restype = None
         so.agt_changes_release.argtypes = [p(_Changes)]
@@ -169,31 +196,116 @@ class _Lake:
         self.h = ctypes.c_void_p()
 
 
-def read_trades(root: str | os.PathLike[str], symbol: str, start: Any, end: Any) -> pd.DataFrame:
-    """Every stored trade of ``symbol`` with ``start <= timestamp <= end``.
+def _wanted(columns: Any) -> tuple[str, ...]:
+    if columns is None:
+        return TRADE_COLUMNS
+    if isinstance(columns, str):
+        raise TypeError("columns must be a list of column names, not a string")
+    names = tuple(columns)
+    bad = [c for c in names if c not in TRADE_COLUMNS]
+    if bad:
+        raise ValueError(f"unknown column {bad[0]!r} (columns: {', '.join(TRADE_COLUMNS)})")
+    if not names or len(set(names)) != len(names):
+        raise ValueError("columns must name at least one column, each once")
+    return names
 
-    Returns a DataFrame with columns ``trade_id`` (int64), ``timestamp``
-    (datetime64[ns, UTC]), ``price``, ``quantity`` (float64) and
-    ``is_buyer_maker`` (bool), sorted by timestamp then trade id. A symbol
-    that is not in the lake gives an empty frame. Raises :class:`LakeError`
-    (status ``AGT_ECORRUPT`` naming the file for a damaged data file,
-    ``AGT_ENOTFOUND`` when ``root`` is not a lake).
-    """
+
+def _ptr(a: np.ndarray | None, ctype: Any) -> Any:
+    return a.ctypes.data_as(ctypes.POINTER(ctype)) if a is not None else None
+
+
+def _read_arrays(root: str | os.PathLike[str], symbol: str, start: Any, end: Any,
+                 columns: Any) -> dict[str, np.ndarray]:
+    """The wanted columns of a range as numpy arrays; ``timestamp`` in µs (int64)."""
+    names = _wanted(columns)
     sym = _symbol(symbol)
     a, b = _to_us(start, False), _to_us(end, True)
     if b < a:
         raise ValueError("end is before start")
+    bits = 0
+    for name in names:
+        bits |= 1 << TRADE_COLUMNS.index(name)
     with _Lake(root) as lake:
-        t = _lib.AgtTrades()
-        lake.so.agt_trades_init(ctypes.byref(t))
-        err = _lib.AgtError()
+        so, err, q = lake.so, _lib.AgtError(), ctypes.c_void_p()
+        st = so.agt_lake_query_open(lake.h, sym, a, b, bits, ctypes.byref(q), ctypes.byref(err))
+        if st != 0:
+            raise _fail(st, err)
         try:
-            st = lake.so.agt_lake_read_range(lake.h, sym, a, b, _COL_ALL, ctypes.byref(t), ctypes.byref(err))
+            n = ctypes.c_size_t()
+            st = so.agt_query_count(q, ctypes.byref(n), ctypes.byref(err))
             if st != 0:
                 raise _fail(st, err)
-            return pd.DataFrame(_trades_frame(t))
+            cols = {name: np.empty(n.value, _DTYPES[TRADE_COLUMNS.index(name)]) for name in names}
+            g = cols.get
+            dst = _lib.AgtTrades(
+                _ptr(g("trade_id"), ctypes.c_int64), _ptr(g("timestamp"), ctypes.c_int64),
+                _ptr(g("price"), ctypes.c_double), _ptr(g("quantity"), ctypes.c_double),
+                _ptr(g("is_buyer_maker"), ctypes.c_uint8), 0, n.value)
+            st = so.agt_query_read_into(q, ctypes.byref(dst), 0, ctypes.byref(err))
+            if st != 0:
+                raise _fail(st, err)
         finally:
-            lake.so.agt_trades_release(ctypes.byref(t))
+            so.agt_query_close(q)
+    return {name: cols[name] for name in names}
+
+
+def _utc_ns(us: np.ndarray) -> Any:
+    """int64 µs -> a datetime64[ns, UTC] pandas array, in place (the array becomes ns)."""
+    np.multiply(us, 1000, out=us)
+    ns = us.view("M8[ns]")
+    dtype = pd.DatetimeTZDtype("ns", "UTC")
+    try:  # no copy: wrap the array as it is
+        return pd.arrays.DatetimeArray._simple_new(ns, dtype=dtype)
+    except (AttributeError, TypeError):  # a pandas without it: one copy
+        return pd.DatetimeIndex(ns, tz="UTC").array
+
+
+def read_trades(root: str | os.PathLike[str], symbol: str, start: Any, end: Any,
+                columns: Any = None) -> pd.DataFrame:
+    """Every stored trade of ``symbol`` with ``start <= timestamp <= end``.
+
+    Returns a DataFrame with columns ``trade_id`` (int64), ``timestamp``
+    (datetime64[ns, UTC]), ``price``, ``quantity`` (float64) and
+    ``is_buyer_maker`` (bool), sorted by timestamp then trade id, or only
+    ``columns`` (a list of those names, in that order; the others are not
+    decoded). A symbol that is not in the lake gives an empty frame. Raises
+    :class:`LakeError` (status ``AGT_ECORRUPT`` naming the file for a
+    damaged data file, ``AGT_ENOTFOUND`` when ``root`` is not a lake),
+    ``ValueError`` for an unknown column.
+    """
+    cols = _read_arrays(root, symbol, start, end, columns)
+    if "timestamp" in cols:
+        cols["timestamp"] = _utc_ns(cols["timestamp"])
+    return pd.DataFrame(cols, copy=False)
+
+
+def read_trades_arrow(root: str | os.PathLike[str], symbol: str, start: Any, end: Any,
+                      columns: Any = None) -> Any:
+    """:func:`read_trades` as a ``pyarrow.Table``, without copying the numbers.
+
+    ``timestamp`` is ``timestamp[us, tz=UTC]`` (the lake's own precision);
+    the numeric columns are the arrays the library filled, wrapped as they
+    are; ``is_buyer_maker`` is packed into Arrow's bits (one small copy).
+    """
+    import pyarrow as pa
+
+    cols = _read_arrays(root, symbol, start, end, columns)
+    arrays = []
+    for name, v in cols.items():
+        if name == "timestamp":
+            arrays.append(pa.array(v.view("M8[us]"), type=pa.timestamp("us", tz="UTC")))
+        else:
+            arrays.append(pa.array(v))
+    return pa.Table.from_arrays(arrays, names=list(cols))
+
+
+def read_trades_polars(root: str | os.PathLike[str], symbol: str, start: Any, end: Any,
+                       columns: Any = None) -> Any:
+    """:func:`read_trades` as a ``polars.DataFrame`` (through :func:`read_trades_arrow`,
+    whose buffers polars takes over without copying)."""
+    import polars as pl
+
+    return pl.from_arrow(read_trades_arrow(root, symbol, start, end, columns), rechunk=False)
 
 
 def read_changes(root: str | os.PathLike[str], symbol: str, since_version: int = 0) -> pd.DataFrame:

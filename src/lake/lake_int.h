@@ -371,6 +371,45 @@ agt_status agt_lake_open_committed(agt_lake *l, const char *symbol, agt_file_sta
                                    agt_buf *bytes, struct agt_pq_file **pf, char *path, size_t n,
                                    agt_error *err);
 
+/* ---- query.c, read_into.c: range reads --------------------------------- */
+
+/* What agt_query_count fixed about one planned file (read_into.c). */
+typedef struct agt_query_pin {
+    struct agt_pq_file *pf; /* a file wholly inside the range, open at the version counted */
+    agt_trades rows;        /* else the file's rows in the range, decoded when counting */
+    size_t at, n;           /* its first row in the output and its row count */
+} agt_query_pin;
+
+struct agt_query {
+    agt_lake *l;
+    char symbol[24];
+    int64_t start, end;
+    unsigned cols;
+    agt_file_stats *files; /* the plan, in hour order */
+    size_t n, next;        /* planned files; the next one agt_query_next reads */
+    agt_query_pin *pins;   /* agt_query_count: one per planned file, or NULL */
+    size_t counted;        /* agt_query_count's total */
+};
+
+/* Close the files agt_query_count opened and drop its decoded rows. */
+void agt_query_unpin(agt_query *q);
+/*
+ * Open the file of an hour the index lists, at the version it names
+ * (agt_lake_open_committed, which may update *f). A listed file that does
+ * not exist leaves the range unanswerable, like a damaged one (AGT_ECORRUPT).
+ */
+agt_status agt_lake_open_hour(agt_lake *l, const char *symbol, agt_file_stats *f,
+                              struct agt_pq_file **pf, char *path, size_t n, agt_error *err);
+/*
+ * Append the rows of an open data file inside [start, end] to `out` in
+ * timestamp order (then trade id), reserving no more than the rows found;
+ * trade ids and timestamps outside `cols` are zeroed. Errors name `path`.
+ */
+agt_status agt_lake_decode_range(struct agt_pq_file *pf, const char *path, int64_t start,
+                                 int64_t end, unsigned cols, agt_trades *out, agt_error *err);
+/* Zero rows [from, to) of the id and timestamp columns when not in `cols`. */
+void agt_lake_zero_unwanted(unsigned cols, agt_trades *t, size_t from, size_t to);
+
 /* ---- small helpers ----------------------------------------------------- */
 
 static inline void agt_le64(uint8_t *p, uint64_t v)

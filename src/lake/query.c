@@ -44,15 +44,6 @@
 #include "lake/lake_int.h"
 #include "parquet/parquet.h"
 
-struct agt_query {
-    agt_lake *l;
-    char symbol[24];
-    int64_t start, end;
-    unsigned cols;
-    agt_file_stats *files;
-    size_t n, next;
-};
-
 /* The planned files, grown by plan_day. */
 typedef struct plan_acc {
     agt_file_stats *v;
@@ -127,6 +118,7 @@ size_t agt_query_files_planned(const agt_query *q) { return q ? q->n : 0; }
 void agt_query_close(agt_query *q)
 {
     if (!q) return;
+    agt_query_unpin(q);
     free(q->files);
     free(q);
 }
@@ -171,13 +163,8 @@ static agt_status order_by_time(agt_trades *t)
     return AGT_OK;
 }
 
-/*
- * Open the file of an hour the index lists, at the version it names
- * (agt_lake_open_committed). A listed file that does not exist leaves the
- * range unanswerable, like a damaged one.
- */
-static agt_status open_hour(agt_lake *l, const char *symbol, agt_file_stats *f, agt_pq_file **pf,
-                            char *path, size_t n, agt_error *err)
+agt_status agt_lake_open_hour(agt_lake *l, const char *symbol, agt_file_stats *f, agt_pq_file **pf,
+                              char *path, size_t n, agt_error *err)
 {
     agt_status s = agt_lake_open_committed(l, symbol, f, NULL, pf, path, n, err);
     if (s == AGT_ENOTFOUND)
@@ -195,16 +182,36 @@ static agt_status read_file_range(agt_lake *l, const char *symbol, agt_file_stat
 {
     char path[AGT_LAKE_PATH_MAX + 8];
     agt_pq_file *pf = NULL;
-    AGT_TRY(open_hour(l, symbol, f, &pf, path, sizeof path, err));
+    AGT_TRY(agt_lake_open_hour(l, symbol, f, &pf, path, sizeof path, err));
+    agt_status s = agt_lake_decode_range(pf, path, start, end, cols, out, err);
+    agt_pq_close(pf);
+    return s;
+}
+
+agt_status agt_lake_decode_range(agt_pq_file *pf, const char *path, int64_t start, int64_t end,
+                                 unsigned cols, agt_trades *out, agt_error *err)
+{
     agt_error e2;
     agt_error_clear(&e2);
+    size_t base = out->len;
     unsigned c = cols | AGT_COL_TIMESTAMP | AGT_COL_TRADE_ID; /* needed for ordering */
     agt_status s = agt_pq_read_trades(pf, start, end, c, out, &e2);
-    agt_pq_close(pf);
     if (s == AGT_ENOMEM) return agt_err(err, s, "out of memory reading '%s'", path);
     if (s != AGT_OK) return agt_err(err, AGT_ECORRUPT, "data file '%s' is damaged: %s", path, e2.message);
-    if (order_by_time(out) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
+    agt_trades got = {out->trade_id + base, out->ts_us + base, out->price + base,
+                      out->quantity + base, out->is_buyer_maker + base, out->len - base,
+                      out->len - base};
+    if (order_by_time(&got) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
+    agt_lake_zero_unwanted(cols, out, base, out->len);
     return AGT_OK;
+}
+
+void agt_lake_zero_unwanted(unsigned cols, agt_trades *t, size_t from, size_t to)
+{
+    if (!(cols & AGT_LAKE_COL_TRADE_ID) && t->trade_id)
+        memset(t->trade_id + from, 0, (to - from) * sizeof *t->trade_id);
+    if (!(cols & AGT_LAKE_COL_TIMESTAMP) && t->ts_us)
+        memset(t->ts_us + from, 0, (to - from) * sizeof *t->ts_us);
 }
 
 agt_status agt_query_next(agt_query *q, agt_trades *batch, int *done, agt_error *err)
@@ -215,12 +222,6 @@ agt_status agt_query_next(agt_query *q, agt_trades *batch, int *done, agt_error 
     while (q->next < q->n) {
         agt_file_stats *f = &q->files[q->next++];
         AGT_TRY(read_file_range(q->l, q->symbol, f, q->start, q->end, q->cols, batch, err));
-        if (!(q->cols & AGT_LAKE_COL_TRADE_ID) || !(q->cols & AGT_LAKE_COL_TIMESTAMP)) {
-            for (size_t i = 0; i < batch->len; i++) {
-                if (!(q->cols & AGT_LAKE_COL_TRADE_ID)) batch->trade_id[i] = 0;
-                if (!(q->cols & AGT_LAKE_COL_TIMESTAMP)) batch->ts_us[i] = 0;
-            }
-        }
         if (batch->len > 0) return AGT_OK;
     }
     *done = 1;
@@ -379,7 +380,7 @@ agt_status agt_lake_find_trade(agt_lake *lake, const char *symbol, int64_t trade
     info->hour_start_us = hit.hour_start_us;
     char path[AGT_LAKE_PATH_MAX + 8];
     agt_pq_file *pf = NULL;
-    AGT_TRY(open_hour(lake, symbol, &hit, &pf, path, sizeof path, err));
+    AGT_TRY(agt_lake_open_hour(lake, symbol, &hit, &pf, path, sizeof path, err));
     info->files_opened = 1;
     agt_error e2;
     agt_error_clear(&e2);

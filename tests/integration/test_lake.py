@@ -32,7 +32,8 @@ except _lib.LibraryNotFound as exc:  # pragma: no cover
 if not hasattr(_SO, "agt_lake_commit_hour"):  # pragma: no cover
     pytest.skip("library built without the lake module", allow_module_level=True)
 
-from aggtrades.lake import LakeError, read_changes, read_trades  # noqa: E402
+from aggtrades.lake import (  # noqa: E402
+    LakeError, read_changes, read_trades, read_trades_arrow, read_trades_polars)
 
 HOUR = 3_600_000_000
 
@@ -127,6 +128,42 @@ def test_read_trades_window_and_dtypes(lake):
     assert len(read_trades(root, "ETHUSDT", "2023-10-05", "2023-10-05")) == 0
     with pytest.raises(ValueError):
         read_trades(root, "../etc", "2023-10-05", "2023-10-05")
+
+
+def test_read_trades_columns_arrow_polars(lake):
+    """Every output of a range spanning partial and whole hours holds the same rows."""
+    root, w = lake
+    rows = []
+    for k in range(4):
+        h = us("2023-10-05 10:00") + k * HOUR
+        rows += hour_rows(h, 1000 + 500 * k, 500, salt=k)
+        w.commit("BTCUSDT", h, rows[-500:])
+    lo, hi = us("2023-10-05 10:20"), us("2023-10-05 12:40")
+    want = [r for r in rows if lo <= r[1] <= hi]
+    full = read_trades(root, "BTCUSDT", lo, hi)
+    assert full["trade_id"].tolist() == [r[0] for r in want]
+    assert full["price"].tolist() == [r[2] for r in want]
+    assert full["is_buyer_maker"].tolist() == [bool(r[4]) for r in want]
+    part = read_trades(root, "BTCUSDT", lo, hi, columns=["timestamp", "quantity"])
+    assert list(part.columns) == ["timestamp", "quantity"]
+    pd.testing.assert_frame_equal(part, full[["timestamp", "quantity"]])
+    only = read_trades(root, "BTCUSDT", lo, hi, columns=["price"])
+    assert only["price"].tolist() == [r[2] for r in want]
+    with pytest.raises(ValueError, match="unknown column 'volume'"):
+        read_trades(root, "BTCUSDT", lo, hi, columns=["volume"])
+    pa = pytest.importorskip("pyarrow")
+    tb = read_trades_arrow(root, "BTCUSDT", lo, hi)
+    assert tb.schema.field("timestamp").type == pa.timestamp("us", tz="UTC")
+    assert tb.column("trade_id").to_pylist() == [r[0] for r in want]
+    assert tb.column("timestamp").cast(pa.int64()).to_pylist() == [r[1] for r in want]
+    assert tb.column("is_buyer_maker").to_pylist() == [bool(r[4]) for r in want]
+    pl = pytest.importorskip("polars")
+    pf = read_trades_polars(root, "BTCUSDT", lo, hi, columns=["trade_id", "quantity"])
+    assert isinstance(pf, pl.DataFrame) and pf.columns == ["trade_id", "quantity"]
+    assert pf["quantity"].to_list() == [r[3] for r in want]
+    # an empty range and an unknown symbol give empty tables of the right shape
+    assert read_trades_arrow(root, "ETHUSDT", lo, hi).num_rows == 0
+    assert len(read_trades(root, "BTCUSDT", "2023-10-06", "2023-10-06", columns=["price"])) == 0
 
 
 def test_layout_and_schema_files(lake):
