@@ -96,6 +96,16 @@ void agt_lake_close(agt_lake *lake);
 /* The root directory the lake was opened with. Valid until close. */
 const char *agt_lake_root(const agt_lake *lake);
 
+/*
+ * What the lake did on its own to stay usable: a damaged write-ahead log or
+ * a damaged or foreign data file set aside (renamed within its directory to
+ * ".<name>.damaged-<UTC time>", a name engines and the lake ignore, kept for
+ * inspection). Copies the oldest message not read yet into buf (n bytes,
+ * truncated) and returns 1, or returns 0 when there is none. Callers show
+ * them as warnings after agt_lake_open and after writes.
+ */
+int agt_lake_next_notice(agt_lake *lake, char *buf, size_t n);
+
 /* ---- committing ------------------------------------------------------- */
 
 /* prev_id value meaning "not known" (fetch could not see before the hour). */
@@ -198,20 +208,26 @@ agt_status agt_lake_hour_stats(agt_lake *lake, const char *symbol, int64_t hour_
                                agt_file_stats *out, agt_error *err);
 
 typedef enum agt_hour_status {
-    AGT_HOUR_MISSING = 0,    /* never committed */
+    AGT_HOUR_MISSING = 0,    /* never committed, or its data file is gone */
     AGT_HOUR_INCOMPLETE = 1, /* committed but not proven complete, or ids not contiguous */
     AGT_HOUR_GAP = 2,        /* complete alone, but prev_id does not chain with the last id
                                 of the nearest earlier non-empty stored hour */
     AGT_HOUR_COMPLETE = 3    /* proven complete; chains with its stored neighbours */
 } agt_hour_status;
 
-/* Called once per hour in order; `stats` is NULL for a missing hour. Non-zero stops. */
+/*
+ * Called once per hour in order. `stats` is NULL for an hour never
+ * committed; for one whose data file is not on disk with its recorded size
+ * (deleted by hand) the status is AGT_HOUR_MISSING and `stats` its entry.
+ * Non-zero stops.
+ */
 typedef int (*agt_lake_hour_fn)(void *user, int64_t hour_start_us, agt_hour_status status,
                                 const agt_file_stats *stats);
 
 /*
  * Walk every hour whose start lies in [start_us, end_us] and report its
- * status. Chaining looks back through stored hours (empty complete hours
+ * status (one stat(2) per non-empty hour: an hour whose file is gone is
+ * missing, so that it is fetched again rather than skipped). Chaining looks back through stored hours (empty complete hours
  * count) until the nearest earlier non-empty hour; if a missing hour is met
  * first the chain is not checked (the fetch's own proof stands).
  * AGT_ECANCELLED if the callback stopped the walk.
@@ -227,6 +243,15 @@ agt_status agt_lake_scan_hours(agt_lake *lake, const char *symbol, int64_t start
  */
 agt_status agt_lake_newest(agt_lake *lake, const char *symbol, int64_t *hour_start_us,
                            int64_t *last_ts_us, int64_t *last_id, agt_error *err);
+
+/*
+ * The oldest stored data of `symbol`, from the statistics alone (no data
+ * file is opened): *hour_start_us the oldest committed hour, *first_ts_us
+ * and *first_id the oldest stored trade (-1 both if no trade stored). Any
+ * output may be NULL. AGT_ENOTFOUND if the symbol has no committed hour.
+ */
+agt_status agt_lake_oldest(agt_lake *lake, const char *symbol, int64_t *hour_start_us,
+                           int64_t *first_ts_us, int64_t *first_id, agt_error *err);
 
 /*
  * The symbols present in the lake, sorted. *names is a malloc'd array of *n
@@ -445,8 +470,10 @@ typedef enum agt_verify_kind {
                                     agt_lake_rebuild_stats repairs it */
     AGT_VERIFY_STATS_MISSING = 8, /* statistics file of a day missing while the day has data
                                     files (path: the missing file); agt_lake_rebuild_stats */
-    AGT_VERIFY_MISSING_FILE = 9  /* data file listed in the statistics but absent (deleted):
+    AGT_VERIFY_MISSING_FILE = 9, /* data file listed in the statistics but absent (deleted):
                                     fetching the hour again restores it */
+    AGT_VERIFY_WAL = 10          /* write-ahead log damaged (path: the log); the next writer
+                                    sets it aside (it only holds uncommitted work) */
 } agt_verify_kind;
 
 /* One problem: `path` relative to the root, `hour_start_us` (-1 if none), a message. */
@@ -496,6 +523,20 @@ agt_status agt_lake_verify_index(agt_lake *lake, const char *symbol, int64_t sta
  */
 agt_status agt_lake_rebuild_stats(agt_lake *lake, const char *symbol, int64_t start_us,
                                   int64_t end_us, size_t *days_rewritten, agt_error *err);
+
+/*
+ * Set the data file of one hour aside (see agt_lake_next_notice for the
+ * name; a leftover "<file>.prev" too) and remove the hour's statistics
+ * entry, so that the hour reads as missing and the next fetch commits it
+ * afresh. For an hour whose file verify found damaged, or holding what is
+ * not the hour's committed data (another hour's file copied over it).
+ * `moved` (n bytes, may be NULL) receives the new relative path of the
+ * data file ("" if the hour had none). Needs AGT_LAKE_WRITE. The change
+ * feed keeps the hour's earlier commits: the new fetch is recorded as
+ * inserts again. Errors: AGT_EINVAL, AGT_EIO, AGT_ENOSPC.
+ */
+agt_status agt_lake_quarantine_hour(agt_lake *lake, const char *symbol, int64_t hour_start_us,
+                                    char *moved, size_t n, agt_error *err);
 
 #ifdef __cplusplus
 }

@@ -63,6 +63,12 @@
  * record of its own for it: the BEGIN names the hour, so the file.
  * At every instant the entry names a version that F or F.prev holds:
  * a crash leaves every committed hour readable and intact.
+ *
+ * Damage is not merged with: a file in F's place that is not valid Parquet
+ * of this hour (truncated, emptied, garbage, another hour's file copied over
+ * it) is set aside under a hidden name (quarantine.c) and the hour is
+ * committed from the incoming rows alone, so a fresh fetch heals it
+ * (load_stored).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -210,6 +216,86 @@ static agt_status encode_data(const agt_wal_begin *b, const agt_file_stats *fs,
     return agt_pq_write_trades(rows, &o, out, err);
 }
 
+/* 1 if the open data file says it holds `symbol`'s hour `hour` (key-value metadata). */
+static int file_is_hour(const agt_pq_file *f, const char *symbol, int64_t hour)
+{
+    const char *sym = agt_pq_kv_get(f, "aggtrades.symbol");
+    const char *h = agt_pq_kv_get(f, "aggtrades.hour_start_us");
+    return sym && h && strcmp(sym, symbol) == 0 && strtoll(h, NULL, 10) == hour;
+}
+
+/*
+ * Read the data file `path` of the commit's hour whole into `bytes` and
+ * decode its rows. AGT_ENOTFOUND if it does not exist; AGT_ECORRUPT if it
+ * is not valid Parquet or says it holds another hour, or a row lies outside
+ * the hour.
+ */
+static agt_status read_hour_file(agt_lake *l, const char *path, const agt_wal_begin *b,
+                                 agt_buf *bytes, agt_trades *rows, int64_t *version, agt_error *err)
+{
+    bytes->len = 0;
+    agt_trades_clear(rows);
+    AGT_TRY(agt_lake_read_file(l, path, bytes, SIZE_MAX / 4, err));
+    agt_pq_file *f = NULL;
+    agt_error e2;
+    agt_error_clear(&e2);
+    agt_status s = agt_pq_open_mem(bytes->data, bytes->len, &f, &e2);
+    if (s == AGT_ENOMEM) return agt_err(err, s, "out of memory reading '%s'", path);
+    if (s != AGT_OK) return agt_err(err, AGT_ECORRUPT, "not valid parquet: %s", e2.message);
+    if (!file_is_hour(f, b->symbol, b->hour_start_us)) {
+        agt_pq_close(f);
+        return agt_err(err, AGT_ECORRUPT, "it says it holds another hour");
+    }
+    *version = footer_version(f);
+    s = file_rows(f, path, rows, err);
+    agt_pq_close(f);
+    for (size_t i = 0; s == AGT_OK && i < rows->len; i++)
+        if (rows->ts_us[i] < b->hour_start_us || rows->ts_us[i] >= b->hour_start_us + AGT_US_PER_HOUR)
+            s = agt_err(err, AGT_ECORRUPT, "it holds trades of another hour");
+    return s;
+}
+
+/*
+ * The rows the hour holds before this commit, from the file in its place
+ * (its bytes are left in `bytes`: in recovery, when its footer names this
+ * very commit, steps 3-4 are done and they are the merged hour). A file that
+ * is valid Parquet of this hour is merged with, even if its bytes are not
+ * those the index records (rewritten by another tool: the commit records
+ * the differences as updates). Anything else in the hour's place - a
+ * damaged file, another hour's file copied over it - is set aside
+ * (quarantine.c) and the hour starts empty, *old cleared: its completeness
+ * then rests on this commit's proof alone. So does it when the file is gone
+ * (deleted by hand). A file that cannot be read (EIO) fails the commit.
+ */
+static agt_status load_stored(agt_lake *l, const agt_wal_begin *b, const char *rel,
+                              const agt_file_stats **old, agt_trades *stored, int64_t *version,
+                              agt_buf *bytes, agt_error *err)
+{
+    char path[AGT_LAKE_PATH_MAX], to[AGT_LAKE_PATH_MAX];
+    AGT_TRY(agt_lake_path(l, path, sizeof path, rel, err));
+    *version = -1;
+    agt_error why;
+    agt_error_clear(&why);
+    agt_status s = read_hour_file(l, path, b, bytes, stored, version, &why);
+    if (s == AGT_OK) return AGT_OK;
+    if (s == AGT_ENOTFOUND) { /* no file yet: the usual first commit of an hour */
+        if (*old && (*old)->rows > 0) *old = NULL;
+        return AGT_OK;
+    }
+    if (s != AGT_ECORRUPT) {
+        if (err) *err = why;
+        return s;
+    }
+    AGT_TRY(agt_lake_set_aside(l, rel, to, sizeof to, err));
+    agt_lake_notice(l, "'%s' is not the data of its hour (%s): moved aside to '%s'", rel,
+                    why.message, to);
+    *version = -1;
+    bytes->len = 0;
+    agt_trades_clear(stored);
+    *old = NULL;
+    return AGT_OK;
+}
+
 static void fill_meta(const agt_wal_begin *b, const agt_file_stats *old, const agt_trades *merged,
                       agt_file_stats *fs)
 {
@@ -286,21 +372,14 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
     agt_file_stats fs;
     memset(&fs, 0, sizeof fs);
     int64_t file_version = -1;
-    /* no file yet is the usual first commit of an hour: not an error, so not reported */
-    agt_error e2;
-    agt_error_clear(&e2);
-    agt_status s = agt_lake_load_file(path, &stored, &file_version, &e2);
-    if (s == AGT_ENOTFOUND) s = AGT_OK;
-    if (s != AGT_OK) {
-        if (err) *err = e2;
-        goto out;
-    }
+    agt_status s = load_stored(l, b, rel, &old, &stored, &file_version, &data, err);
+    if (s != AGT_OK) goto out;
 
     if (file_version == b->version) {
-        /* Steps 3 and 4 are done: the file on disk is the merged hour. */
+        /* Steps 3 and 4 are done: the file on disk (its bytes in `data`) is the merged hour. */
         fill_meta(b, old, &stored, &fs);
-        if ((s = agt_lake_read_file(l, path, &data, SIZE_MAX / 4, err)) != AGT_OK) goto out;
     } else {
+        data.len = 0;
         if ((s = agt_merge_rows(&stored, &b->rows, &m)) != AGT_OK) {
             s = agt_err(err, s, "out of memory merging '%s'", path);
             goto out;
@@ -332,7 +411,7 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
        to serve (one that read the index before it reads it again). Removed
        before the WAL COMMIT, so that a leftover one always has its BEGIN
        pending and recovery removes it (remove_temps). */
-    if (s == AGT_OK && old) s = unlink_prev(l, rel, err);
+    if (s == AGT_OK) s = unlink_prev(l, rel, err);
     if (res) {
         res->rows = fs.rows;
         res->version = b->version;

@@ -51,6 +51,8 @@ struct agt_lake {
     unsigned long cdc_listings; /* directory listings made (tests) */
     unsigned long day_entries;  /* directory entries read listing days (stats.c, layout.c;
                                    tests: planning a short range reads none) */
+    agt_buf notices;            /* quarantine.c: NUL-terminated messages not yet read */
+    size_t notice_off;          /* start of the oldest unread one */
 };
 
 /* ---- io.c: helpers over the I/O table ---------------------------------- */
@@ -124,12 +126,29 @@ int agt_lake_change_name_version(const char *name, int64_t *version);
 /* Data file "<SYM>_YYYYMMDD_HH.parquet": its symbol (valid) and hour start. */
 int agt_lake_hour_name(const char *name, char symbol[24], int64_t *hour_us);
 
+/* ---- quarantine.c ------------------------------------------------------ */
+
+/*
+ * Rename the file `rel` (relative to the root) within its directory to
+ * ".<name>.damaged-<UTC time>[-n]", a name engines and the lake ignore, and
+ * fsync the directory; `moved` (n bytes, may be NULL) receives the new
+ * relative path. AGT_ENOTFOUND if the file does not exist.
+ */
+agt_status agt_lake_set_aside(agt_lake *l, const char *rel, char *moved, size_t n, agt_error *err);
+/* Queue a message for agt_lake_next_notice (what the lake did on its own). */
+void agt_lake_notice(agt_lake *l, const char *fmt, ...) AGT_PRINTF(2, 3);
+
 /* ---- lock.c ------------------------------------------------------------ */
 
 agt_status agt_lake_lock(agt_lake *l, agt_error *err);
 void agt_lake_unlock(agt_lake *l);
 
 /* ---- wal.c ------------------------------------------------------------- */
+
+/* The log, relative to the root (AGT_WAL_NAME ".tmp" during a checkpoint). */
+#define AGT_WAL_DIR "metadata/wal"
+#define AGT_WAL_NAME "wal.log"
+#define AGT_WAL_REL AGT_WAL_DIR "/" AGT_WAL_NAME
 
 enum { AGT_WAL_BEGIN = 1, AGT_WAL_COMMIT = 2, AGT_WAL_STASH = 3, AGT_WAL_DROP = 4 };
 
@@ -173,9 +192,16 @@ agt_status agt_wal_decode_key(const uint8_t *p, size_t n, char *symbol, int64_t 
 agt_status agt_wal_decode_rows(const uint8_t *p, size_t n, uint64_t nrows, agt_trades *out,
                                agt_error *err);
 
-/* Open (creating if missing) metadata/wal/wal.log and replay it; pending BEGINs to `pending`. */
+/*
+ * Open (creating if missing) metadata/wal/wal.log and replay it; pending
+ * BEGINs to `pending`. A log that does not replay is set aside and a new
+ * one started (a notice says so).
+ */
 agt_status agt_wal_open(agt_lake *l, agt_wal_begin **pending, size_t *n_pending, agt_error *err);
 void agt_wal_close(agt_lake *l);
+/* For readers: AGT_OK if the log replays (or does not exist), else AGT_ECORRUPT
+   (or a read error) with the reason in `why` (n bytes). Never writes. */
+agt_status agt_wal_damaged(agt_lake *l, char *why, size_t n);
 agt_status agt_wal_append_begin(agt_lake *l, const agt_wal_begin *b, agt_error *err);
 agt_status agt_wal_append_commit(agt_lake *l, int64_t version, const char *symbol, int64_t hour,
                                  agt_error *err);
@@ -221,6 +247,10 @@ agt_status agt_stats_load(agt_lake *l, const char *symbol, int64_t day_us, agt_d
 /* Replace/insert one hour's entry of the loaded day `d` and write the day file atomically. */
 agt_status agt_stats_put(agt_lake *l, const char *symbol, agt_day_stats *d,
                          const agt_file_stats *fs, agt_error *err);
+/* Remove the hour's entry from the loaded day `d` and write the day file
+   atomically (remove it when no entry is left). No entry: nothing written. */
+agt_status agt_stats_drop(agt_lake *l, const char *symbol, agt_day_stats *d, int64_t hour_start_us,
+                          agt_error *err);
 /* Write the day file atomically from `d` (format + write .tmp, fsync, rename). */
 agt_status agt_stats_write_day(agt_lake *l, const char *symbol, const agt_day_stats *d,
                                agt_error *err);
@@ -332,6 +362,9 @@ agt_status agt_cdc_encode(const agt_wal_begin *b, const agt_merge *m, const agt_
 agt_status agt_cdc_versions(agt_lake *l, const char *symbol, int64_t since, int64_t **v,
                             size_t *n, agt_error *err);
 void agt_cdc_cache_free(agt_lake *l);
+/* The highest version of any symbol's change file (0 if none): every commit
+   writes its change file before its data file, so no version above it is on disk. */
+agt_status agt_cdc_max_version(agt_lake *l, int64_t *max, agt_error *err);
 
 /* ---- rebuild.c --------------------------------------------------------- */
 

@@ -129,6 +129,7 @@ agt_status agt_lake_open_opts(const char *root, unsigned flags, const agt_lake_o
         return agt_err(err, AGT_EINVAL, "lake root '%s' is too long", root);
     agt_lake *l = calloc(1, sizeof *l);
     if (!l) return agt_err(err, AGT_ENOMEM, "out of memory");
+    agt_buf_init(&l->notices, 0);
     snprintf(l->root, sizeof l->root, "%s", root);
     size_t rl = strlen(l->root);
     while (rl > 1 && l->root[rl - 1] == '/') l->root[--rl] = '\0';
@@ -169,6 +170,7 @@ fail:
     agt_wal_close(l);
     agt_lake_unlock(l);
     agt_cdc_cache_free(l);
+    agt_buf_release(&l->notices);
     free(l);
     return s;
 }
@@ -186,6 +188,7 @@ void agt_lake_close(agt_lake *lake)
     agt_wal_close(lake);
     agt_lake_unlock(lake);
     agt_cdc_cache_free(lake);
+    agt_buf_release(&lake->notices);
     free(lake);
 }
 

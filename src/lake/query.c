@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lake/lake_int.h"
 #include "parquet/parquet.h"
@@ -249,6 +250,25 @@ agt_status agt_lake_read_range(agt_lake *lake, const char *symbol, int64_t start
 
 /* ---- aggregates ------------------------------------------------------------ */
 
+/*
+ * 1 if the file the entry names is on disk with its recorded size: "<file>",
+ * or "<file>.prev" while a merge of the hour is in flight. One stat, no read:
+ * an answer from the statistics alone must not outlive the file it describes
+ * (a file deleted by hand); a damaged file of the right size is verify's to
+ * find.
+ */
+static int file_present(const agt_lake *l, const agt_file_stats *f)
+{
+    char path[AGT_LAKE_PATH_MAX + 8];
+    struct stat st;
+    for (int prev = 0; prev < 2; prev++)
+        if ((size_t)snprintf(path, sizeof path, "%s/%s%s", l->root, f->path,
+                             prev ? AGT_LAKE_PREV_SUFFIX : "") < sizeof path &&
+            stat(path, &st) == 0 && st.st_size == f->size)
+            return 1;
+    return 0;
+}
+
 /* Add the statistics of a whole file, or of the rows of a file inside the range. */
 static void add_stats(agt_range_stats *o, agt_exact_sum *x, const agt_file_stats *f)
 {
@@ -285,12 +305,14 @@ agt_status agt_lake_query_stats(agt_lake *lake, const char *symbol, int64_t star
     for (size_t i = 0; i < n && s == AGT_OK; i++) {
         agt_file_stats *f = &files[i];
         /*
-         * A whole file is answered from its entry, unless the entry has no
+         * A whole file is answered from its entry (if the file is there:
+         * else reading it says what is wrong), unless the entry has no
          * exact sums: written before they existed (its rows give them), or
          * holding a value off the 1e-8 grid (its rows say so again: the
          * result is then inexact either way, but this stays one rule).
          */
-        if (f->min_ts_us >= start_us && f->max_ts_us <= end_us && f->sums_exact) {
+        if (f->min_ts_us >= start_us && f->max_ts_us <= end_us && f->sums_exact &&
+            file_present(lake, f)) {
             add_stats(out, &x, f);
             out->files_from_stats++;
             continue;
@@ -446,7 +468,7 @@ agt_status agt_lake_scan_hours(agt_lake *lake, const char *symbol, int64_t start
          h -= AGT_US_PER_HOUR, k++) {
         const agt_file_stats *f;
         AGT_TRY(cached_hour(lake, symbol, &c, h, &f, err));
-        if (!f) break;
+        if (!f || (f->rows > 0 && !file_present(lake, f))) break;
         if (f->rows > 0) {
             chain_ok = 1;
             chain_last = f->last_id;
@@ -457,7 +479,7 @@ agt_status agt_lake_scan_hours(agt_lake *lake, const char *symbol, int64_t start
         const agt_file_stats *f;
         AGT_TRY(cached_hour(lake, symbol, &c, h, &f, err));
         agt_hour_status st;
-        if (!f) {
+        if (!f || (f->rows > 0 && !file_present(lake, f))) { /* never stored, or its file gone */
             st = AGT_HOUR_MISSING;
             chain_ok = 0;
         } else {
@@ -476,8 +498,13 @@ agt_status agt_lake_scan_hours(agt_lake *lake, const char *symbol, int64_t start
     return AGT_OK;
 }
 
-agt_status agt_lake_newest(agt_lake *lake, const char *symbol, int64_t *hour_start_us,
-                           int64_t *last_ts_us, int64_t *last_id, agt_error *err)
+/*
+ * The newest (oldest = 0) or oldest stored data of `symbol` from the
+ * statistics: the last (first) committed hour, and the newest (oldest)
+ * stored trade's timestamp and id (-1 both if none).
+ */
+static agt_status stored_edge(agt_lake *lake, const char *symbol, int oldest, int64_t *hour_start_us,
+                              int64_t *ts_us, int64_t *id_out, agt_error *err)
 {
     if (!lake) return agt_err(err, AGT_EINVAL, "invalid argument");
     AGT_TRY(agt_lake_check_symbol(symbol, err));
@@ -486,24 +513,35 @@ agt_status agt_lake_newest(agt_lake *lake, const char *symbol, int64_t *hour_sta
     AGT_TRY(agt_stats_list_days(lake, symbol, &days, &nd, err));
     int64_t hour = -1, ts = -1, id = -1;
     agt_status s = AGT_OK;
-    for (size_t i = nd; i-- > 0 && s == AGT_OK;) {
+    for (size_t i = 0; i < nd && s == AGT_OK && id < 0; i++) {
         agt_day_stats d;
-        if ((s = agt_stats_load(lake, symbol, days[i], &d, err)) != AGT_OK) break;
-        for (size_t k = d.n; k-- > 0;) {
-            if (hour < 0) hour = d.h[k].hour_start_us;
-            if (d.h[k].rows > 0) {
-                ts = d.h[k].max_ts_us;
-                id = d.h[k].last_id;
-                break;
+        if ((s = agt_stats_load(lake, symbol, days[oldest ? i : nd - 1 - i], &d, err)) != AGT_OK) break;
+        for (size_t k = 0; k < d.n && id < 0; k++) {
+            const agt_file_stats *f = &d.h[oldest ? k : d.n - 1 - k];
+            if (hour < 0) hour = f->hour_start_us;
+            if (f->rows > 0) {
+                ts = oldest ? f->min_ts_us : f->max_ts_us;
+                id = oldest ? f->first_id : f->last_id;
             }
         }
-        if (id >= 0) break;
     }
     free(days);
     if (s != AGT_OK) return s;
     if (hour < 0) return agt_err(err, AGT_ENOTFOUND, "no data for '%s' in lake '%s'", symbol, lake->root);
     if (hour_start_us) *hour_start_us = hour;
-    if (last_ts_us) *last_ts_us = ts;
-    if (last_id) *last_id = id;
+    if (ts_us) *ts_us = ts;
+    if (id_out) *id_out = id;
     return AGT_OK;
+}
+
+agt_status agt_lake_newest(agt_lake *lake, const char *symbol, int64_t *hour_start_us,
+                           int64_t *last_ts_us, int64_t *last_id, agt_error *err)
+{
+    return stored_edge(lake, symbol, 0, hour_start_us, last_ts_us, last_id, err);
+}
+
+agt_status agt_lake_oldest(agt_lake *lake, const char *symbol, int64_t *hour_start_us,
+                           int64_t *first_ts_us, int64_t *first_id, agt_error *err)
+{
+    return stored_edge(lake, symbol, 1, hour_start_us, first_ts_us, first_id, err);
 }

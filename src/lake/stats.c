@@ -463,6 +463,22 @@ agt_status agt_stats_put(agt_lake *l, const char *symbol, agt_day_stats *d,
     return AGT_OK;
 }
 
+agt_status agt_stats_drop(agt_lake *l, const char *symbol, agt_day_stats *d, int64_t hour_start_us,
+                          agt_error *err)
+{
+    size_t i = 0;
+    while (i < d->n && d->h[i].hour_start_us != hour_start_us) i++;
+    if (i == d->n) return AGT_OK;
+    memmove(&d->h[i], &d->h[i + 1], (d->n - i - 1) * sizeof d->h[0]);
+    d->n--;
+    if (d->n > 0) return agt_stats_write_day(l, symbol, d, err);
+    char rel[160], path[AGT_LAKE_PATH_MAX];
+    agt_lake_stats_rel(symbol, d->day_start_us, rel, sizeof rel);
+    AGT_TRY(agt_lake_path(l, path, sizeof path, rel, err));
+    d->on_disk = 0;
+    return agt_lake_unlink(l, path, err);
+}
+
 void agt_stats_from_rows(const agt_trades *t, agt_file_stats *fs)
 {
     agt_exact_sum x;

@@ -11,8 +11,12 @@
  * A file is checked at the version its entry names: while a merge of its
  * hour is in flight that is "<file>.prev", as for every reader (commit.c). A day whose statistics file is damaged (AGT_VERIFY_INDEX), or
  * missing while its directory holds hour files (AGT_VERIFY_STATS_MISSING),
- * is reported once; agt_lake_rebuild_stats (rebuild.c) repairs both. Problems are reported one by one through the callback; damage
- * is data, never a crash.
+ * is reported once; agt_lake_rebuild_stats (rebuild.c) repairs both. A
+ * damaged file is one problem, the most telling of what is wrong with it
+ * (unreadable, ids not contiguous, statistics, bytes), and a write-ahead log
+ * that does not replay is one more (the next writer sets it aside, wal.c).
+ * Problems are reported one by one through the callback; damage is data,
+ * never a crash.
  */
 #include <dirent.h>
 #include <stdarg.h>
@@ -58,16 +62,6 @@ static int same_exact(const agt_file_stats *r, const agt_file_stats *f)
            r->quote_e16_lo == f->quote_e16_lo && r->quote_e16_hi == f->quote_e16_hi;
 }
 
-/* The bytes of `rel` (the version chosen for entry f) hash to the recorded XXH64. */
-static void check_sum(vctx *v, const agt_file_stats *f, const char *rel, const agt_buf *b)
-{
-    uint64_t h = XXH64(b->data, b->len, 0);
-    if (h != f->checksum || (int64_t)b->len != f->size)
-        report(v, AGT_VERIFY_CHECKSUM, f->path, f->hour_start_us,
-               "'%s' has xxh64 %016" PRIx64 " and %zu bytes, the index says %016" PRIx64 " and %" PRId64,
-               rel, h, b->len, f->checksum, f->size);
-}
-
 /*
  * One hour's file, at the version its entry names: "<path>", or its
  * "<path>.prev" while a merge of the hour is in flight (commit.c). The
@@ -90,43 +84,42 @@ static void check_file(agt_lake *l, vctx *v, const char *symbol, const agt_file_
         agt_buf_release(&b);
         return;
     }
-    if (rs != AGT_OK) {
-        /* the bytes are wrong too, most likely: say so first, as for a file that decodes */
-        b.len = 0;
-        if (agt_lake_path(l, path, sizeof path, f->path, NULL) == AGT_OK &&
-            agt_lake_read_file(l, path, &b, SIZE_MAX / 4, NULL) == AGT_OK)
-            check_sum(v, f, f->path, &b);
+    if (rs != AGT_OK) { /* one file, one problem: its bytes cannot match either */
         report(v, AGT_VERIFY_UNREADABLE, f->path, f->hour_start_us, "%s", e.message);
         agt_buf_release(&b);
         return;
     }
     const char *chosen = path + strlen(l->root) + 1;
-    check_sum(v, f, chosen, &b);
+    uint64_t h = XXH64(b.data, b.len, 0);
+    int64_t size = (int64_t)b.len;
     agt_trades t;
     agt_trades_init(&t);
     rs = agt_lake_rows_of(pf, path, &t, &e);
     agt_pq_close(pf);
     agt_buf_release(&b);
-    if (rs != AGT_OK) {
-        report(v, AGT_VERIFY_UNREADABLE, f->path, f->hour_start_us, "%s", e.message);
-        agt_trades_release(&t);
-        return;
-    }
     agt_file_stats r;
     memset(&r, 0, sizeof r);
     agt_stats_from_rows(&t, &r);
-    if (r.rows != f->rows || r.min_ts_us != f->min_ts_us || r.max_ts_us != f->max_ts_us ||
-        r.first_id != f->first_id || r.last_id != f->last_id || r.buyer_maker != f->buyer_maker ||
-        memcmp(&r.sum_qty, &f->sum_qty, sizeof r.sum_qty) != 0 ||
-        memcmp(&r.quote_volume, &f->quote_volume, sizeof r.quote_volume) != 0 ||
-        (f->sums_exact && !same_exact(&r, f)))
+    /* one file, one problem: the most telling one */
+    if (rs != AGT_OK)
+        report(v, AGT_VERIFY_UNREADABLE, f->path, f->hour_start_us, "%s", e.message);
+    else if (f->complete && !agt_trades_contiguous(&t))
+        report(v, AGT_VERIFY_NOT_CONTIGUOUS, f->path, f->hour_start_us,
+               "'%s' is marked complete but its ids are not contiguous", f->path);
+    else if (r.rows != f->rows || r.min_ts_us != f->min_ts_us || r.max_ts_us != f->max_ts_us ||
+             r.first_id != f->first_id || r.last_id != f->last_id || r.buyer_maker != f->buyer_maker ||
+             memcmp(&r.sum_qty, &f->sum_qty, sizeof r.sum_qty) != 0 ||
+             memcmp(&r.quote_volume, &f->quote_volume, sizeof r.quote_volume) != 0 ||
+             (f->sums_exact && !same_exact(&r, f)))
         report(v, AGT_VERIFY_STATS, f->path, f->hour_start_us,
                "'%s' holds %" PRId64 " rows (ids %" PRId64 "..%" PRId64 "), the index says %" PRId64
                " (ids %" PRId64 "..%" PRId64 ") or other sums",
                chosen, r.rows, r.first_id, r.last_id, f->rows, f->first_id, f->last_id);
-    if (f->complete && !agt_trades_contiguous(&t))
-        report(v, AGT_VERIFY_NOT_CONTIGUOUS, f->path, f->hour_start_us,
-               "'%s' is marked complete but its ids are not contiguous", f->path);
+    else if (h != f->checksum || size != f->size)
+        report(v, AGT_VERIFY_CHECKSUM, f->path, f->hour_start_us,
+               "'%s' has xxh64 %016" PRIx64 " and %" PRId64 " bytes, the index says %016" PRIx64
+               " and %" PRId64,
+               chosen, h, size, f->checksum, f->size);
     agt_trades_release(&t);
 }
 
@@ -283,6 +276,9 @@ static agt_status verify_run(agt_lake *lake, const char *symbol, int64_t start_u
     if (!lake) return agt_err(err, AGT_EINVAL, "invalid argument");
     vctx v = {fn, user, 0, 0, index_only};
     agt_status s = AGT_OK;
+    char why[sizeof ((agt_error *)0)->message];
+    if (!index_only && agt_wal_damaged(lake, why, sizeof why) != AGT_OK)
+        report(&v, AGT_VERIFY_WAL, AGT_WAL_REL, -1, "%s", why);
     if (symbol) {
         AGT_TRY(agt_lake_check_symbol(symbol, err));
         s = verify_symbol(lake, &v, symbol, start_us, end_us, err);

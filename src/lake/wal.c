@@ -324,10 +324,54 @@ static int replay_rec(void *user, uint32_t type, int64_t version, const uint8_t 
     return 0;
 }
 
+/*
+ * Replay the log image `img`: the stash index into `w`, *base the header's
+ * version, *end the end of the last good record, *max_version the highest
+ * BEGIN, and (pending not NULL) every BEGIN without its COMMIT decoded into
+ * *pending (the caller releases them, also on failure). AGT_ECORRUPT if the
+ * header is damaged or a pending BEGIN does not decode.
+ */
+static agt_status replay_image(agt_wal *w, const agt_buf *img, const char *path, uint64_t *base,
+                               uint64_t *end, int64_t *max_version, agt_wal_begin **pending,
+                               size_t *n_pending, agt_error *err)
+{
+    replay r;
+    memset(&r, 0, sizeof r);
+    r.w = w;
+    agt_status s = agt_wal_parse(img->data, img->len, base, end, replay_rec, &r, err);
+    if (s == AGT_OK && r.st != AGT_OK) s = agt_err(err, r.st, "out of memory reading the wal");
+    if (s == AGT_ECORRUPT) agt_err(err, s, "write-ahead log '%s' has a damaged header", path);
+    *max_version = r.max_version;
+    for (size_t i = 0; i < r.n && s == AGT_OK; i++) {
+        if (r.begins[i].done) continue;
+        agt_wal_begin one, *b = &one;
+        memset(&one, 0, sizeof one);
+        if (pending) {
+            if (!*pending && !(*pending = calloc(r.n, sizeof **pending))) {
+                s = agt_err(err, AGT_ENOMEM, "out of memory");
+                break;
+            }
+            b = &(*pending)[(*n_pending)++];
+        }
+        agt_trades_init(&b->rows);
+        s = agt_wal_decode_begin(img->data + r.begins[i].off, r.begins[i].len, r.begins[i].version,
+                                 b, err);
+        if (s == AGT_ECORRUPT) {
+            char why[sizeof err->message];
+            snprintf(why, sizeof why, "%s", err ? err->message : "");
+            agt_err(err, s, "write-ahead log '%s': the commit of version %lld does not decode (%s)",
+                    path, (long long)r.begins[i].version, why);
+        }
+        if (!pending) agt_wal_begin_release(b);
+    }
+    free(r.begins);
+    return s;
+}
+
 static agt_status wal_path(agt_lake *l, char *p, size_t n, const char *name, agt_error *err)
 {
     char rel[64];
-    snprintf(rel, sizeof rel, "metadata/wal/%s", name);
+    snprintf(rel, sizeof rel, "%s/%s", AGT_WAL_DIR, name);
     return agt_lake_path(l, p, n, rel, err);
 }
 
@@ -338,53 +382,42 @@ static agt_status create_fresh(agt_lake *l, const char *path, uint64_t base, agt
     return agt_lake_write_atomic(l, path, h, sizeof h, err);
 }
 
-agt_status agt_wal_open(agt_lake *l, agt_wal_begin **pending, size_t *n_pending, agt_error *err)
+/*
+ * A new log, when there is none (a new lake, or one whose log was deleted
+ * or set aside): its base version is the highest version on disk, which the
+ * change feed gives (every commit writes its change file first), so that no
+ * version is ever used twice.
+ */
+static agt_status create_missing(agt_lake *l, const char *path, agt_error *err)
+{
+    int64_t max = 0;
+    AGT_TRY(agt_cdc_max_version(l, &max, err));
+    return create_fresh(l, path, (uint64_t)max, err);
+}
+
+static agt_status wal_open_once(agt_lake *l, agt_wal_begin **pending, size_t *n_pending,
+                                agt_error *err)
 {
     *pending = NULL;
     *n_pending = 0;
     char path[AGT_LAKE_PATH_MAX], tmp[AGT_LAKE_PATH_MAX];
-    AGT_TRY(wal_path(l, path, sizeof path, "wal.log", err));
-    AGT_TRY(wal_path(l, tmp, sizeof tmp, "wal.log.tmp", err));
+    AGT_TRY(wal_path(l, path, sizeof path, AGT_WAL_NAME, err));
+    AGT_TRY(wal_path(l, tmp, sizeof tmp, AGT_WAL_NAME ".tmp", err));
     AGT_TRY(agt_lake_unlink(l, tmp, err)); /* an interrupted checkpoint */
     agt_wal *w = &l->wal;
-    if (!agt_lake_exists(path)) AGT_TRY(create_fresh(l, path, 0, err));
+    w->n_stash = 0;
+    if (!agt_lake_exists(path)) AGT_TRY(create_missing(l, path, err));
 
     agt_buf img;
     agt_buf_init(&img, 0);
     agt_status s = agt_lake_read_file(l, path, &img, SIZE_MAX / 4, err);
-    if (s != AGT_OK) {
-        agt_buf_release(&img);
-        return s;
-    }
-    replay r;
-    memset(&r, 0, sizeof r);
-    r.w = w;
     uint64_t base = 0, end = 0;
-    s = agt_wal_parse(img.data, img.len, &base, &end, replay_rec, &r, err);
-    if (s == AGT_OK && r.st != AGT_OK) s = agt_err(err, r.st, "out of memory reading the wal");
-    if (s != AGT_OK) {
-        if (s == AGT_ECORRUPT) agt_err(err, s, "wal '%s' has a damaged header", path);
-        goto out;
-    }
+    int64_t max_version = 0;
+    if (s == AGT_OK)
+        s = replay_image(w, &img, path, &base, &end, &max_version, pending, n_pending, err);
+    if (s != AGT_OK) goto out;
     w->base_version = base;
-    l->last_version = (int64_t)base > r.max_version ? (int64_t)base : r.max_version;
-
-    size_t np = 0;
-    for (size_t i = 0; i < r.n; i++) np += !r.begins[i].done;
-    if (np) {
-        *pending = calloc(np, sizeof **pending);
-        if (!*pending) { s = agt_err(err, AGT_ENOMEM, "out of memory"); goto out; }
-        for (size_t i = 0; i < r.n; i++) {
-            if (r.begins[i].done) continue;
-            agt_wal_begin *b = &(*pending)[*n_pending];
-            agt_trades_init(&b->rows);
-            (*n_pending)++;
-            s = agt_wal_decode_begin(img.data + r.begins[i].off, r.begins[i].len,
-                                     r.begins[i].version, b, err);
-            if (s != AGT_OK) goto out;
-        }
-    }
-
+    l->last_version = (int64_t)base > max_version ? (int64_t)base : max_version;
     w->fd = l->io->open(l->io->ctx, path, O_RDWR, 0);
     if (w->fd < 0) { s = agt_err_sys(err, errno, "cannot open '%s'", path); goto out; }
     if (end < img.len) { /* drop the torn tail so appends follow good records */
@@ -396,7 +429,6 @@ agt_status agt_wal_open(agt_lake *l, agt_wal_begin **pending, size_t *n_pending,
     }
     w->size = end;
 out:
-    free(r.begins);
     agt_buf_release(&img);
     if (s != AGT_OK) {
         for (size_t i = 0; i < *n_pending; i++) agt_wal_begin_release(&(*pending)[i]);
@@ -404,6 +436,57 @@ out:
         *pending = NULL;
         *n_pending = 0;
     }
+    return s;
+}
+
+/*
+ * A log that cannot be replayed - its header damaged, or a commit record
+ * whose checksum holds but whose content does not decode - would block
+ * every writer. It only ever holds uncommitted work (commits in flight and
+ * fetched pages; every committed hour is in its data, statistics and change
+ * files), so it is set aside (quarantine.c) and a new one started: what it
+ * held is fetched again. A commit it held that had renamed its data file in
+ * is finished by the next commit of that hour (commit.c restores the
+ * committed ".prev"), and verify reports what is left over.
+ */
+agt_status agt_wal_open(agt_lake *l, agt_wal_begin **pending, size_t *n_pending, agt_error *err)
+{
+    agt_error why;
+    agt_error_clear(&why);
+    agt_status s = wal_open_once(l, pending, n_pending, &why);
+    if (s != AGT_ECORRUPT) {
+        if (s != AGT_OK && err) *err = why;
+        return s;
+    }
+    char to[AGT_LAKE_PATH_MAX];
+    AGT_TRY(agt_lake_set_aside(l, AGT_WAL_REL, to, sizeof to, err));
+    agt_lake_notice(l, "%s; moved aside to '%s': the commits in flight and fetched pages it held "
+                       "are dropped, committed data is intact",
+                    why.message, to);
+    return wal_open_once(l, pending, n_pending, err);
+}
+
+agt_status agt_wal_damaged(agt_lake *l, char *why, size_t n)
+{
+    char path[AGT_LAKE_PATH_MAX];
+    if (why && n) why[0] = '\0';
+    if (wal_path(l, path, sizeof path, AGT_WAL_NAME, NULL) != AGT_OK) return AGT_OK;
+    agt_buf img;
+    agt_buf_init(&img, 0);
+    agt_error e;
+    agt_error_clear(&e);
+    agt_status s = agt_lake_read_file(l, path, &img, SIZE_MAX / 4, &e);
+    if (s == AGT_ENOTFOUND) s = AGT_OK; /* a lake never written, or a new log to be */
+    else if (s == AGT_OK) {
+        agt_wal scratch; /* the stash index of a log this handle does not write */
+        memset(&scratch, 0, sizeof scratch);
+        uint64_t base, end;
+        int64_t max_version;
+        s = replay_image(&scratch, &img, path, &base, &end, &max_version, NULL, NULL, &e);
+        free(scratch.stash);
+    }
+    agt_buf_release(&img);
+    if (s != AGT_OK && why && n) snprintf(why, n, "%s", e.message);
     return s;
 }
 
@@ -451,7 +534,7 @@ agt_status agt_wal_in_flight(agt_lake *l, const char *symbol, int64_t lo, int64_
 {
     *yes = 0;
     char path[AGT_LAKE_PATH_MAX];
-    AGT_TRY(wal_path(l, path, sizeof path, "wal.log", err));
+    AGT_TRY(wal_path(l, path, sizeof path, AGT_WAL_NAME, err));
     agt_buf img;
     agt_buf_init(&img, 0);
     agt_error e2; /* no log (a lake never written) is an answer, not an error to report */
@@ -480,7 +563,7 @@ static agt_status append(agt_lake *l, agt_buf *rec, int sync, agt_error *err)
 {
     agt_wal *w = &l->wal;
     char path[AGT_LAKE_PATH_MAX];
-    AGT_TRY(wal_path(l, path, sizeof path, "wal.log", err));
+    AGT_TRY(wal_path(l, path, sizeof path, AGT_WAL_NAME, err));
     if (w->fd < 0) return agt_err(err, AGT_EINVAL, "lake '%s' is not open for writing", l->root);
     agt_status s = agt_lake_pwrite_all(l, w->fd, rec->data, rec->len, w->size, path, err);
     if (s == AGT_OK && sync) s = agt_lake_fsync(l, w->fd, path, err);
@@ -569,7 +652,7 @@ agt_status agt_wal_checkpoint(agt_lake *l, int force, agt_error *err)
     if (!force && w->size - live <= l->checkpoint_bytes) return AGT_OK;
 
     char path[AGT_LAKE_PATH_MAX];
-    AGT_TRY(wal_path(l, path, sizeof path, "wal.log", err));
+    AGT_TRY(wal_path(l, path, sizeof path, AGT_WAL_NAME, err));
 
     /* Build the new image: header + live stash records, offsets remapped. */
     agt_buf img;

@@ -248,9 +248,11 @@ def test_corrupt_file_under_query(lake: Path, tmp_path: Path, damage: str, mode:
     f.write_bytes(bytes(data))
     before = tree(root)
     p = run(None, root, "query", "ETHBTC", "--start", "2024-02-01 05:00", "--end", "2024-02-01 06:00", *mode)
-    if mode == ["--stats"]:
+    if mode == ["--stats"] and damage == "flip":
         # the damaged hour lies wholly inside the window: --stats answers it from
-        # the statistics index without reading it (the same figures as before)
+        # the statistics index without reading it (the same figures as before);
+        # only a file of another size than recorded (truncated, emptied) is read,
+        # and found damaged: the index never answers for a file that is not there
         good = run(None, lake, "query", "ETHBTC", "--start", "2024-02-01 05:00", "--end", "2024-02-01 06:00", *mode)
         assert p.returncode == 0 and p.stdout == good.stdout, (p.returncode, p.stderr)
     else:

@@ -106,4 +106,25 @@ static inline void lt_make_hour(agt_trades *t, int64_t hour, int64_t first, size
     }
 }
 
+/* Records what agt_lake_verify reports: the first 8 problems' kinds and paths. */
+typedef struct lt_vrec {
+    int n;
+    agt_verify_kind kinds[8];
+    char path[8][256];
+} lt_vrec;
+
+static inline int lt_verify_cb(void *u, agt_verify_kind k, const char *path, int64_t hour,
+                               const char *msg)
+{
+    lt_vrec *v = u;
+    (void)hour;
+    (void)msg;
+    if (v->n < 8) {
+        v->kinds[v->n] = k;
+        snprintf(v->path[v->n], sizeof v->path[0], "%s", path);
+        v->n++;
+    }
+    return 0;
+}
+
 #endif

@@ -128,6 +128,8 @@ void cli_date_str(int64_t us, char out[16]);
 
 /* ---- the lake ---------------------------------------------------------------- */
 
+/* Print what the lake did on its own (agt_lake_next_notice) as warnings. */
+void cli_lake_notices(const cli_ctx *ctx, agt_lake *lake);
 /* Open the lake for writing (lock). Prints the error and returns the exit status on failure. */
 int cli_lake_open_write(const cli_ctx *ctx, agt_lake **out);
 /* Open the lake for reading. */

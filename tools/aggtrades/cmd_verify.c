@@ -101,9 +101,9 @@ static int on_verify(void *user, agt_verify_kind kind, const char *path, int64_t
 static int on_hour(void *user, int64_t hour, agt_hour_status st, const agt_file_stats *fs)
 {
     vstate *s = user;
-    (void)fs;
     s->hours_seen++;
     if (hour >= s->now_hour) return 0;
+    if (st == AGT_HOUR_MISSING && fs) return 0; /* its file is gone: the lake's verify said so */
     if (st == AGT_HOUR_MISSING) add(s, P_MISSING, hour, "never stored");
     else if (st == AGT_HOUR_INCOMPLETE) add(s, P_INCOMPLETE, hour, "not proven complete");
     else if (st == AGT_HOUR_GAP)

@@ -407,6 +407,12 @@ void cli_date_str(int64_t us, char out[16])
 
 /* ---- lake and client --------------------------------------------------------------------- */
 
+void cli_lake_notices(const cli_ctx *ctx, agt_lake *lake)
+{
+    char msg[700];
+    while (agt_lake_next_notice(lake, msg, sizeof msg)) cli_warn(ctx, "%s", msg);
+}
+
 /* The root exists but is not a directory: say so (exit 3). */
 static int root_not_dir(const cli_ctx *ctx)
 {
@@ -422,7 +428,10 @@ static int lake_open(const cli_ctx *ctx, unsigned flags, agt_lake **out)
     agt_error_clear(&err);
     if (root_not_dir(ctx)) return EXIT_LAKE;
     agt_status s = agt_lake_open(ctx->root, flags, out, &err);
-    if (s == AGT_OK) return 0;
+    if (s == AGT_OK) {
+        cli_lake_notices(ctx, *out); /* e.g. a damaged write-ahead log set aside */
+        return 0;
+    }
     if (s == AGT_ENOTFOUND)
         cli_error("no lake at '%s' (run 'aggtrades download' first or set --root)", ctx->root);
     else
@@ -450,15 +459,12 @@ int cli_lake_error(const cli_ctx *ctx, agt_status s, const agt_error *err)
 int cli_first_stored_hour(const cli_ctx *ctx, agt_lake *lake, const char *symbol, int64_t end_us,
                           int64_t *hour_us)
 {
-    agt_range_stats st;
     agt_error err;
-    int64_t epoch;
-    agt_parse_time(CLI_EPOCH_DATE, &epoch, NULL, NULL);
-    memset(&st, 0, sizeof st);
+    int64_t first_ts = -1;
     agt_error_clear(&err);
-    agt_status s = agt_lake_query_stats(lake, symbol, epoch, end_us, &st, &err);
-    if (s != AGT_OK) return cli_lake_error(ctx, s, &err);
-    *hour_us = st.count > 0 ? st.first_ts_us - st.first_ts_us % AGT_US_PER_HOUR : -1;
+    agt_status s = agt_lake_oldest(lake, symbol, NULL, &first_ts, NULL, &err);
+    if (s != AGT_OK && s != AGT_ENOTFOUND) return cli_lake_error(ctx, s, &err);
+    *hour_us = first_ts >= 0 && first_ts <= end_us ? first_ts - first_ts % AGT_US_PER_HOUR : -1;
     return 0;
 }
 

@@ -1,0 +1,118 @@
+/*
+ * quarantine.c - setting damaged files aside, and telling the caller so.
+ *
+ * A lake heals by fetching again what it lost, but it never destroys what
+ * it cannot read: a damaged or foreign file in an hour's place, a damaged
+ * write-ahead log, is renamed within its own directory to
+ *
+ *   .<name>.damaged-<YYYYMMDDTHHMMSSZ>[-<n>]
+ *
+ * (UTC time of the move; -2, -3, ... if that name is taken). The leading
+ * '.' hides it from Hive-style dataset readers (pyarrow, Spark and polars
+ * skip names starting with '.' or '_'), and it does not end in ".parquet",
+ * so neither a "*.parquet" glob (DuckDB) nor the lake itself (its listings,
+ * verify's orphan check) ever reads it again. It stays for a person to
+ * inspect or delete. Each move is a rename(2) through the I/O table followed
+ * by an fsync of the directory.
+ *
+ * The library never prints: what it had to do on its own (a file or a log
+ * set aside) is queued as a notice on the handle, which the caller drains
+ * with agt_lake_next_notice and shows as a warning.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "lake/lake_int.h"
+
+void agt_lake_notice(agt_lake *l, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    /* best effort: a notice lost to out of memory leaves the lake as correct */
+    (void)agt_buf_append(&l->notices, msg, strlen(msg) + 1);
+}
+
+int agt_lake_next_notice(agt_lake *lake, char *buf, size_t n)
+{
+    if (!lake || lake->notice_off >= lake->notices.len) return 0;
+    const char *m = (const char *)lake->notices.data + lake->notice_off;
+    size_t len = strlen(m);
+    if (buf && n) snprintf(buf, n, "%s", m);
+    lake->notice_off += len + 1;
+    if (lake->notice_off >= lake->notices.len) lake->notices.len = lake->notice_off = 0;
+    return 1;
+}
+
+agt_status agt_lake_set_aside(agt_lake *l, const char *rel, char *moved, size_t n, agt_error *err)
+{
+    char from[AGT_LAKE_PATH_MAX], to[AGT_LAKE_PATH_MAX], dir[AGT_LAKE_PATH_MAX], stamp[24];
+    AGT_TRY(agt_lake_path(l, from, sizeof from, rel, err));
+    const char *base = strrchr(rel, '/');
+    size_t dlen = base ? (size_t)(base - rel) + 1 : 0; /* the directory part, '/' included */
+    base = base ? base + 1 : rel;
+    agt_tm tm;
+    agt_tm_from_us(agt_lake_now_us(), &tm);
+    snprintf(stamp, sizeof stamp, "%04d%02d%02dT%02d%02d%02dZ", tm.year, tm.month, tm.day, tm.hour,
+             tm.minute, tm.second);
+    char nrel[AGT_LAKE_PATH_MAX];
+    for (int k = 1;; k++) {
+        char suffix[16] = "";
+        if (k > 1) snprintf(suffix, sizeof suffix, "-%d", k);
+        if ((size_t)snprintf(nrel, sizeof nrel, "%.*s.%s.damaged-%s%s", (int)dlen, rel, base,
+                             stamp, suffix) >= sizeof nrel)
+            return agt_err(err, AGT_EINVAL, "path too long '%s'", rel);
+        AGT_TRY(agt_lake_path(l, to, sizeof to, nrel, err));
+        if (!agt_lake_exists(to)) break;
+        if (k == 1000) return agt_err(err, AGT_EIO, "no free name to set '%s' aside", from);
+    }
+    if (l->io->rename(l->io->ctx, from, to) != 0) {
+        if (errno == ENOENT) return agt_err(err, AGT_ENOTFOUND, "no such file '%s'", from);
+        return agt_err_sys(err, errno, "cannot move '%s' aside to '%s'", from, to);
+    }
+    snprintf(dir, sizeof dir, "%s", to);
+    *strrchr(dir, '/') = '\0';
+    AGT_TRY(agt_lake_fsync_dir(l, dir, err));
+    if (moved && n) snprintf(moved, n, "%s", nrel);
+    return AGT_OK;
+}
+
+agt_status agt_lake_quarantine_hour(agt_lake *lake, const char *symbol, int64_t hour_start_us,
+                                    char *moved, size_t n, agt_error *err)
+{
+    if (moved && n) moved[0] = '\0';
+    if (!lake) return agt_err(err, AGT_EINVAL, "invalid argument");
+    if (!(lake->flags & AGT_LAKE_WRITE))
+        return agt_err(err, AGT_EINVAL, "lake '%s' is open read-only", lake->root);
+    if (lake->broken)
+        return agt_err(err, AGT_EIO, "lake '%s' had a failed write; reopen it to recover", lake->root);
+    AGT_TRY(agt_lake_check_hour(symbol, hour_start_us, err));
+    char rel[160], prel[168], path[AGT_LAKE_PATH_MAX];
+    AGT_TRY(agt_lake_data_rel(symbol, hour_start_us, rel, sizeof rel, err));
+    /* A writer has no commit in flight here (recovery ran at open): a ".prev"
+       is a leftover, its content no more trusted than the file's. */
+    snprintf(prel, sizeof prel, "%s%s", rel, AGT_LAKE_PREV_SUFFIX);
+    for (int prev = 0; prev < 2; prev++) {
+        const char *r = prev ? prel : rel;
+        char to[AGT_LAKE_PATH_MAX];
+        AGT_TRY(agt_lake_path(lake, path, sizeof path, r, err));
+        if (!agt_lake_exists(path)) continue;
+        AGT_TRY(agt_lake_set_aside(lake, r, to, sizeof to, err));
+        agt_lake_notice(lake, "moved '%s' aside to '%s'", r, to);
+        if (!prev && moved && n) snprintf(moved, n, "%s", to);
+    }
+    /* Then forget the hour: it reads as missing and is fetched again. A crash
+       between the two steps leaves an entry without its file, which readers,
+       verify and download all take as a missing hour too. */
+    agt_day_stats d;
+    agt_status s = agt_stats_load(lake, symbol, hour_start_us, &d, err);
+    if (s == AGT_ECORRUPT) /* the day is rebuilt from its files, this one no longer among them */
+        return agt_stats_rebuild(lake, symbol, hour_start_us, hour_start_us, INT64_MAX, NULL, err);
+    if (s != AGT_OK) return s;
+    return agt_stats_drop(lake, symbol, &d, hour_start_us, err);
+}
