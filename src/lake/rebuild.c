@@ -24,8 +24,10 @@
  *
  * An hour whose latest commit left rows but whose data file is gone gets no
  * entry (it reads as missing and is fetched again), never a false "empty".
- * A damaged data file stops the rebuild of its day with AGT_ECORRUPT naming
- * it: the index is never rebuilt around a hole. A day is rewritten
+ * So does an hour whose data file is damaged or not of this hour (another
+ * hour's file copied over it): the index is never rebuilt around a hole,
+ * and the file is set aside under a hidden name (quarantine.c) so that the
+ * next fetch of the hour commits it afresh. A day is rewritten
  * atomically, and only if its new content differs from the file on disk; a
  * day left with no entry loses its file.
  *
@@ -95,7 +97,8 @@ static agt_status commit_ts_from_change(agt_lake *l, const char *symbol, int64_t
     return AGT_OK;
 }
 
-/* The entry of the hour's data file. *present = 0 if the hour has no file. */
+/* The entry of the hour's data file. *present = 0 if the hour has no file,
+   -1 (AGT_ECORRUPT) if its file is damaged or not of this hour. */
 static agt_status entry_from_file(agt_lake *l, const char *symbol, int64_t hour, agt_file_stats *fs,
                                   int *present, agt_error *err)
 {
@@ -125,8 +128,8 @@ static agt_status entry_from_file(agt_lake *l, const char *symbol, int64_t hour,
         goto out;
     }
     if (s != AGT_OK) {
-        s = agt_err(err, AGT_ECORRUPT, "cannot rebuild statistics: data file '%s' is damaged: %s",
-                    path, e2.message);
+        s = agt_err(err, AGT_ECORRUPT, "data file '%s' is damaged: %s", path, e2.message);
+        *present = -1;
         goto out;
     }
     if (!agt_trades_is_sorted(&t) && (s = agt_trades_sort_unique(&t, NULL)) != AGT_OK) goto out;
@@ -149,7 +152,8 @@ static agt_status entry_from_file(agt_lake *l, const char *symbol, int64_t hour,
               (ts_lo != fs->min_ts_us || ts_hi != fs->max_ts_us)))
         bad = "its rows do not match its column statistics";
     if (bad) {
-        s = agt_err(err, AGT_ECORRUPT, "cannot rebuild statistics: data file '%s': %s", path, bad);
+        s = agt_err(err, AGT_ECORRUPT, "data file '%s': %s", path, bad);
+        *present = -1;
         goto out;
     }
     if (!kv_int(f, "aggtrades.commit_ts_us", &fs->commit_ts_us) &&
@@ -246,7 +250,20 @@ static agt_status derive_day(agt_lake *l, const char *symbol, int64_t day, const
     for (int h = 0; h < 24; h++) {
         int64_t hour = day + h * AGT_US_PER_HOUR;
         int present = 0;
-        AGT_TRY(entry_from_file(l, symbol, hour, &d->h[d->n], &present, err));
+        agt_error e2;
+        agt_error_clear(&e2);
+        agt_status s = entry_from_file(l, symbol, hour, &d->h[d->n], &present, &e2);
+        if (present < 0) { /* never rebuilt around: set aside, the hour reads as missing */
+            char rel[160], to[AGT_LAKE_PATH_MAX];
+            AGT_TRY(agt_lake_data_rel(symbol, hour, rel, sizeof rel, err));
+            AGT_TRY(agt_lake_set_aside(l, rel, to, sizeof to, err));
+            agt_lake_notice(l, "%s: moved aside to '%s'", e2.message, to);
+            continue;
+        }
+        if (s != AGT_OK) {
+            if (err) *err = e2;
+            return s;
+        }
         if (present) {
             d->n++;
             continue;

@@ -297,7 +297,8 @@ TEST(commit_heals_its_day)
     lt_cleanup(root);
 }
 
-TEST(rebuild_refuses_damaged_data)
+/* A damaged data file is never rebuilt around: it is set aside, its hour left missing. */
+TEST(rebuild_sets_damaged_data_aside)
 {
     char root[256], p[512], saved[8192];
     agt_error e;
@@ -311,9 +312,19 @@ TEST(rebuild_refuses_damaged_data)
     agt_lake *l = NULL;
     ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
     size_t n = 9;
-    ASSERT_EQ_INT(agt_lake_rebuild_stats(l, SYM, 0, INT64_MAX, &n, &e), AGT_ECORRUPT);
-    ASSERT(strstr(e.message, "BTCUSDT_20231001_01.parquet") != NULL);
-    ASSERT(!agt_lake_exists(p)); /* nothing half-rebuilt around the hole */
+    ASSERT_OK(agt_lake_rebuild_stats(l, SYM, 0, INT64_MAX, &n, &e));
+    ASSERT_EQ_INT(n, 1);
+    char msg[700];
+    ASSERT(agt_lake_next_notice(l, msg, sizeof msg));
+    ASSERT(strstr(msg, "BTCUSDT_20231001_01.parquet' is damaged") != NULL);
+    ASSERT(strstr(msg, "moved aside to 'symbol=BTCUSDT/year=2023/month=10/day=1/.BTCUSDT_20231001_01.parquet.damaged-"));
+    agt_file_stats fs;
+    int64_t h1 = lt_hour(2023, 10, 1, 1);
+    ASSERT_EQ_INT(agt_lake_hour_stats(l, SYM, h1, &fs, &e), AGT_ENOTFOUND); /* missing, to fetch */
+    ASSERT_OK(agt_lake_hour_stats(l, SYM, h1 - AGT_US_PER_HOUR, &fs, &e));
+    size_t problems = 9;
+    ASSERT_OK(agt_lake_verify(l, SYM, 0, INT64_MAX, NULL, NULL, &problems, &e));
+    ASSERT_EQ_INT(problems, 0);
     agt_lake_close(l);
     lt_cleanup(root);
 }
@@ -564,6 +575,6 @@ TEST(plan_short_and_long_ranges)
 }
 
 TEST_MAIN(TEST_REF(rebuild_damaged_and_missing), TEST_REF(commit_heals_its_day),
-          TEST_REF(rebuild_refuses_damaged_data), TEST_REF(first_commit_in_flight_is_not_damage),
+          TEST_REF(rebuild_sets_damaged_data_aside), TEST_REF(first_commit_in_flight_is_not_damage),
           TEST_REF(changes_listing_cache), TEST_REF(commit_cost_is_flat),
           TEST_REF(plan_short_and_long_ranges))
