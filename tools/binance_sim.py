@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""binance_sim: a faithful, deterministic simulator of Binance spot aggregate trades.
+"""binance_sim: a faithful, deterministic simulator of Binance aggregate trades: spot,
+USD-M futures and COIN-M futures (see "Futures markets").
 
 Every integration test and the demo talk to this program instead of api.binance.com
 and data.binance.vision.  It reproduces the behaviour described in
@@ -108,14 +109,65 @@ Going over gives HTTP 429 -1003 "Too many requests; current limit is <n> request
 418 escalation for requests sent before then.  ``exchangeInfo.rateLimits`` advertises
 the current ``weight_limit`` and ``raw_limit``.
 
+Futures markets
+===============
+USD-M futures (``um``) under ``/fapi/v1/`` and COIN-M futures (``cm``) under
+``/dapi/v1/``, on the same port, with the rules of docs/futures.md:
+
+``GET /fapi/v1/aggTrades`` / ``GET /dapi/v1/aggTrades`` (weight 20)
+    ``symbol``, ``fromId``, ``startTime`` + ``endTime`` (ms, both or neither, less than
+    one hour apart: else -1127; start > end: -1023; only one of them: -1128, as the
+    form is undocumented), ``limit`` 1..1000 (else -1130; no silent cap).  A window
+    returns its oldest ``limit`` trades.  Rows ``a,p,q,f,l,T,m`` (no ``M``), ``T`` in
+    ms whatever ``X-MBX-TIME-UNIT`` says, prices and quantities printed at the
+    contract's precision (``"66391.9"``, ``"0.018"``, COIN-M quantities in whole
+    contracts).
+``GET .../time``, ``.../ping`` (weight 1), ``.../exchangeInfo`` (weight 1; no parameter;
+    every contract with contractType, deliveryDate, onboardDate, status TRADING /
+    PENDING_TRADING / SETTLING after delivery; rateLimits REQUEST_WEIGHT
+    ``--futures-weight-limit``/1 MINUTE and ORDERS 1200/1 MINUTE).
+
+Each futures market counts its weight on its own per-minute counter (limit
+``--futures-weight-limit``, default 2400, ``futures_weight_limit`` in ``/_control``),
+separate from spot's and from the other market's; over it: HTTP 429 -1003 with
+``Retry-After`` to the end of the minute (the 418 escalation is modelled on spot only).
+
+Contracts (aggregate ids and trade ids start at 1; about one aggTrade in seven that
+covers several trades ends one trade id early, the skipped id standing for an
+insurance-fund or ADL fill that is not aggregated, so ``f..l`` have gaps while ``a``
+is consecutive; every ``T`` a whole ms):
+
+==========  ==============  ======================  ======  ======  ====================
+market      symbol          listed (UTC)            tick    lot     base aggTrades/hour
+==========  ==============  ======================  ======  ======  ====================
+um          BTCUSDT         2019-09-08 08:00        0.1     0.001   1500
+um          ETHUSDT         2019-11-27 08:00        0.01    0.001   1000
+cm          BTCUSD_PERP     2020-08-10 08:00        0.1     1       600
+cm          BTCUSD_240628   2023-12-29 08:00        0.1     1       150, none from its
+                                                                    delivery 2024-06-28 08:00
+==========  ==============  ======================  ======  ======  ====================
+
+USD-M BTCUSDT is its own market (hashed with its market's name), never spot BTCUSDT.
+
+Archive: ``/data/futures/{um,cm}/{daily,monthly}/aggTrades/{SYM}/{SYM}-aggTrades-{date}.zip``
+(+ ``.CHECKSUM``, which ends with a newline as the real USD-M ones do), published like
+spot's.  The CSV has 7 columns ``a,p,q,f,l,T,m``, ``T`` in ms always, lowercase
+``true``/``false``, and from 2022-08-01 on a header line
+``agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker``.
+Archive fault keys name a futures file as ``um/SYM-YYYY-MM-DD`` (``cm/...``); a key
+without a prefix is a spot file.  ``/_truth`` takes ``market=spot|um|cm`` (default spot).
+Every fault kind applies to the futures paths too (``fault_paths`` holds the three
+aggTrades paths and ``/data/`` by default).
+
 Test-only endpoints (no weight, never faulted):
 
 ``GET /_stats`` -> ``{"requests":{path:n}, "statuses":{code:n}, "data_requests":n,
     "data_ok":n, "rows_served":n, "faults":{kind:n}, "faults_total":n,
     "used_weight":n, "max_used_weight":n, "raw_requests":n, "max_raw_requests":n,
     "rate_limited":n, "banned":n}``
-    (``data_requests`` counts every ``/api/v3/aggTrades`` request received).
-``GET /_truth?symbol=X&startTime=..&endTime=..[&format=csv]`` -> every trade with
+    (``data_requests`` counts every aggTrades request received, all markets;
+    ``futures_max_used_weight`` {"um": n, "cm": n} the highest per-minute weight of each).
+``GET /_truth?symbol=X&startTime=..&endTime=..[&format=csv][&market=um]`` -> every trade with
     startTime <= T_us <= endTime (and T <= now) as JSON objects with ``T`` in µs (or
     archive-style CSV).  Same ms/µs parameter rule as aggTrades.
 ``GET /_control`` -> current settings.  ``POST /_control`` with a JSON object; every key
@@ -129,6 +181,7 @@ Test-only endpoints (no weight, never faulted):
          "now": "2024-03-01T12:34:56Z",  # freeze clock (ISO, epoch ms/µs); null = real
          "weight_limit": 6000, "ban_seconds": 120,
          "raw_limit": 61000,           # RAW_REQUESTS per 5 minutes
+         "futures_weight_limit": 2400, # REQUEST_WEIGHT per minute of each futures market
          "seed": 7,                    # re-seed the random fault generator
          "reset_counters": true,       # clear weight, 429/418 state, bans and /_stats
          "archive_truncate": {"BTCUSDT-2021-12-14": "09:29"},  # zip cut before 09:29:00
@@ -197,7 +250,7 @@ hour come from a hash of (seed, symbol, hour): the base rate times a day-time pr
 
 Python API (``sys.path.insert(0, "tools"); import binance_sim``)::
 
-    m = binance_sim.Market(seed=1, scale=1.0)
+    m = binance_sim.Market(seed=1, scale=1.0)  # market="um" or "cm" for a futures market
     m.symbols                         # {name: SymbolSpec}
     m.trades("BTCUSDT", start_us, end_us)      # inclusive; list of Row tuples
     m.hour_trades("BTCUSDT", hour_start_us)    # one UTC hour
@@ -313,6 +366,15 @@ def fmt_e8(v: int) -> str:
     return "%d.%08d" % divmod(v, 100_000_000)
 
 
+def fmt_scaled(v: int, scale: int) -> str:
+    """A count of 1e-8 units -> a decimal with ``scale`` places (futures print their
+    tick/lot precision, not 8 places; scale 0 prints an integer)."""
+    whole, frac = divmod(v, 100_000_000)
+    if scale == 0:
+        return "%d" % whole
+    return "%d.%0*d" % (whole, scale, frac // 10 ** (8 - scale))
+
+
 def row_json(r: Row, micro: bool = False) -> str:
     """Compact REST wire format, keys in the exchange's order a,p,q,f,l,T,m,M."""
     return '{"a":%d,"p":"%s","q":"%s","f":%d,"l":%d,"T":%d,"m":%s,"M":%s}' % (
@@ -320,7 +382,15 @@ def row_json(r: Row, micro: bool = False) -> str:
         "true" if r.m else "false", "true" if r.M else "false")
 
 
-def rows_json(rows, micro: bool = False) -> bytes:
+def row_json_futures(r: Row) -> str:
+    """Futures wire format: ms, keys a,p,q,f,l,T,m (no ``M``)."""
+    return '{"a":%d,"p":"%s","q":"%s","f":%d,"l":%d,"T":%d,"m":%s}' % (
+        r.a, r.p, r.q, r.f, r.l, r.T // US_PER_MS, "true" if r.m else "false")
+
+
+def rows_json(rows, micro: bool = False, futures: bool = False) -> bytes:
+    if futures:
+        return ("[" + ",".join(row_json_futures(r) for r in rows) + "]").encode()
     return ("[" + ",".join(row_json(r, micro) for r in rows) + "]").encode()
 
 
@@ -328,6 +398,12 @@ def row_csv(r: Row, micro: bool = True) -> str:
     """Archive CSV line (no newline): Python-style True/False."""
     return "%d,%s,%s,%d,%d,%d,%s,%s" % (
         r.a, r.p, r.q, r.f, r.l, r.T if micro else r.T // US_PER_MS, r.m, r.M)
+
+
+def row_csv_futures(r: Row) -> str:
+    """Futures archive CSV line (no newline): 7 columns, ms, lowercase booleans."""
+    return "%d,%s,%s,%d,%d,%d,%s" % (r.a, r.p, r.q, r.f, r.l, r.T // US_PER_MS,
+                                     "true" if r.m else "false")
 
 
 def err_body(code: int, msg: str) -> bytes:
@@ -362,16 +438,28 @@ class SymbolSpec:
     """Static description of a simulated symbol.  Prices are held in ticks, sizes in lots."""
 
     def __init__(self, name, base, quote, listed_us, tick_e8, lot_e8, per_hour, anchors,
-                 qty_bits):
+                 qty_bits, market="spot", delivery_us=None):
         self.name, self.base, self.quote = name, base, quote
+        self.market = market                  # "spot", "um" or "cm"
         self.listed_us = listed_us
+        self.delivery_us = delivery_us        # a dated future's delivery: no trade from then
         self.tick_e8, self.lot_e8 = tick_e8, lot_e8
         self.per_hour = per_hour
         # (time µs, price in ticks) — piecewise-linear price path
         self.anchors = [(t, p // tick_e8) for t, p in anchors]
         self._anchor_t = [t for t, _ in self.anchors]
         self.qty_bits = qty_bits
-        self.key = _name_hash(name)
+        # futures hash with their market, so USD-M BTCUSDT is not spot BTCUSDT again
+        self.key = _name_hash(name if market == "spot" else market + ":" + name)
+        # futures print their precision (scale = decimals of tick and lot); spot 8 places
+        self.price_scale = 8 if market == "spot" else 8 - len(str(tick_e8)) + 1
+        self.qty_scale = 8 if market == "spot" else max(0, 8 - len(str(lot_e8)) + 1)
+
+    def fmt_price(self, v_e8: int) -> str:
+        return fmt_e8(v_e8) if self.market == "spot" else fmt_scaled(v_e8, self.price_scale)
+
+    def fmt_qty(self, v_e8: int) -> str:
+        return fmt_e8(v_e8) if self.market == "spot" else fmt_scaled(v_e8, self.qty_scale)
 
     def price_ticks(self, t_us: int) -> int:
         a = self.anchors
@@ -449,6 +537,32 @@ def default_symbols():
     return {s.name: s for s in specs}
 
 
+MARKETS = ("spot", "um", "cm")
+FIRST_ID = {"spot": 0, "um": 1, "cm": 1}    # spot ids start at 0, USD-M at 1 (#85)
+
+
+def futures_symbols(market):
+    """USD-M (``um``) or COIN-M (``cm``) contracts, listed on their real launch days."""
+    E8 = 100_000_000
+    if market == "um":
+        specs = [
+            SymbolSpec("BTCUSDT", "BTC", "USDT", _utc(2019, 9, 8, 8), E8 // 10, 100_000, 1500,
+                       BTC_ANCHORS, 12, market="um"),
+            SymbolSpec("ETHUSDT", "ETH", "USDT", _utc(2019, 11, 27, 8), E8 // 100, 100_000, 1000,
+                       ETH_ANCHORS, 12, market="um"),
+        ]
+    elif market == "cm":
+        specs = [
+            SymbolSpec("BTCUSD_PERP", "BTC", "USD", _utc(2020, 8, 10, 8), E8 // 10, E8, 600,
+                       BTC_ANCHORS, 8, market="cm"),
+            SymbolSpec("BTCUSD_240628", "BTC", "USD", _utc(2023, 12, 29, 8), E8 // 10, E8, 150,
+                       BTC_ANCHORS, 6, market="cm", delivery_us=_utc(2024, 6, 28, 8)),
+        ]
+    else:
+        raise ValueError("unknown market %r" % (market,))
+    return {s.name: s for s in specs}
+
+
 # Percent of the base rate per UTC hour of day, and per weekday (Mon..Sun).
 DIURNAL = [70, 62, 60, 58, 60, 66, 74, 82, 92, 98, 102, 106,
            112, 124, 136, 140, 132, 120, 110, 102, 96, 90, 84, 76]
@@ -465,11 +579,16 @@ class Market:
     BURST_MIN, BURST_SPAN = 1500, 1001          # burst sweep: 1500..2500 aggTrades
     CACHE_ROWS = 1_500_000                      # generated rows kept in memory (LRU by hour)
 
-    def __init__(self, seed: int = 1, scale: float = 1.0, symbols=None, cache_hours: int = 96):
+    def __init__(self, seed: int = 1, scale: float = 1.0, symbols=None, cache_hours: int = 96,
+                 market: str = "spot"):
+        if market not in MARKETS:
+            raise ValueError("unknown market %r" % (market,))
         self.seed = int(seed)
         self._seed_mix = _mix(self.seed)
         self.scale = float(scale)
-        self.symbols = symbols or default_symbols()
+        self.market = market
+        self.first_id = FIRST_ID[market]
+        self.symbols = symbols or (default_symbols() if market == "spot" else futures_symbols(market))
         self._lock = threading.RLock()
         self._cum = {}            # symbol -> (list agg ids before day, list trade ids before day)
         self._cache = collections.OrderedDict()
@@ -501,6 +620,8 @@ class Market:
         listing_hour = spec.listed_us // US_PER_HOUR
         if hour < listing_hour:
             return 0, 0, 0
+        if spec.delivery_us is not None and hour >= spec.delivery_us // US_PER_HOUR:
+            return 0, 0, 0                                # delivered: the contract is gone
         r = self._h(spec, hour, SALT_COUNT)
         day, hod = divmod(hour, 24)
         if hour != listing_hour:                          # the listing hour always trades
@@ -543,11 +664,12 @@ class Market:
         return cum
 
     def _ids_at_hour(self, spec, hour):
-        """(first agg id, first trade id) of the hour (= totals before it)."""
+        """(first agg id, first trade id) of the hour (= totals before it + the market's
+        first id)."""
         first_day = spec.listed_us // US_PER_DAY
         day = hour // 24
         if day < first_day:
-            return 0, 0
+            return self.first_id, self.first_id
         with self._lock:
             ca, cf = self._ensure_cum(spec, day)
             a, f = ca[day - first_day], cf[day - first_day]
@@ -555,7 +677,7 @@ class Market:
             n, t, _ = self._counts(spec, h)
             a += n
             f += t
-        return a, f
+        return a + self.first_id, f + self.first_id
 
     def id_at(self, symbol: str, t_us: int):
         """(agg id, trade id) that the first trade with T >= t_us has (or will have)."""
@@ -570,6 +692,7 @@ class Market:
 
     def _hour_of_id(self, spec, agg_id, end_us):
         """Hour index holding ``agg_id`` if that hour starts at or before ``end_us``; else None."""
+        agg_id = max(0, agg_id - self.first_id)       # ids counted from the market's first
         first_day = spec.listed_us // US_PER_DAY
         last_day = end_us // US_PER_DAY
         if last_day < first_day:
@@ -667,7 +790,10 @@ class Market:
         # before 2025 the real exchange stamped whole milliseconds (the archive's
         # ms CSVs are exact then): the µs inside the ms is dropped from T only,
         # after it has shaped the price, so ids, prices and counts stay the same
-        whole_ms = h0 < MICROS_ARCHIVE_FROM
+        whole_ms = h0 < MICROS_ARCHIVE_FROM or self.market != "spot"   # futures: ms always
+        # futures skip the trade ids of insurance-fund and ADL fills, which are not
+        # aggregated (#378): some aggTrades end one trade id early, leaving a gap
+        gaps = self.market != "spot"
         rows = []
         append = rows.append
         tick_e8, lot_e8, qb = spec.tick_e8, spec.lot_e8, spec.qty_bits - 1
@@ -687,13 +813,14 @@ class Market:
                     price = 1
                 ps = pstr.get(price)
                 if ps is None:
-                    ps = pstr[price] = fmt_e8(price * tick_e8)
+                    ps = pstr[price] = spec.fmt_price(price * tick_e8)
                 qty = 1 + getrandbits(1 + getrandbits(8) % qb)
                 qs = qstr.get(qty)
                 if qs is None:
-                    qs = qstr[qty] = fmt_e8(qty * lot_e8)
+                    qs = qstr[qty] = spec.fmt_qty(qty * lot_e8)
                 cnt = 1 + extra[i]
-                append(Row(a, ps, qs, f, f + cnt - 1, T, maker, True))
+                gap = 1 if gaps and cnt > 1 and a % 7 == 3 else 0
+                append(Row(a, ps, qs, f, f + cnt - 1 - gap, T, maker, True))
                 a += 1
                 f += cnt
                 i += 1
@@ -905,9 +1032,21 @@ class ReplayMarket:
 
 # ------------------------------------------------------------------ archive
 
-def archive_zip(rows, csv_name: str, micro: bool) -> bytes:
-    """A deterministic zip holding one headerless CSV of ``rows``."""
-    text = "".join(row_csv(r, micro) + "\n" for r in rows).encode()
+FUTURES_CSV_HEADER = ("agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,"
+                      "is_buyer_maker")
+FUTURES_HEADER_FROM = _utc(2022, 8, 1)     # futures files carry the header from about then
+
+
+def archive_zip(rows, csv_name: str, micro: bool, futures: bool = False,
+                header: bool = False) -> bytes:
+    """A deterministic zip holding one CSV of ``rows``: spot style (8 columns, no
+    header), or futures style (7 columns, ms, ``header`` first if asked)."""
+    if futures:
+        text = (FUTURES_CSV_HEADER + "\n" if header else "") + \
+            "".join(row_csv_futures(r) + "\n" for r in rows)
+    else:
+        text = "".join(row_csv(r, micro) + "\n" for r in rows)
+    text = text.encode()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         info = zipfile.ZipInfo(csv_name, date_time=(2000, 1, 1, 0, 0, 0))
@@ -918,7 +1057,7 @@ def archive_zip(rows, csv_name: str, micro: bool) -> bytes:
 
 
 ARCHIVE_RE = re.compile(
-    r"^/data/spot/(daily|monthly)/aggTrades/([A-Z0-9]+)/\2-aggTrades-"
+    r"^/data/(spot|futures/um|futures/cm)/(daily|monthly)/aggTrades/([A-Z0-9_]+)/\3-aggTrades-"
     r"(\d{4}-\d\d(?:-\d\d)?)\.zip(\.CHECKSUM)?$")
 MICROS_ARCHIVE_FROM = _utc(2025, 1, 1)
 
@@ -948,8 +1087,14 @@ class SimState:
 
     def __init__(self, market, now_us=None, weight_limit=6000, ban_seconds=120,
                  fault_rate=0.0, faults=None, stall_seconds=5.0, seed=1, verbose=False,
-                 raw_limit=61000):
+                 raw_limit=61000, futures_weight_limit=2400, futures_markets=None):
         self.market = market
+        # the futures markets are synthetic in every mode (replay holds spot samples only)
+        seed_scale = (getattr(market, "seed", 1), getattr(market, "scale", 1.0))
+        self.markets = {"spot": market}
+        self.markets.update(futures_markets or {
+            k: Market(seed=seed_scale[0], scale=seed_scale[1], market=k) for k in ("um", "cm")})
+        self.futures_weight_limit = futures_weight_limit
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.now_us = now_us
@@ -959,7 +1104,7 @@ class SimState:
         self.fault_rate = fault_rate
         self.faults = list(faults or DEFAULT_RANDOM_FAULTS)
         self.stall_seconds = stall_seconds
-        self.fault_paths = ["/api/v3/aggTrades", "/data/"]
+        self.fault_paths = list(DEFAULT_FAULT_PATHS)
         self.next = collections.deque()
         self.rng = random.Random(seed)
         self.verbose = verbose
@@ -972,6 +1117,7 @@ class SimState:
     def reset_counters(self):
         self.minute = None
         self.used = 0
+        self.futures_used = {k: [None, 0] for k in ("um", "cm")}   # market -> [minute, weight]
         self.raw_window = None      # 5-minute window index of the request counter
         self.raw_used = 0
         self.wait_until = 0.0       # real time before which a request means a ban
@@ -981,7 +1127,8 @@ class SimState:
                       "data_requests": 0, "data_ok": 0, "rows_served": 0,
                       "faults": collections.Counter(), "faults_total": 0, "used_weight": 0,
                       "max_used_weight": 0, "raw_requests": 0, "max_raw_requests": 0,
-                      "rate_limited": 0, "banned": 0}
+                      "rate_limited": 0, "banned": 0,
+                      "futures_max_used_weight": {"um": 0, "cm": 0}}
 
     def now(self) -> int:
         return self.now_us if self.now_us is not None else int(time.time() * 1_000_000)
@@ -989,6 +1136,7 @@ class SimState:
     def settings(self):
         return {"now": self.now_us, "now_iso": fmt_time(self.now()), "frozen": self.now_us is not None,
                 "weight_limit": self.weight_limit, "raw_limit": self.raw_limit,
+                "futures_weight_limit": self.futures_weight_limit,
                 "ban_seconds": self.ban_seconds,
                 "fault_rate": self.fault_rate, "faults": self.faults,
                 "stall_seconds": self.stall_seconds, "fault_paths": self.fault_paths,
@@ -1018,6 +1166,8 @@ class SimState:
                 self.weight_limit = int(cfg["weight_limit"])
             if "raw_limit" in cfg:
                 self.raw_limit = int(cfg["raw_limit"])
+            if "futures_weight_limit" in cfg:
+                self.futures_weight_limit = int(cfg["futures_weight_limit"])
             if "ban_seconds" in cfg:
                 self.ban_seconds = float(cfg["ban_seconds"])
             if "seed" in cfg:
@@ -1099,6 +1249,28 @@ class SimState:
                 return 429, self.used, max(1, math.ceil(end - t)), body
             return 200, self.used, None, None
 
+    def charge_futures(self, mk, weight):
+        """Account ``weight`` on futures market ``mk``'s own per-minute budget (USD-M and
+        COIN-M limits are separate from spot's and from each other).  Over the limit:
+        429 with Retry-After to the end of the minute (no ban escalation is modelled).
+        Returns (status, used, retry_after, body) like charge()."""
+        t = time.time()
+        with self.lock:
+            minute = int(t // 60)
+            b = self.futures_used[mk]
+            if b[0] != minute:
+                b[0], b[1] = minute, 0
+            b[1] += weight
+            mx = self.stats["futures_max_used_weight"]
+            mx[mk] = max(mx[mk], b[1])
+            if b[1] > self.futures_weight_limit:
+                self.stats["rate_limited"] += 1
+                body = err_body(-1003, "Too many requests; current limit is %d requests per "
+                                "minute. Please use the websocket for live updates to avoid "
+                                "polling the API." % self.futures_weight_limit)
+                return 429, b[1], max(1, math.ceil((minute + 1) * 60 - t)), body
+            return 200, b[1], None, None
+
     def _ban_body(self):
         return err_body(-1003, "Way too much request weight used; IP banned until %d. Please use "
                         "WebSocket Streams for live updates to avoid bans."
@@ -1112,11 +1284,17 @@ class SimState:
 
 
 def _archive_key(key):
-    """Check an archive fault key "SYM-YYYY-MM-DD" (or "SYM-YYYY-MM" for a month)."""
-    m = re.fullmatch(r"([A-Z0-9]{2,20})-(\d{4}-\d{2}(?:-\d{2})?)", str(key))
+    """Check an archive fault key "SYM-YYYY-MM-DD" (or "SYM-YYYY-MM" for a month), for
+    spot; "um/SYM-..." or "cm/SYM-..." for a futures market's file."""
+    m = re.fullmatch(r"(?:(um|cm)/)?([A-Z0-9_]{2,20})-(\d{4}-\d{2}(?:-\d{2})?)", str(key))
     if not m:
-        raise ValueError("bad archive key %r: expected SYM-YYYY-MM-DD" % (key,))
+        raise ValueError("bad archive key %r: expected [um/|cm/]SYM-YYYY-MM-DD" % (key,))
     return str(key)
+
+
+def _fault_key(mk, sym, date):
+    """The archive fault key of a file (see _archive_key)."""
+    return "%s-%s" % (sym, date) if mk == "spot" else "%s/%s-%s" % (mk, sym, date)
 
 
 def _cut_us(text):
@@ -1141,9 +1319,23 @@ class ApiError(Exception):
 
 
 RAW_WINDOW_S = 300                         # RAW_REQUESTS window: 5 minutes
+API_MARKETS = {"/api/v3/": "spot", "/fapi/v1/": "um", "/dapi/v1/": "cm"}
+DEFAULT_FAULT_PATHS = ("/api/v3/aggTrades", "/fapi/v1/aggTrades", "/dapi/v1/aggTrades", "/data/")
 NUM_RE = re.compile(r"^[0-9]{1,20}$")
 WEIGHTS = {"/api/v3/aggTrades": 4, "/api/v3/time": 1, "/api/v3/ping": 1,
-           "/api/v3/exchangeInfo": 20}
+           "/api/v3/exchangeInfo": 20,
+           "/fapi/v1/aggTrades": 20, "/fapi/v1/time": 1, "/fapi/v1/ping": 1,
+           "/fapi/v1/exchangeInfo": 1,
+           "/dapi/v1/aggTrades": 20, "/dapi/v1/time": 1, "/dapi/v1/ping": 1,
+           "/dapi/v1/exchangeInfo": 1}
+
+
+def api_market(path):
+    """"spot", "um" or "cm" for an exchange path, None for anything else."""
+    for prefix, mk in API_MARKETS.items():
+        if path.startswith(prefix):
+            return mk
+    return None
 
 
 def _params(query):
@@ -1200,6 +1392,37 @@ def query_agg_trades(market, params, now_us):
         return market.last_upto(symbol, end_us, limit)
     end_us = now_us if end_us is None else min(end_us, now_us)
     return market.first_from(symbol, start_us, end_us, limit)
+
+
+def query_futures_agg_trades(market, params, now_us):
+    """The futures aggTrades semantics (/fapi/v1, /dapi/v1; docs/futures.md).
+
+    Only the documented forms are served: ``fromId``; ``startTime`` and ``endTime``
+    together, less than an hour apart (ms); neither.  ``limit`` 1..1000, else -1130.
+    The undocumented forms (one of startTime/endTime alone) get -1128, so a client
+    relying on them fails here rather than on the exchange.  Times are ms only."""
+    symbol = _symbol(params, market)
+    from_id = _num(params, "fromId")
+    start = _num(params, "startTime")
+    end = _num(params, "endTime")
+    limit = _num(params, "limit")
+    if limit is None:
+        limit = DEFAULT_LIMIT
+    elif not 1 <= limit <= MAX_LIMIT:
+        raise ApiError(400, -1130, "Data sent for parameter 'limit' is not valid.")
+    if from_id is not None and (start is not None or end is not None):
+        raise ApiError(400, -1128, "Combination of optional parameters invalid.")
+    if from_id is not None:
+        return market.from_id(symbol, from_id, limit, now_us)
+    if start is None and end is None:
+        return market.last_upto(symbol, now_us, limit)
+    if start is None or end is None:
+        raise ApiError(400, -1128, "Combination of optional parameters invalid.")
+    if start > end:
+        raise ApiError(400, -1023, "Start time is greater than end time.")
+    if end - start >= 3_600_000:
+        raise ApiError(400, -1127, "More than 1 hours between startTime and endTime.")
+    return market.first_from(symbol, start * US_PER_MS, min(end * US_PER_MS + 999, now_us), limit)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -1301,7 +1524,7 @@ class Handler(BaseHTTPRequestHandler):
         path = url.path
         with st.lock:
             st.stats["requests"][path] += 1
-            if path == "/api/v3/aggTrades":
+            if path.endswith("/aggTrades") and api_market(path):
                 st.stats["data_requests"] += 1
         if path.startswith("/_"):
             return self._test_endpoint(path, url.query, head_only)
@@ -1309,7 +1532,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault:
             if self._plain_fault(fault, head_only):
                 return
-        if path.startswith("/api/"):
+        if api_market(path):
             return self._api(path, url.query, head_only, fault)
         m = ARCHIVE_RE.match(path)
         if m:
@@ -1369,7 +1592,11 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(404, err_body(-1000, "Unknown endpoint."), head_only=head_only)
         body_fault = fault if fault and _parse_fault(fault)[0] in ("reset", "truncate",
                                                                    "stallbody") else None
-        status, used, retry, body = st.charge(weight)
+        mk = api_market(path)
+        if mk == "spot":
+            status, used, retry, body = st.charge(weight)
+        else:
+            status, used, retry, body = st.charge_futures(mk, weight)
         hdrs = [("X-MBX-USED-WEIGHT", str(used)), ("X-MBX-USED-WEIGHT-1M", str(used))]
         if status != 200:
             return self._send(status, body, headers=hdrs + [("Retry-After", str(retry))],
@@ -1384,10 +1611,18 @@ class Handler(BaseHTTPRequestHandler):
                     st.stats["data_ok"] += 1
                     st.stats["rows_served"] += len(rows)
                 out = rows_json(rows, micro)
-            elif path == "/api/v3/time":
+            elif mk != "spot" and path.endswith("/aggTrades"):
+                rows = query_futures_agg_trades(st.markets[mk], params, now)
+                with st.lock:
+                    st.stats["data_ok"] += 1
+                    st.stats["rows_served"] += len(rows)
+                out = rows_json(rows, futures=True)
+            elif path.endswith("/time"):
                 out = b'{"serverTime":%d}' % (now // US_PER_MS)
-            elif path == "/api/v3/ping":
+            elif path.endswith("/ping"):
                 out = b"{}"
+            elif mk != "spot":
+                out = self._exchange_info_futures(mk, now)
             else:
                 out = self._exchange_info(params, now)
         except ApiError as e:
@@ -1412,16 +1647,48 @@ class Handler(BaseHTTPRequestHandler):
                 "exchangeFilters": [], "symbols": syms}
         return json.dumps(info, separators=(",", ":")).encode()
 
+    def _exchange_info_futures(self, mk, now):
+        """/fapi/v1/exchangeInfo or /dapi/v1/exchangeInfo: every contract (the endpoint
+        takes no parameter), the market's own REQUEST_WEIGHT limit."""
+        market = self.st.markets[mk]
+        syms = []
+        for spec in market.symbols.values():
+            delivered = spec.delivery_us is not None and spec.delivery_us <= now
+            syms.append({
+                "symbol": spec.name, "pair": spec.base + spec.quote,
+                "contractType": "PERPETUAL" if spec.delivery_us is None else "CURRENT_QUARTER",
+                "deliveryDate": (spec.delivery_us or _utc(2100, 12, 25, 8)) // US_PER_MS,
+                "onboardDate": spec.listed_us // US_PER_MS,
+                "status": ("SETTLING" if delivered else
+                           "TRADING" if spec.listed_us <= now else "PENDING_TRADING"),
+                "baseAsset": spec.base, "quoteAsset": spec.quote,
+                "marginAsset": spec.quote if mk == "um" else spec.base,
+                "pricePrecision": spec.price_scale, "quantityPrecision": spec.qty_scale,
+                "filters": [
+                    {"filterType": "PRICE_FILTER", "minPrice": spec.fmt_price(spec.tick_e8),
+                     "maxPrice": "1000000", "tickSize": spec.fmt_price(spec.tick_e8)},
+                    {"filterType": "LOT_SIZE", "minQty": spec.fmt_qty(spec.lot_e8),
+                     "maxQty": "1000", "stepSize": spec.fmt_qty(spec.lot_e8)}]})
+        info = {"timezone": "UTC", "serverTime": now // US_PER_MS,
+                "rateLimits": [
+                    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+                     "limit": self.st.futures_weight_limit},
+                    {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1,
+                     "limit": 1200}],
+                "exchangeFilters": [], "symbols": syms}
+        return json.dumps(info, separators=(",", ":")).encode()
+
     def _archive(self, m, head_only, fault):
         st = self.st
-        kind, sym, date, checksum = m.group(1), m.group(2), m.group(3), bool(m.group(4))
+        mk = {"spot": "spot", "futures/um": "um", "futures/cm": "cm"}[m.group(1)]
+        kind, sym, date, checksum = m.group(2), m.group(3), m.group(4), bool(m.group(5))
         body_fault = fault if fault and _parse_fault(fault)[0] in ("reset", "truncate",
                                                                    "stallbody") else None
         not_found = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code>'
                      b'<Message>The specified key does not exist.</Message></Error>')
         zip_bytes = None
         try:
-            zip_bytes = self._archive_zip(kind, sym, date)
+            zip_bytes = self._archive_zip(mk, kind, sym, date)
         except ValueError:
             pass
         if zip_bytes is None:
@@ -1429,18 +1696,19 @@ class Handler(BaseHTTPRequestHandler):
         name = "%s-aggTrades-%s.zip" % (sym, date)
         if checksum:
             digest = hashlib.sha256(zip_bytes)
-            if "%s-%s" % (sym, date) in st.archive_bad_checksum:
+            if _fault_key(mk, sym, date) in st.archive_bad_checksum:
                 digest.update(b"not the published file")
-            body = ("%s  %s" % (digest.hexdigest(), name)).encode()
+            # spot CHECKSUM files end without a newline, futures ones with one (realdata)
+            body = ("%s  %s%s" % (digest.hexdigest(), name, "" if mk == "spot" else "\n")).encode()
             return self._send(200, body, "application/octet-stream", head_only=head_only,
                               fault=body_fault)
         etag = '"%s"' % hashlib.md5(zip_bytes).hexdigest()
         self._send(200, zip_bytes, "application/zip", headers=[("ETag", etag)],
                    head_only=head_only, fault=body_fault)
 
-    def _archive_zip(self, kind, sym, date):
+    def _archive_zip(self, mk, kind, sym, date):
         st = self.st
-        market = st.market
+        market = st.markets[mk]
         if sym not in market.symbols:
             return None
         now = st.now()
@@ -1456,19 +1724,22 @@ class Handler(BaseHTTPRequestHandler):
         published = end < today
         if not published or end < market.symbols[sym].listed_us:
             return None
-        fault_key = "%s-%s" % (sym, date)
+        fault_key = _fault_key(mk, sym, date)
         with st.lock:
             if fault_key in st.archive_unpublished:
                 return None
             cut = st.archive_truncate.get(fault_key)
         if cut is not None:
             end = min(end, start + cut - 1)         # published cut short, like 2021-12-14
-        key = (kind, sym, date, end)
+        key = (mk, kind, sym, date, end)
         with st.lock:
             if key in st.archive_cache:
                 return st.archive_cache[key]
         rows = market.trades(sym, start, end)
-        z = archive_zip(rows, "%s-aggTrades-%s.csv" % (sym, date), start >= MICROS_ARCHIVE_FROM)
+        if mk != "spot":
+            rows = sorted(rows, key=lambda r: r.a)
+        z = archive_zip(rows, "%s-aggTrades-%s.csv" % (sym, date), start >= MICROS_ARCHIVE_FROM,
+                        futures=mk != "spot", header=start >= FUTURES_HEADER_FROM)
         with st.lock:
             st.archive_cache[key] = z
             while len(st.archive_cache) > 8:
@@ -1489,12 +1760,16 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_truth":
             try:
                 params = _params(query)
-                sym = _symbol(params, st.market)
+                market = st.markets.get(params.get("market", "spot"))
+                if market is None:
+                    raise ApiError(400, -1100, "Illegal characters found in parameter 'market'; "
+                                   "legal range is 'spot|um|cm'.")
+                sym = _symbol(params, market)
                 start = _num(params, "startTime")
                 end = _num(params, "endTime")
                 start = 0 if start is None else to_us(start)
                 end = st.now() if end is None else min(st.now(), to_us(end))
-                rows = st.market.trades(sym, start, end)
+                rows = market.trades(sym, start, end)
             except ApiError as e:
                 return self._send(e.status, err_body(e.code, e.msg), head_only=head_only)
             if params.get("format") == "csv":
@@ -1533,8 +1808,10 @@ def _truth_main(argv):
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--now", default=None, help="cut the market at this time")
     ap.add_argument("--replay", default=None)
+    ap.add_argument("--market", default="spot", choices=MARKETS)
     args = ap.parse_args(argv)
-    market = _make_market(args)
+    market = _make_market(args) if args.market == "spot" else \
+        Market(seed=args.seed, scale=args.scale, market=args.market)
     if args.symbol not in market.symbols:
         raise SystemExit("unknown symbol %s" % args.symbol)
     end = parse_time(args.end)
@@ -1562,6 +1839,8 @@ def main(argv=None):
     ap.add_argument("--weight-limit", type=int, default=6000)
     ap.add_argument("--raw-limit", type=int, default=61000,
                     help="RAW_REQUESTS per 5 minutes (Binance: 61000, 300000 from 2026-04)")
+    ap.add_argument("--futures-weight-limit", type=int, default=2400,
+                    help="REQUEST_WEIGHT per minute of each futures market (Binance: 2400)")
     ap.add_argument("--ban-seconds", type=float, default=120)
     ap.add_argument("--fault-rate", type=float, default=0.0)
     ap.add_argument("--faults", default=",".join(DEFAULT_RANDOM_FAULTS))
@@ -1575,7 +1854,8 @@ def main(argv=None):
     market = _make_market(args)
     now = parse_time(args.now) if args.now else market.default_now()
     state = SimState(market, now_us=now, weight_limit=args.weight_limit,
-                     raw_limit=args.raw_limit, ban_seconds=args.ban_seconds, fault_rate=args.fault_rate, faults=faults,
+                     raw_limit=args.raw_limit, futures_weight_limit=args.futures_weight_limit,
+                     ban_seconds=args.ban_seconds, fault_rate=args.fault_rate, faults=faults,
                      stall_seconds=args.stall_seconds, seed=args.seed, verbose=args.verbose)
     server = SimServer(("127.0.0.1", args.port), state)
     print("listening on http://127.0.0.1:%d" % server.server_address[1], flush=True)

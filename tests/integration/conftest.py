@@ -116,9 +116,12 @@ class SimProcess:
     def stats(self) -> dict[str, Any]:
         return self._json("/_stats")
 
-    def truth(self, symbol: str, start_us: int, end_us: int) -> list[dict[str, Any]]:
-        """Every trade with start_us <= T <= end_us (T in µs), as dicts a,p,q,f,l,T,m,M."""
-        q = urllib.parse.urlencode({"symbol": symbol, "startTime": start_us, "endTime": end_us})
+    def truth(self, symbol: str, start_us: int, end_us: int,
+              market: str = "spot") -> list[dict[str, Any]]:
+        """Every trade with start_us <= T <= end_us (T in µs) of ``market`` (spot, um, cm),
+        as dicts a,p,q,f,l,T,m,M."""
+        q = urllib.parse.urlencode({"symbol": symbol, "startTime": start_us, "endTime": end_us,
+                                    "market": market})
         return self._json("/_truth?" + q)
 
     def truth_csv(self, symbol: str, start_us: int, end_us: int) -> str:
