@@ -1368,21 +1368,27 @@ def _symbol(params, market):
     return s
 
 
-def query_agg_trades(market, params, now_us):
-    """The aggTrades semantics.  Returns a list of rows (raises ApiError)."""
+def _agg_params(market, params):
+    """(symbol, fromId, startTime, endTime, limit) of an aggTrades request, each None when
+    absent; -1128 for fromId with a time (every market refuses the mix)."""
     symbol = _symbol(params, market)
     from_id = _num(params, "fromId")
     start = _num(params, "startTime")
     end = _num(params, "endTime")
-    limit = _num(params, "limit")
+    if from_id is not None and (start is not None or end is not None):
+        raise ApiError(400, -1128, "Combination of optional parameters invalid.")
+    return symbol, from_id, start, end, _num(params, "limit")
+
+
+def query_agg_trades(market, params, now_us):
+    """The aggTrades semantics.  Returns a list of rows (raises ApiError)."""
+    symbol, from_id, start, end, limit = _agg_params(market, params)
     if limit is None:
         limit = DEFAULT_LIMIT
     elif limit < 1:
         raise ApiError(400, -1100, "Illegal characters found in parameter 'limit'; legal range is "
                        "'[1, 1000]'.")
     limit = min(limit, MAX_LIMIT)
-    if from_id is not None and (start is not None or end is not None):
-        raise ApiError(400, -1128, "Combination of optional parameters invalid.")
     if from_id is not None:
         return market.from_id(symbol, from_id, limit, now_us)
     start_us = None if start is None else to_us(start)
@@ -1401,17 +1407,11 @@ def query_futures_agg_trades(market, params, now_us):
     together, less than an hour apart (ms); neither.  ``limit`` 1..1000, else -1130.
     The undocumented forms (one of startTime/endTime alone) get -1128, so a client
     relying on them fails here rather than on the exchange.  Times are ms only."""
-    symbol = _symbol(params, market)
-    from_id = _num(params, "fromId")
-    start = _num(params, "startTime")
-    end = _num(params, "endTime")
-    limit = _num(params, "limit")
+    symbol, from_id, start, end, limit = _agg_params(market, params)
     if limit is None:
         limit = DEFAULT_LIMIT
     elif not 1 <= limit <= MAX_LIMIT:
         raise ApiError(400, -1130, "Data sent for parameter 'limit' is not valid.")
-    if from_id is not None and (start is not None or end is not None):
-        raise ApiError(400, -1128, "Combination of optional parameters invalid.")
     if from_id is not None:
         return market.from_id(symbol, from_id, limit, now_us)
     if start is None and end is None:

@@ -14,26 +14,13 @@ import pytest
 from conftest import SimProcess
 
 import binance_sim as bs
+from test_sim import NOW, clean, ms, sim  # noqa: F401  (the same clock-frozen simulator)
 
-NOW = "2024-03-01T12:34:56Z"
 NOW_US = bs.parse_time(NOW)
 HOUR = bs.US_PER_HOUR
 H0 = bs.parse_time("2024-02-27T05:00:00Z")
 
 
-@pytest.fixture(scope="module")
-def sim(start_sim_module) -> SimProcess:
-    return start_sim_module("--now", NOW)
-
-
-@pytest.fixture
-def clean(sim: SimProcess) -> SimProcess:
-    sim.reset()
-    return sim
-
-
-def ms(us: int) -> int:
-    return us // 1000
 
 
 def fapi(s: SimProcess, market: str, **params):
