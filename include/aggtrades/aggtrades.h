@@ -2,6 +2,7 @@
  * aggtrades/aggtrades.h - the public C API of aggtrades, in one include.
  *
  *   common.h  status codes, agt_error, the agt_trades column table
+ *   market.h  the markets: spot, USD-M and COIN-M futures
  *   fetch.h   the exchange client: one exact UTC hour of aggregate trades
  *   lake.h    the partitioned Parquet lake: commit, query, changes, verify
  *   source.h  one UTC day from REST or the daily archive (archive.h), proved complete
@@ -12,6 +13,7 @@
 #include "aggtrades/common.h"
 #include "aggtrades/fetch.h"
 #include "aggtrades/lake.h"
+#include "aggtrades/market.h"
 #include "aggtrades/source.h"
 
 #endif

@@ -36,6 +36,7 @@
 
 #include "aggtrades/common.h"
 #include "aggtrades/fetch.h"
+#include "aggtrades/market.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -53,6 +54,8 @@ typedef struct agt_archive_opts {
     uint64_t max_csv_bytes;   /* cap on the CSV inside; default 4 GiB */
     agt_fetch_progress_fn progress; /* after every response; trades is 0 */
     void *progress_user;
+    agt_market market;        /* default AGT_MARKET_SPOT: data/spot/...; um and cm read
+                                 data/futures/{um,cm}/... (7-column CSV, ms) */
 } agt_archive_opts;
 
 /* Fill `o` with the defaults above. */
@@ -100,13 +103,14 @@ agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day
                                  agt_trades *out, agt_archive_info *info, agt_error *err);
 
 /*
- * Parse the text of one daily spot CSV, csv[0..n), for the UTC day starting at
+ * Parse the text of one daily CSV, csv[0..n), for the UTC day starting at
  * `day_start_us`, appending its rows to `out` in file order (not sorted, not
- * de-duplicated). Strict: 8 comma-separated fields per line (id, price,
- * quantity, first id, last id, time, is_buyer_maker, is_best_match), "\n" or
- * "\r\n" line ends, booleans True/False or true/false, one header line
- * tolerated at the top; the time is ms before 2025-01-01 and µs from then and
- * must fall inside the day. AGT_EPARSE naming the line number for anything
+ * de-duplicated). Strict: 8 comma-separated fields per line for a spot file
+ * (id, price, quantity, first id, last id, time, is_buyer_maker,
+ * is_best_match), 7 for a futures file (no is_best_match), the same number on
+ * every line, "\n" or "\r\n" line ends, booleans True/False or true/false,
+ * one header line tolerated at the top; the time must fall inside the day:
+ * in a spot file ms before 2025-01-01 and µs from then, in a futures file ms. AGT_EPARSE naming the line number for anything
  * else; AGT_EINVAL for a day that is not a whole UTC day. `out` is unchanged
  * on failure. Thread-safe.
  */

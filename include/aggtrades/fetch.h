@@ -11,6 +11,7 @@
 #define AGGTRADES_FETCH_H
 
 #include "aggtrades/common.h"
+#include "aggtrades/market.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,7 +25,7 @@ extern "C" {
 typedef int (*agt_fetch_progress_fn)(void *user, uint64_t body_bytes, uint64_t trades);
 
 typedef struct agt_client_opts {
-    const char *api_url;        /* default "https://api.binance.com" */
+    const char *api_url;        /* default the market's host, "https://api.binance.com" for spot */
     int interval_ms;            /* minimum gap between requests; default 50 */
     int max_attempts;           /* attempts per request in total; default 4 */
     int max_ban_wait_s;         /* 429/418 asking a longer wait fail at once; default 300 */
@@ -35,6 +36,10 @@ typedef struct agt_client_opts {
     int complete_margin_ms;     /* exchange clock must pass the hour end by this; default 5000 */
     agt_fetch_progress_fn progress;
     void *progress_user;
+    agt_market market;          /* default AGT_MARKET_SPOT; sets the default api_url
+                                   (api/fapi/dapi.binance.com), the path prefix, the
+                                   weights, and a budget ceiling of the market's
+                                   documented limit (docs/futures.md) */
 } agt_client_opts;
 
 /* Fill `o` with the defaults above. */

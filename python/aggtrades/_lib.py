@@ -111,6 +111,7 @@ class AgtClientOpts(ctypes.Structure):
         ("complete_margin_ms", ctypes.c_int),
         ("progress", PROGRESS_FN),
         ("progress_user", ctypes.c_void_p),
+        ("market", ctypes.c_int),  # agt_market
     ]
 
 

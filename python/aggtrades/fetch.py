@@ -38,11 +38,18 @@ __all__ = [
     "DEFAULT_API_URL",
     "FIRST_DATE",
     "FetchError",
+    "MARKETS",
     "fetch_hour",
     "get_hourly_agg_trades",
 ]
 
 DEFAULT_API_URL: Final = "https://api.binance.com"
+#: The markets (``agt_market``): name -> (C value, the market's default REST host).
+MARKETS: Final[dict[str, tuple[int, str]]] = {
+    "spot": (0, DEFAULT_API_URL),
+    "um": (1, "https://fapi.binance.com"),
+    "cm": (2, "https://dapi.binance.com"),
+}
 #: Binance spot opened in July 2017; earlier dates are rejected.
 FIRST_DATE: Final = _dt.date(2017, 7, 1)
 #: Last date whose hours fit ``datetime64[ns]``.
@@ -56,7 +63,8 @@ COLUMNS: Final[dict[str, str]] = {
     "is_buyer_maker": "bool",
 }
 
-_SYMBOL_RE: Final = re.compile(r"[A-Z0-9]{2,20}", re.ASCII)
+# 2-20 of A-Z 0-9, and '_' inside for COIN-M contracts (BTCUSD_PERP, BTCUSD_240628)
+_SYMBOL_RE: Final = re.compile(r"[A-Z0-9][A-Z0-9_]{0,18}[A-Z0-9]", re.ASCII)
 _DATE_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _EPOCH: Final = _dt.date(1970, 1, 1)
 _HOUR_US: Final = 3_600_000_000
@@ -132,7 +140,9 @@ def _check_ticker(ticker: object) -> bytes:
     if not isinstance(ticker, str):
         raise ValueError(f"ticker must be a str, not {type(ticker).__name__}")
     if not _SYMBOL_RE.fullmatch(ticker):
-        raise ValueError(f"invalid ticker {ticker!r}: expected 2-20 characters A-Z or 0-9, e.g. 'BTCUSDT'")
+        raise ValueError(
+            f"invalid ticker {ticker!r}: expected 2-20 characters A-Z, 0-9 or an inner '_', e.g. 'BTCUSDT'"
+        )
     return ticker.encode("ascii")
 
 
@@ -167,9 +177,16 @@ def _check_hour(hour: object) -> int:
     return h
 
 
-def _check_url(base_url: object) -> str:
+def _check_market(market: object) -> int:
+    """``"spot"``, ``"um"`` (USD-M futures) or ``"cm"`` (COIN-M futures) -> its C value."""
+    if not isinstance(market, str) or market not in MARKETS:
+        raise ValueError(f"invalid market {market!r}: expected 'spot', 'um' or 'cm'")
+    return MARKETS[market][0]
+
+
+def _check_url(base_url: object, market: str = "spot") -> str:
     if base_url is None:
-        base_url = os.environ.get("AGT_API_URL") or DEFAULT_API_URL
+        base_url = os.environ.get("AGT_API_URL") or MARKETS[market][1]
     if not isinstance(base_url, str):
         raise ValueError(f"base_url must be a str, not {type(base_url).__name__}")
     if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", base_url):
@@ -255,11 +272,15 @@ class Client:
     omitted = the library default): ``interval_ms`` (50), ``max_attempts``
     (4), ``max_ban_wait_s`` (300), ``connect_timeout_ms`` (10000),
     ``timeout_ms`` (30000), ``weight_budget`` (6000 per minute),
-    ``backoff_base_ms`` (500), ``complete_margin_ms`` (5000).
+    ``backoff_base_ms`` (500), ``complete_margin_ms`` (5000). ``market`` is
+    ``"spot"`` (default), ``"um"`` (USD-M futures, ``/fapi/v1``) or ``"cm"``
+    (COIN-M futures, ``/dapi/v1``); ``base_url`` then defaults to that
+    market's host, and a futures budget is at most its 2400 a minute.
     """
 
-    def __init__(self, base_url: str | None = None, **opts: int | None) -> None:
-        url = _check_url(base_url)
+    def __init__(self, base_url: str | None = None, *, market: str = "spot", **opts: int | None) -> None:
+        market_c = _check_market(market)
+        url = _check_url(base_url, market)
         checked = _check_opts(opts)
         so = _lib.lib()
         self._so = so
@@ -274,6 +295,7 @@ class Client:
             setattr(c_opts, _OPTS[name][0], value)
         c_opts.progress = self._progress
         c_opts.progress_user = None
+        c_opts.market = market_c
 
         handle = ctypes.c_void_p()
         err = _lib.AgtError()
@@ -282,6 +304,7 @@ class Client:
             raise FetchError._from_c(st, err)
         self._handle: ctypes.c_void_p | None = handle
         self.base_url = url
+        self.market = market
 
     def _on_progress(self, _user: Any, _body_bytes: int, _trades: int) -> int:
         # Runs on the calling thread after each HTTP response: a non-zero
@@ -389,6 +412,7 @@ def fetch_hour(
     hour: int,
     *,
     base_url: str | None = None,
+    market: str = "spot",
     **opts: int | None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Like :func:`get_hourly_agg_trades`, also returning the fetch facts.
@@ -399,7 +423,8 @@ def fetch_hour(
     _check_ticker(ticker)
     _check_date(date)
     _check_hour(hour)
-    with Client(base_url, **opts) as client:
+    _check_market(market)
+    with Client(base_url, market=market, **opts) as client:
         return client.fetch_hour(ticker, date, hour)
 
 
@@ -409,9 +434,10 @@ def get_hourly_agg_trades(
     hour: int,
     *,
     base_url: str | None = None,
+    market: str = "spot",
     **opts: int | None,
 ) -> pd.DataFrame:
-    """Every aggregate trade of one UTC hour of one Binance spot symbol.
+    """Every aggregate trade of one UTC hour of one Binance symbol.
 
     Args:
         ticker: symbol, 2-20 characters ``A-Z0-9`` (e.g. ``"BTCUSDT"``).
@@ -420,8 +446,10 @@ def get_hourly_agg_trades(
             refused because its time zone makes the day ambiguous.
         hour: the UTC hour, an int 0-23; the range fetched is
             ``HH:00:00.000`` to ``HH:59:59.999``.
-        base_url: the REST API root; default ``$AGT_API_URL``, else
-            ``https://api.binance.com``.
+        base_url: the REST API root; default ``$AGT_API_URL``, else the
+            market's host (``https://api.binance.com`` for spot).
+        market: ``"spot"`` (default), ``"um"`` (USD-M futures) or ``"cm"``
+            (COIN-M futures, symbols such as ``"BTCUSD_PERP"``).
         **opts: client options (``interval_ms``, ``max_attempts``,
             ``max_ban_wait_s``, ``connect_timeout_ms``, ``timeout_ms``,
             ``weight_budget``, ``backoff_base_ms``, ``complete_margin_ms``).
@@ -438,5 +466,5 @@ def get_hourly_agg_trades(
             for an exchange error such as ``-1121`` invalid symbol, or a ban
             longer than ``max_ban_wait_s``).
     """
-    frame, _ = fetch_hour(ticker, date, hour, base_url=base_url, **opts)
+    frame, _ = fetch_hour(ticker, date, hour, base_url=base_url, market=market, **opts)
     return frame

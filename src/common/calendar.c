@@ -152,7 +152,9 @@ int agt_symbol_valid(const char *s)
     if (!s) return 0;
     for (; s[n]; n++) {
         char c = s[n];
-        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return 0;
+        /* '_' for COIN-M contracts (BTCUSD_PERP, BTCUSD_240628), never at an end */
+        int inner_underscore = c == '_' && n > 0 && s[n + 1];
+        if (!inner_underscore && !((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return 0;
         if (n >= 20) return 0;
     }
     return n >= 2;

@@ -42,6 +42,7 @@
 
 struct agt_archive {
     agt_archive_opts opts;
+    const agt_market_def *def; /* opts.market */
     char *base_url; /* without a trailing '/' */
     agt_net *net;
     char url[640];
@@ -74,6 +75,8 @@ agt_status agt_archive_new_with(const agt_archive_opts *o, const agt_clock *cloc
     agt_archive_opts d;
     agt_archive_opts_default(&d);
     agt_archive_opts opts = o ? *o : d;
+    if (!agt_market_def_of(opts.market))
+        return agt_err(err, AGT_EINVAL, "unknown market %d", (int)opts.market);
     /* Nonsensical values are replaced by the defaults. */
     if (!opts.archive_url || !opts.archive_url[0]) opts.archive_url = d.archive_url;
     if (opts.max_zip_bytes == 0) opts.max_zip_bytes = d.max_zip_bytes;
@@ -82,6 +85,7 @@ agt_status agt_archive_new_with(const agt_archive_opts *o, const agt_clock *cloc
     agt_archive *a = calloc(1, sizeof *a);
     if (!a) return agt_err(err, AGT_ENOMEM, "out of memory");
     a->opts = opts;
+    a->def = agt_market_def_of(opts.market);
     agt_net_conn conn_default = AGT_NET_CONN_OF(&d, WEIGHT_BUDGET);
     agt_status s = agt_net_open_conn(opts.archive_url, "archive url",
                                      AGT_NET_CONN_OF(&opts, WEIGHT_BUDGET), &conn_default, clock,
@@ -314,8 +318,8 @@ static agt_status get(agt_archive *a, day_ctx *d, const char *what, size_t cap,
 static agt_status set_url(agt_archive *a, const char *symbol, const char *name, const char *ext,
                           agt_error *err)
 {
-    int n = snprintf(a->url, sizeof a->url, "%s/data/spot/daily/aggTrades/%s/%s%s", a->base_url,
-                     symbol, name, ext);
+    int n = snprintf(a->url, sizeof a->url, "%s/%s/daily/aggTrades/%s/%s%s", a->base_url,
+                     a->def->archive_dir, symbol, name, ext);
     if (n < 0 || (size_t)n >= sizeof a->url) return agt_err(err, AGT_EINVAL, "archive url too long");
     return AGT_OK;
 }
@@ -328,7 +332,7 @@ agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day
     agt_error_clear(err);
     if (!a || !symbol || !out) return agt_err(err, AGT_EINVAL, "null argument");
     if (!agt_symbol_valid(symbol))
-        return agt_err(err, AGT_EINVAL, "invalid symbol '%.40s': expected 2-20 of A-Z 0-9",
+        return agt_err(err, AGT_EINVAL, "invalid symbol '%.40s': expected 2-20 of A-Z 0-9 _",
                        symbol);
     if (day_start_us % AGT_US_PER_DAY != 0 || day_start_us < FIRST_DAY_US ||
         day_start_us > INT64_C(4102444800000000)) /* 2100-01-01 */
@@ -347,7 +351,7 @@ agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day
     memset(&inf, 0, sizeof inf);
     inf.day_start_us = day_start_us;
     inf.first_id = inf.last_id = -1;
-    inf.ts_unit_us = day_start_us >= AGT_ARCHIVE_MICROS_FROM_US ? 1 : 1000;
+    inf.ts_unit_us = day_start_us >= AGT_ARCHIVE_MICROS_FROM_US && a->def->csv_micros_from_2025 ? 1 : 1000;
 
     day_ctx d;
     memset(&d, 0, sizeof d);

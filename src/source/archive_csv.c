@@ -1,7 +1,9 @@
 /*
- * archive_csv.c - the strict parser for Binance spot daily aggTrades CSV.
+ * archive_csv.c - the strict parser for Binance daily aggTrades CSV, spot and
+ * futures.
  *
- * One line per aggregate trade, 8 comma-separated fields, no quoting:
+ * One line per aggregate trade, 8 comma-separated fields (spot) or 7
+ * (futures: no M column, docs/futures.md), no quoting:
  *
  *     a,p,q,f,l,T,m,M
  *     3800397495,87648.21000000,0.08185000,5723703861,5723703861,1767225600039409,True,True
@@ -13,7 +15,13 @@
  *   l  last trade id           same; f <= l
  *   T  time                    ms before 2025-01-01, µs from then; inside the day
  *   m  is_buyer_maker          True/False or true/false
- *   M  is_best_match           same (checked, not kept)
+ *   M  is_best_match           same (checked, not kept); spot only
+ *
+ * The first data line fixes the file's kind: 8 fields is a spot file (T in µs
+ * from 2025-01-01), 7 a futures file (T in ms whatever the day); every later
+ * line must have the same number of fields. The URL a file came from already
+ * names its market, and the two formats cannot be confused: a futures file
+ * read as spot lacks a field on every line.
  *
  * Lines end in "\n" or "\r\n"; the last may lack its end. Spot files have no
  * header; futures-style files do, so one line at the top whose first byte is
@@ -138,19 +146,26 @@ static agt_status parse_line(agt_csv *p, const char *s, size_t n, agt_trades *ou
             start = i + 1;
         }
     }
-    if (nf != 8) {
+    if (p->fields == 0 && nf == 7) { /* the first row of a futures file */
+        p->fields = 7;
+        p->unit_us = AGT_US_PER_MS;
+    } else if (p->fields == 0 && nf == 8) {
+        p->fields = 8;
+    }
+    if (nf != (size_t)(p->fields ? p->fields : 8)) {
         char what[64];
         if (nf > 8)
             snprintf(what, sizeof what, "more than 8 fields");
         else
-            snprintf(what, sizeof what, "expected 8 fields, found %zu", nf);
+            snprintf(what, sizeof what, "expected %d fields, found %zu", p->fields ? p->fields : 8,
+                     nf);
         return bad_line(p, err, s, n, what);
     }
 
     char what[96];
     int64_t a, fi, li, t;
     double price, qty;
-    uint8_t m, bm;
+    uint8_t m, bm = 0;
     int bad = -1;
     if (parse_uint(f[0], len[0], &a) != 0)
         bad = 0;
@@ -166,7 +181,7 @@ static agt_status parse_line(agt_csv *p, const char *s, size_t n, agt_trades *ou
         bad = 5;
     else if (parse_bool(f[6], len[6], &m) != 0)
         bad = 6;
-    else if (parse_bool(f[7], len[7], &bm) != 0)
+    else if (p->fields == 8 && parse_bool(f[7], len[7], &bm) != 0)
         bad = 7;
     if (bad >= 0) {
         snprintf(what, sizeof what, "field %d (%s) is not %s", bad + 1, field_names[bad],

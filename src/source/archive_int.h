@@ -73,6 +73,7 @@ typedef struct agt_csv {
     int64_t day_start_us;
     int64_t day_end_us;  /* inclusive */
     int64_t unit_us;     /* 1000 (ms file) or 1 (µs file) */
+    int fields;          /* 8 (spot) or 7 (futures), set by the first row; 0 before */
     uint64_t line;       /* lines consumed so far */
     uint64_t header;     /* 1 if a header line was skipped */
     int64_t max_line;    /* longest accepted line, bytes (for callers' buffers) */

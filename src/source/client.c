@@ -40,12 +40,17 @@ agt_status agt_client_new_with(const agt_client_opts *o, const agt_clock *clock,
     agt_client_opts d;
     agt_client_opts_default(&d);
     agt_client_opts opts = o ? *o : d;
+    const agt_market_def *def = agt_market_def_of(opts.market);
+    if (!def) return agt_err(err, AGT_EINVAL, "unknown market %d", (int)opts.market);
     /* Nonsensical values are replaced by the defaults. */
-    if (!opts.api_url || !opts.api_url[0]) opts.api_url = d.api_url;
+    if (!opts.api_url || !opts.api_url[0]) opts.api_url = def->api_url;
+    if (opts.weight_budget > def->weight_budget) opts.weight_budget = def->weight_budget;
+    if (d.weight_budget > def->weight_budget) d.weight_budget = def->weight_budget;
     if (opts.complete_margin_ms < 0) opts.complete_margin_ms = d.complete_margin_ms;
     agt_client *c = calloc(1, sizeof *c);
     if (!c) return agt_err(err, AGT_ENOMEM, "out of memory");
     c->opts = opts;
+    c->def = def;
     agt_page_init(&c->page);
     agt_net_conn conn_default = AGT_NET_CONN_OF(&d, d.weight_budget);
     agt_status s = agt_net_open_conn(opts.api_url, "api url",
@@ -111,7 +116,7 @@ static agt_net_req json_req(agt_client *c, const char *what, int weight,
 static agt_status sync_time(agt_client *c, agt_error *err)
 {
     time_ctx t = {c, 0, 0};
-    int n = snprintf(c->url, sizeof c->url, "%s/api/v3/time", c->api_url);
+    int n = snprintf(c->url, sizeof c->url, "%s%s/time", c->api_url, c->def->api_prefix);
     if (n < 0 || (size_t)n >= sizeof c->url) return agt_err(err, AGT_EINVAL, "api url too long");
     agt_net_req rq = json_req(c, "server time", AGT_WEIGHT_TIME, time_body, &t);
     AGT_TRY(agt_net_request(c->net, &rq, err));
@@ -149,10 +154,6 @@ agt_status agt_client_server_time(agt_client *c, int64_t *now_us, agt_error *err
  */
 
 #define LIMITS_MAX 8
-/* Weight of GET /api/v3/exchangeInfo: the simulator charges 20 and the spot
- * docs have said 20 for years (binance-api.md does not list it); a request
- * for one symbol may cost less on the real exchange, so 20 errs safe. */
-#define WEIGHT_EXCHANGE_INFO 20
 
 typedef struct limits_ctx {
     agt_exch_limit l[LIMITS_MAX];
@@ -195,7 +196,13 @@ void agt_client_read_limits(agt_client *c, const char *symbol)
     /* Only a real exchange shares the cache (test transports are canned). */
     int shared = n->http != NULL;
     int64_t now = n->clock.mono_us(n->clock.ctx);
-    int k = snprintf(c->url, sizeof c->url, "%s/api/v3/exchangeInfo?symbol=%s", c->api_url, symbol);
+    /* Spot's takes ?symbol= (cheaper than the whole list); futures' take no
+     * parameter. Weights in the market table (spot 20: its docs have said so
+     * for years; a request for one symbol may cost less, so 20 errs safe). */
+    int k = c->def->exchange_info_per_symbol
+                ? snprintf(c->url, sizeof c->url, "%s%s/exchangeInfo?symbol=%s", c->api_url,
+                           c->def->api_prefix, symbol)
+                : snprintf(c->url, sizeof c->url, "%s%s/exchangeInfo", c->api_url, c->def->api_prefix);
     if (k < 0 || (size_t)k >= sizeof c->url) return;
     limits_ctx x;
     memset(&x, 0, sizeof x);
@@ -206,7 +213,7 @@ void agt_client_read_limits(agt_client *c, const char *symbol)
         pthread_mutex_unlock(&limits_lock);
         if (hit) return;
     }
-    agt_net_req rq = json_req(c, "exchange info", WEIGHT_EXCHANGE_INFO, limits_body, &x);
+    agt_net_req rq = json_req(c, "exchange info", c->def->weight_exchange_info, limits_body, &x);
     agt_error e;
     agt_error_clear(&e);
     if (agt_net_request(n, &rq, &e) != AGT_OK) return; /* the options stay in force */

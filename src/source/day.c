@@ -128,7 +128,7 @@ static agt_status prove_ends(agt_source *s, const char *symbol, agt_day_result *
     size_t mn = sizeof r->archive_message;
     memset(p, 0, sizeof *p);
 
-    if (ai->first_id == 0) {
+    if (ai->first_id == s->c->def->first_id) { /* the symbol's first trade */
         p->start_known = 1;
         p->prev_id = -1;
     } else {

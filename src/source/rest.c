@@ -1,6 +1,7 @@
 /*
  * rest.c - agt_fetch_hour: every aggregate trade of one UTC hour from
- * GET /api/v3/aggTrades, exact and with proof of completeness.
+ * GET /api/v3/aggTrades (spot) or /fapi/v1, /dapi/v1 (futures, see "Futures"
+ * at the end of this comment), exact and with proof of completeness.
  *
  * How the hour is walked, and why
  * -------------------------------
@@ -91,6 +92,27 @@
  * of n trades of which r were resumed, when the trade before the hour is
  * reachable by id (an empty rest still costs the request that finds it),
  * against ceil((n + 1) / 1000) afresh.
+ *
+ * Futures (walk_window)
+ * ---------------------
+ * The futures endpoints document only `fromId` and `startTime`+`endTime`
+ * less than an hour apart (docs/futures.md), so an `endTime` alone is never
+ * sent there. The hour in ms, [S, S + 3 599 999], is one legal window:
+ *   1. `startTime=S&endTime=E` gives trades of the hour from its oldest; a
+ *      page with fewer rows than the limit holds the whole hour, which fixes
+ *      its top;
+ *   2. otherwise we go up by id (`fromId = highest + 1`) until a trade after
+ *      E appears, or a short page shows there is nothing newer at all;
+ *   3. the trade before the hour is `fromId = lowest - 1, limit 1` (none if
+ *      the lowest is the market's first id, 1 on futures);
+ *   4. an empty hour is proven by the first trade after it (windows of the
+ *      following hours, at most a day, then the newest trade) and the one
+ *      with the id just below it, which must lie before the hour.
+ * Aggregate ids are consecutive on futures too (the trade ids f..l are not:
+ * fills of the insurance fund and ADL are not aggregated), so the proof is
+ * the spot one. An hour of n trades costs ceil(n/1000) + 1 requests (+1 when
+ * n is a multiple of 1000). A futures fetch does not resume from
+ * `resume_from` (checked, then ignored): it walks the hour afresh.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -99,7 +121,12 @@
 
 #include "source/source_int.h"
 
-typedef enum { BY_END, BY_ID } page_mode;
+typedef enum {
+    BY_END,    /* endTime=arg (spot) */
+    BY_ID,     /* fromId=arg */
+    BY_WINDOW, /* startTime=arg&endTime=arg + 1 h - 1 ms (futures) */
+    BY_LATEST  /* no time, no id: the newest trades */
+} page_mode;
 
 typedef struct fetch {
     agt_client *c;
@@ -107,7 +134,8 @@ typedef struct fetch {
     int64_t S, E;
     /* the request in flight, for validating its answer */
     page_mode mode;
-    int64_t end_us;  /* BY_END: endTime */
+    int64_t start_us; /* BY_WINDOW: startTime */
+    int64_t end_us;  /* BY_END, BY_WINDOW: endTime */
     int64_t from_id; /* BY_ID: fromId */
     int limit;
     /* progress */
@@ -130,11 +158,16 @@ static agt_status page_body(void *user, const agt_http_resp *r, agt_error *err)
     for (size_t i = 0; i < pg->len; i++) {
         const agt_page_row *w = &pg->rows[i];
         int64_t t = agt_t_to_us(w->t);
-        if (f->mode == BY_END && t > f->end_us)
+        if ((f->mode == BY_END || f->mode == BY_WINDOW) && t > f->end_us)
             return agt_err(err, AGT_EPARSE,
                            "aggTrades page: trade %" PRId64 " at T=%" PRId64
                            " is after the requested endTime %" PRId64,
                            w->a, w->t, f->end_us);
+        if (f->mode == BY_WINDOW && t < f->start_us)
+            return agt_err(err, AGT_EPARSE,
+                           "aggTrades page: trade %" PRId64 " at T=%" PRId64
+                           " is before the requested startTime %" PRId64,
+                           w->a, w->t, f->start_us);
         if (f->mode == BY_ID && w->a < f->from_id)
             return agt_err(err, AGT_EPARSE,
                            "aggTrades page: trade %" PRId64 " is below the requested fromId %" PRId64,
@@ -168,25 +201,36 @@ static int page_observe(void *user, const agt_http_resp *r)
 static agt_status get_page(fetch *f, page_mode mode, int64_t arg, int limit, agt_error *err)
 {
     agt_client *c = f->c;
+    const char *pre = c->def->api_prefix;
     int n;
     agt_client_read_limits(c, f->symbol);
     f->mode = mode;
     f->limit = limit;
     if (mode == BY_END) {
         f->end_us = arg;
-        n = snprintf(c->url, sizeof c->url, "%s/api/v3/aggTrades?symbol=%s&endTime=%" PRId64 "&limit=%d",
-                     c->api_url, f->symbol, arg, limit);
+        n = snprintf(c->url, sizeof c->url, "%s%s/aggTrades?symbol=%s&endTime=%" PRId64 "&limit=%d",
+                     c->api_url, pre, f->symbol, arg, limit);
+    } else if (mode == BY_WINDOW) {
+        /* whole milliseconds: the futures endpoints take ms only */
+        f->start_us = arg;
+        f->end_us = arg + AGT_US_PER_HOUR - 1;
+        n = snprintf(c->url, sizeof c->url,
+                     "%s%s/aggTrades?symbol=%s&startTime=%" PRId64 "&endTime=%" PRId64 "&limit=%d",
+                     c->api_url, pre, f->symbol, arg / AGT_US_PER_MS, f->end_us / AGT_US_PER_MS, limit);
+    } else if (mode == BY_LATEST) {
+        n = snprintf(c->url, sizeof c->url, "%s%s/aggTrades?symbol=%s&limit=%d", c->api_url, pre,
+                     f->symbol, limit);
     } else {
         f->from_id = arg;
-        n = snprintf(c->url, sizeof c->url, "%s/api/v3/aggTrades?symbol=%s&fromId=%" PRId64 "&limit=%d",
-                     c->api_url, f->symbol, arg, limit);
+        n = snprintf(c->url, sizeof c->url, "%s%s/aggTrades?symbol=%s&fromId=%" PRId64 "&limit=%d",
+                     c->api_url, pre, f->symbol, arg, limit);
     }
     if (n < 0 || (size_t)n >= sizeof c->url) return agt_err(err, AGT_EINVAL, "api url too long");
     agt_net_req rq;
     memset(&rq, 0, sizeof rq);
     rq.url = c->url;
     rq.what = "aggTrades page";
-    rq.weight = AGT_WEIGHT_AGGTRADES;
+    rq.weight = c->def->weight_aggtrades;
     rq.on_body = page_body;
     rq.parse_api_error = agt_api_error_parse;
     rq.observe = page_observe;
@@ -202,6 +246,7 @@ typedef struct walk {
     int64_t prev_id;    /* -1: no trade before the hour exists */
     int64_t prev_ts;
     int start_known;    /* prev_id established (found, or proven absent) */
+    int end_known;      /* no trade of the hour above the highest id held */
     agt_trades page;    /* the rows of the hour the last page added, for page_fn */
 } walk;
 
@@ -344,8 +389,100 @@ static agt_status walk_down(fetch *f, walk *w, agt_error *err)
     return AGT_OK;
 }
 
+/* ---- futures: windows and ids only (see "Futures" above) ------------------ */
+
+/* 1 if a row of the current page lies after the hour. */
+static int page_passes_end(const fetch *f)
+{
+    const agt_page *pg = &f->c->page;
+    for (size_t i = 0; i < pg->len; i++)
+        if (agt_t_to_us(pg->rows[i].t) > f->E) return 1;
+    return 0;
+}
+
+/* 3. the trade just below w->lo_id, by id */
+static agt_status window_start(fetch *f, walk *w, agt_error *err)
+{
+    size_t taken;
+    int64_t top;
+    while (!w->start_known) {
+        if (w->lo_id <= f->c->def->first_id) {
+            w->prev_id = -1; /* the symbol's first trade is in the hour */
+            w->start_known = 1;
+            break;
+        }
+        int64_t lo = w->lo_id;
+        AGT_TRY(get_page(f, BY_ID, lo - 1, 1, err));
+        AGT_TRY(take_page(f, w, lo, &taken, &top, err));
+        if (taken == 0 || w->lo_id == lo) break; /* nothing below by id: unproven */
+    }
+    return AGT_OK;
+}
+
+/* 4. an empty hour: the trade after it and the one just below that */
+static agt_status window_empty(fetch *f, walk *w, agt_error *err)
+{
+    const agt_page *pg = &f->c->page;
+    int64_t now = agt_net_exch_now(f->c->net);
+    int64_t after = -1;
+    for (int k = 1; k <= 24 && after < 0 && f->S + k * AGT_US_PER_HOUR <= now; k++) {
+        AGT_TRY(get_page(f, BY_WINDOW, f->S + k * AGT_US_PER_HOUR, 1, err));
+        if (pg->len > 0) after = pg->rows[0].a;
+    }
+    if (after < 0) {
+        /* quiet for a day (or up to now): the newest trade must be before the hour */
+        AGT_TRY(get_page(f, BY_LATEST, 0, 1, err));
+        if (pg->len == 0) {
+            w->prev_id = -1; /* nothing ever traded */
+            w->start_known = 1;
+        } else if (agt_t_to_us(pg->rows[0].t) < f->S) {
+            w->prev_id = pg->rows[0].a;
+            w->prev_ts = agt_t_to_us(pg->rows[0].t);
+            w->start_known = 1;
+        }
+        return AGT_OK;
+    }
+    if (after <= f->c->def->first_id) {
+        w->prev_id = -1; /* the symbol's first trade comes after the hour */
+        w->start_known = 1;
+        return AGT_OK;
+    }
+    AGT_TRY(get_page(f, BY_ID, after - 1, 1, err));
+    if (pg->len == 1 && pg->rows[0].a == after - 1 && agt_t_to_us(pg->rows[0].t) < f->S) {
+        w->prev_id = after - 1;
+        w->prev_ts = agt_t_to_us(pg->rows[0].t);
+        w->start_known = 1;
+    }
+    return AGT_OK;
+}
+
+static agt_status walk_window(fetch *f, walk *w, agt_error *err)
+{
+    size_t taken;
+    int64_t top;
+    AGT_TRY(get_page(f, BY_WINDOW, f->S, AGT_PAGE_LIMIT, err));
+    AGT_TRY(take_page(f, w, -1, &taken, &top, err));
+    if (taken == 0) {
+        w->end_known = 1; /* the whole hour asked by time: nothing in it */
+        return window_empty(f, w, err);
+    }
+    /* 1.-2. the top of the hour */
+    int full = f->c->page.len == AGT_PAGE_LIMIT;
+    while (full && !page_passes_end(f)) {
+        AGT_TRY(get_page(f, BY_ID, top + 1, AGT_PAGE_LIMIT, err));
+        int64_t before = top;
+        AGT_TRY(take_page(f, w, -1, &taken, &top, err));
+        if (taken == 0) break; /* nothing newer at all */
+        if (top <= before) return agt_err(err, AGT_EPARSE, "aggTrades page: ids did not advance");
+        full = f->c->page.len == AGT_PAGE_LIMIT;
+    }
+    w->end_known = 1;
+    return window_start(f, w, err);
+}
+
 static agt_status walk_hour(fetch *f, walk *w, agt_error *err)
 {
+    if (f->c->def->window_paging) return walk_window(f, w, err);
     AGT_TRY(walk_top(f, w, err));
     return w->start_known ? AGT_OK : walk_down(f, w, err);
 }
@@ -440,7 +577,9 @@ agt_status agt_fetch_hour_ex(agt_client *c, const char *symbol, int64_t hour_sta
     agt_trades_init(&w.page);
     w.lo_id = -1;
     w.prev_id = -1;
-    if (resume_from && resume_from->len > 0) s = walk_resumed(&f, &w, resume_from, err);
+    w.end_known = !c->def->window_paging; /* the spot walk fixes the top first */
+    if (resume_from && resume_from->len > 0 && !c->def->window_paging)
+        s = walk_resumed(&f, &w, resume_from, err);
     else s = walk_hour(&f, &w, err);
     agt_trades_release(&w.page);
     if (s == AGT_OK && agt_trades_sort_unique(&w.got, NULL) != AGT_OK)
@@ -453,7 +592,7 @@ agt_status agt_fetch_hour_ex(agt_client *c, const char *symbol, int64_t hour_sta
         return s;
     }
 
-    int complete = clock_ok && w.start_known;
+    int complete = clock_ok && w.start_known && w.end_known;
     if (w.got.len > 0) {
         int64_t first = w.got.trade_id[0], last = w.got.trade_id[w.got.len - 1];
         if ((uint64_t)(last - first) + 1 != w.got.len) complete = 0;        /* a hole */

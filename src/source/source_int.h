@@ -117,15 +117,36 @@ static inline int64_t agt_t_to_us(int64_t t)
     return t < INT64_C(100000000000000) ? t * 1000 : t;
 }
 
+/* ---- market.c: what differs between spot, USD-M and COIN-M ----------------- */
+
+typedef struct agt_market_def {
+    const char *name;           /* "spot", "um", "cm" */
+    const char *api_url;        /* default REST host */
+    const char *api_prefix;     /* "/api/v3", "/fapi/v1", "/dapi/v1" */
+    const char *archive_dir;    /* "data/spot", "data/futures/um", ... */
+    const char *lake_dir;       /* agt_market_lake_dir */
+    int weight_aggtrades;       /* 4 spot, 20 futures */
+    int weight_exchange_info;   /* 20 spot, 1 futures */
+    int weight_budget;          /* documented REQUEST_WEIGHT per minute: a ceiling */
+    int64_t first_id;           /* a symbol's first aggregate id: 0 spot, 1 futures */
+    int window_paging;          /* 1: only startTime+endTime (< 1 h) and fromId may be sent */
+    int exchange_info_per_symbol; /* 1: exchangeInfo takes ?symbol= */
+    int csv_fields;             /* archive CSV columns: 8 spot, 7 futures */
+    int csv_micros_from_2025;   /* archive times in µs from 2025-01-01 (spot only) */
+} agt_market_def;
+
+/* The table row of `m`; NULL for an unknown market. */
+const agt_market_def *agt_market_def_of(agt_market m);
+
 /* ---- client.c / rest.c ---------------------------------------------------- */
 
 #define AGT_FIRST_HOUR_US INT64_C(1498867200000000) /* 2017-07-01 00:00 UTC */
 #define AGT_PAGE_LIMIT 1000
-#define AGT_WEIGHT_AGGTRADES 4
 #define AGT_WEIGHT_TIME 1
 
 struct agt_client {
     agt_client_opts opts;
+    const agt_market_def *def; /* the market asked for (opts.market) */
     char *api_url;        /* without a trailing '/' */
     agt_net *net;
     int synced;           /* exchange clock known */

@@ -114,6 +114,12 @@ TEST(symbol_valid)
     ASSERT(!agt_symbol_valid("ABCDEFGHIJKLMNOPQRSTU"));
     ASSERT(!agt_symbol_valid(""));
     ASSERT(!agt_symbol_valid(NULL));
+    /* COIN-M contracts: '_' inside, never at an end */
+    ASSERT(agt_symbol_valid("BTCUSD_PERP"));
+    ASSERT(agt_symbol_valid("BTCUSD_240628"));
+    ASSERT(!agt_symbol_valid("_BTCUSD"));
+    ASSERT(!agt_symbol_valid("BTCUSD_"));
+    ASSERT(!agt_symbol_valid("_"));
 }
 
 TEST_MAIN(TEST_REF(days_from_civil_round_trip), TEST_REF(date_valid_leap_years),

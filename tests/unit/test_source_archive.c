@@ -330,6 +330,43 @@ TEST(csv_line_ends_booleans_header)
     agt_trades_release(&t);
 }
 
+/* The USD-M BTCUSDT file of 2020-01-01: its genuine first and last rows (7
+ * columns, no header then, ms); later futures files carry a header, and stay
+ * in ms after 2025-01-01 (docs/futures.md). */
+TEST(csv_futures_seven_columns)
+{
+    agt_trades t;
+    agt_trades_init(&t);
+    agt_error e;
+    const char *genuine = "18374167,7189.43,0.030,25247504,25247504,1577836801481,true\n"
+                          "18445525,7197.57,0.002,25349374,25349374,1577923196199,true\n";
+    ASSERT_OK(agt_archive_parse_csv(genuine, strlen(genuine), INT64_C(1577836800000000), &t, &e));
+    ASSERT_EQ_INT(t.len, 2);
+    ASSERT_EQ_INT(t.trade_id[0], 18374167);
+    ASSERT_EQ_INT(t.ts_us[1], INT64_C(1577923196199000));
+    ASSERT_EQ_DBL_BITS(t.price[0], 7189.43);
+    ASSERT_EQ_DBL_BITS(t.quantity[0], 0.03);
+    agt_trades_clear(&t);
+    const char *with_header = "agg_trade_id,price,quantity,first_trade_id,last_trade_id,"
+                              "transact_time,is_buyer_maker\n"
+                              "5,98000.1,0.003,7,9,1735689600123,false\n";
+    ASSERT_OK(agt_archive_parse_csv(with_header, strlen(with_header), INT64_C(1735689600000000),
+                                    &t, &e));
+    ASSERT_EQ_INT(t.len, 1);
+    ASSERT_EQ_INT(t.ts_us[0], INT64_C(1735689600123000)); /* ms in 2025: futures */
+    agt_trades_clear(&t);
+    /* one kind per file: a spot row after a futures row (and the reverse) is refused */
+    const char *mixed = "1,1.0,1.0,1,1,1577836801481,true\n2,1.0,1.0,2,2,1577836801482,true,true\n";
+    ASSERT_EQ_INT(agt_archive_parse_csv(mixed, strlen(mixed), INT64_C(1577836800000000), &t, &e),
+                  AGT_EPARSE);
+    ASSERT(strstr(e.message, "line 2: expected 7 fields, found 8") != NULL);
+    const char *mixed2 = "1,1.0,1.0,1,1,1577836801481,true,true\n2,1.0,1.0,2,2,1577836801482,true\n";
+    ASSERT_EQ_INT(agt_archive_parse_csv(mixed2, strlen(mixed2), INT64_C(1577836800000000), &t, &e),
+                  AGT_EPARSE);
+    ASSERT(strstr(e.message, "expected 8 fields, found 7") != NULL);
+    agt_trades_release(&t);
+}
+
 /* Each bad line at line 2 after one good line; the message names line 2. */
 TEST(csv_malformed_rows)
 {
@@ -645,6 +682,7 @@ TEST_MAIN(TEST_REF(sha256_vectors), TEST_REF(sha256_padding_edges),
           TEST_REF(checksum_genuine_no_newline), TEST_REF(checksum_genuine_with_newline),
           TEST_REF(checksum_malformed), TEST_REF(csv_genuine_2026_01_01),
           TEST_REF(csv_genuine_minute_2026_09_16), TEST_REF(csv_milliseconds_before_2025),
-          TEST_REF(csv_line_ends_booleans_header), TEST_REF(csv_malformed_rows),
+          TEST_REF(csv_line_ends_booleans_header), TEST_REF(csv_futures_seven_columns),
+          TEST_REF(csv_malformed_rows),
           TEST_REF(zip_round_trip), TEST_REF(fetch_day_fake_transport),
           TEST_REF(archive_new_rejects_bad_url))
