@@ -1,14 +1,15 @@
 /*
  * fuzz_source_csv.c - fuzz target for the archive's text parsers: the daily
- * CSV (tried as the CSV of four days, two in milliseconds and two in
- * microseconds) and the .CHECKSUM line. Checks, on every input:
+ * CSV (tried as the CSV of five days, three in milliseconds and two in
+ * microseconds; spot files and 7-column futures files) and the .CHECKSUM line. Checks, on every input:
  *   - a success yields only valid rows (id >= 0, finite non-negative price
  *     and quantity, flag 0/1, time inside the day);
  *   - a failure leaves the table unchanged and says why, naming a line;
  *   - feeding the text in small pieces (as the zip reader does) gives the
  *     same status and the same rows as parsing it whole.
  * The committed corpus holds genuine rows (the 2026-01-01 BTCUSDT file, the
- * 2021-12-14 truncated tail, the 2024-04-29 six-field row) and variants.
+ * 2021-12-14 truncated tail, the 2024-04-29 six-field row, the first and last
+ * rows of the USD-M futures BTCUSDT file of 2020-01-01) and variants.
  */
 #include <math.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const int64_t days[] = {
+    INT64_C(1577836800000000), /* 2020-01-01, ms (a USD-M futures file: 7 columns) */
     INT64_C(1639440000000000), /* 2021-12-14, ms */
     INT64_C(1714348800000000), /* 2024-04-29, ms */
     INT64_C(1767225600000000), /* 2026-01-01, µs */
