@@ -35,6 +35,10 @@ Options
 ``--fault-rate P``      probability that a data request gets a random fault (default 0).
 ``--faults LIST``       comma-separated kinds for random faults (default: all but stalls).
 ``--stall-seconds S``   length of a ``stall`` fault (default 5).
+``--rest-floor SYM=T``  REST history floor (repeatable): spot trades of SYM before time
+                        ``T`` are not served by ``/api/v3/aggTrades`` (the archive and
+                        ``/_truth`` still have them), as reported for DOGEUSDT and
+                        ETHUSDT in 2024.  See "REST history floor".
 ``--replay DIR``        serve the genuine samples in DIR (e.g. /work/shared/realdata)
                         instead of the synthetic market (see "Replay mode").
 ``--verbose``           log every request on stderr.
@@ -164,8 +168,10 @@ Test-only endpoints (no weight, never faulted):
 ``GET /_stats`` -> ``{"requests":{path:n}, "statuses":{code:n}, "data_requests":n,
     "data_ok":n, "rows_served":n, "faults":{kind:n}, "faults_total":n,
     "used_weight":n, "max_used_weight":n, "raw_requests":n, "max_raw_requests":n,
-    "rate_limited":n, "banned":n}``
+    "rate_limited":n, "banned":n, "agg_modes":{mode:n}}``
     (``data_requests`` counts every aggTrades request received, all markets;
+    ``agg_modes`` the answered spot ones by the parameters they used: ``fromId``,
+    ``endTime``, ``startTime+endTime``, ``recent``;
     ``futures_max_used_weight`` {"um": n, "cm": n} the highest per-minute weight of each).
 ``GET /_truth?symbol=X&startTime=..&endTime=..[&format=csv][&market=um]`` -> every trade with
     startTime <= T_us <= endTime (and T <= now) as JSON objects with ``T`` in µs (or
@@ -186,7 +192,8 @@ Test-only endpoints (no weight, never faulted):
          "reset_counters": true,       # clear weight, 429/418 state, bans and /_stats
          "archive_truncate": {"BTCUSDT-2021-12-14": "09:29"},  # zip cut before 09:29:00
          "archive_bad_checksum": ["BTCUSDT-2024-01-02"],      # .CHECKSUM does not match
-         "archive_unpublished": ["BTCUSDT-2024-01-03"]}       # 404 for zip and CHECKSUM
+         "archive_unpublished": ["BTCUSDT-2024-01-03"],       # 404 for zip and CHECKSUM
+         "rest_floor": {"BTCUSDT": "2024-02-10T00:00:00Z"}}   # see "REST history floor"
 
     The three ``archive_*`` keys replace their whole setting (``{}``/``[]`` clear it);
     keys are ``SYM-YYYY-MM-DD`` (or ``SYM-YYYY-MM`` for a monthly file).  A truncated
@@ -212,6 +219,19 @@ Fault kinds (``kind`` or ``kind:arg``):
 ``truncate`` 200 with Content-Length larger than what is sent, then a normal close.
 ``stall[:s]`` wait ``s`` seconds (default ``stall_seconds``) before answering normally.
 ``stallbody[:s]`` send headers and half the body, then wait, then the rest.
+``drip[:r]``  200 with the full Content-Length, then the body at ``r`` bytes a second
+             (default 1), one write per byte: a server that drips.  Stops when the
+             client goes away or the simulator stops.
+
+REST history floor
+==================
+``--rest-floor SYM=T`` or ``POST /_control {"rest_floor": {"SYM": T}}`` (``T`` as for
+``--now``; ``{}`` or a null value clears) makes the spot REST API forget SYM's history
+before ``T``: with F the id of the first trade at or after ``T``, no trade with an id
+below F is served in any mode.  ``fromId`` below F starts at F (so ``fromId=0``
+returns the oldest id still served, not id 0); ``endTime`` before ``T`` returns
+``[]``; a page that reaches the floor is simply short.  The archive, ``/_truth`` and
+``exchangeInfo`` are unchanged.
 Faulted requests do not count weight.
 
 Synthetic market
@@ -1065,7 +1085,8 @@ MICROS_ARCHIVE_FROM = _utc(2025, 1, 1)
 # ------------------------------------------------------------------ server state
 
 FAULT_KINDS = ["500json", "503json", "502html", "403html", "429", "418", "451",
-               "reset", "truncate", "stall", "stallbody"]
+               "reset", "truncate", "stall", "stallbody", "drip"]
+BODY_FAULTS = ("reset", "truncate", "stallbody", "drip")    # faults that act while sending
 DEFAULT_RANDOM_FAULTS = ["500json", "503json", "502html", "403html", "429", "reset", "truncate"]
 
 HTML_502 = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -1112,6 +1133,8 @@ class SimState:
         self.archive_truncate = {}      # "SYM-YYYY-MM-DD" -> cut (µs into the day)
         self.archive_bad_checksum = set()
         self.archive_unpublished = set()
+        self.rest_floor = {}            # symbol -> floor time (µs): REST forgets before it
+        self.floor_ids = {}             # (symbol, floor µs) -> first id served
         self.reset_counters()
 
     def reset_counters(self):
@@ -1128,7 +1151,8 @@ class SimState:
                       "faults": collections.Counter(), "faults_total": 0, "used_weight": 0,
                       "max_used_weight": 0, "raw_requests": 0, "max_raw_requests": 0,
                       "rate_limited": 0, "banned": 0,
-                      "futures_max_used_weight": {"um": 0, "cm": 0}}
+                      "futures_max_used_weight": {"um": 0, "cm": 0},
+                      "agg_modes": collections.Counter()}
 
     def now(self) -> int:
         return self.now_us if self.now_us is not None else int(time.time() * 1_000_000)
@@ -1146,7 +1170,8 @@ class SimState:
                                                             v // 1_000_000 % 60)
                                      for k, v in self.archive_truncate.items()},
                 "archive_bad_checksum": sorted(self.archive_bad_checksum),
-                "archive_unpublished": sorted(self.archive_unpublished)}
+                "archive_unpublished": sorted(self.archive_unpublished),
+                "rest_floor": {k: fmt_time(v) for k, v in self.rest_floor.items()}}
 
     def control(self, cfg: dict):
         with self.lock:
@@ -1184,6 +1209,14 @@ class SimState:
             if "archive_bad_checksum" in cfg:
                 self.archive_bad_checksum = {_archive_key(k)
                                              for k in cfg["archive_bad_checksum"] or []}
+            if "rest_floor" in cfg:
+                floors = {}
+                for k, v in (cfg["rest_floor"] or {}).items():
+                    if v is not None:
+                        if str(k) not in self.market.symbols:
+                            raise ValueError("rest_floor: unknown symbol %r" % (k,))
+                        floors[str(k)] = parse_time(v)
+                self.rest_floor = floors
             if "archive_unpublished" in cfg:
                 self.archive_unpublished = {_archive_key(k)
                                             for k in cfg["archive_unpublished"] or []}
@@ -1275,6 +1308,21 @@ class SimState:
         return err_body(-1003, "Way too much request weight used; IP banned until %d. Please use "
                         "WebSocket Streams for live updates to avoid bans."
                         % int(self.ban_until * 1000))
+
+    def floor_id(self, symbol):
+        """(lowest id REST serves for ``symbol``, the floor time); (0, 0) without a floor."""
+        with self.lock:
+            t = self.rest_floor.get(symbol)
+            if t is None:
+                return 0, 0
+            key = (symbol, t)
+            if key in self.floor_ids:
+                return self.floor_ids[key], t
+        rows = self.market.first_from(symbol, t, 2 ** 62, 1)
+        fid = rows[0].a if rows else 2 ** 62
+        with self.lock:
+            self.floor_ids[key] = fid
+        return fid, t
 
     def current_weight(self):
         with self.lock:
@@ -1380,8 +1428,12 @@ def _agg_params(market, params):
     return symbol, from_id, start, end, _num(params, "limit")
 
 
-def query_agg_trades(market, params, now_us):
-    """The aggTrades semantics.  Returns a list of rows (raises ApiError)."""
+def query_agg_trades(market, params, now_us, floor_id=None):
+    """The aggTrades semantics.  Returns a list of rows (raises ApiError).
+
+    ``floor_id(symbol)`` (optional) gives the lowest id served and its time (the REST
+    history floor).
+    """
     symbol, from_id, start, end, limit = _agg_params(market, params)
     if limit is None:
         limit = DEFAULT_LIMIT
@@ -1389,15 +1441,19 @@ def query_agg_trades(market, params, now_us):
         raise ApiError(400, -1100, "Illegal characters found in parameter 'limit'; legal range is "
                        "'[1, 1000]'.")
     limit = min(limit, MAX_LIMIT)
+    floor, floor_ts = floor_id(symbol) if floor_id else (0, 0)
     if from_id is not None:
-        return market.from_id(symbol, from_id, limit, now_us)
+        return market.from_id(symbol, max(from_id, floor), limit, now_us)
     start_us = None if start is None else to_us(start)
     end_us = None if end is None else (end if end >= MICROS_THRESHOLD else end * 1000 + 999)
-    if start_us is None:
-        end_us = now_us if end_us is None else min(end_us, now_us)
-        return market.last_upto(symbol, end_us, limit)
     end_us = now_us if end_us is None else min(end_us, now_us)
-    return market.first_from(symbol, start_us, end_us, limit)
+    if start_us is None:
+        rows = market.last_upto(symbol, end_us, limit)
+    else:
+        # ids follow time, so the first trades served from startTime start at the
+        # floor's time at the earliest
+        rows = market.first_from(symbol, max(start_us, floor_ts), end_us, limit)
+    return [r for r in rows if r.a >= floor] if floor else rows
 
 
 def query_futures_agg_trades(market, params, now_us):
@@ -1471,6 +1527,14 @@ class Handler(BaseHTTPRequestHandler):
                 self._abort(rst=False)
                 return
             self.wfile.write(body[len(body) // 2:])
+        elif kind and kind.startswith("drip"):
+            rate = _parse_fault(kind)[1] or 1.0
+            for i in range(len(body)):
+                self.wfile.write(body[i:i + 1])
+                self.wfile.flush()
+                if self.st.stop.wait(1.0 / rate):
+                    self._abort(rst=False)
+                    return
         else:
             self.wfile.write(body)
 
@@ -1582,7 +1646,7 @@ class Handler(BaseHTTPRequestHandler):
                 return True
             return False                       # then answer normally
         else:
-            return False                       # reset/truncate/stallbody act while sending
+            return False                       # BODY_FAULTS act while sending
         return True
 
     def _api(self, path, query, head_only, fault):
@@ -1590,8 +1654,7 @@ class Handler(BaseHTTPRequestHandler):
         weight = WEIGHTS.get(path)
         if weight is None:
             return self._send(404, err_body(-1000, "Unknown endpoint."), head_only=head_only)
-        body_fault = fault if fault and _parse_fault(fault)[0] in ("reset", "truncate",
-                                                                   "stallbody") else None
+        body_fault = fault if fault and _parse_fault(fault)[0] in BODY_FAULTS else None
         mk = api_market(path)
         if mk == "spot":
             status, used, retry, body = st.charge(weight)
@@ -1606,8 +1669,10 @@ class Handler(BaseHTTPRequestHandler):
             params = _params(query)
             if path == "/api/v3/aggTrades":
                 micro = (self.headers.get("X-MBX-TIME-UNIT") or "").strip().upper() == "MICROSECOND"
-                rows = query_agg_trades(st.market, params, now)
+                rows = query_agg_trades(st.market, params, now, st.floor_id)
+                mode = "+".join(k for k in ("fromId", "startTime", "endTime") if k in params)
                 with st.lock:
+                    st.stats["agg_modes"][mode or "recent"] += 1
                     st.stats["data_ok"] += 1
                     st.stats["rows_served"] += len(rows)
                 out = rows_json(rows, micro)
@@ -1682,8 +1747,7 @@ class Handler(BaseHTTPRequestHandler):
         st = self.st
         mk = {"spot": "spot", "futures/um": "um", "futures/cm": "cm"}[m.group(1)]
         kind, sym, date, checksum = m.group(2), m.group(3), m.group(4), bool(m.group(5))
-        body_fault = fault if fault and _parse_fault(fault)[0] in ("reset", "truncate",
-                                                                   "stallbody") else None
+        body_fault = fault if fault and _parse_fault(fault)[0] in BODY_FAULTS else None
         not_found = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code>'
                      b'<Message>The specified key does not exist.</Message></Error>')
         zip_bytes = None
@@ -1845,6 +1909,8 @@ def main(argv=None):
     ap.add_argument("--fault-rate", type=float, default=0.0)
     ap.add_argument("--faults", default=",".join(DEFAULT_RANDOM_FAULTS))
     ap.add_argument("--stall-seconds", type=float, default=5.0)
+    ap.add_argument("--rest-floor", action="append", default=[], metavar="SYM=T",
+                    help="REST serves no spot trade of SYM before time T (repeatable)")
     ap.add_argument("--replay", default=None)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
@@ -1857,6 +1923,14 @@ def main(argv=None):
                      raw_limit=args.raw_limit, futures_weight_limit=args.futures_weight_limit,
                      ban_seconds=args.ban_seconds, fault_rate=args.fault_rate, faults=faults,
                      stall_seconds=args.stall_seconds, seed=args.seed, verbose=args.verbose)
+    floors = {}
+    for item in args.rest_floor:
+        sym, eq, t = item.partition("=")
+        if not eq or sym not in market.symbols:
+            ap.error("--rest-floor %r: expected SYM=TIME with a known symbol" % item)
+        floors[sym] = t
+    if floors:
+        state.control({"rest_floor": floors})
     server = SimServer(("127.0.0.1", args.port), state)
     print("listening on http://127.0.0.1:%d" % server.server_address[1], flush=True)
 

@@ -52,6 +52,11 @@ typedef struct agt_archive_opts {
     int backoff_base_ms;      /* first retry delay before jitter; default 500 */
     uint64_t max_zip_bytes;   /* cap on a downloaded zip; default 512 MiB */
     uint64_t max_csv_bytes;   /* cap on the CSV inside; default 4 GiB */
+    long low_speed_limit;     /* bytes/s: a download slower than this for low_speed_time_s is
+                                 aborted and retried; default 1024, 0 = off */
+    int low_speed_time_s;     /* default 20 */
+    int unit_deadline_s;      /* one day's file with its checksum, waits and retries included,
+                                 fails with AGT_ENET past this; default 1800, 0 = none */
     agt_fetch_progress_fn progress; /* after every response; trades is 0 */
     void *progress_user;
     agt_market market;        /* default AGT_MARKET_SPOT: data/spot/...; um and cm read

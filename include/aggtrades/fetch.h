@@ -24,6 +24,13 @@ extern "C" {
  */
 typedef int (*agt_fetch_progress_fn)(void *user, uint64_t body_bytes, uint64_t trades);
 
+/* How agt_fetch_hour walks an hour (agt_client_opts.paging). */
+typedef enum agt_paging {
+    AGT_PAGING_TIME = 0, /* endTime + limit=1000 backwards; fromId only inside a millisecond
+                            that holds more trades than one page (the default) */
+    AGT_PAGING_ID = 1    /* the first page by endTime, then backwards by fromId */
+} agt_paging;
+
 typedef struct agt_client_opts {
     const char *api_url;        /* default the market's host, "https://api.binance.com" for spot */
     int interval_ms;            /* minimum gap between requests; default 50 */
@@ -34,6 +41,12 @@ typedef struct agt_client_opts {
     int weight_budget;          /* request weight per minute; default 6000 */
     int backoff_base_ms;        /* first retry delay before jitter; default 500 */
     int complete_margin_ms;     /* exchange clock must pass the hour end by this; default 5000 */
+    int paging;                 /* an agt_paging; default AGT_PAGING_TIME */
+    long low_speed_limit;       /* bytes/s: a response slower than this for low_speed_time_s is
+                                   aborted and retried like a reset; default 1024, 0 = off */
+    int low_speed_time_s;       /* default 20 */
+    int unit_deadline_s;        /* one hour (agt_fetch_hour), every request, wait and retry
+                                   included, fails with AGT_ENET past this; default 600, 0 = none */
     agt_fetch_progress_fn progress;
     void *progress_user;
     agt_market market;          /* default AGT_MARKET_SPOT; sets the default api_url

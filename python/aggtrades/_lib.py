@@ -109,6 +109,10 @@ class AgtClientOpts(ctypes.Structure):
         ("weight_budget", ctypes.c_int),
         ("backoff_base_ms", ctypes.c_int),
         ("complete_margin_ms", ctypes.c_int),
+        ("paging", ctypes.c_int),
+        ("low_speed_limit", ctypes.c_long),
+        ("low_speed_time_s", ctypes.c_int),
+        ("unit_deadline_s", ctypes.c_int),
         ("progress", PROGRESS_FN),
         ("progress_user", ctypes.c_void_p),
         ("market", ctypes.c_int),  # agt_market

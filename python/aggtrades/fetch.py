@@ -79,7 +79,12 @@ _OPTS: Final[dict[str, tuple[str, int]]] = {
     "weight_budget": ("weight_budget", 1),
     "backoff_base_ms": ("backoff_base_ms", 0),
     "complete_margin_ms": ("complete_margin_ms", 0),
+    "low_speed_limit": ("low_speed_limit", 0),
+    "low_speed_time_s": ("low_speed_time_s", 0),
+    "unit_deadline_s": ("unit_deadline_s", 0),
 }
+# paging= values -> enum agt_paging
+_PAGING: Final[dict[str, int]] = {"time": 0, "id": 1}
 _INT_MAX: Final = 2**31 - 1
 
 
@@ -197,6 +202,12 @@ def _check_url(base_url: object, market: str = "spot") -> str:
 def _check_opts(opts: dict[str, Any]) -> dict[str, int]:
     out: dict[str, int] = {}
     for name, value in opts.items():
+        if name == "paging":
+            if value is not None and value not in _PAGING:
+                raise ValueError(f"paging must be 'time' or 'id', got {value!r}")
+            if value is not None:
+                out[name] = _PAGING[value]
+            continue
         if name not in _OPTS:
             raise TypeError(f"unexpected keyword argument {name!r}; known: {', '.join(_OPTS)}")
         if value is None:
@@ -272,13 +283,21 @@ class Client:
     omitted = the library default): ``interval_ms`` (50), ``max_attempts``
     (4), ``max_ban_wait_s`` (300), ``connect_timeout_ms`` (10000),
     ``timeout_ms`` (30000), ``weight_budget`` (6000 per minute),
-    ``backoff_base_ms`` (500), ``complete_margin_ms`` (5000). ``market`` is
+    ``backoff_base_ms`` (500), ``complete_margin_ms`` (5000),
+    ``low_speed_limit`` (1024 bytes/s) and ``low_speed_time_s`` (20): a
+    response slower than that for that long is aborted and retried (0 =
+    off), ``unit_deadline_s`` (600): one hour's fetch, every request, wait
+    and retry included, fails past it (0 = none), ``paging`` (``"time"``:
+    ``endTime`` + ``limit`` backwards, ``fromId`` only inside a millisecond
+    holding more than 1000 trades; ``"id"``: the first page by time, then
+    by ``fromId``; spot only). ``market`` is
     ``"spot"`` (default), ``"um"`` (USD-M futures, ``/fapi/v1``) or ``"cm"``
     (COIN-M futures, ``/dapi/v1``); ``base_url`` then defaults to that
     market's host, and a futures budget is at most its 2400 a minute.
     """
 
-    def __init__(self, base_url: str | None = None, *, market: str = "spot", **opts: int | None) -> None:
+    def __init__(self, base_url: str | None = None, *, market: str = "spot",
+                 **opts: int | str | None) -> None:
         market_c = _check_market(market)
         url = _check_url(base_url, market)
         checked = _check_opts(opts)
@@ -292,7 +311,7 @@ class Client:
         so.agt_client_opts_default(ctypes.byref(c_opts))
         c_opts.api_url = self._url
         for name, value in checked.items():
-            setattr(c_opts, _OPTS[name][0], value)
+            setattr(c_opts, _OPTS[name][0] if name in _OPTS else name, value)
         c_opts.progress = self._progress
         c_opts.progress_user = None
         c_opts.market = market_c
@@ -413,7 +432,7 @@ def fetch_hour(
     *,
     base_url: str | None = None,
     market: str = "spot",
-    **opts: int | None,
+    **opts: int | str | None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Like :func:`get_hourly_agg_trades`, also returning the fetch facts.
 
@@ -435,7 +454,7 @@ def get_hourly_agg_trades(
     *,
     base_url: str | None = None,
     market: str = "spot",
-    **opts: int | None,
+    **opts: int | str | None,
 ) -> pd.DataFrame:
     """Every aggregate trade of one UTC hour of one Binance symbol.
 
@@ -452,7 +471,9 @@ def get_hourly_agg_trades(
             (COIN-M futures, symbols such as ``"BTCUSD_PERP"``).
         **opts: client options (``interval_ms``, ``max_attempts``,
             ``max_ban_wait_s``, ``connect_timeout_ms``, ``timeout_ms``,
-            ``weight_budget``, ``backoff_base_ms``, ``complete_margin_ms``).
+            ``weight_budget``, ``backoff_base_ms``, ``complete_margin_ms``,
+            ``low_speed_limit``, ``low_speed_time_s``, ``unit_deadline_s``,
+            ``paging="time"|"id"``; see :class:`Client`).
 
     Returns:
         A DataFrame with columns ``trade_id`` (int64), ``timestamp``

@@ -51,6 +51,10 @@ static void sanitise(agt_net_conn *c, const agt_net_conn *d)
     if (c->max_ban_wait_s < 0) c->max_ban_wait_s = d->max_ban_wait_s;
     if (c->connect_timeout_ms < 1) c->connect_timeout_ms = d->connect_timeout_ms;
     if (c->timeout_ms < 1) c->timeout_ms = d->timeout_ms;
+    if (c->low_speed_limit < 0 || c->low_speed_time_s < 0) {
+        c->low_speed_limit = d->low_speed_limit;
+        c->low_speed_time_s = d->low_speed_time_s;
+    }
 }
 
 static agt_status new_net(const agt_net_conn *c, const agt_clock *clock,
@@ -67,6 +71,8 @@ static agt_status new_net(const agt_net_conn *c, const agt_clock *clock,
     no.retry.max_ban_wait_us = (int64_t)c->max_ban_wait_s * AGT_US_PER_SEC;
     no.http.connect_timeout_ms = c->connect_timeout_ms;
     no.http.timeout_ms = c->timeout_ms;
+    no.http.low_speed_limit = c->low_speed_limit;
+    no.http.low_speed_time_s = c->low_speed_time_s;
     no.clock = clock;
     no.transport = transport;
     no.transport_ctx = transport_ctx;

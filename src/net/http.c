@@ -24,6 +24,7 @@
 
 struct agt_http {
     CURL *curl;
+    long timeout_ms; /* the option's whole-request timeout */
     struct curl_slist *headers;
     agt_http_resp *cur; /* response being filled */
     int too_big;
@@ -188,7 +189,15 @@ agt_status agt_http_new(const agt_http_opts *o, agt_http **out, agt_error *err)
     SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
     SETOPT(CURLOPT_NOSIGNAL, 1L); /* no SIGALRM from DNS timeouts in threads */
     SETOPT(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000L);
-    SETOPT(CURLOPT_TIMEOUT_MS, o->timeout_ms > 0 ? o->timeout_ms : 30000L);
+    h->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000L;
+    SETOPT(CURLOPT_TIMEOUT_MS, h->timeout_ms);
+    /* A server that drips (a byte a second) would hold a request for the
+     * whole timeout: below low_speed_limit bytes/s for low_speed_time_s the
+     * transfer is aborted (CURLE_OPERATION_TIMEDOUT, retried like a reset). */
+    if (o->low_speed_limit > 0 && o->low_speed_time_s > 0) {
+        SETOPT(CURLOPT_LOW_SPEED_LIMIT, o->low_speed_limit);
+        SETOPT(CURLOPT_LOW_SPEED_TIME, o->low_speed_time_s);
+    }
     SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
     SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -210,6 +219,12 @@ void agt_http_free(agt_http *h)
     if (h->curl) curl_easy_cleanup(h->curl);
     curl_slist_free_all(h->headers);
     free(h);
+}
+
+void agt_http_set_timeout_ms(agt_http *h, long ms)
+{
+    long t = ms > 0 && ms < h->timeout_ms ? ms : h->timeout_ms;
+    curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, t);
 }
 
 /* Failures that another attempt cannot fix. */

@@ -203,10 +203,14 @@ typedef struct agt_http agt_http; /* the libcurl transport */
 typedef struct agt_http_opts {
     long connect_timeout_ms;
     long timeout_ms;
+    long low_speed_limit;  /* bytes/s; a transfer slower than this ...  */
+    long low_speed_time_s; /* ... for this long is aborted (transient); 0 = off */
 } agt_http_opts;
 
 agt_status agt_http_new(const agt_http_opts *o, agt_http **out, agt_error *err);
 void agt_http_free(agt_http *h);
+/* Cap the next transfers at `ms` (<= 0: back to the option's whole-request timeout). */
+void agt_http_set_timeout_ms(agt_http *h, long ms);
 /* An agt_transport_fn; `ctx` is the agt_http. */
 agt_status agt_http_get(void *ctx, const char *url, agt_http_resp *r, int *transient,
                         agt_error *err);
@@ -239,6 +243,8 @@ typedef struct agt_net {
     int has_offset;          /* exchange clock known */
     int64_t exch_offset_us;  /* exchange = mono + offset */
     int limits_asked;        /* the exchange's advertised limits were asked for (or are not wanted) */
+    int64_t deadline_mono;   /* monotonic time the current unit must end by; 0 = none */
+    int64_t deadline_s;      /* the unit's allowance, for messages */
     /* counters since creation */
     uint64_t requests;
     uint64_t bytes;
@@ -271,6 +277,13 @@ void agt_net_free(agt_net *n);
  * of attempts.
  */
 agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err);
+/*
+ * Give the current unit (an hour, an archive day) `seconds` from now for
+ * every request, wait and retry it makes (<= 0: no deadline). Past it,
+ * agt_net_request sends nothing more and fails with AGT_ENET "... deadline
+ * ... passed"; a transfer in flight is cut at it (default transport).
+ */
+void agt_net_set_deadline(agt_net *n, int seconds);
 /* The exchange's clock as the layer estimates it (wall clock until set). */
 int64_t agt_net_exch_now(const agt_net *n);
 /* Anchor the exchange clock: it read `exch_us` at monotonic time `mono_us`. */
@@ -287,6 +300,8 @@ typedef struct agt_net_conn {
     int max_ban_wait_s;      /* a 418/429 asking a longer wait fails at once */
     long connect_timeout_ms;
     long timeout_ms;
+    long low_speed_limit;    /* bytes/s floor, 0 = off */
+    int low_speed_time_s;    /* for this long */
 } agt_net_conn;
 
 /* The connection settings among a source's options `o` (an agt_client_opts
@@ -299,7 +314,9 @@ typedef struct agt_net_conn {
                     .backoff_base_ms = (o)->backoff_base_ms,                                    \
                     .max_ban_wait_s = (o)->max_ban_wait_s,                                      \
                     .connect_timeout_ms = (o)->connect_timeout_ms,                              \
-                    .timeout_ms = (o)->timeout_ms})
+                    .timeout_ms = (o)->timeout_ms,                                              \
+                    .low_speed_limit = (o)->low_speed_limit,                                    \
+                    .low_speed_time_s = (o)->low_speed_time_s})
 
 /*
  * Open a source's connection. Its base URL `url` must be http:// or https://,

@@ -63,6 +63,29 @@ void agt_net_set_exch_time(agt_net *n, int64_t exch_us, int64_t mono_us)
     n->has_offset = 1;
 }
 
+void agt_net_set_deadline(agt_net *n, int seconds)
+{
+    n->deadline_s = seconds > 0 ? seconds : 0;
+    n->deadline_mono = seconds > 0 ? n->clock.mono_us(n->clock.ctx) + n->deadline_s * AGT_US_PER_SEC : 0;
+    if (n->http) agt_http_set_timeout_ms(n->http, 0);
+}
+
+/* Time left before the unit's deadline (INT64_MAX without one; <= 0: passed). */
+static int64_t time_left(const agt_net *n)
+{
+    return n->deadline_mono ? n->deadline_mono - n->clock.mono_us(n->clock.ctx) : INT64_MAX;
+}
+
+static agt_status deadline_passed(agt_net *n, const char *what, int attempts, const char *last,
+                                  agt_error *err)
+{
+    agt_err(err, AGT_ENET, "%s: the unit's deadline of %lld s passed after %d attempt%s%s%.200s",
+            what, (long long)n->deadline_s, attempts, attempts == 1 ? "" : "s", last[0] ? ": " : "",
+            last);
+    if (err) err->attempts = attempts;
+    return AGT_ENET;
+}
+
 /* "2024-01-01 12:00:00" (seconds precision) into buf[32]. */
 static void fmt_time(int64_t us, char *buf)
 {
@@ -108,10 +131,14 @@ agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err)
     char detail[256];
     char apimsg[256];
     agt_attempt a;
+    detail[0] = 0;
     for (int attempt = 1;; attempt++) {
         int64_t mono = ck->mono_us(ck->ctx);
         int64_t delay = agt_rl_delay_us(&n->rl, mono, ck->real_us(ck->ctx), rq->weight);
+        if (delay >= time_left(n)) return deadline_passed(n, what, attempt - 1, detail, err);
         if (delay > 0) ck->sleep_us(ck->ctx, delay);
+        if (n->http && n->deadline_mono)
+            agt_http_set_timeout_ms(n->http, (long)((time_left(n) + 999) / AGT_US_PER_MS));
         agt_rl_on_send(&n->rl, ck->mono_us(ck->ctx), ck->real_us(ck->ctx), rq->weight);
 
         agt_error te;
@@ -195,6 +222,10 @@ agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err)
         agt_retry_decision d = agt_retry_decide(&n->retry, attempt, &a, ck->random(ck->ctx));
         if (d.action == AGT_RETRY_DONE) return AGT_OK;
         if (d.action == AGT_RETRY_AGAIN) {
+            if (d.wait_us >= time_left(n)) {
+                if (!detail[0]) snprintf(detail, sizeof detail, "http %d", a.http_status);
+                return deadline_passed(n, what, attempt, detail, err);
+            }
             if (a.http_status == 429 || a.http_status == 418) {
                 /* Keep the whole client away, not just this request. The
                  * exchange said when to come back; its weight counter

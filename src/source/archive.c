@@ -60,6 +60,9 @@ void agt_archive_opts_default(agt_archive_opts *o)
     o->backoff_base_ms = 500;
     o->max_zip_bytes = (uint64_t)512 << 20;
     o->max_csv_bytes = (uint64_t)4 << 30;
+    o->low_speed_limit = 1024;
+    o->low_speed_time_s = 20;
+    o->unit_deadline_s = 1800;
 }
 
 /* data.binance.vision counts no weight. */
@@ -82,6 +85,7 @@ agt_status agt_archive_new_with(const agt_archive_opts *o, const agt_clock *cloc
     if (opts.max_zip_bytes == 0) opts.max_zip_bytes = d.max_zip_bytes;
     if (opts.max_zip_bytes > SIZE_MAX / 4) opts.max_zip_bytes = SIZE_MAX / 4;
     if (opts.max_csv_bytes == 0) opts.max_csv_bytes = d.max_csv_bytes;
+    if (opts.unit_deadline_s < 0) opts.unit_deadline_s = d.unit_deadline_s;
     agt_archive *a = calloc(1, sizeof *a);
     if (!a) return agt_err(err, AGT_ENOMEM, "out of memory");
     a->opts = opts;
@@ -358,6 +362,7 @@ agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day
     d.a = a;
     d.zip_name = zip_name;
     uint64_t req0 = a->net->requests;
+    agt_net_set_deadline(a->net, a->opts.unit_deadline_s);
     uint8_t got[32];
     agt_status s = AGT_OK;
     for (int round = 0;; round++) {
@@ -414,6 +419,7 @@ agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day
     }
 
 done:
+    agt_net_set_deadline(a->net, 0);
     /* Give back the zip's memory: the next request starts from a small buffer. */
     if (a->net->resp.body.cap > ((size_t)1 << 20)) {
         agt_buf_release(&a->net->resp.body);

@@ -29,6 +29,10 @@ void agt_client_opts_default(agt_client_opts *o)
     o->weight_budget = 6000;
     o->backoff_base_ms = 500;
     o->complete_margin_ms = 5000;
+    o->paging = AGT_PAGING_TIME;
+    o->low_speed_limit = 1024;
+    o->low_speed_time_s = 20;
+    o->unit_deadline_s = 600;
 }
 
 agt_status agt_client_new_with(const agt_client_opts *o, const agt_clock *clock,
@@ -47,6 +51,8 @@ agt_status agt_client_new_with(const agt_client_opts *o, const agt_clock *clock,
     if (opts.weight_budget > def->weight_budget) opts.weight_budget = def->weight_budget;
     if (d.weight_budget > def->weight_budget) d.weight_budget = def->weight_budget;
     if (opts.complete_margin_ms < 0) opts.complete_margin_ms = d.complete_margin_ms;
+    if (opts.paging != AGT_PAGING_ID) opts.paging = AGT_PAGING_TIME;
+    if (opts.unit_deadline_s < 0) opts.unit_deadline_s = d.unit_deadline_s;
     agt_client *c = calloc(1, sizeof *c);
     if (!c) return agt_err(err, AGT_ENOMEM, "out of memory");
     c->opts = opts;

@@ -10,39 +10,54 @@
  * are exact too; a server that ignores the header is still understood,
  * because a T below 10^14 can only be milliseconds (agt_t_to_us).
  *
- * 1. The first request is `endTime=E&limit=1000`: the newest 1000 trades at
- *    or before the end of the hour, ascending. It fixes the top of the hour:
- *    no trade with T <= E has a larger id than the newest one returned.
+ * 1. The walk (AGT_PAGING_TIME, the specified one) goes backwards by time:
+ *    `endTime=E&limit=1000` gives the newest 1000 trades at or before the
+ *    end of the hour, ascending; it fixes the top of the hour (no trade with
+ *    T <= E has a larger id than the newest one returned). Each next page
+ *    asks `endTime = T(oldest held)`, inclusive: many aggTrades share one
+ *    timestamp (a taker order sweeping several price levels), and a page
+ *    boundary inside a timestamp would lose the rest of it with
+ *    `endTime = T - 1`. The rows of that timestamp already held come again
+ *    and are dropped by id (only ids below the lowest held are taken), so
+ *    nothing is lost or doubled. A full page whose rows all share one
+ *    timestamp - a millisecond holding more trades than one page - cannot
+ *    make progress by time; there, and only there, we go down by id:
+ *    aggregate ids are consecutive on spot and ordered like time, and
+ *    `fromId = lowest - 1000, limit = 1000` returns exactly the 1000 ids
+ *    below (fewer near id 0), until the walk is below that timestamp and
+ *    carries on by time. Cost, fault-free: each page after the first brings
+ *    1000 minus the repeated rows of its boundary timestamp (one or a few),
+ *    so an hour of n trades takes at most ceil(n / 1000) + 2 requests
+ *    unless it holds more than about 1000 pages' worth of repeats or a
+ *    burst (each burst may cost two pages more).
  *
- * 2. From there we walk backwards. Walking by time (`endTime = oldest.T`)
- *    has a flaw the docs warn about: many aggTrades share one timestamp (a
- *    taker order sweeping several price levels), so a page boundary can fall
- *    inside a timestamp. `endTime = oldest.T - 1` would then lose the rest of
- *    that timestamp; `endTime = oldest.T` re-fetches it (k duplicates to
- *    drop per page, so more requests than ceil(n/1000)) and makes no
- *    progress at all when more than 1000 trades share it. Aggregate trade
- *    ids, however, are consecutive on spot and ordered like time, and
- *    `fromId=X&limit=L` returns exactly ids X..X+L-1. So once one id is
- *    known we page by id: `fromId = oldest.a - 1000, limit = 1000` (fewer
- *    near id 0) returns the 1000 ids just below what we hold - no overlap,
- *    no boundary, whatever the number of trades per millisecond. This is
- *    the "switch to id-based paging" of binance-api.md §6, done from the
- *    second page on rather than only when a millisecond overflows a page,
- *    which also makes the request count exact: an hour of n trades costs
- *    ceil((n + 1) / 1000) requests (the +1 is the trade before the hour).
+ *    AGT_PAGING_ID keeps the older walk: the same first page, then id
+ *    blocks all the way down (exactly ceil((n + 1) / 1000) requests for an
+ *    hour whose trade before it is reachable).
  *
- * 3. We stop at the first page that reaches a trade with T < S: the newest
- *    such trade is the one just before the hour (prev_id, prev_ts). A short
- *    `endTime` page (fewer rows than the limit) means there is nothing older
- *    at all: prev_id = -1, the hour holds the symbol's first trade. So does
- *    reaching id 0 (spot ids start at 0).
+ * 2. We stop at the first page that reaches a trade with T < S: the newest
+ *    such trade is the one just before the hour (prev_id, prev_ts). A page
+ *    shorter than asked (or an id block that serves nothing further down)
+ *    means the exchange serves nothing older. That proves the start only
+ *    when the lowest id held is 0, the symbol's first trade (spot ids start
+ *    at 0). Any other lowest id is the REST history floor (REST may not
+ *    reach back to a symbol's listing; it then answers `fromId=0` with the
+ *    oldest id it still serves and a time before that with []: see
+ *    docs/exchange.md), and the hour stays unproven: complete = 0.
  *
- * 4. If an id page has nothing below the id we hold (the REST history floor,
- *    binance-api.md §1.4, or a symbol whose ids do not start at 0), we ask by
- *    time once more: `endTime = T(lowest) - 1`. Empty means the exchange has
- *    no earlier trade - the start is confirmed. Otherwise its newest trade,
- *    if before the hour, is prev (and the id gap, if any, shows as
- *    incomplete); if not, we stop and report the hour incomplete.
+ * 3. An empty answer proves nothing by itself - below the floor every hour
+ *    looks empty. An hour with no trade is complete only when the exchange
+ *    shows its two sides are consecutive: one more request, `fromId =
+ *    prev_id + 1, limit = 1`, must return a trade after the hour (or none at
+ *    all: prev is the newest trade there is, and the clock test holds); with
+ *    nothing at or before E, `fromId=0, limit=1` must show id 0 after the
+ *    hour (the symbol was listed later; or no trade at all). Anything else -
+ *    the floor's oldest id, a trade inside the hour - leaves it unproven.
+ *
+ * In the id walk, if a block has nothing below the id we hold (a floor, or
+ * a symbol whose ids do not start at 0), we ask by time once more:
+ * `endTime = T(lowest) - 1`; its newest trade, if before the hour, is prev
+ * (an id gap to it shows as not chained); otherwise the hour is unproven.
  *
  * Every page is validated before use (json_page.c for syntax and types,
  * page_body() here for the request it answers: T <= endTime, ids >= fromId,
@@ -50,20 +65,20 @@
  * Rows are deduplicated by id (a page can repeat an id: see the newton-
  * binance sample) and the result is sorted by id.
  *
- * Complete (architecture.md §2) means: the exchange's clock was past
- * E + margin before the first request, the ids in the hour are contiguous,
- * and the start is confirmed (prev_id == first_id - 1, or prev_id == -1
- * established as above); an empty hour is complete when the clock test holds
- * and the trade before the hour (or the absence of any) was established.
+ * Complete means: the exchange's clock was past E + margin before the
+ * first request, the ids in the hour are contiguous, and the start is
+ * confirmed (prev_id == first_id - 1, or first_id == 0); an empty hour is
+ * complete when the clock test holds and step 3 proved it.
  *
  * Resuming an interrupted hour (agt_fetch_hour_ex)
  * ------------------------------------------------
  * Every accepted page hands the rows of the hour it added to the caller
  * (page_fn), who keeps them durably (the lake's stash in the WAL). Because
- * the walk goes down from the top by consecutive ids, what was received
+ * the walk goes down from the top, by time or by id, taking only ids below
+ * those it holds, and ids are ordered like time, what was received
  * before an interruption is one contiguous id range [lo, top] whose top is
  * the newest trade at or before E. Resuming seeds the walk with those rows
- * and carries on at step 2 from lo. Only where the id blocks are cut moves;
+ * and carries on from lo (by time from T(lo), or by id). Only where the pages are cut moves;
  * with ids ordered like time (spot since 2018) the walk still sees every id
  * from lo down to the trade before the hour and stops there, so rows,
  * prev_id and complete equal a fresh fetch's. (Where ids are out of time
@@ -88,10 +103,9 @@
  * before any request as strictly as a page (inside the hour, ids contiguous
  * and >= 0, prices and quantities finite and >= 0, the flag 0 or 1).
  *
- * A resume therefore costs 1 + ceil((n - r + 1) / 1000) requests for an hour
- * of n trades of which r were resumed, when the trade before the hour is
- * reachable by id (an empty rest still costs the request that finds it),
- * against ceil((n + 1) / 1000) afresh.
+ * A resume therefore costs 1 + the walk of the n - r trades left (by id:
+ * 1 + ceil((n - r + 1) / 1000) when the trade before the hour is reachable;
+ * an empty rest still costs the request that finds it).
  *
  * Futures (walk_window)
  * ---------------------
@@ -323,69 +337,74 @@ static agt_status take_page(fetch *f, walk *w, int64_t below, size_t *taken, int
     return deliver(f, w, len0, err);
 }
 
-/* 1. the top of the hour; sets w->start_known when nothing else is needed */
-static agt_status walk_top(fetch *f, walk *w, agt_error *err)
+/*
+ * Nothing older than w->lo_id is served (a short page, or no id below it):
+ * the start is proven only if lo_id is the symbol's first trade, id 0. Any
+ * other lowest id is the REST history floor (or a hole), and the hour stays
+ * unproven; with no row at all the empty-hour proof decides (prove_empty).
+ */
+static void nothing_older(const fetch *f, walk *w)
 {
-    size_t taken;
-    int64_t top;
-    AGT_TRY(get_page(f, BY_END, f->E, AGT_PAGE_LIMIT, err));
-    AGT_TRY(take_page(f, w, -1, &taken, &top, err));
-    if (!w->start_known && taken < AGT_PAGE_LIMIT) {
-        w->prev_id = -1; /* nothing at all before the oldest row (or before E) */
+    if (w->lo_id == f->c->def->first_id) {
+        w->prev_id = -1;
         w->start_known = 1;
     }
+}
+
+/*
+ * One block by id: the up to 1000 ids just below w->lo_id (fromId =
+ * lo_id - 1000). *more = 1 if it came down to the id it asked from, so the
+ * exchange may serve more below; 0 if it serves nothing further down by id.
+ */
+static agt_status id_block(fetch *f, walk *w, int *more, agt_error *err)
+{
+    size_t taken, added;
+    int64_t top;
+    int64_t from = w->lo_id > AGT_PAGE_LIMIT ? w->lo_id - AGT_PAGE_LIMIT : 0;
+    int limit = (int)(w->lo_id - from);
+    int64_t below = w->lo_id;
+    AGT_TRY(get_page(f, BY_ID, from, limit, err));
+    AGT_TRY(take_page(f, w, below, &taken, &top, err));
+    /* A full page that stops short of below - 1 (a repeated id took a
+     * slot, as in the newton-binance capture): fetch the rest. */
+    int full = f->c->page.len == (size_t)limit;
+    added = taken;
+    while (added > 0 && full && top < below - 1) {
+        int64_t top_before = top;
+        AGT_TRY(get_page(f, BY_ID, top + 1, (int)(below - 1 - top), err));
+        AGT_TRY(take_page(f, w, below, &added, &top, err));
+        taken += added;
+        if (top <= top_before) break; /* a hole: shows as incomplete */
+    }
+    *more = taken > 0 && w->lo_id == from;
     return AGT_OK;
 }
 
-/* 2.-4. from w->lo_id down to the trade before the hour */
-static agt_status walk_down(fetch *f, walk *w, agt_error *err)
+/* The id walk (AGT_PAGING_ID): from w->lo_id down to the trade before the hour. */
+static agt_status walk_by_id(fetch *f, walk *w, agt_error *err)
 {
-    size_t taken;
-    int64_t top;
-    /* 2. backwards by id */
-    for (;;) {
-        if (w->lo_id == 0) {
-            w->prev_id = -1; /* id 0 is a symbol's first trade */
-            w->start_known = 1;
+    int more = 1;
+    while (more) {
+        if (w->lo_id == f->c->def->first_id) {
+            nothing_older(f, w);
             return AGT_OK;
         }
-        int64_t from = w->lo_id > AGT_PAGE_LIMIT ? w->lo_id - AGT_PAGE_LIMIT : 0;
-        int limit = (int)(w->lo_id - from);
-        int64_t below = w->lo_id;
-        AGT_TRY(get_page(f, BY_ID, from, limit, err));
-        AGT_TRY(take_page(f, w, below, &taken, &top, err));
-        if (taken == 0) break; /* nothing below lo_id by id */
-        /* A full page that stops short of below - 1 (a repeated id took a
-         * slot, as in the newton-binance capture): fetch the rest. */
-        int full = f->c->page.len == (size_t)limit;
-        while (full && top < below - 1) {
-            int64_t top_before = top;
-            AGT_TRY(get_page(f, BY_ID, top + 1, (int)(below - 1 - top), err));
-            AGT_TRY(take_page(f, w, below, &taken, &top, err));
-            if (taken == 0 || top <= top_before) break; /* a hole: shows as incomplete */
-        }
+        AGT_TRY(id_block(f, w, &more, err));
         if (w->start_known) return AGT_OK;
-        if (w->lo_id == from) continue; /* the full block below, as asked */
-        break; /* the exchange has nothing between `from` and lo_id */
     }
-    /* 4. nothing reachable by id below lo_id: ask by time once */
+    /* Nothing reachable by id below lo_id: ask by time once. */
     AGT_TRY(get_page(f, BY_END, w->lo_ts - 1, AGT_PAGE_LIMIT, err));
     const agt_page *pg = &f->c->page;
-    if (pg->len == 0) {
-        w->prev_id = -1;
-        w->start_known = 1;
-        return AGT_OK;
-    }
     int64_t best = -1, best_ts = 0;
     for (size_t i = 0; i < pg->len; i++)
         if (pg->rows[i].a > best) best = pg->rows[i].a, best_ts = agt_t_to_us(pg->rows[i].t);
-    if (best_ts < f->S) {
-        w->prev_id = best;
+    if (best >= 0 && best_ts < f->S) {
+        w->prev_id = best; /* an id gap to it, if any, shows as not chained */
         w->prev_ts = best_ts;
         w->start_known = 1;
     }
-    /* else: trades of the hour the exchange will not list by id; the hour
-     * stays unproven (start_known == 0). */
+    /* else: older trades the exchange does not serve (the history floor), or
+     * trades of the hour it will not list by id: the hour stays unproven. */
     return AGT_OK;
 }
 
@@ -480,11 +499,86 @@ static agt_status walk_window(fetch *f, walk *w, agt_error *err)
     return window_start(f, w, err);
 }
 
-static agt_status walk_hour(fetch *f, walk *w, agt_error *err)
+/*
+ * The time walk (AGT_PAGING_TIME, the specified one): `endTime` + limit 1000
+ * backwards from the end of the hour (or from w->lo_ts when rows are already
+ * held) until a page reaches a trade before the hour. Each next page ends at
+ * the oldest time held, inclusive, so the rest of a millisecond that a page
+ * boundary split comes with it; the rows already held are dropped by id. A
+ * full page whose rows all share one time (or bring nothing new) is a
+ * millisecond holding more trades than one page: time cannot get past it,
+ * so id blocks go down through it, and the time walk resumes below it.
+ */
+static agt_status walk_by_time(fetch *f, walk *w, agt_error *err)
+{
+    for (;;) {
+        size_t taken;
+        int64_t top;
+        int64_t end = w->lo_id < 0 ? f->E : w->lo_ts;
+        AGT_TRY(get_page(f, BY_END, end, AGT_PAGE_LIMIT, err));
+        AGT_TRY(take_page(f, w, w->lo_id, &taken, &top, err));
+        if (w->start_known) return AGT_OK;
+        const agt_page *pg = &f->c->page;
+        if (pg->len < AGT_PAGE_LIMIT) {
+            nothing_older(f, w);
+            return AGT_OK;
+        }
+        if (taken > 0 && pg->rows[0].t != pg->rows[pg->len - 1].t) continue;
+        /* the burst: by id until below its millisecond */
+        int64_t burst_ts = w->lo_ts;
+        while (w->lo_ts >= burst_ts) {
+            int more;
+            if (w->lo_id == f->c->def->first_id) {
+                nothing_older(f, w);
+                return AGT_OK;
+            }
+            AGT_TRY(id_block(f, w, &more, err));
+            if (w->start_known) return AGT_OK;
+            if (!more) {
+                nothing_older(f, w); /* id 0 reached, or the floor inside a burst: unproven */
+                return AGT_OK;
+            }
+        }
+    }
+}
+
+static agt_status walk_from(fetch *f, walk *w, agt_error *err)
 {
     if (f->c->def->window_paging) return walk_window(f, w, err);
-    AGT_TRY(walk_top(f, w, err));
-    return w->start_known ? AGT_OK : walk_down(f, w, err);
+    if (f->c->opts.paging == AGT_PAGING_ID) {
+        if (w->lo_id < 0) {
+            size_t taken;
+            int64_t top;
+            AGT_TRY(get_page(f, BY_END, f->E, AGT_PAGE_LIMIT, err));
+            AGT_TRY(take_page(f, w, -1, &taken, &top, err));
+            if (w->start_known) return AGT_OK;
+            if (f->c->page.len < AGT_PAGE_LIMIT) {
+                nothing_older(f, w);
+                return AGT_OK;
+            }
+        }
+        return walk_by_id(f, w, err);
+    }
+    return walk_by_time(f, w, err);
+}
+
+/*
+ * An hour with no trade is empty only when the exchange proves it: the
+ * trade before the hour and the one after it have consecutive ids, or the
+ * symbol's first trade (id 0) is after the hour, or the exchange has no
+ * trade at all after the one before (the clock test covers "yet"). One
+ * request, fromId = prev + 1 (or 0) with limit 1. Sets *proven.
+ */
+static agt_status prove_empty(fetch *f, const walk *w, int *proven, agt_error *err)
+{
+    *proven = 0;
+    if (w->got.len > 0 || (w->start_known && w->prev_id < 0)) return AGT_OK;
+    int64_t want = w->start_known ? w->prev_id + 1 : 0;
+    AGT_TRY(get_page(f, BY_ID, want, 1, err));
+    const agt_page *pg = &f->c->page;
+    if (pg->len == 0) *proven = 1;
+    else *proven = pg->rows[0].a == want && agt_t_to_us(pg->rows[0].t) > f->E;
+    return AGT_OK;
 }
 
 /* Resumed rows must be what pages of this hour could have given: see above. */
@@ -520,11 +614,11 @@ static agt_status walk_resumed(fetch *f, walk *w, const agt_trades *r, agt_error
 {
     AGT_TRY(get_page(f, BY_END, f->E, 1, err));
     const agt_page *pg = &f->c->page;
-    if (pg->len != 1 || !same_row(&pg->rows[0], r, r->len - 1)) return walk_hour(f, w, err);
+    if (pg->len != 1 || !same_row(&pg->rows[0], r, r->len - 1)) return walk_from(f, w, err);
     if (agt_trades_append(&w->got, r) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
     w->lo_id = r->trade_id[0];
     w->lo_ts = r->ts_us[0];
-    return walk_down(f, w, err);
+    return walk_from(f, w, err);
 }
 
 agt_status agt_fetch_hour(agt_client *c, const char *symbol, int64_t hour_start_us,
@@ -533,10 +627,10 @@ agt_status agt_fetch_hour(agt_client *c, const char *symbol, int64_t hour_start_
     return agt_fetch_hour_ex(c, symbol, hour_start_us, NULL, NULL, NULL, out, info, err);
 }
 
-agt_status agt_fetch_hour_ex(agt_client *c, const char *symbol, int64_t hour_start_us,
-                             const agt_trades *resume_from, agt_fetch_page_fn page_fn,
-                             void *page_user, agt_trades *out, agt_hour_info *info,
-                             agt_error *err)
+static agt_status fetch_hour(agt_client *c, const char *symbol, int64_t hour_start_us,
+                   const agt_trades *resume_from, agt_fetch_page_fn page_fn,
+                   void *page_user, agt_trades *out, agt_hour_info *info,
+                   agt_error *err)
 {
     agt_error_clear(err);
     if (!c || !out) return agt_err(err, AGT_EINVAL, "null argument");
@@ -580,8 +674,10 @@ agt_status agt_fetch_hour_ex(agt_client *c, const char *symbol, int64_t hour_sta
     w.end_known = !c->def->window_paging; /* the spot walk fixes the top first */
     if (resume_from && resume_from->len > 0 && !c->def->window_paging)
         s = walk_resumed(&f, &w, resume_from, err);
-    else s = walk_hour(&f, &w, err);
+    else s = walk_from(&f, &w, err);
     agt_trades_release(&w.page);
+    int empty_proven = 0;
+    if (s == AGT_OK && !c->def->window_paging) s = prove_empty(&f, &w, &empty_proven, err);
     if (s == AGT_OK && agt_trades_sort_unique(&w.got, NULL) != AGT_OK)
         s = agt_err(err, AGT_ENOMEM, "out of memory");
     if (s == AGT_OK && agt_trades_append(out, &w.got) != AGT_OK)
@@ -592,7 +688,9 @@ agt_status agt_fetch_hour_ex(agt_client *c, const char *symbol, int64_t hour_sta
         return s;
     }
 
-    int complete = clock_ok && w.start_known && w.end_known;
+    /* futures prove an empty hour in their walk (window_empty) */
+    int proven = w.got.len > 0 || c->def->window_paging ? w.start_known && w.end_known : empty_proven;
+    int complete = clock_ok && proven;
     if (w.got.len > 0) {
         int64_t first = w.got.trade_id[0], last = w.got.trade_id[w.got.len - 1];
         if ((uint64_t)(last - first) + 1 != w.got.len) complete = 0;        /* a hole */
@@ -609,6 +707,18 @@ agt_status agt_fetch_hour_ex(agt_client *c, const char *symbol, int64_t hour_sta
     }
     agt_trades_release(&w.got);
     return AGT_OK;
+}
+
+/* The hour is one unit under the client's deadline (unit_deadline_s). */
+agt_status agt_fetch_hour_ex(agt_client *c, const char *symbol, int64_t hour_start_us,
+                             const agt_trades *resume_from, agt_fetch_page_fn page_fn,
+                             void *page_user, agt_trades *out, agt_hour_info *info,
+                             agt_error *err)
+{
+    if (c) agt_net_set_deadline(c->net, c->opts.unit_deadline_s);
+    agt_status s = fetch_hour(c, symbol, hour_start_us, resume_from, page_fn, page_user, out, info, err);
+    if (c) agt_net_set_deadline(c->net, 0);
+    return s;
 }
 
 /* ---- one page by id (agt_fetch_from_id) ---------------------------------- */

@@ -738,7 +738,7 @@ TEST(system_clock_sleeps)
 TEST(curl_transport_reports_connection_refused)
 {
     /* A real libcurl round against a closed local port: a transient ENET. */
-    agt_http_opts o = {2000, 5000};
+    agt_http_opts o = {2000, 5000, 0, 0};
     agt_http *h;
     agt_error e;
     agt_error_clear(&e);

@@ -71,7 +71,7 @@ static void sim_stop(sim *s)
 /* GET a test endpoint of the simulator into `body`. */
 static int sim_get(const sim *s, const char *path, agt_http_resp *r)
 {
-    agt_http_opts o = {5000, 60000};
+    agt_http_opts o = {5000, 60000, 0, 0};
     agt_http *h;
     agt_error e;
     if (agt_http_new(&o, &h, &e) != AGT_OK) return -1;

@@ -1,0 +1,183 @@
+"""Completeness against the exchange: the REST history floor, empty hours, paging, slow servers.
+
+The real C fetcher (through the Python binding) over loopback HTTP to
+``tools/binance_sim.py``. Each test is a regression test for a defect of issue 8:
+
+* an empty answer below the REST history floor was taken as an empty, complete hour;
+* the walk was by ``fromId`` after the first page instead of ``endTime`` + ``limit``;
+* a server dripping one byte a second held a request for the whole timeout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from aggtrades import FetchError, fetch_hour
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools"))
+import binance_sim  # noqa: E402
+
+HOUR_US = 3_600_000_000
+NOW = "2024-03-01T12:00:00Z"
+FLOOR = "2024-02-20T00:00:00Z"  # BTCUSDT's REST history starts here in these tests
+FAST: dict[str, int] = {"interval_ms": 1, "backoff_base_ms": 10}
+MARKET = binance_sim.Market(seed=1)
+
+
+def hour_us(day: str, hour: int) -> int:
+    return binance_sim.parse_time(day) + hour * HOUR_US
+
+
+def truth_ids(sim, symbol: str, start_us: int) -> list[int]:
+    return [r["a"] for r in sim.truth(symbol, start_us, start_us + HOUR_US - 1)]
+
+
+@pytest.fixture(scope="module")
+def sim(start_sim_module):
+    return start_sim_module("--now", NOW, "--rest-floor", "BTCUSDT=" + FLOOR)
+
+
+@pytest.fixture(autouse=True)
+def _reset(sim):
+    sim.control(fault_rate=0, next=[], reset_counters=True, rest_floor={"BTCUSDT": FLOOR})
+
+
+def test_simulator_floor_hides_old_trades_from_rest_only(sim):
+    floor_us = binance_sim.parse_time(FLOOR)
+    first = MARKET.id_at("BTCUSDT", floor_us)[0]
+    st, _, rows = sim.agg_trades(symbol="BTCUSDT", fromId=0, limit=3)
+    assert st == 200 and [r["a"] for r in rows] == [first, first + 1, first + 2]
+    st, _, rows = sim.agg_trades(symbol="BTCUSDT", endTime=floor_us // 1000 - 1, limit=1000)
+    assert st == 200 and rows == []
+    st, _, rows = sim.agg_trades(symbol="BTCUSDT", startTime=floor_us // 1000 - 3_600_000, limit=2)
+    assert [r["a"] for r in rows] == [first, first + 1]
+    # the archive and the truth still have the days before the floor
+    st, _, body = sim.get("/data/spot/daily/aggTrades/BTCUSDT/BTCUSDT-aggTrades-2024-02-19.zip")
+    assert st == 200 and len(body) > 1000
+    assert len(truth_ids(sim, "BTCUSDT", hour_us("2024-02-19", 10))) > 0
+    # other symbols are untouched; the floor can be cleared
+    assert sim.agg_trades(symbol="ETHUSDT", fromId=0, limit=1)[2][0]["a"] == 0
+    sim.control(rest_floor={})
+    assert sim.agg_trades(symbol="BTCUSDT", fromId=0, limit=1)[2][0]["a"] == 0
+
+
+@pytest.mark.parametrize("paging", ["time", "id"])
+def test_empty_answer_below_the_floor_is_not_an_empty_hour(sim, paging):
+    # Before the fix: 0 rows, complete=True - a silent loss of the whole hour.
+    start = hour_us("2024-02-19", 10)
+    assert MARKET.hour_count("BTCUSDT", start) > 0
+    frame, info = fetch_hour("BTCUSDT", "2024-02-19", 10, base_url=sim.url, paging=paging, **FAST)
+    assert len(frame) == 0
+    assert info["complete"] is False
+
+
+@pytest.mark.parametrize("paging", ["time", "id"])
+def test_hour_whose_start_is_the_floor_is_not_proven(sim, paging):
+    # Every trade of 2024-02-20 00:00 is served, but not the one before it: the
+    # lowest id is not 0, so nothing proves that no trade is missing at the start.
+    start = hour_us("2024-02-20", 0)
+    frame, info = fetch_hour("BTCUSDT", "2024-02-20", 0, base_url=sim.url, paging=paging, **FAST)
+    assert frame["trade_id"].tolist() == truth_ids(sim, "BTCUSDT", start)
+    assert info["complete"] is False
+    # the next hour chains to a served trade: proven
+    frame, info = fetch_hour("BTCUSDT", "2024-02-20", 1, base_url=sim.url, paging=paging, **FAST)
+    assert frame["trade_id"].tolist() == truth_ids(sim, "BTCUSDT", start + HOUR_US)
+    assert info["complete"] is True
+
+
+def test_empty_hour_is_proven_by_consecutive_ids(sim):
+    days = (hour_us("2024-02-21", 0), hour_us("2024-02-29", 0))
+    empty = MARKET.empty_hours("ETHUSDT", *days)
+    assert empty, "the simulator's market has empty hours in this range"
+    h = empty[0]
+    d = dt.datetime.fromtimestamp(h / 1e6, dt.timezone.utc)
+    sim.control(reset_counters=True)
+    frame, info = fetch_hour("ETHUSDT", d.date(), d.hour, base_url=sim.url, **FAST)
+    assert len(frame) == 0 and info["complete"] is True
+    # the newest trade at or before the end, and the one after it by id
+    assert sim.stats()["data_requests"] == 2
+    assert info["prev_id"] >= 0
+    after = sim.agg_trades(symbol="ETHUSDT", fromId=info["prev_id"] + 1, limit=1)[2][0]
+    assert after["T"] * 1000 >= h + HOUR_US
+
+
+def test_hour_before_listing_is_proven_by_trade_zero(sim):
+    frame, info = fetch_hour("NEWUSDT", "2024-02-27", 5, base_url=sim.url, **FAST)
+    assert len(frame) == 0 and info["complete"] is True and info["prev_id"] == -1
+
+
+def _hours_without_bursts(symbol: str, day: str, count: int) -> list[int]:
+    start = hour_us(day, 0)
+    bursts = set(MARKET.burst_hours(symbol, start - HOUR_US, start + 24 * HOUR_US))
+    return [start + h * HOUR_US for h in range(24)
+            if start + h * HOUR_US not in bursts and start + (h - 1) * HOUR_US not in bursts][:count]
+
+
+def test_time_walk_is_the_default_and_within_the_budget(start_sim):
+    sim = start_sim("--now", NOW, "--scale", "4")
+    for h in _hours_without_bursts("BTCUSDT", "2024-02-22", 4):
+        d = dt.datetime.fromtimestamp(h / 1e6, dt.timezone.utc)
+        for paging in ("time", "id"):
+            sim.control(reset_counters=True)
+            frame, info = fetch_hour("BTCUSDT", d.date(), d.hour, base_url=sim.url, paging=paging, **FAST)
+            n = len(frame)
+            assert n > 1000 and info["complete"] is True
+            assert frame["trade_id"].tolist() == truth_ids(sim, "BTCUSDT", h)
+            st = sim.stats()
+            modes = st["agg_modes"]
+            if paging == "time":
+                assert set(modes) == {"endTime"}, modes      # no fromId without a burst
+                assert st["data_requests"] <= math.ceil(n / 1000) + 2
+            else:
+                assert modes.get("endTime") == 1
+                assert st["data_requests"] == math.ceil((n + 1) / 1000)
+
+
+def test_time_walk_goes_by_id_only_through_a_burst(sim):
+    start, end = hour_us("2024-02-21", 0), hour_us("2024-02-29", 0)
+    bursts = [h for h in MARKET.burst_hours("ETHUSDT", start, end)
+              if MARKET.hour_count("ETHUSDT", h) > 1500]
+    h = bursts[0]
+    d = dt.datetime.fromtimestamp(h / 1e6, dt.timezone.utc)
+    frame, info = fetch_hour("ETHUSDT", d.date(), d.hour, base_url=sim.url, **FAST)
+    assert frame["trade_id"].tolist() == truth_ids(sim, "ETHUSDT", h)
+    assert info["complete"] is True
+    assert sim.stats()["agg_modes"].get("fromId", 0) >= 1
+
+
+def test_a_dripping_response_is_aborted_and_retried(sim):
+    # Before: the drip held the request for the whole 60 s timeout.
+    sim.control(next=["drip:2"])
+    t0 = time.monotonic()
+    frame, info = fetch_hour("BTCUSDT", "2024-02-22", 3, base_url=sim.url, timeout_ms=60000,
+                             low_speed_limit=1000, low_speed_time_s=1, **FAST)
+    took = time.monotonic() - t0
+    assert frame["trade_id"].tolist() == truth_ids(sim, "BTCUSDT", hour_us("2024-02-22", 3))
+    assert info["complete"] is True
+    assert sim.stats()["faults"] == {"drip": 1}
+    assert took < 20, took
+
+
+def test_the_unit_deadline_ends_a_slow_hour(sim):
+    # Fast enough for the low-speed floor, far too slow for the hour.
+    sim.control(fault_rate=1.0, faults=["drip:400"])
+    t0 = time.monotonic()
+    with pytest.raises(FetchError, match="deadline of 2 s"):
+        fetch_hour("BTCUSDT", "2024-02-22", 3, base_url=sim.url, timeout_ms=60000,
+                   low_speed_limit=100, low_speed_time_s=5, unit_deadline_s=2, **FAST)
+    assert time.monotonic() - t0 < 15
+
+
+def test_options_are_checked_before_any_request(sim):
+    with pytest.raises(ValueError, match="paging"):
+        fetch_hour("BTCUSDT", "2024-02-22", 3, base_url=sim.url, paging="fast")
+    with pytest.raises(ValueError, match="unit_deadline_s"):
+        fetch_hour("BTCUSDT", "2024-02-22", 3, base_url=sim.url, unit_deadline_s=-1)
+    assert sim.stats()["data_requests"] == 0
