@@ -67,8 +67,12 @@ class AgtArchiveOpts(ctypes.Structure):
         ("backoff_base_ms", ctypes.c_int),
         ("max_zip_bytes", ctypes.c_uint64),
         ("max_csv_bytes", ctypes.c_uint64),
+        ("low_speed_limit", ctypes.c_long),
+        ("low_speed_time_s", ctypes.c_int),
+        ("unit_deadline_s", ctypes.c_int),
         ("progress", _lib.PROGRESS_FN),
         ("progress_user", ctypes.c_void_p),
+        ("market", ctypes.c_int),
     ]
 
 

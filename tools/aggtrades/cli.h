@@ -38,6 +38,10 @@ typedef struct cli_ctx {
     const char *api_url;     /* --api-url, AGT_API_URL */
     const char *archive_url; /* --archive-url, AGT_ARCHIVE_URL */
     int interval_ms;         /* --interval-ms */
+    const char *paging;      /* --paging time|id (NULL: the library's default, time) */
+    long low_speed_limit;    /* --low-speed-limit bytes/s; -1: the library's default */
+    long low_speed_time_s;   /* --low-speed-time seconds; -1: the library's default */
+    long unit_deadline_s;    /* --unit-deadline seconds; -1: the library's default */
     int color_mode;          /* --color */
     int no_progress;         /* --no-progress */
     int quiet;               /* --quiet */
@@ -143,6 +147,10 @@ int cli_first_stored_hour(const cli_ctx *ctx, agt_lake *lake, const char *symbol
                           int64_t *hour_us);
 
 /* Create the exchange client with the global options (and an optional progress hook). */
+/* The slow-server options given on the command line (--low-speed-limit,
+ * --low-speed-time, --unit-deadline) over a source's defaults. */
+void cli_slow_server_opts(const cli_ctx *ctx, long *low_speed_limit, int *low_speed_time_s,
+                          int *unit_deadline_s);
 int cli_client_new(const cli_ctx *ctx, agt_fetch_progress_fn fn, void *user, agt_client **out);
 
 /* The exchange's clock ("now"). Prints the error and returns EXIT_FAILED on failure. */

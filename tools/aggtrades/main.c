@@ -33,6 +33,14 @@ const char cli_global_help[] =
     "  --api-url URL      REST API (default https://api.binance.com, env AGT_API_URL)\n"
     "  --archive-url URL  archive (default https://data.binance.vision, env AGT_ARCHIVE_URL)\n"
     "  --interval-ms N    minimum gap between requests (default 50)\n"
+    "  --paging WALK      time (default: endTime + limit backwards, fromId only inside\n"
+    "                     a millisecond holding more than 1000 trades) or id (fromId)\n"
+    "  --low-speed-limit N, --low-speed-time S\n"
+    "                     abort and retry a response slower than N bytes/s for S s\n"
+    "                     (default 1024 and 20; 0 turns it off)\n"
+    "  --unit-deadline S  give up an hour (or an archive day's file) after S seconds,\n"
+    "                     retries included; it goes to .retry (default 600; 1800 for\n"
+    "                     a file; 0 = none)\n"
     "  --color WHEN       auto, always or never (NO_COLOR turns auto off)\n"
     "  --no-progress      no live display; plain log lines\n"
     "  --quiet            only errors\n"
@@ -81,6 +89,7 @@ int main(int argc, char **argv)
     ctx.archive_url = getenv("AGT_ARCHIVE_URL");
     if (ctx.archive_url && !*ctx.archive_url) ctx.archive_url = NULL;
     ctx.interval_ms = 50;
+    ctx.low_speed_limit = ctx.low_speed_time_s = ctx.unit_deadline_s = -1;
     ctx.color_mode = COLOR_AUTO;
     ctx.argc = argc;
     ctx.argv = argv;

@@ -101,6 +101,8 @@ static long g_interval;
 static const cli_opt global_opts[] = {
     { OPT_STRING, "root", NULL },     { OPT_STRING, "api-url", NULL },
     { OPT_STRING, "archive-url", NULL }, { OPT_INT, "interval-ms", NULL },
+    { OPT_STRING, "paging", NULL },   { OPT_INT, "low-speed-limit", NULL },
+    { OPT_INT, "low-speed-time", NULL }, { OPT_INT, "unit-deadline", NULL },
     { OPT_STRING, "color", NULL },    { OPT_FLAG, "no-progress", NULL },
     { OPT_FLAG, "quiet", NULL },      { OPT_END, NULL, NULL },
 };
@@ -111,6 +113,10 @@ static void *global_dest(cli_ctx *ctx, const char *name)
     if (!strcmp(name, "api-url")) return &ctx->api_url;
     if (!strcmp(name, "archive-url")) return &ctx->archive_url;
     if (!strcmp(name, "interval-ms")) return &g_interval;
+    if (!strcmp(name, "paging")) return &ctx->paging;
+    if (!strcmp(name, "low-speed-limit")) return &ctx->low_speed_limit;
+    if (!strcmp(name, "low-speed-time")) return &ctx->low_speed_time_s;
+    if (!strcmp(name, "unit-deadline")) return &ctx->unit_deadline_s;
     if (!strcmp(name, "color")) return &g_color_arg;
     if (!strcmp(name, "no-progress")) return &ctx->no_progress;
     if (!strcmp(name, "quiet")) return &ctx->quiet;
@@ -136,6 +142,10 @@ static int apply_globals(cli_ctx *ctx)
         }
         ctx->interval_ms = (int)g_interval;
         g_interval_set = 0;
+    }
+    if (ctx->paging && strcmp(ctx->paging, "time") && strcmp(ctx->paging, "id")) {
+        cli_error("invalid --paging '%s' (expected time or id)", ctx->paging);
+        return EXIT_USAGE;
     }
     if (ctx->root && !*ctx->root) {
         cli_error("empty --root");
@@ -468,6 +478,14 @@ int cli_first_stored_hour(const cli_ctx *ctx, agt_lake *lake, const char *symbol
     return 0;
 }
 
+void cli_slow_server_opts(const cli_ctx *ctx, long *low_speed_limit, int *low_speed_time_s,
+                          int *unit_deadline_s)
+{
+    if (ctx->low_speed_limit >= 0) *low_speed_limit = ctx->low_speed_limit;
+    if (ctx->low_speed_time_s >= 0) *low_speed_time_s = (int)ctx->low_speed_time_s;
+    if (ctx->unit_deadline_s >= 0) *unit_deadline_s = (int)ctx->unit_deadline_s;
+}
+
 int cli_client_new(const cli_ctx *ctx, agt_fetch_progress_fn fn, void *user, agt_client **out)
 {
     agt_client_opts o;
@@ -476,6 +494,8 @@ int cli_client_new(const cli_ctx *ctx, agt_fetch_progress_fn fn, void *user, agt
     agt_error_clear(&err);
     if (ctx->api_url) o.api_url = ctx->api_url;
     o.interval_ms = ctx->interval_ms;
+    if (ctx->paging) o.paging = strcmp(ctx->paging, "id") ? AGT_PAGING_TIME : AGT_PAGING_ID;
+    cli_slow_server_opts(ctx, &o.low_speed_limit, &o.low_speed_time_s, &o.unit_deadline_s);
     o.progress = fn;
     o.progress_user = user;
     agt_status s = agt_client_new(&o, out, &err);
