@@ -1,24 +1,37 @@
 # aggtrades - the two commands of the README, and the steps behind them.
 #
-#   make demo   install what is missing, build, run the tool against the bundled simulator
-#   make test   install what is missing, build, run every test (unit, sanitizers, fuzz
-#               corpus replay, integration, interop)
+#   make demo   install what is missing (the C build dependencies only), build the tool,
+#               run it against the bundled simulator
+#   make test   install what is missing (the whole test environment), build, run every
+#               test (unit, sanitizers, fuzz corpus replay, integration, interop, install)
+#
+#   make install [PREFIX=/usr/local] [DESTDIR=]   the tool, the library, its headers,
+#               aggtrades.pc, the man page and completions (Release build in build-install/)
+#   make uninstall [DESTDIR=]                     removes what `make install` installed
+#   make python install this checkout's Python package into .venv (pip, as users do)
 #
 #   make fuzz   install clang if missing, build the instrumented fuzz targets, run each
 #               for FUZZ_SECONDS (default 60) and print executions, exec/s, coverage
 #               (FUZZ_TARGETS="fuzz_x ..." for some; FUZZ_MERGE=1 adds what they found
 #               to the committed corpora, minimized)
 #
-# Other targets: deps, build, asan, unit, integration, bench, clean.
+# Other targets: deps, deps-build, build, asan, unit, integration, bench, clean.
 
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
-APT_PACKAGES := cmake pkg-config gcc make libcurl4-openssl-dev libzstd-dev libxxhash-dev \
-                libzip-dev
-# Spark (interop tests) needs a Java runtime; any one will do.
-JAVA_PACKAGE := $(if $(shell command -v java 2>/dev/null),,default-jre-headless)
+PREFIX ?= /usr/local
+DESTDIR ?=
+# What building the library and the tool needs; all `make demo` needs besides
+# (the simulator runs on the Python standard library).
+APT_PACKAGES := cmake ninja-build pkg-config gcc make libcurl4-openssl-dev libzstd-dev \
+                libxxhash-dev libzip-dev $(if $(shell command -v $(PYTHON) 2>/dev/null),,python3)
+# What the tests add: venv for the Python environment, man for the manual page
+# test, a Java runtime for Spark (interop tests; any one will do).
+TEST_APT_PACKAGES := man-db groff-base \
+    $(if $(shell $(PYTHON) -c 'import ensurepip' 2>/dev/null && echo y),,python3-venv) \
+    $(if $(shell command -v java 2>/dev/null),,default-jre-headless)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST_ARGS ?=
 # The fuzz build: clang and its libFuzzer runtime.
@@ -26,9 +39,10 @@ FUZZ_APT_PACKAGES := clang libclang-rt-dev
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: all deps fuzz-deps build asan unit unit-asan integration test demo bench fuzz clean
+.PHONY: all deps deps-build deps-test fuzz-deps build asan unit unit-asan integration test \
+        demo bench fuzz install uninstall python clean
 
-all: build
+all: build python
 
 # Debian packages: installed only when one is missing (apt-get needs root).
 define apt_install
@@ -43,24 +57,29 @@ define apt_install
 	fi
 endef
 
-deps: $(VENV)/.installed
-	$(call apt_install,$(APT_PACKAGES) $(JAVA_PACKAGE))
+deps-build:
+	$(call apt_install,$(APT_PACKAGES))
+
+deps-test:
+	$(call apt_install,$(APT_PACKAGES) $(TEST_APT_PACKAGES))
+
+deps: deps-test $(VENV)/.installed
 
 # The fuzz build needs the C libraries and clang, not the Python environment.
 fuzz-deps:
 	$(call apt_install,$(APT_PACKAGES) $(FUZZ_APT_PACKAGES))
 
-$(VENV)/.installed: requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
+$(VENV)/.installed: requirements-dev.txt | deps-test
+	[ -x $(VPY) ] || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
 	$(VPY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-build: deps
+build: deps-build
 	cmake --preset dev >/dev/null
 	cmake --build build -j$(JOBS)
 
-asan: deps
+asan: deps-build
 	cmake --preset asan >/dev/null
 	cmake --build build-asan -j$(JOBS)
 
@@ -71,14 +90,47 @@ unit-asan: asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir build-asan --output-on-failure -j$(JOBS)
 
-integration: build
-	AGT_LIB=$(CURDIR)/build/libaggtrades.so AGT_BIN=$(CURDIR)/build/aggtrades PYTHONPATH=$(CURDIR)/python \
+# The tests import the package installed in .venv (`make python`), run the tool and load
+# the library of the development build (AGT_BIN, AGT_LIB).
+integration: build deps python
+	AGT_LIB=$(CURDIR)/build/libaggtrades.so AGT_BIN=$(CURDIR)/build/aggtrades $(PYTHONPATH_IF_SHARED) \
 	  $(VPY) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test: unit unit-asan integration
 
-demo: build
+# Only the tool: no test environment, no unit tests.
+demo: deps-build
+	cmake --preset dev >/dev/null
+	cmake --build build --target aggtrades -j$(JOBS)
 	./tools/demo.sh
+
+# This checkout's package, installed in .venv the way users install it (pip compiles the
+# C sources through scikit-build-core; build-py/ keeps the build between runs). A .venv
+# that is a symbolic link is shared with another checkout and is left alone: the tests
+# then take the package from python/ (PYTHONPATH).
+PY_PACKAGE_SOURCES := pyproject.toml CMakeLists.txt $(shell find cmake python/aggtrades src include \
+    tools/aggtrades -type f -not -name '*.pyc' 2>/dev/null)
+ifeq ($(shell [ -L $(VENV) ] && echo shared),shared)
+PYTHONPATH_IF_SHARED := PYTHONPATH=$(CURDIR)/python
+python: $(VENV)/.installed
+	@echo "$(VENV) is a link to a shared environment: not installing this checkout's package in it"
+else
+python: $(VENV)/.package
+endif
+
+$(VENV)/.package: $(VENV)/.installed $(PY_PACKAGE_SOURCES)
+	$(VPY) -m pip install -q --no-build-isolation --no-deps -Cbuild-dir=build-py .
+	touch $@
+
+# The C install: Release build without tests, CMake's install rules (cmake/install.cmake)
+# and its manifest for uninstall.
+install: deps-build
+	cmake --preset install -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build build-install -j$(JOBS)
+	DESTDIR="$(DESTDIR)" cmake --install build-install
+
+uninstall:
+	DESTDIR="$(DESTDIR)" cmake --build build-install --target uninstall
 
 bench: build
 	cmake --preset release >/dev/null && cmake --build build-release -j$(JOBS)
@@ -91,4 +143,4 @@ fuzz: fuzz-deps
 	./fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
-	rm -rf build build-asan build-release build-fuzz
+	rm -rf build build-asan build-release build-fuzz build-install build-py

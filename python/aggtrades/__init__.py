@@ -8,8 +8,10 @@ Python binding of the C library ``libaggtrades.so``::
 Fetching (:func:`get_hourly_agg_trades`, :func:`fetch_hour`,
 :class:`Client`, :class:`FetchError`) lives in :mod:`aggtrades.fetch`;
 reading a lake (:func:`read_trades`, :func:`read_changes`) in
-:mod:`aggtrades.lake`. The shared library is loaded on first use, from
-``$AGT_LIB`` or ``<repo>/build/libaggtrades.so``.
+:mod:`aggtrades.lake`. The shared library, installed inside this package
+by ``pip install``, is loaded on first use (``$AGT_LIB`` names another one).
+``__version__`` is the library's version, the one ``aggtrades --version``
+prints; ``python -m aggtrades`` runs that tool.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import importlib.util as _ilu
 from typing import Any as _Any
 
 from ._lib import LibraryNotFound
+from ._lib import version as _library_version
 from .fetch import COLUMNS, Client, FetchError, fetch_hour, get_hourly_agg_trades
 
 __all__ = [
@@ -44,3 +47,11 @@ else:  # pragma: no cover - only in a checkout without the lake module
 
     read_trades = _lake_missing
     read_changes = _lake_missing
+
+__version__: str  # from the library, on first access (module __getattr__ below)
+
+
+def __getattr__(name: str) -> _Any:
+    if name == "__version__":
+        return _library_version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

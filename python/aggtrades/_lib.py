@@ -9,11 +9,10 @@ the library is loaded lazily (on the first call of :func:`lib`) so that
 ``import aggtrades`` works without a build, e.g. for the pure-Python lake
 readers.
 
-The library is found, in order:
-
-1. the path in the environment variable ``AGT_LIB``;
-2. ``<repo>/build/libaggtrades.so``, relative to this package
-   (``<repo>/python/aggtrades/``).
+The library is the one installed inside this package
+(``aggtrades/libaggtrades.so``, put there by ``pip install``), unless the
+environment variable ``AGT_LIB`` names another one (the tests use it to load
+the library of a development build).
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ __all__ = [
     "PROGRESS_FN",
     "lib",
     "library_path",
+    "version",
 ]
 
 # Stable values of enum agt_status (common.h); index = numeric value.
@@ -159,7 +159,7 @@ def library_path() -> Path:
     env = os.environ.get("AGT_LIB")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "build" / "libaggtrades.so"
+    return Path(__file__).resolve().parent / "libaggtrades.so"
 
 
 def _declare(so: ctypes.CDLL) -> None:
@@ -208,16 +208,23 @@ def lib() -> ctypes.CDLL:
             path = library_path()
             if not path.is_file():
                 raise LibraryNotFound(
-                    f"aggtrades: shared library not found at '{path}'; build it with "
-                    "`make` (or `cmake -S . -B build && cmake --build build --target aggtrades`) "
-                    "in the repository, or set AGT_LIB to the path of libaggtrades.so"
+                    f"aggtrades: shared library not found at '{path}'; install the package "
+                    "with `pip install .` (or `make`) in the repository, or set AGT_LIB to "
+                    "the path of a built libaggtrades.so"
                 )
             try:
                 so = ctypes.CDLL(str(path))
                 _declare(so)
             except (OSError, AttributeError) as exc:
                 raise LibraryNotFound(
-                    f"aggtrades: cannot load '{path}': {exc}; rebuild it with `make`"
+                    f"aggtrades: cannot load '{path}': {exc}; reinstall the package "
+                    "(`pip install .` or `make` in the repository)"
                 ) from exc
             _lib = so
     return _lib
+
+
+def version() -> str:
+    """The version of the loaded library, ``"X.Y.Z"``: the one ``aggtrades --version`` prints."""
+    v: bytes = lib().agt_version()
+    return v.decode()

@@ -1,0 +1,28 @@
+# Script mode (cmake -P): remove every file listed in the install manifest
+# that `cmake --install` wrote (under $DESTDIR when set: the manifest lists
+# the paths without it), then include/aggtrades/ when left empty.
+#   cmake -DMANIFEST=<build>/install_manifest.txt -P uninstall.cmake
+if(NOT EXISTS "${MANIFEST}")
+  message(FATAL_ERROR "no install manifest at '${MANIFEST}': nothing was installed from this build")
+endif()
+file(STRINGS "${MANIFEST}" installed)
+set(dirs)
+foreach(f IN LISTS installed)
+  set(path "$ENV{DESTDIR}${f}")
+  if(IS_SYMLINK "${path}" OR EXISTS "${path}")
+    message(STATUS "Removing ${path}")
+    file(REMOVE "${path}")
+  endif()
+  get_filename_component(dir "${path}" DIRECTORY)
+  if(dir MATCHES "/include/aggtrades$")
+    list(APPEND dirs "${dir}")
+  endif()
+endforeach()
+list(REMOVE_DUPLICATES dirs)
+foreach(dir IN LISTS dirs)
+  file(GLOB left "${dir}/*")
+  if(NOT left)
+    file(REMOVE_RECURSE "${dir}")
+  endif()
+endforeach()
+file(REMOVE "${MANIFEST}")
