@@ -538,6 +538,21 @@ agt_status agt_lake_rebuild_stats(agt_lake *lake, const char *symbol, int64_t st
 agt_status agt_lake_quarantine_hour(agt_lake *lake, const char *symbol, int64_t hour_start_us,
                                     char *moved, size_t n, agt_error *err);
 
+/*
+ * Clear away the leftovers no commit owns (a writer has no commit in
+ * flight: recovery ran at open), which agt_lake_verify reports as orphans:
+ * in the data directories of `symbol`'s days in [start_us, end_us] a
+ * "*.tmp" (a write that never completed) is removed, a "*.prev" and a
+ * ".parquet" file the day's statistics do not list are set aside (the hour
+ * then reads as missing, to be fetched again); a "*.tmp" in the symbol's
+ * statistics and change directories is removed. Each is a notice
+ * (agt_lake_next_notice). A day whose statistics do not load is skipped
+ * (agt_lake_rebuild_stats first). *count (may be NULL) counts the files
+ * handled. Needs AGT_LAKE_WRITE. Errors: AGT_EINVAL, AGT_EIO, AGT_ENOMEM.
+ */
+agt_status agt_lake_tidy(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
+                         size_t *count, agt_error *err);
+
 #ifdef __cplusplus
 }
 #endif

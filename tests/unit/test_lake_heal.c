@@ -241,6 +241,43 @@ TEST(damaged_wal_is_set_aside)
     lt_cleanup(root);
 }
 
+/* Leftovers no commit owns: verify names each, tidy clears them (temporaries
+   removed, the rest set aside), and verify passes. */
+TEST(tidy_clears_leftovers)
+{
+    char root[256], dir[512], f12[600], p[700];
+    int64_t h;
+    two_hours(root, sizeof root, dir, sizeof dir, &h);
+    snprintf(f12, sizeof f12, "%s/BTCUSDT_20230704_12.parquet", dir);
+    snprintf(p, sizeof p, "%s.tmp", f12);
+    copy_file(f12, p);
+    snprintf(p, sizeof p, "%s" AGT_LAKE_PREV_SUFFIX, f12);
+    copy_file(f12, p);
+    snprintf(p, sizeof p, "%s/BTCUSDT_20230704_20.parquet", dir); /* an hour the index lacks */
+    copy_file(f12, p);
+    agt_lake *l = NULL;
+    agt_error e;
+    ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
+    size_t problems = 0, n = 0;
+    ASSERT_OK(agt_lake_verify(l, "BTCUSDT", 0, INT64_MAX, NULL, NULL, &problems, &e));
+    ASSERT_EQ_INT(problems, 3);
+    ASSERT_OK(agt_lake_tidy(l, "BTCUSDT", 0, INT64_MAX, &n, &e));
+    ASSERT_EQ_INT(n, 3);
+    int notices = 0;
+    char msg[700];
+    while (agt_lake_next_notice(l, msg, sizeof msg)) notices++;
+    ASSERT_EQ_INT(notices, 3);
+    ASSERT_EQ_INT(count_prefix(dir, ".BTCUSDT_20230704_12.parquet.prev.damaged-"), 1);
+    ASSERT_EQ_INT(count_prefix(dir, ".BTCUSDT_20230704_20.parquet.damaged-"), 1);
+    ASSERT_EQ_INT(lt_count_suffix(root, ".tmp"), 0);
+    ASSERT_OK(agt_lake_verify(l, "BTCUSDT", 0, INT64_MAX, NULL, NULL, &problems, &e));
+    ASSERT_EQ_INT(problems, 0);
+    ASSERT_OK(agt_lake_tidy(l, "BTCUSDT", 0, INT64_MAX, &n, &e));
+    ASSERT_EQ_INT(n, 0); /* nothing left the second time */
+    agt_lake_close(l);
+    lt_cleanup(root);
+}
+
 TEST_MAIN(TEST_REF(foreign_file_is_set_aside_by_the_next_commit),
           TEST_REF(quarantine_hour_then_commit_again), TEST_REF(deleted_file_is_a_missing_hour),
-          TEST_REF(damaged_wal_is_set_aside))
+          TEST_REF(damaged_wal_is_set_aside), TEST_REF(tidy_clears_leftovers))
