@@ -247,10 +247,14 @@ agt_status agt_stats_load(agt_lake *l, const char *symbol, int64_t day_us, agt_d
 /* Replace/insert one hour's entry of the loaded day `d` and write the day file atomically. */
 agt_status agt_stats_put(agt_lake *l, const char *symbol, agt_day_stats *d,
                          const agt_file_stats *fs, agt_error *err);
-/* Remove the hour's entry from the loaded day `d` and write the day file
-   atomically (remove it when no entry is left). No entry: nothing written. */
-agt_status agt_stats_drop(agt_lake *l, const char *symbol, agt_day_stats *d, int64_t hour_start_us,
-                          agt_error *err);
+/*
+ * The entry of an hour whose data was lost (its file damaged and set aside,
+ * or deleted): committed at `version`, no rows, not complete. The hour reads
+ * as incomplete, so it is fetched again, and stays inside the stored range
+ * (a missing entry at the edge of the history would shrink the range and the
+ * hour would be forgotten); it breaks the id chain like a missing hour.
+ */
+void agt_stats_lost(agt_file_stats *fs, int64_t hour_start_us, int64_t version);
 /* Write the day file atomically from `d` (format + write .tmp, fsync, rename). */
 agt_status agt_stats_write_day(agt_lake *l, const char *symbol, const agt_day_stats *d,
                                agt_error *err);

@@ -106,13 +106,19 @@ agt_status agt_lake_quarantine_hour(agt_lake *lake, const char *symbol, int64_t 
         agt_lake_notice(lake, "moved '%s' aside to '%s'", r, to);
         if (!prev && moved && n) snprintf(moved, n, "%s", to);
     }
-    /* Then forget the hour: it reads as missing and is fetched again. A crash
-       between the two steps leaves an entry without its file, which readers,
-       verify and download all take as a missing hour too. */
+    /* Then record the loss: the hour reads as incomplete and is fetched
+       again (agt_stats_lost). A crash between the two steps leaves an entry
+       without its file, which readers, verify and download all take as a
+       missing hour. */
     agt_day_stats d;
     agt_status s = agt_stats_load(lake, symbol, hour_start_us, &d, err);
     if (s == AGT_ECORRUPT) /* the day is rebuilt from its files, this one no longer among them */
         return agt_stats_rebuild(lake, symbol, hour_start_us, hour_start_us, INT64_MAX, NULL, err);
     if (s != AGT_OK) return s;
-    return agt_stats_drop(lake, symbol, &d, hour_start_us, err);
+    const agt_file_stats *old = agt_stats_find(&d, hour_start_us);
+    if (!old || old->rows == 0) return AGT_OK; /* no data of the hour was ever stored */
+    agt_file_stats lost;
+    agt_stats_lost(&lost, hour_start_us, old->version);
+    lost.fetched_at_us = old->fetched_at_us; /* when the data now lost was fetched */
+    return agt_stats_put(lake, symbol, &d, &lost, err);
 }

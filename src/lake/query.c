@@ -468,7 +468,7 @@ agt_status agt_lake_scan_hours(agt_lake *lake, const char *symbol, int64_t start
          h -= AGT_US_PER_HOUR, k++) {
         const agt_file_stats *f;
         AGT_TRY(cached_hour(lake, symbol, &c, h, &f, err));
-        if (!f || (f->rows > 0 && !file_present(lake, f))) break;
+        if (!f || (f->rows > 0 && !file_present(lake, f)) || (f->rows == 0 && !f->complete)) break;
         if (f->rows > 0) {
             chain_ok = 1;
             chain_last = f->last_id;
@@ -491,6 +491,8 @@ agt_status agt_lake_scan_hours(agt_lake *lake, const char *symbol, int64_t start
             if (f->rows > 0) {
                 chain_ok = 1;
                 chain_last = f->last_id;
+            } else if (!f->complete) {
+                chain_ok = 0; /* what it holds is not known (lost data, an unproven fetch) */
             }
         }
         if (fn(user, h, st, f) != 0) return agt_err(err, AGT_ECANCELLED, "stopped by the caller");

@@ -22,12 +22,12 @@
  *                                 hour's latest commit (aggtrades.rows = 0 and
  *                                 the same keys as above, cdc.c)
  *
- * An hour whose latest commit left rows but whose data file is gone gets no
- * entry (it reads as missing and is fetched again), never a false "empty".
- * So does an hour whose data file is damaged or not of this hour (another
- * hour's file copied over it): the index is never rebuilt around a hole,
- * and the file is set aside under a hidden name (quarantine.c) so that the
- * next fetch of the hour commits it afresh. A day is rewritten
+ * An hour whose latest commit left rows but whose data file is gone gets
+ * the entry of lost data (agt_stats_lost: no rows, not complete, so it is
+ * fetched again), never a false "empty". So does an hour whose data file is
+ * damaged or not of this hour (another hour's file copied over it): the
+ * index is never rebuilt around a hole, and the file is set aside under a
+ * hidden name (quarantine.c) so that the next fetch commits the hour afresh. A day is rewritten
  * atomically, and only if its new content differs from the file on disk; a
  * day left with no entry loses its file.
  *
@@ -253,24 +253,27 @@ static agt_status derive_day(agt_lake *l, const char *symbol, int64_t day, const
         agt_error e2;
         agt_error_clear(&e2);
         agt_status s = entry_from_file(l, symbol, hour, &d->h[d->n], &present, &e2);
-        if (present < 0) { /* never rebuilt around: set aside, the hour reads as missing */
+        if (present < 0) { /* never rebuilt around: set aside, the hour's data is lost */
             char rel[160], to[AGT_LAKE_PATH_MAX];
             AGT_TRY(agt_lake_data_rel(symbol, hour, rel, sizeof rel, err));
             AGT_TRY(agt_lake_set_aside(l, rel, to, sizeof to, err));
             agt_lake_notice(l, "%s: moved aside to '%s'", e2.message, to);
-            continue;
-        }
-        if (s != AGT_OK) {
+        } else if (s != AGT_OK) {
             if (err) *err = e2;
             return s;
         }
-        if (present) {
+        if (present > 0) {
             d->n++;
             continue;
         }
-        for (size_t i = 0; i < tp->n; i++)
-            if (tp->v[i].fs.hour_start_us == hour && tp->v[i].rows_after == 0)
-                d->h[d->n++] = tp->v[i].fs;
+        const hour_tip *tip = NULL;
+        for (size_t i = 0; i < tp->n && !tip; i++)
+            if (tp->v[i].fs.hour_start_us == hour) tip = &tp->v[i];
+        if (tip && tip->rows_after == 0) d->h[d->n++] = tip->fs; /* proven or fetched empty */
+        else if (tip || present < 0) { /* it held rows, now gone: to be fetched again */
+            agt_stats_lost(&d->h[d->n], hour, tip ? tip->fs.version : 0);
+            d->h[d->n++].fetched_at_us = tip ? tip->fs.fetched_at_us : 0;
+        }
     }
     return AGT_OK;
 }

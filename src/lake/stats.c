@@ -463,20 +463,15 @@ agt_status agt_stats_put(agt_lake *l, const char *symbol, agt_day_stats *d,
     return AGT_OK;
 }
 
-agt_status agt_stats_drop(agt_lake *l, const char *symbol, agt_day_stats *d, int64_t hour_start_us,
-                          agt_error *err)
+void agt_stats_lost(agt_file_stats *fs, int64_t hour_start_us, int64_t version)
 {
-    size_t i = 0;
-    while (i < d->n && d->h[i].hour_start_us != hour_start_us) i++;
-    if (i == d->n) return AGT_OK;
-    memmove(&d->h[i], &d->h[i + 1], (d->n - i - 1) * sizeof d->h[0]);
-    d->n--;
-    if (d->n > 0) return agt_stats_write_day(l, symbol, d, err);
-    char rel[160], path[AGT_LAKE_PATH_MAX];
-    agt_lake_stats_rel(symbol, d->day_start_us, rel, sizeof rel);
-    AGT_TRY(agt_lake_path(l, path, sizeof path, rel, err));
-    d->on_disk = 0;
-    return agt_lake_unlink(l, path, err);
+    memset(fs, 0, sizeof *fs);
+    fs->hour_start_us = hour_start_us;
+    fs->first_id = fs->last_id = -1;
+    fs->prev_id = AGT_LAKE_ID_UNKNOWN;
+    snprintf(fs->source, sizeof fs->source, "rest");
+    fs->version = version;
+    fs->commit_ts_us = agt_lake_now_us();
 }
 
 void agt_stats_from_rows(const agt_trades *t, agt_file_stats *fs)

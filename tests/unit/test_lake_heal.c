@@ -124,8 +124,9 @@ TEST(foreign_file_is_set_aside_by_the_next_commit)
 }
 
 /*
- * verify --repair's primitive: a damaged hour is set aside and forgotten
- * (missing, not complete), then committed again: exact, nothing left over.
+ * verify --repair's primitive: a damaged hour is set aside and recorded as
+ * lost (incomplete, still in the stored range), then committed again:
+ * exact, nothing left over.
  */
 TEST(quarantine_hour_then_commit_again)
 {
@@ -146,8 +147,11 @@ TEST(quarantine_hour_then_commit_again)
     ASSERT(strstr(moved, "day=4/.BTCUSDT_20230704_12.parquet.damaged-") != NULL);
     struct stat st;
     ASSERT(stat(f12, &st) != 0);
-    ASSERT_EQ_INT(hour_status(l, h), AGT_HOUR_MISSING);
-    ASSERT_EQ_INT(hour_status(l, h + AGT_US_PER_HOUR), AGT_HOUR_COMPLETE);
+    ASSERT_EQ_INT(hour_status(l, h), AGT_HOUR_INCOMPLETE); /* lost: to be fetched again */
+    ASSERT_EQ_INT(hour_status(l, h + AGT_US_PER_HOUR), AGT_HOUR_COMPLETE); /* no gap: unknown */
+    int64_t oldest = -1;
+    ASSERT_OK(agt_lake_oldest(l, "BTCUSDT", &oldest, NULL, NULL, &e));
+    ASSERT_EQ_INT(oldest, h); /* the stored range keeps the hour */
     size_t problems = 9;
     ASSERT_OK(agt_lake_verify(l, "BTCUSDT", 0, INT64_MAX, NULL, NULL, &problems, &e));
     ASSERT_EQ_INT(problems, 0); /* the set-aside file is no orphan */

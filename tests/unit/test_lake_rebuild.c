@@ -297,7 +297,7 @@ TEST(commit_heals_its_day)
     lt_cleanup(root);
 }
 
-/* A damaged data file is never rebuilt around: it is set aside, its hour left missing. */
+/* A damaged data file is never rebuilt around: it is set aside, its hour recorded as lost. */
 TEST(rebuild_sets_damaged_data_aside)
 {
     char root[256], p[512], saved[8192];
@@ -320,7 +320,8 @@ TEST(rebuild_sets_damaged_data_aside)
     ASSERT(strstr(msg, "moved aside to 'symbol=BTCUSDT/year=2023/month=10/day=1/.BTCUSDT_20231001_01.parquet.damaged-"));
     agt_file_stats fs;
     int64_t h1 = lt_hour(2023, 10, 1, 1);
-    ASSERT_EQ_INT(agt_lake_hour_stats(l, SYM, h1, &fs, &e), AGT_ENOTFOUND); /* missing, to fetch */
+    ASSERT_OK(agt_lake_hour_stats(l, SYM, h1, &fs, &e)); /* lost: no rows, not complete */
+    ASSERT(fs.rows == 0 && !fs.complete && fs.path[0] == '\0');
     ASSERT_OK(agt_lake_hour_stats(l, SYM, h1 - AGT_US_PER_HOUR, &fs, &e));
     size_t problems = 9;
     ASSERT_OK(agt_lake_verify(l, SYM, 0, INT64_MAX, NULL, NULL, &problems, &e));

@@ -141,8 +141,8 @@ int cli_lake_open_read(const cli_ctx *ctx, agt_lake **out);
 
 /* Print "cannot read the lake '<root>': <why>" for a failed lake call; returns EXIT_LAKE. */
 int cli_lake_error(const cli_ctx *ctx, agt_status s, const agt_error *err);
-/* The first hour holding a stored trade of `symbol` up to `end_us`, or -1 if
- * there is none. 0, or EXIT_LAKE after printing. */
+/* The oldest committed hour of `symbol` if it is not after `end_us`, or -1.
+ * 0, or EXIT_LAKE after printing. */
 int cli_first_stored_hour(const cli_ctx *ctx, agt_lake *lake, const char *symbol, int64_t end_us,
                           int64_t *hour_us);
 

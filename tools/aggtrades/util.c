@@ -470,11 +470,11 @@ int cli_first_stored_hour(const cli_ctx *ctx, agt_lake *lake, const char *symbol
                           int64_t *hour_us)
 {
     agt_error err;
-    int64_t first_ts = -1;
+    int64_t first = -1;
     agt_error_clear(&err);
-    agt_status s = agt_lake_oldest(lake, symbol, NULL, &first_ts, NULL, &err);
+    agt_status s = agt_lake_oldest(lake, symbol, &first, NULL, NULL, &err);
     if (s != AGT_OK && s != AGT_ENOTFOUND) return cli_lake_error(ctx, s, &err);
-    *hour_us = first_ts >= 0 && first_ts <= end_us ? first_ts - first_ts % AGT_US_PER_HOUR : -1;
+    *hour_us = first >= 0 && first <= end_us ? first : -1;
     return 0;
 }
 
