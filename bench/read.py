@@ -26,7 +26,6 @@ memory at most 1.5x the result.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -161,12 +160,8 @@ def memory(root: Path, symbol: str, first: str, last: str) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--smoke", action="store_true", help="tiny lake, one run, nothing written")
-    ap.add_argument("--write-results", action="store_true")
-    a = ap.parse_args(argv)
-    runs = 1 if a.smoke else a.runs
+    a = report.args(__doc__, 7, argv)
+    runs = a.runs
 
     from aggtrades.lake import read_trades, read_trades_arrow, read_trades_polars
 
@@ -239,10 +234,7 @@ def main(argv=None) -> int:
         goal = ("≤ 1.5x: " + report.verdict(r <= 1.5)) if k == "aggtrades" else ""
         lines.append(f"| {k} | {v['rows']:,} | {v['frame_bytes'] / 2**20:.0f} | "
                      f"{v['growth_bytes'] / 2**20:.0f} | {r:.2f} | {goal} |")
-    text = "\n".join(lines)
-    print(text)
-    if a.write_results and not a.smoke:
-        report.write_section("read", text)
+    report.publish("read", lines, a)
     return 0
 
 

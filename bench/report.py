@@ -9,6 +9,7 @@ them alike, and reports the median wall time and the median CPU time
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import re
@@ -19,6 +20,18 @@ from typing import Callable
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "RESULTS.md"
+
+
+def args(doc: str, runs: int, argv=None) -> argparse.Namespace:
+    """The options every benchmark on the sample lake takes; a.runs is 1 with --smoke."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=runs)
+    ap.add_argument("--smoke", action="store_true", help="tiny lake, one run, nothing written")
+    ap.add_argument("--write-results", action="store_true")
+    a = ap.parse_args(argv)
+    if a.smoke:
+        a.runs = 1
+    return a
 
 
 def interleaved(fns: dict[str, Callable[[], object]], runs: int, warmup: int = 1) -> dict[str, dict]:
@@ -72,3 +85,11 @@ def write_section(name: str, text: str) -> None:
     else:
         body = body.rstrip() + f"\n\n## {name}\n\n{block}\n"
     RESULTS.write_text(body)
+
+
+def publish(name: str, lines: list[str], a: argparse.Namespace) -> None:
+    """Print a benchmark's report; with --write-results (not --smoke) it becomes its RESULTS.md section."""
+    text = "\n".join(lines)
+    print(text)
+    if a.write_results and not a.smoke:
+        write_section(name, text)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run every benchmark of bench/ in turn: fetch, parquet, lake, read.
+"""Run every benchmark of bench/ in turn: fetch, parquet, lake, read, export.
 
     .venv/bin/python bench/run_all.py [--only fetch,lake] [--lake-args "--rows-per-hour 20000"]
 
@@ -28,6 +28,7 @@ BENCHMARKS = {
     "parquet": [],
     "lake": [],
     "read": ["--write-results"],
+    "export": ["--write-results"],
 }
 
 

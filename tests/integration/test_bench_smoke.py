@@ -27,3 +27,9 @@ def test_read_smoke(tmp_path):
     for workload in ("busy day into pandas", "as an Arrow table", "as a polars frame",
                      "timestamp + price", "Peak memory"):
         assert workload in out
+
+
+def test_export_smoke(tmp_path):
+    out = run_bench("export.py", tmp_path)
+    for workload in ("month to CSV", "month to JSON", "busy day to CSV", "busy day to JSON"):
+        assert workload in out

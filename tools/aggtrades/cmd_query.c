@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ui/export.h"
 #include "ui/format.h"
 #include "ui/table.h"
 
@@ -263,8 +264,12 @@ static int do_stream(agt_lake *lake, const char *sym, int64_t start, int64_t end
     agt_error_clear(&err);
     if ((s = agt_lake_query_open(lake, sym, start, end, AGT_LAKE_COL_ALL, &q, &err)) != AGT_OK)
         return query_err(s, &err);
-    if (fmt == FMT_CSV) out_csv_header(o->f);
-    else out_json_begin(o->f);
+    export_writer w;
+    if (export_begin(&w, o->f, fmt == FMT_CSV ? EXPORT_CSV : EXPORT_JSON) != 0) {
+        agt_query_close(q);
+        cli_error("out of memory");
+        return EXIT_LAKE;
+    }
     while (!done && (limit < 0 || written < (uint64_t)limit)) {
         if (cli_stop_requested()) {
             rc = EXIT_INTERRUPTED;
@@ -276,15 +281,16 @@ static int do_stream(agt_lake *lake, const char *sym, int64_t start, int64_t end
         }
         size_t take = batch.len;
         if (limit >= 0 && written + take > (uint64_t)limit) take = (size_t)((uint64_t)limit - written);
-        if (fmt == FMT_CSV) out_csv_rows(o->f, &batch, 0, take);
-        else out_json_rows(o->f, &batch, 0, take, written == 0);
+        export_rows(&w, &batch, 0, take);
         written += take;
         if (out_broken(o)) break; /* closed pipe or full disk: stop reading */
     }
-    if (fmt == FMT_JSON && !out_broken(o)) out_json_end(o->f, written > 0);
+    export_end(&w);
     agt_query_close(q);
     agt_trades_release(&batch);
-    if (!rc && o->f == stdout && ferror(stdout) && errno == EPIPE) return 0;
+    if (o->f == stdout && w.write_errno == EPIPE) { /* the reader went away: not our failure */
+        clearerr(stdout);
+    }
     return rc;
 }
 

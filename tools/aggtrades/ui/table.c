@@ -1,29 +1,11 @@
 /*
- * ui/table.c - table, CSV and JSON writers for trade rows (see table.h).
- * Writers only format; the caller checks the stream for errors.
+ * ui/table.c - the aligned table of trade rows for people (see table.h).
+ * It only formats; the caller checks the stream for errors.
  */
 #include <string.h>
 
 #include "ui/format.h"
 #include "ui/table.h"
-
-/* Formatting a price is a search for the shortest exact form; prices repeat
- * a lot from one trade to the next, so remember the last one. */
-typedef struct num_cache {
-    double v;
-    int valid;
-    char s[64];
-} num_cache;
-
-static const char *num(num_cache *c, double v)
-{
-    if (!c->valid || memcmp(&c->v, &v, sizeof v) != 0) {
-        fmt_decimal(v, c->s, sizeof c->s);
-        c->v = v;
-        c->valid = 1;
-    }
-    return c->s;
-}
 
 static int ts_digits(const agt_trades *t, size_t from, size_t n)
 {
@@ -90,45 +72,4 @@ void out_table(FILE *f, const agt_trades *t, size_t n, int color)
         fprintf(f, "%*lld  %-*s  %*s  %*s  %s\n", w[0], (long long)t->trade_id[i], w[1], ts, w[2],
                 p, w[3], q, t->is_buyer_maker[i] ? "true" : "false");
     }
-}
-
-void out_csv_header(FILE *f)
-{
-    fputs("trade_id,timestamp,price,quantity,is_buyer_maker\n", f);
-}
-
-void out_csv_rows(FILE *f, const agt_trades *t, size_t from, size_t n)
-{
-    num_cache pc = { 0, 0, "" }, qc = { 0, 0, "" };
-    for (size_t i = from; i < from + n; i++) {
-        char ts[40];
-        fmt_ts(t->ts_us[i], fmt_ts_digits(t->ts_us[i]), 1, ts, sizeof ts);
-        fprintf(f, "%lld,%s,%s,%s,%s\n", (long long)t->trade_id[i], ts, num(&pc, t->price[i]),
-                num(&qc, t->quantity[i]), t->is_buyer_maker[i] ? "true" : "false");
-    }
-}
-
-void out_json_begin(FILE *f)
-{
-    fputs("[\n", f);
-}
-
-void out_json_rows(FILE *f, const agt_trades *t, size_t from, size_t n, int first)
-{
-    num_cache pc = { 0, 0, "" }, qc = { 0, 0, "" };
-    for (size_t i = from; i < from + n; i++) {
-        char ts[40];
-        fmt_ts(t->ts_us[i], fmt_ts_digits(t->ts_us[i]), 1, ts, sizeof ts);
-        fprintf(f,
-                "%s{\"trade_id\":%lld,\"timestamp\":\"%s\",\"price\":%s,\"quantity\":%s,"
-                "\"is_buyer_maker\":%s}",
-                first && i == from ? "" : ",\n", (long long)t->trade_id[i], ts,
-                num(&pc, t->price[i]), num(&qc, t->quantity[i]),
-                t->is_buyer_maker[i] ? "true" : "false");
-    }
-}
-
-void out_json_end(FILE *f, int any_rows)
-{
-    fputs(any_rows ? "\n]\n" : "]\n", f);
 }
