@@ -112,6 +112,21 @@ void agt_source_free(agt_source *s);
 agt_status agt_source_fetch_day(agt_source *s, const char *symbol, int64_t day_start_us,
                                 agt_source_policy policy, agt_day_result *out, agt_error *err);
 
+/*
+ * An hour REST could not prove (agt_fetch_hour gave complete = 0: the REST
+ * history floor, for one) taken from the archive instead: the day's file,
+ * read once for all the hours of a day, proved as agt_source_fetch_day
+ * proves it - by REST, or where REST cannot serve the ids around the file,
+ * by the neighbouring days' files chaining with it by id. AGT_OK with `out`
+ * filled (rows, info with complete = 1, source "archive", status AGT_OK)
+ * when that proves the hour; AGT_ENOTFOUND when it does not (no usable
+ * file, or the hour stays unproven; the message says why), `out` untouched;
+ * AGT_EINVAL (bad arguments, or a source without an archive), AGT_ECANCELLED,
+ * AGT_ENOMEM. `out` was initialised by the caller (its rows are replaced).
+ */
+agt_status agt_source_fill_hour(agt_source *s, const char *symbol, int64_t hour_start_us,
+                                agt_day_hour *out, agt_error *err);
+
 #ifdef __cplusplus
 }
 #endif

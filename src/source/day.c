@@ -24,20 +24,6 @@
 #include "source/day_int.h"
 #include "source/source_int.h"
 
-struct agt_source {
-    agt_client *c;
-    agt_archive *a;
-    agt_status down;     /* the archive's transport failure, after which it is not asked */
-    char down_msg[200];  /* its message */
-};
-
-/* Failures of the archive itself, not of one day's file: later days would
- * only repeat the retries, so they go to rest at once. */
-static int archive_down(agt_status st)
-{
-    return st == AGT_ENET || st == AGT_EHTTP || st == AGT_EBANNED || st == AGT_EUNSUPPORTED;
-}
-
 static const char SRC_ARCHIVE[] = "archive";
 static const char SRC_REST[] = "rest";
 
@@ -85,25 +71,31 @@ agt_status agt_source_new(agt_client *client, agt_archive *archive, agt_source *
     if (!s) return agt_err(err, AGT_ENOMEM, "out of memory");
     s->c = client;
     s->a = archive;
+    agt_day_cache_init(s);
     *out = s;
     return AGT_OK;
 }
 
 void agt_source_free(agt_source *s)
 {
+    if (s) agt_day_cache_release(s);
     free(s);
 }
 
 /* ---- the proof of an archive day's ends ----------------------------------- */
 
-/* The one trade with id `id`, if the exchange has it: *found, *ts. */
+/*
+ * The one trade with id `id`, if the exchange has it: *found, *ts. *above =
+ * the id REST served instead (the history floor, or a hole), -1 if none.
+ */
 static agt_status trade_at(agt_source *s, const char *symbol, int64_t id, int *found, int64_t *ts,
-                           agt_error *err)
+                           int64_t *above, agt_error *err)
 {
     agt_trades t;
     agt_trades_init(&t);
     agt_status st = agt_fetch_from_id(s->c, symbol, id, 1, &t, err);
     *found = st == AGT_OK && t.len == 1 && t.trade_id[0] == id;
+    *above = st == AGT_OK && t.len == 1 && t.trade_id[0] > id ? t.trade_id[0] : -1;
     *ts = *found ? t.ts_us[0] : 0;
     agt_trades_release(&t);
     return st;
@@ -123,7 +115,8 @@ static agt_status prove_ends(agt_source *s, const char *symbol, agt_day_result *
     uint64_t req0 = s->c->net->requests, bytes0 = s->c->net->bytes;
     agt_status st = AGT_OK;
     int found;
-    int64_t ts;
+    int64_t ts, above;
+    agt_archive_info nb;
     char *msg = r->archive_message;
     size_t mn = sizeof r->archive_message;
     memset(p, 0, sizeof *p);
@@ -132,30 +125,48 @@ static agt_status prove_ends(agt_source *s, const char *symbol, agt_day_result *
         p->start_known = 1;
         p->prev_id = -1;
     } else {
-        st = trade_at(s, symbol, ai->first_id - 1, &found, &ts, err);
+        st = trade_at(s, symbol, ai->first_id - 1, &found, &ts, &above, err);
         if (fatal(st)) goto out;
         if (found && ts < r->day_start_us) {
             p->start_known = 1;
             p->prev_id = ai->first_id - 1;
             p->prev_ts_us = ts;
+        } else if (!found && agt_day_neighbour(s, symbol, r->day_start_us - AGT_US_PER_DAY, &nb) &&
+                   nb.last_id == ai->first_id - 1) {
+            /* REST cannot serve it (its history floor): the previous day's
+             * file ends with it - the two files chain by id */
+            p->start_known = 1;
+            p->prev_id = nb.last_id;
+            p->prev_ts_us = nb.last_ts_us;
         } else if (found) {
             snprintf(msg, mn, "the file lacks the day's first trades (trade %" PRId64 " is in the day)",
                      ai->first_id - 1);
+        } else if (above >= 0) {
+            snprintf(msg, mn, "trade %" PRId64 " before the file is not served by rest (it starts at %"
+                     PRId64 ") and the previous day's file does not end with it",
+                     ai->first_id - 1, above);
         } else {
             snprintf(msg, mn, "trade %" PRId64 " before the file could not be read%s%.150s",
                      ai->first_id - 1, st != AGT_OK ? ": " : "", st != AGT_OK ? err->message : "");
         }
     }
 
-    st = trade_at(s, symbol, ai->last_id + 1, &found, &ts, err);
+    st = trade_at(s, symbol, ai->last_id + 1, &found, &ts, &above, err);
     if (fatal(st)) goto out;
     if (found && ts > day_end) {
         p->end_known = 1;
+    } else if (!found && (above >= 0 || st != AGT_OK) &&
+               agt_day_neighbour(s, symbol, r->day_start_us + AGT_US_PER_DAY, &nb) &&
+               nb.first_id == ai->last_id + 1) {
+        p->end_known = 1; /* the next day's file starts with it */
     } else if (found) {
         char at[40];
         agt_format_time_us(ts, at, sizeof at);
         snprintf(msg, mn, "the file is truncated: it ends at trade %" PRId64 " but trade %" PRId64
                  " at %s is in the day", ai->last_id, ai->last_id + 1, at);
+    } else if (above >= 0) {
+        snprintf(msg, mn, "trade %" PRId64 " after the file is not served by rest (it serves %" PRId64
+                 " next) and the next day's file does not start with it", ai->last_id + 1, above);
     } else if (st == AGT_OK) {
         /* nothing after the last id: complete if the day is over on the exchange */
         int64_t now;
@@ -179,6 +190,20 @@ out:
 
 /* ---- the day -------------------------------------------------------------- */
 
+/* The file's rows (r->archive holds its facts) proved and split into hours. */
+static agt_status proven_hours(agt_source *s, const char *symbol, agt_day_result *r,
+                               const agt_trades *rows, agt_trades hours[24], agt_hour_info info[24],
+                               uint8_t unproven[24], agt_error *err)
+{
+    agt_day_proof proof;
+    memset(&proof, 0, sizeof proof);
+    if (rows->len > 0) AGT_TRY(prove_ends(s, symbol, r, &proof, err));
+    else snprintf(r->archive_message, sizeof r->archive_message, "the file is empty");
+    agt_status st = agt_day_split(rows, r->day_start_us, &proof, hours, info, unproven);
+    if (st != AGT_OK) return agt_err(err, st, "archive rows outside the day or out of memory");
+    return AGT_OK;
+}
+
 /* The archive's rows, proved and split. *use_rest[h] = 1 for the hours AUTO
  * must fetch again. Returns AGT_OK with archive_status set, or a status that
  * ends the day (cancelled, out of memory). */
@@ -188,14 +213,11 @@ static agt_status from_archive(agt_source *s, const char *symbol, agt_source_pol
     agt_trades rows;
     agt_trades_init(&rows);
     r->archive_tried = 1;
-    agt_status st;
-    if (s->down != AGT_OK)
-        st = agt_err(err, s->down, "not asked again after: %s", s->down_msg);
-    else
-        st = agt_archive_fetch_day(s->a, symbol, r->day_start_us, &rows, &r->archive, err);
-    if (s->down == AGT_OK && archive_down(st)) {
-        s->down = st;
-        snprintf(s->down_msg, sizeof s->down_msg, "%.190s", err->message);
+    const agt_day_file *file = NULL;
+    agt_status st = agt_day_file_get(s, symbol, r->day_start_us, &file, err);
+    if (st == AGT_OK) {
+        r->archive = file->info;
+        if (agt_trades_append(&rows, &file->rows) != AGT_OK) st = agt_err(err, AGT_ENOMEM, "out of memory");
     }
     r->archive_status = st;
     if (st == AGT_ECANCELLED || st == AGT_ENOMEM) goto out;
@@ -211,16 +233,11 @@ static agt_status from_archive(agt_source *s, const char *symbol, agt_source_pol
             memset(use_rest, 1, 24);
         goto out;
     }
-    agt_day_proof proof;
-    memset(&proof, 0, sizeof proof);
-    if (rows.len > 0 && (st = prove_ends(s, symbol, r, &proof, err)) != AGT_OK) goto out;
-    if (rows.len == 0) snprintf(r->archive_message, sizeof r->archive_message, "the file is empty");
-
     agt_hour_info info[24];
     uint8_t unproven[24];
     agt_trades hours[24];
     for (int h = 0; h < 24; h++) agt_trades_init(&hours[h]);
-    st = agt_day_split(&rows, r->day_start_us, &proof, hours, info, unproven);
+    st = proven_hours(s, symbol, r, &rows, hours, info, unproven, err);
     int64_t now = agt_net_exch_now(s->c->net);
     for (int h = 0; h < 24 && st == AGT_OK; h++) {
         agt_day_hour *dh = &r->hour[h];
@@ -239,7 +256,6 @@ static agt_status from_archive(agt_source *s, const char *symbol, agt_source_pol
         if (unproven[h]) r->unproven_hours++;
     }
     for (int h = 0; h < 24; h++) agt_trades_release(&hours[h]);
-    if (st != AGT_OK) st = agt_err(err, st, "archive rows outside the day or out of memory");
 out:
     agt_trades_release(&rows);
     return st;
@@ -316,5 +332,61 @@ agt_status agt_source_fetch_day(agt_source *s, const char *symbol, int64_t day_s
         st = from_archive(s, symbol, policy, out, use_rest, err);
     if (st == AGT_OK) st = from_rest(s, symbol, out, use_rest);
     if (st == AGT_ECANCELLED) return agt_err(err, AGT_ECANCELLED, "cancelled");
+    return st;
+}
+
+agt_status agt_source_fill_hour(agt_source *s, const char *symbol, int64_t hour_start_us,
+                                agt_day_hour *out, agt_error *err)
+{
+    agt_error local;
+    if (!err) err = &local;
+    agt_error_clear(err);
+    if (!s || !out || !s->a) return agt_err(err, AGT_EINVAL, "a source with an archive is needed");
+    if (!agt_symbol_valid(symbol) || hour_start_us % AGT_US_PER_HOUR != 0 ||
+        hour_start_us < AGT_FIRST_HOUR_US)
+        return agt_err(err, AGT_EINVAL, "invalid symbol or hour");
+    int64_t day = hour_start_us - hour_start_us % AGT_US_PER_DAY;
+    int h = (int)((hour_start_us - day) / AGT_US_PER_HOUR);
+    const agt_day_file *file = NULL;
+    agt_status st = agt_day_file_get(s, symbol, day, &file, err);
+    if (st == AGT_ECANCELLED || st == AGT_ENOMEM) return st;
+    if (st != AGT_OK) {
+        char why[300];
+        snprintf(why, sizeof why, "%.290s", err->message);
+        return agt_err(err, AGT_ENOTFOUND, "the archive's file cannot be used: %s", why);
+    }
+    agt_day_result *r = malloc(sizeof *r);
+    agt_trades rows, hours[24];
+    agt_hour_info info[24];
+    uint8_t unproven[24];
+    agt_trades_init(&rows);
+    for (int k = 0; k < 24; k++) agt_trades_init(&hours[k]);
+    if (!r || agt_trades_append(&rows, &file->rows) != AGT_OK) {
+        st = agt_err(err, AGT_ENOMEM, "out of memory");
+        goto out;
+    }
+    memset(r, 0, sizeof *r);
+    r->day_start_us = day;
+    r->archive = file->info;
+    st = proven_hours(s, symbol, r, &rows, hours, info, unproven, err);
+    if (st == AGT_OK && unproven[h]) {
+        st = agt_err(err, AGT_ENOTFOUND, "the archive's file does not prove it either: %.200s",
+                     r->archive_message[0] ? r->archive_message : "ids missing in the hour");
+    } else if (st == AGT_OK) {
+        agt_trades_release(&out->rows);
+        out->rows = hours[h];
+        agt_trades_init(&hours[h]);
+        out->info = info[h];
+        out->info.server_time_us = agt_net_exch_now(s->c->net);
+        out->info.requests = r->proof_requests;
+        out->info.bytes = r->proof_bytes;
+        out->source = SRC_ARCHIVE;
+        out->status = AGT_OK;
+        agt_error_clear(&out->err);
+    }
+out:
+    for (int k = 0; k < 24; k++) agt_trades_release(&hours[k]);
+    agt_trades_release(&rows);
+    free(r);
     return st;
 }

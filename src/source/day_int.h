@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "aggtrades/source.h"
+#include "common/common_int.h"
 
 /* What REST established about the ends of an archive day. */
 typedef struct agt_day_proof {
@@ -39,5 +40,55 @@ typedef struct agt_day_proof {
  */
 agt_status agt_day_split(const agt_trades *rows, int64_t day_start_us, const agt_day_proof *p,
                          agt_trades hours[24], agt_hour_info info[24], uint8_t unproven[24]);
+
+/* ---- the source and the archive days it has read (day_cache.c) ----------- */
+
+#define AGT_DAY_SEEN 16 /* days whose file facts are remembered */
+#define AGT_DAY_ROWS 2  /* days whose rows are kept */
+
+/* A day's file as the archive gave it (or why not). */
+typedef struct agt_day_file {
+    char symbol[24];
+    int64_t day_start_us;   /* -1: an empty slot */
+    agt_status status;      /* AGT_OK, or why the file could not be used */
+    char message[256];      /* then the error's message */
+    agt_archive_info info;
+    agt_trades rows;        /* in the rows slots only */
+    uint64_t used;          /* for replacing the least recently used slot */
+} agt_day_file;
+
+struct agt_source {
+    agt_client *c;
+    agt_archive *a;
+    agt_status down;     /* the archive's transport failure, after which it is not asked */
+    char down_msg[200];  /* its message */
+    agt_day_file seen[AGT_DAY_SEEN]; /* facts of every file read lately (no rows) */
+    agt_day_file rows[AGT_DAY_ROWS]; /* the rows of the last days read */
+    uint64_t clock;
+};
+
+void agt_day_cache_init(agt_source *s);
+void agt_day_cache_release(agt_source *s);
+
+/*
+ * The archive's file of `symbol` for the day at `day_start_us`, read once:
+ * the rows of the last AGT_DAY_ROWS days and the facts of the last
+ * AGT_DAY_SEEN are kept, so a day read to prove its neighbour, or the 24
+ * hours of one day filled one by one, cost one download. Returns the
+ * archive's status (a transport failure also marks the archive down for
+ * the source); *file (borrowed until the next call) holds the rows and
+ * facts on AGT_OK. Definite answers (the file, 404, a checksum mismatch, an
+ * unreadable file) are remembered; transport failures are not.
+ */
+agt_status agt_day_file_get(agt_source *s, const char *symbol, int64_t day_start_us,
+                            const agt_day_file **file, agt_error *err);
+
+/*
+ * The facts of the archive's file for that day without keeping its rows
+ * beyond the cache: 1 and *info when the file was read and has rows, else 0.
+ * Used to chain a day with its neighbour by id.
+ */
+int agt_day_neighbour(agt_source *s, const char *symbol, int64_t day_start_us,
+                      agt_archive_info *info);
 
 #endif

@@ -181,3 +181,30 @@ def test_options_are_checked_before_any_request(sim):
     with pytest.raises(ValueError, match="unit_deadline_s"):
         fetch_hour("BTCUSDT", "2024-02-22", 3, base_url=sim.url, unit_deadline_s=-1)
     assert sim.stats()["data_requests"] == 0
+
+
+# --------------------------------------------------------------------------
+# the tool: whole archive days below the REST history floor
+
+
+def _cli():
+    from test_cli import BIN, assert_lake_equals_truth, run  # noqa: PLC0415
+    return BIN, assert_lake_equals_truth, run
+
+
+def test_archive_days_below_the_floor_are_proven_by_their_neighbours(sim, tmp_path):
+    # Before: "trade N before the file could not be read; 1 hour fetched with rest",
+    # the rest hour answered [] below the floor and was stored as an empty, complete
+    # hour - exit 0 with the day's first hour missing.
+    _, assert_lake_equals_truth, run = _cli()
+    root = tmp_path / "lake"
+    p = run(sim, root, "--no-progress", "download", "BTCUSDT", "--start", "2024-02-15",
+            "--end", "2024-02-17")
+    assert p.returncode == 0, p.stderr
+    assert "fetched with rest" not in p.stderr
+    assert_lake_equals_truth(sim, root, "BTCUSDT", "2024-02-15", "2024-02-17")
+    v = run(sim, root, "verify", "BTCUSDT")
+    assert v.returncode == 0, v.stdout + v.stderr
+    # the neighbours (02-14 before, 02-18 after) were read to chain the ends by id
+    archive = [k for k in sim.stats()["requests"] if k.endswith(".zip")]
+    assert any("2024-02-14" in k for k in archive) and any("2024-02-18" in k for k in archive)
