@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run every benchmark of bench/ in turn: fetch, parquet, lake, read, export.
+"""Run every benchmark of bench/ in turn: fetch, paging, parquet, lake, read, export.
 
     .venv/bin/python bench/run_all.py [--only fetch,lake] [--lake-args "--rows-per-hour 20000"]
 
@@ -25,6 +25,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 BENCHMARKS = {
     "fetch": ["--scale", "100", "--repeat", "5"],
+    "paging": ["--scale", "20"],
     "parquet": [],
     "lake": [],
     "read": ["--write-results"],
