@@ -46,7 +46,8 @@ def sim(start_sim_module):
 
 @pytest.fixture(autouse=True)
 def _reset(sim):
-    sim.control(fault_rate=0, next=[], reset_counters=True, rest_floor={"BTCUSDT": FLOOR})
+    sim.control(fault_rate=0, next=[], reset_counters=True, rest_floor={"BTCUSDT": FLOOR}, now=NOW,
+                archive_truncate={})
 
 
 def test_simulator_floor_hides_old_trades_from_rest_only(sim):
@@ -208,3 +209,21 @@ def test_archive_days_below_the_floor_are_proven_by_their_neighbours(sim, tmp_pa
     # the neighbours (02-14 before, 02-18 after) were read to chain the ends by id
     archive = [k for k in sim.stats()["requests"] if k.endswith(".zip")]
     assert any("2024-02-14" in k for k in archive) and any("2024-02-18" in k for k in archive)
+
+
+def test_verify_calls_an_hour_the_exchange_had_not_finished_open(sim, tmp_path):
+    # Before: "11:00 incomplete, not proven complete", exit 1, although exact for its time.
+    _, assert_lake_equals_truth, run = _cli()
+    root = tmp_path / "lake"
+    sim.control(now="2024-03-01T12:00:02Z")  # 11:00 ended 2 s ago: inside the margin
+    p = run(sim, root, "--quiet", "download", "ETHUSDT", "--start", "2024-03-01", "--end", "2024-03-01")
+    assert p.returncode == 0, p.stderr
+    v = run(sim, root, "verify", "ETHUSDT")
+    assert v.returncode == 0, v.stdout + v.stderr
+    assert "ETHUSDT 2024-03-01 11:00  open " in v.stdout
+    assert v.stdout.rstrip().endswith("verified, no problems, 1 hour open")
+    # update completes it once the exchange's clock has passed it
+    sim.control(now="2024-03-01T12:00:30Z")
+    assert run(sim, root, "--quiet", "update", "ETHUSDT").returncode == 0
+    v = run(sim, root, "verify", "ETHUSDT")
+    assert v.returncode == 0 and "open" not in v.stdout, v.stdout

@@ -54,8 +54,39 @@ typedef struct vstate {
     size_t n, cap;
     int64_t hours_seen;
     int64_t now_hour; /* hours from here on are not expected to be complete */
+    int64_t *open;    /* hours the exchange had not finished when they were fetched */
+    size_t nopen, capopen;
     int oom;
 } vstate;
+
+/*
+ * An incomplete hour fetched before it had ended on the exchange's clock
+ * (plus the completeness margin) is open, not damaged: it was exact for
+ * its time, and `update` completes it. Told apart by the fetch time the
+ * statistics keep, so verify needs no request.
+ */
+static int was_open(int64_t hour, const agt_file_stats *fs)
+{
+    agt_client_opts o;
+    agt_client_opts_default(&o);
+    int64_t end = hour + AGT_US_PER_HOUR - 1 + (int64_t)o.complete_margin_ms * AGT_US_PER_MS;
+    return fs && fs->fetched_at_us > 0 && fs->fetched_at_us < end;
+}
+
+static void add_open(vstate *s, int64_t hour)
+{
+    if (s->nopen == s->capopen) {
+        size_t cap = s->capopen ? s->capopen * 2 : 8;
+        int64_t *v = realloc(s->open, cap * sizeof *v);
+        if (!v) {
+            s->oom = 1;
+            return;
+        }
+        s->open = v;
+        s->capopen = cap;
+    }
+    s->open[s->nopen++] = hour;
+}
 
 static void add(vstate *s, int kind, int64_t hour, const char *what)
 {
@@ -105,6 +136,7 @@ static int on_hour(void *user, int64_t hour, agt_hour_status st, const agt_file_
     if (hour >= s->now_hour) return 0;
     if (st == AGT_HOUR_MISSING && fs) return 0; /* its file is gone: the lake's verify said so */
     if (st == AGT_HOUR_MISSING) add(s, P_MISSING, hour, "never stored");
+    else if (st == AGT_HOUR_INCOMPLETE && was_open(hour, fs)) add_open(s, hour);
     else if (st == AGT_HOUR_INCOMPLETE) add(s, P_INCOMPLETE, hour, "not proven complete");
     else if (st == AGT_HOUR_GAP)
         add(s, P_GAP, hour, "its first trade does not follow the previous hour's last");
@@ -153,14 +185,22 @@ static void report(const char *sym, int64_t start, int64_t end, const vstate *s,
 {
     size_t count[P_KINDS] = { 0 };
     print_problems(sym, s, count);
+    for (size_t i = 0; i < s->nopen && !quiet; i++) {
+        char ts[40];
+        fmt_ts(s->open[i], 0, 0, ts, sizeof ts);
+        ts[16] = 0;
+        printf("%s %-16s  %-10s  not over on the exchange when fetched; 'aggtrades update %s' "
+               "completes it\n", sym, ts, "open", sym);
+    }
     if (quiet) return;
-    char a[40], b[40], c[32];
+    char a[40], b[40], c[32], o[48] = "";
     fmt_ts(start, 0, 0, a, sizeof a);
     fmt_ts(end, 0, 0, b, sizeof b);
     a[16] = b[16] = 0;
     fmt_count((uint64_t)s->hours_seen, c, sizeof c);
+    if (s->nopen) snprintf(o, sizeof o, ", %zu hour%s open", s->nopen, s->nopen == 1 ? "" : "s");
     if (s->n == 0) {
-        printf("%s: %s hours from %s to %s verified, no problems\n", sym, c, a, b);
+        printf("%s: %s hours from %s to %s verified, no problems%s\n", sym, c, a, b, o);
         return;
     }
     printf("%s: %s hours from %s to %s verified, %zu problem%s (", sym, c, a, b, s->n,
@@ -171,7 +211,7 @@ static void report(const char *sym, int64_t start, int64_t end, const vstate *s,
             printf("%s%zu %s", first ? "" : ", ", count[k], pname[k]);
             first = 0;
         }
-    printf(")\n");
+    printf(")%s\n", o);
 }
 
 /*
@@ -339,6 +379,7 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
 
     /* and look again */
     free(vs.v);
+    free(vs.open);
     memset(&vs, 0, sizeof vs);
     vs.now_hour = newest;
     int r = check(lake, sym, start, end, &vs);
@@ -351,6 +392,7 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
 out:
     job_release(&plan, lake, client);
     free(vs.v);
+    free(vs.open);
     free(pos);
     return rc;
 }
