@@ -1,7 +1,7 @@
 /*
  * fuzz_lake_names.c - the parsers of the names a lake's directory listings
  * return (layout.c: data directories year=/month=/day=, hour files, statistics
- * day files, change files) on arbitrary names. Checks, on every input: a name
+ * day files, change files, in this layout and the first one) on arbitrary names. Checks, on every input: a name
  * accepted stands for a value from which the layout's own path builders
  * (agt_lake_data_rel, agt_lake_stats_rel, agt_lake_change_rel) write back
  * exactly that name, so no foreign name is taken for one of the lake's and no
@@ -42,15 +42,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (n != strlen(name) || strncmp(c, name, n) != 0) abort();
     }
     int64_t day_us, version, hour;
-    if (agt_lake_stats_name_day(name, &day_us)) {
-        if (day_us < 0 || day_us % AGT_US_PER_DAY != 0) abort();
-        agt_lake_stats_rel("BTCUSDT", day_us, path, sizeof path);
-        if (!ends_with_name(path, name)) abort();
-    }
-    if (agt_lake_change_name_version(name, &version)) {
-        if (version < 0) abort();
-        agt_lake_change_rel("BTCUSDT", version, path, sizeof path);
-        if (!ends_with_name(path, name)) abort();
+    static agt_lake layouts[2] = {{.legacy = 0}, {.legacy = 1}}; /* names only: no lake opened */
+    for (int k = 0; k < 2; k++) {
+        const agt_lake *l = &layouts[k];
+        if (agt_lake_stats_name_day(l, name, &day_us)) {
+            if (day_us < 0 || day_us % AGT_US_PER_DAY != 0) abort();
+            agt_lake_stats_rel(l, "BTCUSDT", day_us, path, sizeof path);
+            if (!ends_with_name(path, name)) abort();
+        }
+        if (agt_lake_change_name_version(l, name, &version)) {
+            if (version < 0) abort();
+            agt_lake_change_rel(l, "BTCUSDT", version, path, sizeof path);
+            if (!ends_with_name(path, name)) abort();
+        }
     }
     char sym[24];
     if (agt_lake_hour_name(name, sym, &hour)) {

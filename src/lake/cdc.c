@@ -3,8 +3,10 @@
  *
  * Every commit writes one Parquet file, before it replaces the data file:
  *
- *   <root>/metadata/changes/symbol=SYM/v<commit version, 20 digits>.parquet
+ *   <root>/metadata/_changes/symbol=SYM/v<commit version, 20 digits>.pq
  *
+ * (Parquet; not named ".parquet" nor placed where engines reading the lake
+ * root would take it for data: layout.c explains the names.)
  * Columns (all REQUIRED), rows sorted by trade_id, an update's pre-image
  * just before its post-image:
  *   trade_id           INT64
@@ -259,14 +261,10 @@ void agt_cdc_cache_free(agt_lake *l)
     l->cdc_cache = NULL;
 }
 
-/* The directory of the feed, holding one "symbol=SYM" directory per symbol. */
-#define CHANGES_DIR "metadata/changes"
-
-/* "v<20 digits>.parquet": its version. */
+/* A change file name: its version. */
 static int version_of(const char *nm, void *ctx, int64_t *v)
 {
-    (void)ctx;
-    return agt_lake_change_name_version(nm, v);
+    return agt_lake_change_name_version(ctx, nm, v);
 }
 
 agt_status agt_cdc_versions(agt_lake *l, const char *symbol, int64_t since, int64_t **out,
@@ -275,7 +273,7 @@ agt_status agt_cdc_versions(agt_lake *l, const char *symbol, int64_t since, int6
     *out = NULL;
     *out_n = 0;
     char rel[96], dir[AGT_LAKE_PATH_MAX];
-    snprintf(rel, sizeof rel, "%s/symbol=%s", CHANGES_DIR, symbol);
+    agt_lake_changes_dir_rel(l, symbol, rel, sizeof rel);
     AGT_TRY(agt_lake_path(l, dir, sizeof dir, rel, err));
     struct stat st;
     if (stat(dir, &st) != 0) {
@@ -289,7 +287,7 @@ agt_status agt_cdc_versions(agt_lake *l, const char *symbol, int64_t since, int6
         int64_t now = agt_lake_now_us() * 1000;
         int64_t *v;
         size_t n;
-        AGT_TRY(agt_lake_list_values(dir, version_of, NULL, &v, &n, err));
+        AGT_TRY(agt_lake_list_values(dir, version_of, l, &v, &n, err));
         l->cdc_listings++;
         if (!c && !(c = l->cdc_cache = calloc(1, sizeof *c))) {
             free(v);
@@ -330,7 +328,7 @@ agt_status agt_lake_read_changes(agt_lake *lake, const char *symbol, int64_t sin
     agt_status s = AGT_OK;
     for (size_t i = 0; i < n && s == AGT_OK; i++) {
         char crel[128], path[AGT_LAKE_PATH_MAX];
-        agt_lake_change_rel(symbol, v[i], crel, sizeof crel);
+        agt_lake_change_rel(lake, symbol, v[i], crel, sizeof crel);
         s = agt_lake_path(lake, path, sizeof path, crel, err);
         if (s == AGT_OK) s = read_one(path, on_commit, on_change, user, err);
     }
@@ -380,7 +378,7 @@ agt_status agt_cdc_max_version(agt_lake *l, int64_t *max, agt_error *err)
 {
     *max = 0;
     char dir[AGT_LAKE_PATH_MAX];
-    AGT_TRY(agt_lake_path(l, dir, sizeof dir, CHANGES_DIR, err));
+    AGT_TRY(agt_lake_path(l, dir, sizeof dir, agt_lake_changes_root(l), err));
     DIR *d = opendir(dir);
     if (!d) {
         if (errno == ENOENT) return AGT_OK;

@@ -5,16 +5,16 @@
  *
  *   1. WAL: append BEGIN (intent + every incoming row), fsync.
  *   2. Merge the incoming rows into the hour's stored rows (merge.c).
- *   3. Change feed: write metadata/changes/.../v<version>.parquet (atomic).
+ *   3. Change feed: write metadata/_changes/.../v<version>.pq (atomic).
  *   4. Data: write the merged hour as Parquet (kv metadata
- *      "aggtrades.commit_version" carries the commit version), "<file>.tmp",
- *      fsync; if the hour has a file, link it to "<file>.prev", fsync the
+ *      "aggtrades.commit_version" carries the commit version), F.tmp,
+ *      fsync; if the hour has a file, link it to F.prev, fsync the
  *      directory; rename the .tmp over "<file>", fsync the directory.
  *   5. Statistics: rewrite the day's JSON with the hour's new entry (atomic).
  *      A damaged day file (or a missing one while the day has data files)
  *      is first rebuilt from the files (rebuild.c), so one bad index file
  *      never wedges commits nor drops the other hours of its day.
- *   6. Unlink "<file>.prev".
+ *   6. Unlink F.prev.
  *   7. WAL: append COMMIT (not fsynced; losing it only means redoing 2-6).
  *
  * The statistics index is what readers trust: an hour is committed at
@@ -22,9 +22,10 @@
  * p must stay readable under the fixed file name layout, so step 4 keeps it
  * as a second name of the same inode (link(2): atomic, no copy) and readers
  * open the file whose footer names the version the entry names
- * (agt_lake_open_committed): "<file>" or else "<file>.prev". What is on disk
- * and what a reader sees after each step of a merge of v into an hour at p
- * (F = "<file>"):
+ * (agt_lake_open_committed): F or else F.prev. What is on disk and what a
+ * reader sees after each step of a merge of v into an hour at p (F = the
+ * hour's file, F.tmp and F.prev its hidden second names ".<name>.tmp" and
+ * ".<name>.prev", layout.c):
  *
  *   after step        F      F.tmp  F.prev  entry  a reader opens
  *   ---------------   -----  -----  ------  -----  -------------------------
@@ -35,7 +36,7 @@
  *   4b link, fsync    p      v      p       p      F (p)
  *   4c rename, fsync  v      -      p       p      F is v: F.prev (p)
  *   5 statistics      v      -      p       v      F (v)
- *   6 unlink .prev    v      -      -       v      F (v)
+ *   6 unlink F.prev   v      -      -       v      F (v)
  *   7 COMMIT          v      -      -       v      F (v)
  *
  * A new hour has no F before step 4c and no entry before step 5: readers
@@ -56,7 +57,7 @@
  *     4a or 4b leaves F.prev identical to F, or no F.prev), so merging again
  *     gives exactly the same result and the same change file; step 4 first
  *     removes a stale F.prev, as link(2) does not replace;
- * then removes the commit's .tmp files and F.prev, and only then appends
+ * then removes the commit's temporary files and F.prev, and only then appends
  * the COMMIT. F.prev is removed before the COMMIT (step 6, and a failure
  * to remove it fails the commit): a leftover F.prev therefore always has
  * its BEGIN pending, and the next writer removes it. The WAL needs no
@@ -155,11 +156,17 @@ agt_status agt_lake_open_committed(agt_lake *l, const char *symbol, agt_file_sta
     int64_t seen = -1;
     for (int attempt = 0; attempt < 2; attempt++) {
         for (int prev = 0; prev < 2; prev++) {
-            if ((size_t)snprintf(path, n, "%s/%s%s", l->root, f->path, prev ? AGT_LAKE_PREV_SUFFIX : "") >= n)
+            if ((size_t)snprintf(path, n, "%s/%s", l->root, f->path) >= n)
                 return agt_err(err, AGT_EINVAL, "path too long '%s'", f->path);
+            char prev_path[AGT_LAKE_PATH_MAX + 8];
+            if (prev) {
+                AGT_TRY(agt_lake_aside(l, path, AGT_LAKE_PREV, prev_path, sizeof prev_path, err));
+                if ((size_t)snprintf(path, n, "%s", prev_path) >= n)
+                    return agt_err(err, AGT_EINVAL, "path too long '%s'", prev_path);
+            }
             int64_t v = -1;
             agt_status s = open_version(l, path, bytes, pf, &v, err);
-            /* no ".prev": no merge of the hour is in flight (or it just completed) */
+            /* no F.prev: no merge of the hour is in flight (or it just completed) */
             if (s == AGT_ENOTFOUND && prev) break;
             if (s != AGT_OK) return s;
             /* a file without the key predates it: it is the only version there is */
@@ -180,7 +187,7 @@ agt_status agt_lake_open_committed(agt_lake *l, const char *symbol, agt_file_sta
     snprintf(path, n, "%s/%s", l->root, f->path);
     return agt_err(err, AGT_ECORRUPT,
                    "data file '%s' is version %" PRId64 ", the statistics index says %" PRId64
-                   " and no '" AGT_LAKE_PREV_SUFFIX "' file holds it",
+                   " and no previous version kept beside it holds it",
                    path, seen, f->version);
 }
 
@@ -330,23 +337,23 @@ static agt_status load_day(agt_lake *l, const agt_wal_begin *b, agt_day_stats *d
     return agt_stats_load(l, b->symbol, b->hour_start_us, day, err);
 }
 
-static agt_status unlink_suffix(agt_lake *l, const char *rel, const char *suffix, agt_error *err)
+static agt_status unlink_aside(agt_lake *l, const char *rel, const char *kind, agt_error *err)
 {
-    char path[AGT_LAKE_PATH_MAX + 8];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s%s", l->root, rel, suffix) >= sizeof path)
-        return agt_err(err, AGT_EINVAL, "path too long '%s'", rel);
-    return agt_lake_unlink(l, path, err);
+    char path[AGT_LAKE_PATH_MAX], aside[AGT_LAKE_PATH_MAX + 8];
+    AGT_TRY(agt_lake_path(l, path, sizeof path, rel, err));
+    AGT_TRY(agt_lake_aside(l, path, kind, aside, sizeof aside, err));
+    return agt_lake_unlink(l, aside, err);
 }
 
-static void unlink_tmp(agt_lake *l, const char *rel) { (void)unlink_suffix(l, rel, ".tmp", NULL); }
+static void unlink_tmp(agt_lake *l, const char *rel) { (void)unlink_aside(l, rel, AGT_LAKE_TMP, NULL); }
 /*
- * Unlike a temporary file, a ".prev" must not outlive its commit's BEGIN:
+ * Unlike a temporary file, a "prev" name must not outlive its commit's BEGIN:
  * failing to remove it fails the commit (or the recovery), so that the
  * BEGIN stays pending and the next writer to open the lake removes it.
  */
 static agt_status unlink_prev(agt_lake *l, const char *rel, agt_error *err)
 {
-    return unlink_suffix(l, rel, AGT_LAKE_PREV_SUFFIX, err);
+    return unlink_aside(l, rel, AGT_LAKE_PREV, err);
 }
 
 agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result *res,
@@ -355,7 +362,7 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
     char rel[128], path[AGT_LAKE_PATH_MAX], crel[160], cpath[AGT_LAKE_PATH_MAX];
     AGT_TRY(agt_lake_data_rel(b->symbol, b->hour_start_us, rel, sizeof rel, err));
     AGT_TRY(agt_lake_path(l, path, sizeof path, rel, err));
-    agt_lake_change_rel(b->symbol, b->version, crel, sizeof crel);
+    agt_lake_change_rel(l, b->symbol, b->version, crel, sizeof crel);
     AGT_TRY(agt_lake_path(l, cpath, sizeof cpath, crel, err));
 
     agt_day_stats day;
@@ -391,7 +398,7 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
         data.len = 0;
         if (m.merged.len > 0) {
             if ((s = encode_data(b, &fs, &m.merged, &data, err)) != AGT_OK) goto out;
-            /* the committed version keeps its ".prev" name until step 5 is done */
+            /* the committed version keeps its F.prev name until step 5 is done */
             if ((s = agt_lake_replace_keep_prev(l, path, data.data, data.len, err)) != AGT_OK) goto out;
             agt_lake_disk_add(l, (int64_t)data.len - (old ? old->size : 0));
         }
@@ -407,7 +414,7 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
         memcpy(fs.path, rel, sizeof fs.path);
     }
     s = agt_stats_put(l, b->symbol, &day, &fs, err);
-    /* Committed: readers now pick the new file, ".prev" has no reader left
+    /* Committed: readers now pick the new file, F.prev has no reader left
        to serve (one that read the index before it reads it again). Removed
        before the WAL COMMIT, so that a leftover one always has its BEGIN
        pending and recovery removes it (remove_temps). */
@@ -431,9 +438,9 @@ static agt_status remove_temps(agt_lake *l, const agt_wal_begin *b, agt_error *e
         unlink_tmp(l, rel);
         s = unlink_prev(l, rel, err); /* the commit is complete: no reader needs it any more */
     }
-    agt_lake_change_rel(b->symbol, b->version, rel, sizeof rel);
+    agt_lake_change_rel(l, b->symbol, b->version, rel, sizeof rel);
     unlink_tmp(l, rel);
-    agt_lake_stats_rel(b->symbol, b->hour_start_us, rel, sizeof rel);
+    agt_lake_stats_rel(l, b->symbol, b->hour_start_us, rel, sizeof rel);
     unlink_tmp(l, rel);
     return s;
 }

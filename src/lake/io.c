@@ -1,7 +1,7 @@
 /*
  * io.c - the POSIX I/O table and the few file idioms the lake is built on:
  * write everything, fsync a file and its directory, mkdir -p, and the
- * atomic replace (write "<name>.tmp", fsync, rename, fsync the directory)
+ * atomic replace (write ".<name>.tmp", fsync, rename, fsync the directory)
  * that lets readers never see a half-written file.
  *
  * Every mutating call goes through l->io so that tests can fail or "crash"
@@ -112,18 +112,17 @@ agt_status agt_lake_mkdirs(agt_lake *l, const char *path, agt_error *err)
 
 /*
  * keep_prev: before the rename, give the file being replaced a second name
- * "<path>.prev" (a hard link: atomic, no copy), made durable before the
+ * ".<name>.prev" (a hard link: atomic, no copy), made durable before the
  * rename, so that the version the statistics index still names stays
  * readable until the commit replacing it is complete (commit.c). A stale
- * "<path>.prev" is removed first: link(2) does not replace.
+ * ".<name>.prev" is removed first: link(2) does not replace.
  */
 static agt_status write_atomic(agt_lake *l, const char *path, const void *data, size_t n,
                                int keep_prev, agt_error *err)
 {
     char tmp[AGT_LAKE_PATH_MAX + 8], prev[AGT_LAKE_PATH_MAX + 8], dir[AGT_LAKE_PATH_MAX];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp ||
-        (size_t)snprintf(prev, sizeof prev, "%s" AGT_LAKE_PREV_SUFFIX, path) >= sizeof prev)
-        return agt_err(err, AGT_EINVAL, "path too long '%s'", path);
+    AGT_TRY(agt_lake_aside(l, path, AGT_LAKE_TMP, tmp, sizeof tmp, err));
+    AGT_TRY(agt_lake_aside(l, path, AGT_LAKE_PREV, prev, sizeof prev, err));
     parent_of(path, dir, sizeof dir);
     AGT_TRY(agt_lake_mkdirs(l, dir, err));
     int fd = l->io->open(l->io->ctx, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);

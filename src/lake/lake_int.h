@@ -45,6 +45,7 @@ struct agt_lake {
     agt_wal wal;
     int64_t last_version; /* highest commit version known */
     int broken;           /* a commit failed half-way: refuse writes until reopened */
+    int legacy;           /* a read-only handle on a lake of the first layout (layout.c) */
     int disk_known;
     uint64_t disk_bytes;
     agt_cdc_cache *cdc_cache;   /* cdc.c: the last listing of a changes directory */
@@ -65,17 +66,16 @@ agt_status agt_lake_fsync_dir(agt_lake *l, const char *dir, agt_error *err);
 /* mkdir -p of `path` (absolute or relative), each created level made durable. */
 agt_status agt_lake_mkdirs(agt_lake *l, const char *path, agt_error *err);
 /*
- * Replace `path` atomically with `n` bytes: write "<path>.tmp", fsync,
+ * Replace `path` atomically with `n` bytes: write its "tmp" name, fsync,
  * rename over `path`, fsync the directory. Creates the directory if missing.
  */
 agt_status agt_lake_write_atomic(agt_lake *l, const char *path, const void *data, size_t n,
                                  agt_error *err);
 /*
- * The same, but the file replaced (if any) first gets the second name
- * "<path>.prev" (link(2), directory fsynced): the previous committed
+ * The same, but the file replaced (if any) first gets its "prev" second name
+ * (agt_lake_aside; link(2), directory fsynced): the previous committed
  * version of a data file stays readable until its replacement is committed.
  */
-#define AGT_LAKE_PREV_SUFFIX ".prev"
 agt_status agt_lake_replace_keep_prev(agt_lake *l, const char *path, const void *data, size_t n,
                                       agt_error *err);
 /* Read a whole file into `out` (appends). AGT_ENOTFOUND if it does not exist. */
@@ -98,10 +98,49 @@ agt_status agt_lake_path(const agt_lake *l, char *buf, size_t n, const char *rel
 /* Data file of an hour, relative to the root. hour_start_us must be a whole hour >= 0. */
 agt_status agt_lake_data_rel(const char *symbol, int64_t hour_start_us, char *buf, size_t n,
                              agt_error *err);
-/* Stats file of the day holding `us`, relative to the root. */
-void agt_lake_stats_rel(const char *symbol, int64_t us, char *buf, size_t n);
-/* Change file of a commit, relative to the root. */
-void agt_lake_change_rel(const char *symbol, int64_t version, char *buf, size_t n);
+/*
+ * Names of the layout (the why is in layout.c). A handle with l->legacy set
+ * (a reader on a lake of the first layout, not yet migrated) gets that
+ * layout's names from the functions below; the macros are this layout's.
+ */
+#define AGT_LAKE_LOCK "metadata/_lock"
+#define AGT_LAKE_WAL "metadata/wal/_wal.log"
+#define AGT_LAKE_AVSC "metadata/schema_version=1/_trades.avsc"
+#define AGT_LAKE_CHANGES "metadata/_changes"
+#define AGT_LAKE_LEGACY_LOCK "metadata/lock"
+#define AGT_LAKE_LEGACY_WAL "metadata/wal/wal.log"
+#define AGT_LAKE_LEGACY_AVSC "metadata/schema_version=1/trades.avsc"
+#define AGT_LAKE_LEGACY_CHANGES "metadata/changes"
+/* Statistics directory of a symbol, and file of the day holding `us`, relative to the root. */
+void agt_lake_stats_dir_rel(const agt_lake *l, const char *symbol, char *buf, size_t n);
+void agt_lake_stats_rel(const agt_lake *l, const char *symbol, int64_t us, char *buf, size_t n);
+/* Change feed directory (of every symbol, of one), and file of a commit, relative to the root. */
+const char *agt_lake_changes_root(const agt_lake *l);
+void agt_lake_changes_dir_rel(const agt_lake *l, const char *symbol, char *buf, size_t n);
+void agt_lake_change_rel(const agt_lake *l, const char *symbol, int64_t version, char *buf,
+                         size_t n);
+/* The WAL, relative to the root. */
+const char *agt_lake_wal_rel(const agt_lake *l);
+/*
+ * The second name of `path` ("tmp": being written; "prev": the version it
+ * replaces, commit.c): ".<name>.<kind>" in the same directory, hidden from
+ * engines ("<path>.<kind>" in the first layout).
+ */
+agt_status agt_lake_aside(const agt_lake *l, const char *path, const char *kind, char *buf,
+                          size_t n, agt_error *err);
+/* The same for the first layout (legacy = 1) or this one (0). */
+agt_status agt_lake_aside_in(int legacy, const char *path, const char *kind, char *buf, size_t n,
+                             agt_error *err);
+#define AGT_LAKE_TMP "tmp"
+#define AGT_LAKE_PREV "prev"
+
+/* ---- migrate.c ---------------------------------------------------------- */
+
+/* 1 if the lake holds the first layout (not migrated, nor in the middle of it). */
+int agt_lake_layout_is_legacy(const agt_lake *l);
+/* For a writer holding the lock: migrate a lake of the first layout (crash-safe, resumable). */
+agt_status agt_lake_migrate(agt_lake *l, agt_error *err);
+
 /* AGT_EINVAL unless symbol is valid and hour_start_us a whole UTC hour in years 1970..9999. */
 agt_status agt_lake_check_hour(const char *symbol, int64_t hour_start_us, agt_error *err);
 agt_status agt_lake_check_symbol(const char *symbol, agt_error *err);
@@ -119,10 +158,12 @@ int agt_lake_day_has_data(agt_lake *l, const char *symbol, int64_t day_us);
  */
 /* Data directory `level` 0, 1, 2: "year=YYYY" (1970..9999), "month=M" (1..12), "day=D" (1..31). */
 int agt_lake_dir_name_value(const char *name, int level, long *v);
-/* Statistics file "YYYY-MM-DD.json" of a day in 1970..9999: the day's start. */
-int agt_lake_stats_name_day(const char *name, int64_t *day_us);
-/* Change file "vNNNNNNNNNNNNNNNNNNNN.parquet" (20 digits, at most INT64_MAX): its version. */
-int agt_lake_change_name_version(const char *name, int64_t *version);
+/* Statistics file "_YYYY-MM-DD.json" ("YYYY-MM-DD.json" in l's first layout) of a day in
+   1970..9999: the day's start. */
+int agt_lake_stats_name_day(const agt_lake *l, const char *name, int64_t *day_us);
+/* Change file "vNNNNNNNNNNNNNNNNNNNN.pq" (".parquet" in l's first layout; 20 digits, at most
+   INT64_MAX): its version. */
+int agt_lake_change_name_version(const agt_lake *l, const char *name, int64_t *version);
 /* Data file "<SYM>_YYYYMMDD_HH.parquet": its symbol (valid) and hour start. */
 int agt_lake_hour_name(const char *name, char symbol[24], int64_t *hour_us);
 
@@ -144,11 +185,6 @@ agt_status agt_lake_lock(agt_lake *l, agt_error *err);
 void agt_lake_unlock(agt_lake *l);
 
 /* ---- wal.c ------------------------------------------------------------- */
-
-/* The log, relative to the root (AGT_WAL_NAME ".tmp" during a checkpoint). */
-#define AGT_WAL_DIR "metadata/wal"
-#define AGT_WAL_NAME "wal.log"
-#define AGT_WAL_REL AGT_WAL_DIR "/" AGT_WAL_NAME
 
 enum { AGT_WAL_BEGIN = 1, AGT_WAL_COMMIT = 2, AGT_WAL_STASH = 3, AGT_WAL_DROP = 4 };
 
@@ -193,7 +229,7 @@ agt_status agt_wal_decode_rows(const uint8_t *p, size_t n, uint64_t nrows, agt_t
                                agt_error *err);
 
 /*
- * Open (creating if missing) metadata/wal/wal.log and replay it; pending
+ * Open (creating if missing) the log (AGT_LAKE_WAL) and replay it; pending
  * BEGINs to `pending`. A log that does not replay is set aside and a new
  * one started (a notice says so).
  */

@@ -2,19 +2,51 @@
  * layout.c - where everything lives in a lake, and opening/closing one.
  *
  *   <root>/symbol=SYM/year=YYYY/month=M/day=D/SYM_YYYYMMDD_HH.parquet
- *   <root>/metadata/wal/wal.log                       (wal.c)
- *   <root>/metadata/schema_version=1/trades.avsc      (below)
- *   <root>/metadata/stats/symbol=SYM/YYYY-MM-DD.json  (stats.c)
- *   <root>/metadata/changes/symbol=SYM/vNNNNNNNNNNNNNNNNNNNN.parquet (cdc.c)
- *   <root>/metadata/lock                              (lock.c)
+ *   <root>/metadata/_lock                               (lock.c)
+ *   <root>/metadata/wal/_wal.log                        (wal.c)
+ *   <root>/metadata/schema_version=1/_trades.avsc       (below)
+ *   <root>/metadata/stats/symbol=SYM/_YYYY-MM-DD.json   (stats.c)
+ *   <root>/metadata/_changes/symbol=SYM/vNNNNNNNNNNNNNNNNNNNN.pq (cdc.c)
+ *   a file being written or replaced: ".<name>.tmp", ".<name>.prev" beside it
  *
  * month and day are not zero-padded in directory names; the hour in the
  * file name has two digits. Symbols are checked with agt_symbol_valid
  * ([A-Z0-9]{2,20}) before any path is built, so no path leaves the root.
  *
- * Opening for write creates the layout, takes the lock and runs recovery:
- * every commit whose intent is in the WAL but has no COMMIT record is
- * carried out again (commit.c, agt_lake_apply is idempotent).
+ * Why these names: users point their engine at the root and must see each
+ * trade exactly once, with symbol, year, month and day as partition columns.
+ * The engines look for data in two ways, and every name above is chosen to
+ * pass both (each checked by tests/integration/test_engines.py):
+ *   - pyarrow (so pandas) and Spark list the root recursively and read every
+ *     file they find, except names starting with '_' or '.' (pyarrow skips a
+ *     path with any such component; Spark skips such a file or directory,
+ *     but not a '_' name holding '=' nor one starting "_metadata" or
+ *     "_common_metadata"). Spark also fails on leaf files whose directories
+ *     do not share one partition structure (metadata/stats/symbol=S against
+ *     symbol=S/year=Y/...). So every file below metadata/ has a hidden name:
+ *     the directories metadata/wal/, metadata/schema_version=1/ and
+ *     metadata/stats/ keep the names the specification gives them, their
+ *     files start with '_'; the change feed's directory is itself hidden.
+ *   - DuckDB and polars expand a glob (every name ending in ".parquet" at
+ *     any depth below the root) and skip nothing, hidden or not: so no file
+ *     but the data files ends in ".parquet". The change files
+ *     are Parquet named ".pq", temporaries end in ".tmp" or ".prev" (and
+ *     start with '.', for pyarrow and Spark).
+ * The change feed thus has its own root, "ROOT/metadata/_changes": a hive
+ * partitioned Parquet dataset (symbol=SYM), which pyarrow opens as a
+ * directory and DuckDB and polars through a glob of its ".pq" files (the
+ * exact lines are in docs/lake-format.md).
+ *
+ * The first layout (up to 0.1.0) named these metadata/lock, metadata/wal/
+ * wal.log, metadata/schema_version=1/trades.avsc, metadata/stats/symbol=SYM/
+ * YYYY-MM-DD.json, metadata/changes/symbol=SYM/v<20 digits>.parquet,
+ * "<name>.tmp" and "<name>.prev". A reader opens such a lake as it is
+ * (l->legacy selects those names); the first writer migrates it (migrate.c).
+ *
+ * Opening for write takes the lock, migrates a lake of the first layout,
+ * creates the layout and runs recovery: every commit whose intent is in the
+ * WAL but has no COMMIT record is carried out again (commit.c,
+ * agt_lake_apply is idempotent).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,7 +57,7 @@
 
 #include "lake/lake_int.h"
 
-/* The row schema, in Avro (metadata/schema_version=1/trades.avsc). */
+/* The row schema, in Avro (AGT_LAKE_AVSC). */
 static const char avro_schema[] =
     "{\n"
     "  \"type\": \"record\",\n"
@@ -81,17 +113,63 @@ agt_status agt_lake_data_rel(const char *symbol, int64_t hour_start_us, char *bu
     return AGT_OK;
 }
 
-void agt_lake_stats_rel(const char *symbol, int64_t us, char *buf, size_t n)
+/* The names that differ between the first layout (l->legacy) and this one. */
+#define HIDE(l) ((l)->legacy ? "" : "_")
+
+void agt_lake_stats_dir_rel(const agt_lake *l, const char *symbol, char *buf, size_t n)
+{
+    (void)l; /* the same in both layouts */
+    snprintf(buf, n, "metadata/stats/symbol=%s", symbol);
+}
+
+void agt_lake_stats_rel(const agt_lake *l, const char *symbol, int64_t us, char *buf, size_t n)
 {
     agt_tm tm;
     agt_tm_from_us(us, &tm);
-    snprintf(buf, n, "metadata/stats/symbol=%s/%04d-%02d-%02d.json", symbol, tm.year, tm.month,
-             tm.day);
+    snprintf(buf, n, "metadata/stats/symbol=%s/%s%04d-%02d-%02d.json", symbol, HIDE(l), tm.year,
+             tm.month, tm.day);
 }
 
-void agt_lake_change_rel(const char *symbol, int64_t version, char *buf, size_t n)
+const char *agt_lake_changes_root(const agt_lake *l)
 {
-    snprintf(buf, n, "metadata/changes/symbol=%s/v%020lld.parquet", symbol, (long long)version);
+    return l->legacy ? AGT_LAKE_LEGACY_CHANGES : AGT_LAKE_CHANGES;
+}
+
+void agt_lake_changes_dir_rel(const agt_lake *l, const char *symbol, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s/symbol=%s", agt_lake_changes_root(l), symbol);
+}
+
+static const char *change_ext(const agt_lake *l) { return l->legacy ? ".parquet" : ".pq"; }
+
+void agt_lake_change_rel(const agt_lake *l, const char *symbol, int64_t version, char *buf,
+                         size_t n)
+{
+    char dir[96];
+    agt_lake_changes_dir_rel(l, symbol, dir, sizeof dir);
+    snprintf(buf, n, "%s/v%020lld%s", dir, (long long)version, change_ext(l));
+}
+
+const char *agt_lake_wal_rel(const agt_lake *l)
+{
+    return l->legacy ? AGT_LAKE_LEGACY_WAL : AGT_LAKE_WAL;
+}
+
+agt_status agt_lake_aside_in(int legacy, const char *path, const char *kind, char *buf, size_t n,
+                             agt_error *err)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
+    int w = legacy ? snprintf(buf, n, "%s.%s", path, kind)
+                   : snprintf(buf, n, "%.*s.%s.%s", (int)dir, path, path + dir, kind);
+    if (w < 0 || (size_t)w >= n) return agt_err(err, AGT_EINVAL, "path too long '%s'", path);
+    return AGT_OK;
+}
+
+agt_status agt_lake_aside(const agt_lake *l, const char *path, const char *kind, char *buf,
+                          size_t n, agt_error *err)
+{
+    return agt_lake_aside_in(l->legacy, path, kind, buf, n, err);
 }
 
 void agt_lake_opts_default(agt_lake_opts *o)
@@ -104,13 +182,13 @@ const char *agt_lake_root(const agt_lake *lake) { return lake ? lake->root : "";
 static agt_status create_layout(agt_lake *l, agt_error *err)
 {
     static const char *const dirs[] = {"metadata/wal", "metadata/schema_version=1",
-                                       "metadata/stats", "metadata/changes"};
+                                       "metadata/stats", AGT_LAKE_CHANGES};
     char p[AGT_LAKE_PATH_MAX];
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         AGT_TRY(agt_lake_path(l, p, sizeof p, dirs[i], err));
         AGT_TRY(agt_lake_mkdirs(l, p, err));
     }
-    AGT_TRY(agt_lake_path(l, p, sizeof p, "metadata/schema_version=1/trades.avsc", err));
+    AGT_TRY(agt_lake_path(l, p, sizeof p, AGT_LAKE_AVSC, err));
     if (!agt_lake_exists(p))
         AGT_TRY(agt_lake_write_atomic(l, p, avro_schema, sizeof avro_schema - 1, err));
     return AGT_OK;
@@ -148,6 +226,7 @@ agt_status agt_lake_open_opts(const char *root, unsigned flags, const agt_lake_o
             s = agt_err(err, AGT_ENOTFOUND, "no lake at '%s'", l->root);
             goto fail;
         }
+        l->legacy = agt_lake_layout_is_legacy(l);
         *out = l;
         return AGT_OK;
     }
@@ -156,6 +235,7 @@ agt_status agt_lake_open_opts(const char *root, unsigned flags, const agt_lake_o
     if ((s = agt_lake_path(l, p, sizeof p, "metadata", err)) != AGT_OK) goto fail;
     if ((s = agt_lake_mkdirs(l, p, err)) != AGT_OK) goto fail;
     if ((s = agt_lake_lock(l, err)) != AGT_OK) goto fail;
+    if ((s = agt_lake_migrate(l, err)) != AGT_OK) goto fail;
     if ((s = create_layout(l, err)) != AGT_OK) goto fail;
     agt_wal_begin *pending = NULL;
     size_t n_pending = 0;
@@ -268,8 +348,11 @@ int agt_lake_dir_name_value(const char *name, int level, long *v)
     return 1;
 }
 
-int agt_lake_stats_name_day(const char *name, int64_t *day_us)
+int agt_lake_stats_name_day(const agt_lake *l, const char *name, int64_t *day_us)
 {
+    size_t k = strlen(HIDE(l));
+    if (strncmp(name, HIDE(l), k) != 0) return 0;
+    name += k;
     if (strlen(name) != 15 || name[4] != '-' || name[7] != '-' || strcmp(name + 10, ".json") != 0)
         return 0;
     int64_t d = day_us_of(agt_digits_value(name, 4), agt_digits_value(name + 5, 2),
@@ -279,10 +362,11 @@ int agt_lake_stats_name_day(const char *name, int64_t *day_us)
     return 1;
 }
 
-int agt_lake_change_name_version(const char *name, int64_t *version)
+int agt_lake_change_name_version(const agt_lake *l, const char *name, int64_t *version)
 {
     /* 20 digits, at most INT64_MAX's (same-length digit strings compare as numbers) */
-    if (strlen(name) != 29 || name[0] != 'v' || strcmp(name + 21, ".parquet") != 0 ||
+    if (strlen(name) != 21 + strlen(change_ext(l)) || name[0] != 'v' ||
+        strcmp(name + 21, change_ext(l)) != 0 ||
         strspn(name + 1, "0123456789") != 20 || strncmp(name + 1, "09223372036854775807", 20) > 0)
         return 0;
     int64_t v = 0;

@@ -1,7 +1,7 @@
 /*
  * lock.c - one writer per lake.
  *
- * The writer holds an exclusive flock(2) on <root>/metadata/lock for as long
+ * The writer holds an exclusive flock(2) on <root>/metadata/_lock for as long
  * as its handle is open, and writes its pid into the file (decimal, then a
  * newline) so that a second writer can say who holds it. flock locks belong
  * to the open file description, so two handles in one process exclude each
@@ -21,7 +21,7 @@
 agt_status agt_lake_lock(agt_lake *l, agt_error *err)
 {
     char p[AGT_LAKE_PATH_MAX];
-    AGT_TRY(agt_lake_path(l, p, sizeof p, "metadata/lock", err));
+    AGT_TRY(agt_lake_path(l, p, sizeof p, AGT_LAKE_LOCK, err));
     int fd = l->io->open(l->io->ctx, p, O_RDWR | O_CREAT, 0644);
     if (fd < 0) return agt_err_sys(err, errno, "cannot open lock file '%s'", p);
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {

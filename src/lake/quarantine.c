@@ -5,7 +5,7 @@
  * it cannot read: a damaged or foreign file in an hour's place, a damaged
  * write-ahead log, is renamed within its own directory to
  *
- *   .<name>.damaged-<YYYYMMDDTHHMMSSZ>[-<n>]
+ *   .<name>.damaged-<YYYYMMDDTHHMMSSZ>[-<n>]   (<name>.damaged-... if <name> is hidden)
  *
  * (UTC time of the move; -2, -3, ... if that name is taken). The leading
  * '.' hides it from Hive-style dataset readers (pyarrow, Spark and polars
@@ -64,8 +64,9 @@ agt_status agt_lake_set_aside(agt_lake *l, const char *rel, char *moved, size_t 
     for (int k = 1;; k++) {
         char suffix[16] = "";
         if (k > 1) snprintf(suffix, sizeof suffix, "-%d", k);
-        if ((size_t)snprintf(nrel, sizeof nrel, "%.*s.%s.damaged-%s%s", (int)dlen, rel, base,
-                             stamp, suffix) >= sizeof nrel)
+        /* (a hidden name, such as a previous version's, keeps its one '.') */
+        if ((size_t)snprintf(nrel, sizeof nrel, "%.*s%s%s.damaged-%s%s", (int)dlen, rel,
+                             base[0] == '.' ? "" : ".", base, stamp, suffix) >= sizeof nrel)
             return agt_err(err, AGT_EINVAL, "path too long '%s'", rel);
         AGT_TRY(agt_lake_path(l, to, sizeof to, nrel, err));
         if (!agt_lake_exists(to)) break;
@@ -94,9 +95,9 @@ agt_status agt_lake_quarantine_hour(agt_lake *lake, const char *symbol, int64_t 
     AGT_TRY(agt_lake_check_hour(symbol, hour_start_us, err));
     char rel[160], prel[168], path[AGT_LAKE_PATH_MAX];
     AGT_TRY(agt_lake_data_rel(symbol, hour_start_us, rel, sizeof rel, err));
-    /* A writer has no commit in flight here (recovery ran at open): a ".prev"
-       is a leftover, its content no more trusted than the file's. */
-    snprintf(prel, sizeof prel, "%s%s", rel, AGT_LAKE_PREV_SUFFIX);
+    /* A writer has no commit in flight here (recovery ran at open): a "prev"
+       name is a leftover, its content no more trusted than the file's. */
+    AGT_TRY(agt_lake_aside(lake, rel, AGT_LAKE_PREV, prel, sizeof prel, err));
     for (int prev = 0; prev < 2; prev++) {
         const char *r = prev ? prel : rel;
         char to[AGT_LAKE_PATH_MAX];

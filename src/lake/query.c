@@ -252,21 +252,20 @@ agt_status agt_lake_read_range(agt_lake *lake, const char *symbol, int64_t start
 
 /*
  * 1 if the file the entry names is on disk with its recorded size: "<file>",
- * or "<file>.prev" while a merge of the hour is in flight. One stat, no read:
+ * or its "prev" name while a merge of the hour is in flight. One stat, no read:
  * an answer from the statistics alone must not outlive the file it describes
  * (a file deleted by hand); a damaged file of the right size is verify's to
  * find.
  */
 static int file_present(const agt_lake *l, const agt_file_stats *f)
 {
-    char path[AGT_LAKE_PATH_MAX + 8];
+    char path[AGT_LAKE_PATH_MAX], prev[AGT_LAKE_PATH_MAX + 8];
     struct stat st;
-    for (int prev = 0; prev < 2; prev++)
-        if ((size_t)snprintf(path, sizeof path, "%s/%s%s", l->root, f->path,
-                             prev ? AGT_LAKE_PREV_SUFFIX : "") < sizeof path &&
-            stat(path, &st) == 0 && st.st_size == f->size)
-            return 1;
-    return 0;
+    if (agt_lake_path(l, path, sizeof path, f->path, NULL) != AGT_OK ||
+        agt_lake_aside(l, path, AGT_LAKE_PREV, prev, sizeof prev, NULL) != AGT_OK)
+        return 0;
+    return (stat(path, &st) == 0 && st.st_size == f->size) ||
+           (stat(prev, &st) == 0 && st.st_size == f->size);
 }
 
 /* Add the statistics of a whole file, or of the rows of a file inside the range. */

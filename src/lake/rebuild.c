@@ -83,7 +83,7 @@ static agt_status commit_ts_from_change(agt_lake *l, const char *symbol, int64_t
                                         int64_t *out, agt_error *err)
 {
     char rel[128], path[AGT_LAKE_PATH_MAX];
-    agt_lake_change_rel(symbol, version, rel, sizeof rel);
+    agt_lake_change_rel(l, symbol, version, rel, sizeof rel);
     AGT_TRY(agt_lake_path(l, path, sizeof path, rel, err));
     agt_pq_file *f = NULL;
     agt_error e2;
@@ -204,7 +204,7 @@ static agt_status scan_changes(agt_lake *l, const char *symbol, int64_t lo, int6
     agt_status s = AGT_OK;
     for (size_t i = 0; i < n && s == AGT_OK && v[i] < below_version; i++) {
         char rel[128], path[AGT_LAKE_PATH_MAX];
-        agt_lake_change_rel(symbol, v[i], rel, sizeof rel);
+        agt_lake_change_rel(l, symbol, v[i], rel, sizeof rel);
         if ((s = agt_lake_path(l, path, sizeof path, rel, err)) != AGT_OK) break;
         agt_pq_file *f = NULL;
         agt_error e2;
@@ -284,7 +284,7 @@ static agt_status write_if_changed(agt_lake *l, const char *symbol, const agt_da
 {
     *written = 0;
     char rel[160], path[AGT_LAKE_PATH_MAX];
-    agt_lake_stats_rel(symbol, d->day_start_us, rel, sizeof rel);
+    agt_lake_stats_rel(l, symbol, d->day_start_us, rel, sizeof rel);
     AGT_TRY(agt_lake_path(l, path, sizeof path, rel, err));
     agt_buf want, have;
     agt_buf_init(&want, 0);

@@ -1,10 +1,10 @@
 /*
  * stats.c - the statistics index: one small JSON file per symbol-day,
  *
- *   <root>/metadata/stats/symbol=SYM/YYYY-MM-DD.json
+ *   <root>/metadata/stats/symbol=SYM/_YYYY-MM-DD.json   (names: layout.c)
  *
  * holding one entry per committed hour of that day. A commit rewrites only
- * its own day's file (atomically: write .tmp, fsync, rename), so a commit
+ * its own day's file (atomically: write a temporary, fsync, rename), so a commit
  * costs the same whatever the size of the lake, and planning a query reads
  * only the days it covers. The statistics let queries skip files, answer
  * aggregates without decoding data, find the file holding a trade id, and
@@ -394,7 +394,7 @@ agt_status agt_stats_load(agt_lake *l, const char *symbol, int64_t day_us, agt_d
     day_us = agt_day_floor(day_us);
     memset(out, 0, sizeof *out);
     out->day_start_us = day_us;
-    agt_lake_stats_rel(symbol, day_us, rel, sizeof rel);
+    agt_lake_stats_rel(l, symbol, day_us, rel, sizeof rel);
     AGT_TRY(agt_lake_path(l, path, sizeof path, rel, err));
     agt_buf b;
     agt_buf_init(&b, 0);
@@ -438,7 +438,7 @@ agt_status agt_stats_write_day(agt_lake *l, const char *symbol, const agt_day_st
         return agt_err(err, s, "out of memory");
     }
     char rel[160], path[AGT_LAKE_PATH_MAX];
-    agt_lake_stats_rel(symbol, d->day_start_us, rel, sizeof rel);
+    agt_lake_stats_rel(l, symbol, d->day_start_us, rel, sizeof rel);
     s = agt_lake_path(l, path, sizeof path, rel, err);
     if (s == AGT_OK) s = agt_lake_write_atomic(l, path, b.data, b.len, err);
     agt_buf_release(&b);
@@ -506,12 +506,12 @@ void agt_stats_from_rows(const agt_trades *t, agt_file_stats *fs)
                   &fs->quote_e16_hi);
 }
 
-/* "YYYY-MM-DD.json": its day; every entry counts in l->day_entries. */
+/* A statistics file name: its day; every entry counts in l->day_entries. */
 static int day_of(const char *name, void *ctx, int64_t *v)
 {
     agt_lake *l = ctx;
     l->day_entries++;
-    return agt_lake_stats_name_day(name, v);
+    return agt_lake_stats_name_day(l, name, v);
 }
 
 agt_status agt_stats_list_days(agt_lake *l, const char *symbol, int64_t **days, size_t *n,
@@ -520,7 +520,7 @@ agt_status agt_stats_list_days(agt_lake *l, const char *symbol, int64_t **days, 
     *days = NULL;
     *n = 0;
     char rel[96], path[AGT_LAKE_PATH_MAX];
-    snprintf(rel, sizeof rel, "metadata/stats/symbol=%s", symbol);
+    agt_lake_stats_dir_rel(l, symbol, rel, sizeof rel);
     AGT_TRY(agt_lake_path(l, path, sizeof path, rel, err));
     return agt_lake_list_values(path, day_of, l, days, n, err);
 }
@@ -532,7 +532,7 @@ agt_status agt_stats_missing(agt_lake *l, const char *symbol, int64_t day_us, in
 {
     *appeared = 0;
     char rel[160], path[AGT_LAKE_PATH_MAX];
-    agt_lake_stats_rel(symbol, day_us, rel, sizeof rel);
+    agt_lake_stats_rel(l, symbol, day_us, rel, sizeof rel);
     AGT_TRY(agt_lake_path(l, path, sizeof path, rel, err));
     /*
      * A commit writes the data file, then the statistics file, then its

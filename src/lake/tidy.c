@@ -1,9 +1,9 @@
 /*
  * tidy.c - clearing away what no commit owns, for verify --repair.
  *
- * Every file a commit writes goes in under a temporary name ("<name>.tmp")
- * and a merge keeps the committed version as "<file>.prev" until it is
- * done (commit.c); recovery at open removes those of the commits it
+ * Every file a commit writes goes in under a temporary name (".<name>.tmp")
+ * and a merge keeps the committed version as ".<file>.prev" until it is
+ * done (commit.c; the names: layout.c); recovery at open removes those of the commits it
  * finishes. Anything of the kind found while a writer holds the lake (so no
  * commit is in flight) belongs to nobody: a copy left by hand, a crash of
  * some other program, a restored backup. Verify reports them as orphans;
@@ -65,9 +65,10 @@ static agt_status tidy_dir(agt_lake *l, const char *rel_dir, const agt_day_stats
     struct dirent *e;
     while ((e = readdir(dh)) != NULL) {
         const char *nm = e->d_name;
-        if (nm[0] == '.' || strlen(nm) >= sizeof names[0]) continue; /* hidden: set aside already */
-        int tmp = ends_with(nm, ".tmp");
-        if (!tmp && !(day && (ends_with(nm, AGT_LAKE_PREV_SUFFIX) || ends_with(nm, ".parquet"))))
+        /* (a name set aside, ".<name>.damaged-<time>", ends otherwise: it stays) */
+        if (strlen(nm) >= sizeof names[0]) continue;
+        int tmp = ends_with(nm, "." AGT_LAKE_TMP);
+        if (!tmp && !(day && (ends_with(nm, "." AGT_LAKE_PREV) || ends_with(nm, ".parquet"))))
             continue;
         if (nn == cap) {
             size_t nc = cap ? cap * 2 : 8;
@@ -85,7 +86,7 @@ static agt_status tidy_dir(agt_lake *l, const char *rel_dir, const agt_day_stats
     for (size_t i = 0; i < nn && s == AGT_OK; i++) {
         char rel[AGT_LAKE_PATH_MAX], path[AGT_LAKE_PATH_MAX], to[AGT_LAKE_PATH_MAX];
         snprintf(rel, sizeof rel, "%s/%s", rel_dir, names[i]);
-        if (ends_with(names[i], ".tmp")) {
+        if (ends_with(names[i], "." AGT_LAKE_TMP)) {
             if ((s = agt_lake_path(l, path, sizeof path, rel, err)) == AGT_OK &&
                 (s = agt_lake_unlink(l, path, err)) == AGT_OK) {
                 agt_lake_notice(l, "removed the unfinished write '%s'", rel);
@@ -112,10 +113,10 @@ agt_status agt_lake_tidy(agt_lake *lake, const char *symbol, int64_t start_us, i
         return agt_err(err, AGT_EINVAL, "lake '%s' is open read-only", lake->root);
     AGT_TRY(agt_lake_check_symbol(symbol, err));
     char rel[160], dir[160];
-    agt_lake_stats_rel(symbol, 0, rel, sizeof rel);
+    agt_lake_stats_rel(lake, symbol, 0, rel, sizeof rel);
     dir_of(rel, dir, sizeof dir);
     AGT_TRY(tidy_dir(lake, dir, NULL, &n, err));
-    agt_lake_change_rel(symbol, 0, rel, sizeof rel);
+    agt_lake_change_rel(lake, symbol, 0, rel, sizeof rel);
     dir_of(rel, dir, sizeof dir);
     AGT_TRY(tidy_dir(lake, dir, NULL, &n, err));
     int64_t *days = NULL;

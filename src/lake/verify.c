@@ -131,23 +131,28 @@ static int cmp_day(const void *a, const void *b)
 
 /*
  * 1 if `name` (a file of the day's data directory) is an hour file of the
- * layout or one of its temporary names ("<hour file>.tmp", ".prev"), and a
- * commit of that hour is in the WAL without its COMMIT: the files of a
- * commit in flight (its writer busy, failed or dead between the rename of
- * the data file and the statistics update) are not damage. Readers do not
+ * layout or one of its second names (tmp, prev: agt_lake_aside, in either
+ * layout), and a commit of that hour is in the WAL without its COMMIT: the
+ * files of a commit in flight (its writer busy, failed or dead between the
+ * rename of the data file and the statistics update) are not damage. Readers do not
  * see them (a new hour is not indexed yet, a merged one is read from its
- * ".prev"), and the next writer to open the lake completes that commit and
- * removes the temporary names.
+ * prev name), and the next writer to open the lake completes that commit
+ * and removes the second names.
  */
 static int in_flight_file(agt_lake *l, const char *symbol, int64_t day, const char *frel)
 {
+    static const char *const kinds[] = {AGT_LAKE_TMP, AGT_LAKE_PREV};
     for (int64_t h = day; h < day + AGT_US_PER_DAY; h += AGT_US_PER_HOUR) {
-        char hrel[160];
+        char hrel[160], name[200];
         if (agt_lake_data_rel(symbol, h, hrel, sizeof hrel, NULL) != AGT_OK) return 0;
-        size_t n = strlen(hrel);
-        if (strncmp(frel, hrel, n) != 0 ||
-            (frel[n] && strcmp(frel + n, ".tmp") != 0 && strcmp(frel + n, AGT_LAKE_PREV_SUFFIX) != 0))
-            continue;
+        int match = 0; /* second names of either layout: a migration may be under way */
+        for (size_t k = 0; k < 5 && !match; k++) {
+            if (!k) snprintf(name, sizeof name, "%s", hrel);
+            else if (agt_lake_aside_in(k > 2, hrel, kinds[k % 2], name, sizeof name, NULL) != AGT_OK)
+                return 0;
+            match = strcmp(frel, name) == 0;
+        }
+        if (!match) continue;
         int yes = 0;
         return agt_wal_in_flight(l, symbol, h, h + AGT_US_PER_HOUR - 1, &yes, NULL) == AGT_OK && yes;
     }
@@ -173,8 +178,8 @@ static void check_orphans(agt_lake *l, vctx *v, const char *symbol, const agt_da
     struct dirent *e;
     while ((e = readdir(dh)) != NULL && !v->stop) {
         size_t n = strlen(e->d_name);
-        if (!has_suffix(e->d_name, n, ".parquet") && !has_suffix(e->d_name, n, ".tmp") &&
-            !has_suffix(e->d_name, n, AGT_LAKE_PREV_SUFFIX))
+        if (!has_suffix(e->d_name, n, ".parquet") && !has_suffix(e->d_name, n, "." AGT_LAKE_TMP) &&
+            !has_suffix(e->d_name, n, "." AGT_LAKE_PREV))
             continue;
         char frel[480];
         if ((size_t)snprintf(frel, sizeof frel, "%s/%s", rel, e->d_name) >= sizeof frel) continue;
@@ -207,7 +212,7 @@ static void missing_stats(agt_lake *l, vctx *v, const char *symbol, int64_t star
             agt_stats_missing(l, symbol, dd[i], &appeared, &e) == AGT_OK)
             continue;
         char rel[160];
-        agt_lake_stats_rel(symbol, dd[i], rel, sizeof rel);
+        agt_lake_stats_rel(l, symbol, dd[i], rel, sizeof rel);
         report(v, AGT_VERIFY_STATS_MISSING, rel, -1, "%s", e.message);
     }
     free(dd);
@@ -241,7 +246,7 @@ static agt_status verify_symbol(agt_lake *l, vctx *v, const char *symbol, int64_
         agt_error_clear(&e);
         if (agt_stats_load(l, symbol, days[i], &d, &e) != AGT_OK) {
             char rel[160];
-            agt_lake_stats_rel(symbol, days[i], rel, sizeof rel);
+            agt_lake_stats_rel(l, symbol, days[i], rel, sizeof rel);
             report(v, AGT_VERIFY_INDEX, rel, -1, "%s", e.message);
             index_reported = 1;
             continue;
@@ -278,7 +283,7 @@ static agt_status verify_run(agt_lake *lake, const char *symbol, int64_t start_u
     agt_status s = AGT_OK;
     char why[sizeof ((agt_error *)0)->message];
     if (!index_only && agt_wal_damaged(lake, why, sizeof why) != AGT_OK)
-        report(&v, AGT_VERIFY_WAL, AGT_WAL_REL, -1, "%s", why);
+        report(&v, AGT_VERIFY_WAL, agt_lake_wal_rel(lake), -1, "%s", why);
     if (symbol) {
         AGT_TRY(agt_lake_check_symbol(symbol, err));
         s = verify_symbol(lake, &v, symbol, start_us, end_us, err);

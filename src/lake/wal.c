@@ -1,5 +1,5 @@
 /*
- * wal.c - the write-ahead log: <root>/metadata/wal/wal.log.
+ * wal.c - the write-ahead log: <root>/metadata/wal/_wal.log (names: layout.c).
  *
  * Before a commit touches any file it appends a BEGIN record holding its
  * whole intent (symbol, hour, completeness facts) and every incoming row, and
@@ -28,10 +28,10 @@
  *   - after recovery finished the commits found unfinished.
  * Never with a commit in flight: a writer is one thread, and every caller
  * runs after a commit's COMMIT record or before any BEGIN. The rewrite is
- * atomic (wal.log.tmp, fsync, rename, fsync the directory): a crash leaves
+ * atomic (its temporary, fsync, rename, fsync the directory): a crash leaves
  * the old log or the new one, both valid (in the old one at worst the last
  * COMMIT, never fsynced, is missing, and recovery redoes that idempotent
- * commit), and a stale wal.log.tmp is removed at open.
+ * commit), and a stale temporary is removed at open.
  *
  * All integers are little-endian. The file:
  *
@@ -368,11 +368,9 @@ static agt_status replay_image(agt_wal *w, const agt_buf *img, const char *path,
     return s;
 }
 
-static agt_status wal_path(agt_lake *l, char *p, size_t n, const char *name, agt_error *err)
+static agt_status wal_path(agt_lake *l, char *p, size_t n, agt_error *err)
 {
-    char rel[64];
-    snprintf(rel, sizeof rel, "%s/%s", AGT_WAL_DIR, name);
-    return agt_lake_path(l, p, n, rel, err);
+    return agt_lake_path(l, p, n, agt_lake_wal_rel(l), err);
 }
 
 static agt_status create_fresh(agt_lake *l, const char *path, uint64_t base, agt_error *err)
@@ -401,8 +399,8 @@ static agt_status wal_open_once(agt_lake *l, agt_wal_begin **pending, size_t *n_
     *pending = NULL;
     *n_pending = 0;
     char path[AGT_LAKE_PATH_MAX], tmp[AGT_LAKE_PATH_MAX];
-    AGT_TRY(wal_path(l, path, sizeof path, AGT_WAL_NAME, err));
-    AGT_TRY(wal_path(l, tmp, sizeof tmp, AGT_WAL_NAME ".tmp", err));
+    AGT_TRY(wal_path(l, path, sizeof path, err));
+    AGT_TRY(agt_lake_aside(l, path, AGT_LAKE_TMP, tmp, sizeof tmp, err));
     AGT_TRY(agt_lake_unlink(l, tmp, err)); /* an interrupted checkpoint */
     agt_wal *w = &l->wal;
     w->n_stash = 0;
@@ -459,7 +457,7 @@ agt_status agt_wal_open(agt_lake *l, agt_wal_begin **pending, size_t *n_pending,
         return s;
     }
     char to[AGT_LAKE_PATH_MAX];
-    AGT_TRY(agt_lake_set_aside(l, AGT_WAL_REL, to, sizeof to, err));
+    AGT_TRY(agt_lake_set_aside(l, agt_lake_wal_rel(l), to, sizeof to, err));
     agt_lake_notice(l, "%s; moved aside to '%s': the commits in flight and fetched pages it held "
                        "are dropped, committed data is intact",
                     why.message, to);
@@ -470,7 +468,7 @@ agt_status agt_wal_damaged(agt_lake *l, char *why, size_t n)
 {
     char path[AGT_LAKE_PATH_MAX];
     if (why && n) why[0] = '\0';
-    if (wal_path(l, path, sizeof path, AGT_WAL_NAME, NULL) != AGT_OK) return AGT_OK;
+    if (wal_path(l, path, sizeof path, NULL) != AGT_OK) return AGT_OK;
     agt_buf img;
     agt_buf_init(&img, 0);
     agt_error e;
@@ -534,7 +532,7 @@ agt_status agt_wal_in_flight(agt_lake *l, const char *symbol, int64_t lo, int64_
 {
     *yes = 0;
     char path[AGT_LAKE_PATH_MAX];
-    AGT_TRY(wal_path(l, path, sizeof path, AGT_WAL_NAME, err));
+    AGT_TRY(wal_path(l, path, sizeof path, err));
     agt_buf img;
     agt_buf_init(&img, 0);
     agt_error e2; /* no log (a lake never written) is an answer, not an error to report */
@@ -563,7 +561,7 @@ static agt_status append(agt_lake *l, agt_buf *rec, int sync, agt_error *err)
 {
     agt_wal *w = &l->wal;
     char path[AGT_LAKE_PATH_MAX];
-    AGT_TRY(wal_path(l, path, sizeof path, AGT_WAL_NAME, err));
+    AGT_TRY(wal_path(l, path, sizeof path, err));
     if (w->fd < 0) return agt_err(err, AGT_EINVAL, "lake '%s' is not open for writing", l->root);
     agt_status s = agt_lake_pwrite_all(l, w->fd, rec->data, rec->len, w->size, path, err);
     if (s == AGT_OK && sync) s = agt_lake_fsync(l, w->fd, path, err);
@@ -652,7 +650,7 @@ agt_status agt_wal_checkpoint(agt_lake *l, int force, agt_error *err)
     if (!force && w->size - live <= l->checkpoint_bytes) return AGT_OK;
 
     char path[AGT_LAKE_PATH_MAX];
-    AGT_TRY(wal_path(l, path, sizeof path, AGT_WAL_NAME, err));
+    AGT_TRY(wal_path(l, path, sizeof path, err));
 
     /* Build the new image: header + live stash records, offsets remapped. */
     agt_buf img;

@@ -25,7 +25,7 @@ TEST(layout_and_lock)
     ASSERT(stat(p, &st) == 0 && S_ISDIR(st.st_mode));
     snprintf(p, sizeof p, "%s/metadata/stats", root);
     ASSERT(stat(p, &st) == 0 && S_ISDIR(st.st_mode));
-    snprintf(p, sizeof p, "%s/metadata/schema_version=1/trades.avsc", root);
+    snprintf(p, sizeof p, "%s/metadata/schema_version=1/_trades.avsc", root);
     ASSERT(stat(p, &st) == 0 && st.st_size > 50);
     /* second writer: locked, naming our pid */
     ASSERT_EQ_INT(agt_lake_open(root, AGT_LAKE_WRITE, &l2, &e), AGT_ELOCKED);
@@ -45,7 +45,7 @@ TEST(layout_and_lock)
     ASSERT_OK(agt_lake_commit_hour(l, "BTCUSDT", h, &t, &meta_ok, &r, &e));
     snprintf(p, sizeof p, "%s/symbol=BTCUSDT/year=2024/month=2/day=9/BTCUSDT_20240209_07.parquet", root);
     ASSERT(stat(p, &st) == 0);
-    snprintf(p, sizeof p, "%s/metadata/stats/symbol=BTCUSDT/2024-02-09.json", root);
+    snprintf(p, sizeof p, "%s/metadata/stats/symbol=BTCUSDT/_2024-02-09.json", root);
     ASSERT(stat(p, &st) == 0);
     /* bad symbols never make paths */
     ASSERT_EQ_INT(agt_lake_commit_hour(l, "../x", h, &t, &meta_ok, &r, &e), AGT_EINVAL);
@@ -466,7 +466,7 @@ TEST(wal_checkpoint_bounded)
     }
     char p[512];
     struct stat st;
-    snprintf(p, sizeof p, "%s/metadata/wal/wal.log", root);
+    snprintf(p, sizeof p, "%s/metadata/wal/_wal.log", root);
     ASSERT(stat(p, &st) == 0);
     ASSERT(st.st_size < 4096 + 200 * 33 + 200);
     size_t pages;
@@ -492,7 +492,7 @@ static long long wal_bytes(const char *root)
 {
     char p[512];
     struct stat st;
-    snprintf(p, sizeof p, "%s/metadata/wal/wal.log", root);
+    snprintf(p, sizeof p, "%s/metadata/wal/_wal.log", root);
     return stat(p, &st) == 0 ? (long long)st.st_size : -1;
 }
 
@@ -755,12 +755,14 @@ TEST(foreign_names_are_not_ours)
         "symbol=BTCUSDT/year=2024/month=1/day=1/BTCUSDT_20240101_24.parquet",
         "symbol=BTCUSDT/year=2024/month=1/day=1/ETHUSDT_20240101_05.parquet",
         "metadata/stats/symbol=BTCUSDT/",
-        "metadata/stats/symbol=BTCUSDT/2024- 1- 2.json",
-        "metadata/stats/symbol=BTCUSDT/+024-01-02.json",
-        "metadata/stats/symbol=BTCUSDT/2024-01-03.json",
-        "metadata/changes/symbol=BTCUSDT/",
-        "metadata/changes/symbol=BTCUSDT/v99999999999999999999.parquet",
-        "metadata/changes/symbol=BTCUSDT/v00000000000000000007.parquet",
+        "metadata/stats/symbol=BTCUSDT/_2024- 1- 2.json",
+        "metadata/stats/symbol=BTCUSDT/_+024-01-02.json",
+        "metadata/stats/symbol=BTCUSDT/2024-01-04.json", /* the first layout's name */
+        "metadata/stats/symbol=BTCUSDT/_2024-01-03.json",
+        "metadata/_changes/symbol=BTCUSDT/",
+        "metadata/_changes/symbol=BTCUSDT/v99999999999999999999.pq",
+        "metadata/_changes/symbol=BTCUSDT/v00000000000000000008.parquet",
+        "metadata/_changes/symbol=BTCUSDT/v00000000000000000007.pq",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) ASSERT(put(l, names[i]));
     int64_t *v;

@@ -284,7 +284,8 @@ TEST(query_stats_equals_row_sums)
 static void strip_exact(const char *root, int64_t day)
 {
     char rel[160], path[1024];
-    agt_lake_stats_rel(SYM, day, rel, sizeof rel);
+    agt_lake cur = {.legacy = 0};
+    agt_lake_stats_rel(&cur, SYM, day, rel, sizeof rel);
     snprintf(path, sizeof path, "%s/%s", root, rel);
     FILE *f = fopen(path, "rb");
     if (!f) abort();

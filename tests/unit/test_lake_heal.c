@@ -200,8 +200,8 @@ TEST(damaged_wal_is_set_aside)
     char root[256], dir[512], wal[600], waldir[600];
     int64_t h;
     two_hours(root, sizeof root, dir, sizeof dir, &h);
-    snprintf(waldir, sizeof waldir, "%s/" AGT_WAL_DIR, root);
-    snprintf(wal, sizeof wal, "%s/" AGT_WAL_REL, root);
+    snprintf(waldir, sizeof waldir, "%s/metadata/wal", root);
+    snprintf(wal, sizeof wal, "%s/" AGT_LAKE_WAL, root);
     int fd = open(wal, O_WRONLY);
     ASSERT(fd >= 0);
     ASSERT(pwrite(fd, "garbage!", 8, 0) == 8);
@@ -216,14 +216,14 @@ TEST(damaged_wal_is_set_aside)
     ASSERT_OK(agt_lake_verify(l, NULL, 0, INT64_MAX, lt_verify_cb, &v, &problems, &e));
     ASSERT_EQ_INT(problems, 1);
     ASSERT_EQ_INT(v.kinds[0], AGT_VERIFY_WAL);
-    ASSERT_EQ_STR(v.path[0], AGT_WAL_REL);
+    ASSERT_EQ_STR(v.path[0], AGT_LAKE_WAL);
     agt_lake_close(l);
 
     ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
     char msg[700];
     ASSERT(agt_lake_next_notice(l, msg, sizeof msg));
     ASSERT(strstr(msg, "damaged header") != NULL && strstr(msg, "moved aside") != NULL);
-    ASSERT_EQ_INT(count_prefix(waldir, "." AGT_WAL_NAME ".damaged-"), 1);
+    ASSERT_EQ_INT(count_prefix(waldir, "._wal.log.damaged-"), 1);
     ASSERT_OK(agt_lake_verify(l, NULL, 0, INT64_MAX, NULL, NULL, &problems, &e));
     ASSERT_EQ_INT(problems, 0);
     agt_trades t;
@@ -253,9 +253,9 @@ TEST(tidy_clears_leftovers)
     int64_t h;
     two_hours(root, sizeof root, dir, sizeof dir, &h);
     snprintf(f12, sizeof f12, "%s/BTCUSDT_20230704_12.parquet", dir);
-    snprintf(p, sizeof p, "%s.tmp", f12);
+    snprintf(p, sizeof p, "%s/.BTCUSDT_20230704_12.parquet.tmp", dir);
     copy_file(f12, p);
-    snprintf(p, sizeof p, "%s" AGT_LAKE_PREV_SUFFIX, f12);
+    snprintf(p, sizeof p, "%s/.BTCUSDT_20230704_12.parquet.prev", dir);
     copy_file(f12, p);
     snprintf(p, sizeof p, "%s/BTCUSDT_20230704_20.parquet", dir); /* an hour the index lacks */
     copy_file(f12, p);

@@ -182,7 +182,7 @@ static void build_lake(char *root, size_t rn, char *sp, size_t spn, char *saved,
     ASSERT_OK(agt_lake_commit_hour(l, SYM, d2, &t, NULL, NULL, e));
     agt_trades_release(&t);
     agt_lake_close(l);
-    snprintf(sp, spn, "%s/metadata/stats/symbol=%s/2023-10-01.json", root, SYM);
+    snprintf(sp, spn, "%s/metadata/stats/symbol=%s/_2023-10-01.json", root, SYM);
     ASSERT(slurp(sp, saved, sn) > 100);
 }
 
@@ -220,13 +220,13 @@ TEST(rebuild_damaged_and_missing)
         ASSERT_OK(agt_lake_verify(l, SYM, 0, INT64_MAX, verify_cb, &v, &problems, &e));
         ASSERT_EQ_INT(problems, 1);
         ASSERT_EQ_INT(v.kind[0], want);
-        ASSERT_EQ_STR(v.path[0], "metadata/stats/symbol=BTCUSDT/2023-10-01.json");
+        ASSERT_EQ_STR(v.path[0], "metadata/stats/symbol=BTCUSDT/_2023-10-01.json");
         /* queries over the day refuse, naming the file; the other day still reads */
         agt_trades_clear(&after);
         agt_error_clear(&e);
         ASSERT_EQ_INT(agt_lake_read_range(l, SYM, all_lo, all_hi, AGT_LAKE_COL_ALL, &after, &e),
                       AGT_ECORRUPT);
-        ASSERT(strstr(e.message, "metadata/stats/symbol=BTCUSDT/2023-10-01.json") != NULL);
+        ASSERT(strstr(e.message, "metadata/stats/symbol=BTCUSDT/_2023-10-01.json") != NULL);
         agt_range_stats rs;
         ASSERT_EQ_INT(agt_lake_query_stats(l, SYM, all_lo + 5, all_lo + 10, &rs, &e), AGT_ECORRUPT);
         ASSERT(strstr(e.message, "2023-10-01.json") != NULL);
@@ -307,7 +307,7 @@ TEST(rebuild_sets_damaged_data_aside)
     ASSERT(!f);
     snprintf(p, sizeof p, "%s/symbol=%s/year=2023/month=10/day=1/%s_20231001_01.parquet", root, SYM, SYM);
     ASSERT(truncate(p, 200) == 0);
-    snprintf(p, sizeof p, "%s/metadata/stats/symbol=%s/2023-10-01.json", root, SYM);
+    snprintf(p, sizeof p, "%s/metadata/stats/symbol=%s/_2023-10-01.json", root, SYM);
     ASSERT(unlink(p) == 0);
     agt_lake *l = NULL;
     ASSERT_OK(agt_lake_open(root, AGT_LAKE_WRITE, &l, &e));
@@ -409,10 +409,10 @@ TEST(changes_listing_cache)
     agt_lake_close(l);
     /* damage every change file but the newest five: a recent read must not open them */
     for (int v = 1; v <= N - 5; v++) {
-        snprintf(p, sizeof p, "%s/metadata/changes/symbol=%s/v%020d.parquet", root, SYM, v);
+        snprintf(p, sizeof p, "%s/metadata/_changes/symbol=%s/v%020d.pq", root, SYM, v);
         ASSERT(truncate(p, 10) == 0);
     }
-    snprintf(dir, sizeof dir, "%s/metadata/changes/symbol=%s", root, SYM);
+    snprintf(dir, sizeof dir, "%s/metadata/_changes/symbol=%s", root, SYM);
     struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}}; /* well out of the racy window */
     ASSERT(utimensat(AT_FDCWD, dir, old, 0) == 0);
 
@@ -429,7 +429,7 @@ TEST(changes_listing_cache)
     ASSERT_EQ_INT(fd.commits, 2);
     ASSERT_EQ_INT(l->cdc_listings, 1); /* directory unchanged: the listing is reused */
     ASSERT_EQ_INT(agt_lake_read_changes(l, SYM, N - 6, on_commit, NULL, &fd, &e), AGT_ECORRUPT);
-    ASSERT(strstr(e.message, "v00000000000000000395.parquet") != NULL);
+    ASSERT(strstr(e.message, "v00000000000000000395.pq") != NULL);
     /* a new commit changes the directory: seen at once */
     int64_t h = lt_hour(2022, 1, 1, 0) + N * AGT_US_PER_HOUR;
     lt_make_hour(&t, h, 1 + 3 * N, 3, 0);
@@ -561,7 +561,7 @@ TEST(plan_short_and_long_ranges)
     ASSERT_EQ_INT(out.len, 30);
     ASSERT_EQ_INT(out.trade_id[29], 30);
     /* a day with data files but no statistics file is an error either way, naming the file */
-    snprintf(p, sizeof p, "%s/metadata/stats/symbol=%s/2023-01-01.json", root, SYM);
+    snprintf(p, sizeof p, "%s/metadata/stats/symbol=%s/_2023-01-01.json", root, SYM);
     ASSERT(unlink(p) == 0);
     agt_trades_clear(&out);
     ASSERT_EQ_INT(agt_lake_read_range(l, SYM, hours[1], hours[1] + 1000, AGT_LAKE_COL_ALL, &out, &e),
