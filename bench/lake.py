@@ -424,7 +424,7 @@ def prefix_lake(root: Path, gen: Generator, n_days: int) -> Path:
     sroot = root / "metadata" / "stats" / f"symbol={SYMBOL}"
     for k in range(n_days):
         d = dt.datetime.fromtimestamp(gen.year0 // L.US + k * 86400, dt.timezone.utc)
-        src = sroot / f"{d:%Y-%m-%d}.json"
+        src = sroot / f"_{d:%Y-%m-%d}.json"
         dst = view / "metadata" / "stats" / f"symbol={SYMBOL}" / src.name
         dst.parent.mkdir(parents=True, exist_ok=True)
         os.link(src, dst)

@@ -329,7 +329,7 @@ def test_locked_lake(clean: Any, tmp_path: Path) -> None:
     root = tmp_path / "lake"
     assert run(clean, root, "download", "ETHBTC", "--start", "2024-02-01", "--end", "2024-02-01").returncode == 0
     before = tree(root)
-    with open(root / "metadata" / "lock", "a+") as f:
+    with open(root / "metadata" / "_lock", "a+") as f:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         requests = data_requests(clean)
         for args in (["download", "ETHBTC", "--start", "2024-02-02", "--end", "2024-02-02"],
@@ -610,7 +610,7 @@ def test_update_then_force_records_changes(clean: Any, tmp_path: Path) -> None:
     t = pq.read_table(hour_file)
     t = t.set_column(2, "price", pc.multiply(t.column("price"), pa.scalar(2.0)))
     pq.write_table(t, hour_file, compression="zstd")
-    changes = root / "metadata" / "changes" / "symbol=ETHBTC"
+    changes = root / "metadata" / "_changes" / "symbol=ETHBTC"
     old_versions = set(changes.iterdir())
     f = run(clean, root, "update", "ETHBTC", "--force")
     assert f.returncode == 0, f.stderr

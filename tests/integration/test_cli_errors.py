@@ -204,7 +204,7 @@ def test_locked_by_another_writer(sim: Any, tmp_path: Path) -> None:
         # the writer takes the lock once its first hour has arrived; watch the
         # pid it writes into the lock file (probing with another writer could
         # take the lock first and make the writer itself fail)
-        lock = root / "metadata" / "lock"
+        lock = root / "metadata" / "_lock"
         deadline = time.monotonic() + 30
         while lock.read_text().strip() != str(writer.pid) and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -170,14 +170,14 @@ def test_layout_and_schema_files(lake):
     root, w = lake
     w.commit("ETHUSDT", us("2024-02-29 07:00"), hour_rows(us("2024-02-29 07:00"), 5, 10))
     assert (root / "symbol=ETHUSDT/year=2024/month=2/day=29/ETHUSDT_20240229_07.parquet").is_file()
-    avsc = json.loads((root / "metadata/schema_version=1/trades.avsc").read_text())
+    avsc = json.loads((root / "metadata/schema_version=1/_trades.avsc").read_text())
     assert avsc["type"] == "record"
     fields = {f["name"]: f["type"] for f in avsc["fields"]}
     assert fields["timestamp"] == {"type": "long", "logicalType": "timestamp-micros"}
     assert fields["is_buyer_maker"] == "boolean" and fields["trade_id"] == "long"
-    stats = json.loads((root / "metadata/stats/symbol=ETHUSDT/2024-02-29.json").read_text())
+    stats = json.loads((root / "metadata/stats/symbol=ETHUSDT/_2024-02-29.json").read_text())
     assert stats["hours"][0]["rows"] == 10 and stats["hours"][0]["first_id"] == 5
-    assert (root / "metadata/wal/wal.log").is_file()
+    assert (root / "metadata/wal/_wal.log").is_file()
 
 
 def test_other_readers_agree(lake):
@@ -241,7 +241,7 @@ def test_damaged_stats_refuse_then_rebuild(lake, damage):
     h = us("2023-07-04 12:00")
     w.commit("BTCUSDT", h, hour_rows(h, 1, 2000), prev_id=0, complete=1)
     w.commit("BTCUSDT", h + HOUR, hour_rows(h + HOUR, 2001, 500), prev_id=2000, complete=1)
-    stats = root / "metadata/stats/symbol=BTCUSDT/2023-07-04.json"
+    stats = root / "metadata/stats/symbol=BTCUSDT/_2023-07-04.json"
     before = read_trades(root, "BTCUSDT", "2023-07-04", "2023-07-04")
     saved = stats.read_bytes()
     if damage == "scribble":

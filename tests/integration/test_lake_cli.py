@@ -113,7 +113,7 @@ def test_month_stats_read_no_data_file_and_are_exact(sim: Any, lake: Path, tmp_p
     st = query_stats(lake, us("2024-02-01"), us("2024-03-01") - 1)
     assert st.files_read == 0 and st.files_from_stats >= 48 and st.sums_exact == 1
     # a window cutting two files (one trade in) decodes exactly those two
-    day = json.loads((lake / "metadata" / "stats" / f"symbol={SYM}" / f"{DAYS[0]}.json").read_text())
+    day = json.loads((lake / "metadata" / "stats" / f"symbol={SYM}" / f"_{DAYS[0]}.json").read_text())
     hours = {h["hour"]: h for h in day["hours"] if h["rows"] > 1}
     a, b = hours[5]["min_ts"] + 1, hours[9]["max_ts"] - 1
     edge = query_stats(lake, a, b)
@@ -153,7 +153,7 @@ def test_verify_reports_and_repair_rebuilds_statistics(sim: Any, lake: Path, dam
               run(None, lake, "query", SYM, "--start", DAYS[0], "--end", DAYS[1], "--stats").stdout]
     assert run(None, lake, "verify", SYM).returncode == 0
 
-    stats = lake / "metadata" / "stats" / f"symbol={SYM}" / "2024-02-06.json"
+    stats = lake / "metadata" / "stats" / f"symbol={SYM}" / "_2024-02-06.json"
     if damage == "scribbled":
         stats.write_text('{"format":1,"symbol":"' + SYM + '","date":"2024-02-06","hours":[{"hour":')
     else:

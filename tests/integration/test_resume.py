@@ -2,7 +2,7 @@
 
 architecture.md §1.2: "Interrupted downloads keep their partial work (in the WAL)
 and resume from it".  Every page of the hour in flight goes into the lake's stash
-(STASH records of ``metadata/wal/wal.log``) as it arrives; the next run fetches only
+(STASH records of ``metadata/wal/_wal.log``) as it arrives; the next run fetches only
 what the stash lacks (plus one request re-checking the newest kept trade) and the
 commit drops it.  These tests interrupt the real ``aggtrades`` process (SIGKILL, or
 SIGINT while a response is stalled) inside a big hour and check the WAL, the request
@@ -59,7 +59,7 @@ def stashed(root: Path, symbol: str = SYMBOL, hour_us: int = HOUR0) -> list[int]
     length, symbol, i64 hour) then u64 rows of 33 bytes (i64 trade id first); DROP = 4
     and BEGIN = 1 end the stash of their hour.  A torn tail record is ignored.
     """
-    path = root / "metadata" / "wal" / "wal.log"
+    path = root / "metadata" / "wal" / "_wal.log"
     if not path.exists():
         return []
     data = path.read_bytes()
@@ -84,7 +84,7 @@ def stashed(root: Path, symbol: str = SYMBOL, hour_us: int = HOUR0) -> list[int]
 
 
 def hour_stats(root: Path, hour: int) -> dict[str, Any]:
-    doc = json.loads((root / "metadata" / "stats" / f"symbol={SYMBOL}" / f"{DAY}.json").read_text())
+    doc = json.loads((root / "metadata" / "stats" / f"symbol={SYMBOL}" / f"_{DAY}.json").read_text())
     return next(h for h in doc["hours"] if h["hour"] == hour)
 
 

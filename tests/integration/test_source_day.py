@@ -43,7 +43,7 @@ def download(sim: Any, root: Path, first: str, last: str, *extra: str,
 
 def hours(root: Path, symbol: str, day: str) -> list[dict[str, Any]]:
     """The statistics of the day's stored hours, in hour order."""
-    path = root / "metadata" / "stats" / f"symbol={symbol}" / f"{day}.json"
+    path = root / "metadata" / "stats" / f"symbol={symbol}" / f"_{day}.json"
     return sorted(json.loads(path.read_text())["hours"], key=lambda h: h["hour"])
 
 
@@ -202,7 +202,7 @@ def recent_rest_cost(sim: Any, scratch: Path) -> int:
 
 
 def change_files(root: Path) -> set[Path]:
-    return set((root / "metadata" / "changes" / f"symbol={SYM}").iterdir())
+    return set((root / "metadata" / "_changes" / f"symbol={SYM}").iterdir())
 
 
 def test_update_force_takes_old_days_from_the_archive_and_records_changes(clean: Any,

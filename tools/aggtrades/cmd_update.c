@@ -24,7 +24,7 @@ static const char usage[] =
     "Options:\n"
     "  --force        re-fetch the whole stored range (from the first stored trade\n"
     "                 to now) and overwrite: changed trades are replaced and\n"
-    "                 recorded in the change feed (metadata/changes/) as update\n"
+    "                 recorded in the change feed (metadata/_changes/) as update\n"
     "                 pre/post images\n"
     "  --source SRC   auto (default), rest or archive: where whole days come from\n"
     "                 (see below)\n"
