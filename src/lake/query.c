@@ -13,9 +13,9 @@
  * asks the one file's bloom filter, then decodes one page.
  *
  * Each file is read at the version its statistics entry names: while a
- * merge of the hour is in flight, its previous version "<file>.prev"
- * (agt_lake_open_committed; the protocol is in commit.c), so readers never
- * see uncommitted rows and never wait for the writer.
+ * merge of the hour is in flight, its previous version, kept under its
+ * "prev" name (agt_lake_open_committed; the protocol is in commit.c), so
+ * readers never see uncommitted rows and never wait for the writer.
  *
  * A damaged data file gives AGT_ECORRUPT naming its path; so does a damaged
  * statistics file of a day the range covers, or a missing one while the day
