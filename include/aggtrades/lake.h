@@ -2,15 +2,19 @@
  * aggtrades/lake.h - the partitioned Parquet lake: commit, query, changes,
  * statistics, completeness and verification.
  *
- * A lake is a directory (architecture.md §1.2):
+ * A lake is a directory (docs/lake-format.md; the names in src/lake/layout.c):
  *
  *   <root>/symbol=SYM/year=YYYY/month=M/day=D/SYM_YYYYMMDD_HH.parquet
- *   <root>/metadata/wal/               write-ahead log (commits in flight, stashed pages)
- *   <root>/metadata/schema_version=1/  trades.avsc, the row schema in Avro
+ *   <root>/metadata/wal/_wal.log       write-ahead log (commits in flight, stashed pages)
+ *   <root>/metadata/schema_version=1/  _trades.avsc, the row schema in Avro
  *   <root>/metadata/stats/             per symbol-day JSON statistics of every file
- *   <root>/metadata/changes/           change data feed, one Parquet file per commit
- *   <root>/metadata/lock               the writer's lock (flock) holding its pid
+ *   <root>/metadata/_changes/          change data feed, one Parquet file (.pq) per commit
+ *   <root>/metadata/_lock              the writer's lock (flock) holding its pid
  *
+ * Every engine opening the root (DuckDB, polars, pyarrow, pandas, Spark) sees
+ * the data files only: the other names are hidden from them. A lake written
+ * by version 0.1.0 or earlier is read as it is and migrated by its first
+ * writer.
  * One file per symbol-hour, month and day not zero-padded, hour two digits.
  * Every commit goes through the WAL: a crash at any instant leaves every
  * committed hour intact, and the next writer to open the lake finishes (rolls
