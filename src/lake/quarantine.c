@@ -8,11 +8,11 @@
  *   .<name>.damaged-<YYYYMMDDTHHMMSSZ>[-<n>]   (<name>.damaged-... if <name> is hidden)
  *
  * (UTC time of the move; -2, -3, ... if that name is taken). The leading
- * '.' hides it from Hive-style dataset readers (pyarrow, Spark and polars
- * skip names starting with '.' or '_'), and it does not end in ".parquet",
- * so neither a "*.parquet" glob (DuckDB) nor the lake itself (its listings,
- * verify's orphan check) ever reads it again. It stays for a person to
- * inspect or delete. Each move is a rename(2) through the I/O table followed
+ * '.' hides it from dataset readers that list directories (pyarrow and
+ * Spark skip names starting with '.' or '_'), and it does not end in
+ * ".parquet", so neither a "*.parquet" glob (DuckDB, polars) nor the lake
+ * itself (its listings, verify's orphan check) ever reads it again. It
+ * stays for a person to inspect or delete. Each move is a rename(2) through the I/O table followed
  * by an fsync of the directory.
  *
  * The library never prints: what it had to do on its own (a file or a log

@@ -106,11 +106,11 @@ def stray_temporaries(root: Path, which: str) -> str:
     """What a crash of some other writer could leave: a half-written data file, a
     stale '.prev' copy of a committed one, a half-written statistics file."""
     _, f = pick(root, which)
-    f.with_name(f.name + ".tmp").write_bytes(f.read_bytes()[:100])
-    shutil.copyfile(f, f.with_name(f.name + ".prev"))
+    f.with_name(f".{f.name}.tmp").write_bytes(f.read_bytes()[:100])
+    shutil.copyfile(f, f.with_name(f".{f.name}.prev"))
     p = next(stats_files(root))[0]
-    p.with_name(p.name + ".tmp").write_text('{"format": 1, "hou')
-    return f"{f.name}.tmp, {f.name}.prev, {p.name}.tmp"
+    p.with_name(f".{p.name}.tmp").write_text('{"format": 1, "hou')
+    return f".{f.name}.tmp, .{f.name}.prev, .{p.name}.tmp"
 
 
 def everything(root: Path, which: str) -> str:

@@ -151,9 +151,9 @@ def wal_file(root: Path) -> Path:
 
 
 def stray_files(root: Path) -> list[Path]:
-    """Temporary or leftover names (.tmp, .prev) anywhere in the lake: none after a repair."""
-    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")
-                  and re.search(r"\.(tmp|prev)$", p.name))
+    """Temporary or leftover names (".<name>.tmp", ".<name>.prev", or those of the first
+    layout) anywhere in the lake: none after a repair (a name set aside ends otherwise)."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and re.search(r"\.(tmp|prev)$", p.name))
 
 
 # ---- verify's claims ---------------------------------------------------------
