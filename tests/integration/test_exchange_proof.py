@@ -11,6 +11,7 @@ The real C fetcher (through the Python binding) over loopback HTTP to
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import sys
 import time
@@ -227,3 +228,58 @@ def test_verify_calls_an_hour_the_exchange_had_not_finished_open(sim, tmp_path):
     assert run(sim, root, "--quiet", "update", "ETHUSDT").returncode == 0
     v = run(sim, root, "verify", "ETHUSDT")
     assert v.returncode == 0 and "open" not in v.stdout, v.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["download", "FOOBAR", "--start", "2024-02-01", "--end", "2024-02-01"],
+    ["download", "FOOBAR", "ETHUSDT", "--start", "2024-02-01", "--end", "2024-02-01"],
+    ["download", "FOOBAR", "--start", "2024-02-01", "--end", "2024-02-01", "--source", "rest"],
+    ["update", "FOOBAR"],
+    ["retry"],
+    ["verify", "FOOBAR"],
+])
+def test_bad_input_on_an_empty_root_writes_nothing(sim, tmp_path, args):
+    # Before: an existing empty --root got metadata/ (lock, wal, stats, schema) although
+    # the command refused its input with exit 2.
+    _, _, run = _cli()
+    root = tmp_path / "empty"
+    root.mkdir()
+    p = run(sim, root, "--no-progress", *args)
+    assert p.returncode == 2, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert list(root.iterdir()) == []
+
+
+def test_a_geo_blocked_exchange_has_its_own_exit_status(sim, tmp_path):
+    # Before: exit 1, "units failed, listed in .retry" - with no .retry at all.
+    _, _, run = _cli()
+    root = tmp_path / "lake"
+    sim.control(fault_rate=1.0, faults=["451"], fault_paths=["/api/", "/data/"])
+    try:
+        p = run(sim, root, "--no-progress", "download", "ETHUSDT", "--start", "2024-02-01",
+                "--end", "2024-02-01")
+    finally:
+        sim.control(fault_rate=0, fault_paths=["/api/v3/aggTrades", "/data/"])
+    assert p.returncode == 4, p.stderr
+    assert "restricted location" in p.stderr and "http 451" in p.stderr
+    assert not root.exists()
+    # unreachable altogether: the same status
+    p = run(None, root, "--api-url", "http://127.0.0.1:9", "--no-progress", "download", "ETHUSDT",
+            "--start", "2024-02-01", "--end", "2024-02-01")
+    assert p.returncode == 4, p.stderr
+    assert not root.exists()
+
+
+def test_units_that_fail_once_the_exchange_is_reached_are_in_retry(sim, tmp_path):
+    _, _, run = _cli()
+    root = tmp_path / "lake"
+    sim.control(fault_rate=1.0, faults=["451"], fault_paths=["/api/v3/aggTrades"])
+    try:
+        p = run(sim, root, "--no-progress", "download", "ETHUSDT", "--start", "2024-02-01",
+                "--end", "2024-02-01", "--source", "rest")
+    finally:
+        sim.control(fault_rate=0, fault_paths=["/api/v3/aggTrades", "/data/"])
+    assert p.returncode == 1, p.stderr
+    units = [json.loads(line) for line in (root / ".retry").read_text().splitlines()]
+    assert sorted(u["hour"] for u in units) == list(range(24))
+    assert all("451" in u["error"] for u in units)

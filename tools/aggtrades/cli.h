@@ -24,6 +24,8 @@ enum {
     EXIT_FAILED = 1,   /* some units failed and are listed in .retry */
     EXIT_USAGE = 2,    /* bad usage or input, nothing written */
     EXIT_LAKE = 3,     /* lake locked, unreadable, or the disk failed */
+    EXIT_UNREACHABLE = 4, /* the exchange could not be reached or refused us (a geo-block 451,
+                             a firewall 403, a ban) before any unit was tried: nothing written */
     EXIT_INTERRUPTED = 130
 };
 
@@ -158,7 +160,8 @@ int cli_server_now(const cli_ctx *ctx, agt_client *c, int64_t *now_us);
 /* Before any request: can the root be used (an existing directory, or creatable
  * under a writable one)? 0, or EXIT_LAKE after printing why not. */
 int cli_root_check(const cli_ctx *ctx);
-/* 1 if the lake root directory exists. */
+/* 1 if a lake exists at the root (its metadata directory; an empty root is no lake),
+ * or the root is not a directory (opening it then says so). */
 int cli_root_exists(const cli_ctx *ctx);
 
 /* ---- the .retry file ------------------------------------------------------------ */

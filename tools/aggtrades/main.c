@@ -72,7 +72,10 @@ static void main_usage(FILE *f)
           "\n"
           "Exit status: 0 done, 1 some units failed (listed in <root>/.retry),\n"
           "2 bad usage or input (nothing written), 3 lake locked, unreadable or disk\n"
-          "failure, 130 interrupted (run the same command again to resume).\n"
+          "failure, 4 the exchange unreachable or refusing this address (a network\n"
+          "failure, HTTP 451 geo-block, 403 firewall, a ban) before any unit was tried\n"
+          "(nothing written; try again later), 130 interrupted (run the same command\n"
+          "again to resume).\n"
           "\n"
           "'aggtrades <command> --help' describes one command.\n",
           f);

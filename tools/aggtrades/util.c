@@ -515,13 +515,20 @@ int cli_server_now(const cli_ctx *ctx, agt_client *c, int64_t *now_us)
     cli_error("cannot read the exchange's clock from '%s': %s",
               ctx->api_url ? ctx->api_url : "https://api.binance.com",
               err.message[0] ? err.message : agt_status_name(s));
-    return s == AGT_ECANCELLED ? EXIT_INTERRUPTED : EXIT_FAILED;
+    /* No unit was tried, so none is in .retry: a status of its own says the
+     * exchange is out of reach (network, geo-block, firewall, ban). */
+    return s == AGT_ECANCELLED ? EXIT_INTERRUPTED : EXIT_UNREACHABLE;
 }
 
 int cli_root_exists(const cli_ctx *ctx)
 {
+    /* the lake's metadata directory, not just the root: an empty directory
+     * given as --root is not a lake yet, and bad input must leave it empty */
+    char path[4096];
     struct stat st;
-    return stat(ctx->root, &st) == 0;
+    if (stat(ctx->root, &st) == 0 && !S_ISDIR(st.st_mode)) return 1; /* opening it says why not */
+    int n = snprintf(path, sizeof path, "%s/metadata", ctx->root);
+    return n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0;
 }
 
 int cli_root_check(const cli_ctx *ctx)
