@@ -283,3 +283,39 @@ def test_units_that_fail_once_the_exchange_is_reached_are_in_retry(sim, tmp_path
     units = [json.loads(line) for line in (root / ".retry").read_text().splitlines()]
     assert sorted(u["hour"] for u in units) == list(range(24))
     assert all("451" in u["error"] for u in units)
+
+
+def test_the_tool_gives_up_a_dripping_hour_at_its_deadline(sim, tmp_path):
+    # Before: a server dripping its answer held each hour for minutes (4 attempts x the
+    # 30 s request timeout), a day for the better part of an hour.
+    _, _, run = _cli()
+    root = tmp_path / "lake"
+    assert run(sim, root, "--quiet", "download", "ETHUSDT", "--start", "2024-02-22",
+               "--end", "2024-02-22", "--source", "rest").returncode == 0
+    (root / ".retry").write_text('{"symbol":"ETHUSDT","date":"2024-02-22","hour":5,'
+                                 '"error":"earlier","attempts":1,"time":"2024-03-01T00:00:00Z"}\n')
+    sim.control(fault_rate=1.0, faults=["drip:300"], fault_paths=["/api/v3/aggTrades"])
+    t0 = time.monotonic()
+    try:
+        p = run(sim, root, "--no-progress", "--unit-deadline", "2", "--low-speed-limit", "100",
+                "--low-speed-time", "5", "retry")
+    finally:
+        sim.control(fault_rate=0, fault_paths=["/api/v3/aggTrades", "/data/"])
+    assert time.monotonic() - t0 < 20
+    assert p.returncode == 1, p.stderr
+    unit = json.loads((root / ".retry").read_text())
+    assert unit["hour"] == 5 and "deadline of 2 s" in unit["error"]
+    # and a drip below the low-speed floor is cut and retried: the hour comes in
+    sim.control(next=["drip:5"])
+    p = run(sim, root, "--no-progress", "--low-speed-limit", "1000", "--low-speed-time", "1", "retry")
+    assert p.returncode == 0, p.stderr
+    assert sim.stats()["faults"].get("drip", 0) >= 1
+
+
+def test_slow_server_options_are_checked(sim, tmp_path):
+    _, _, run = _cli()
+    for args in (["--paging", "fast"], ["--unit-deadline", "-1"], ["--low-speed-limit", "x"]):
+        p = run(sim, tmp_path / "lake", *args, "download", "ETHUSDT", "--start", "2024-02-22",
+                "--end", "2024-02-22")
+        assert p.returncode == 2 and len(p.stderr.splitlines()) == 1, p.stderr
+        assert not (tmp_path / "lake").exists()
