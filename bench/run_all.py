@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run every benchmark of bench/ in turn: fetch, paging, parquet, lake, read, export.
+"""Run every benchmark of bench/ in turn: fetch, paging, parquet, lake, read, export, size.
 
     .venv/bin/python bench/run_all.py [--only fetch,lake] [--lake-args "--rows-per-hour 20000"]
 
@@ -30,6 +30,7 @@ BENCHMARKS = {
     "lake": [],
     "read": ["--write-results"],
     "export": ["--write-results"],
+    "size": ["--write-results"],
 }
 
 

@@ -37,7 +37,8 @@ def lake_root(smoke: bool = False) -> Path:
     return out / f"sample-lake-g{VERSION}{'-smoke' if smoke else ''}"
 
 
-def _commit_hours(lake, symbol: str, gen, hours, log) -> int:
+def commit_hours(lake, symbol: str, gen, hours, log) -> int:
+    """Commit the generator's hours `hours` of `symbol` not yet in the lake; returns the rows."""
     sym = symbol.encode()
     newest = lake.newest(sym)
     rows = 0
@@ -75,8 +76,8 @@ def build(smoke: bool = False, log=print) -> tuple[Path, dict]:
         k1 = (LB.utc_us(MONTH[1]) - month_gen.year0) // L.US_PER_HOUR + 24
         if smoke:
             k1 = k0 + 24
-        _commit_hours(lake, DAY_SYMBOL, day_gen, range(k_day, k_day + 24), log)
-        _commit_hours(lake, MONTH_SYMBOL, month_gen, range(k0, k1), log)
+        commit_hours(lake, DAY_SYMBOL, day_gen, range(k_day, k_day + 24), log)
+        commit_hours(lake, MONTH_SYMBOL, month_gen, range(k0, k1), log)
     finally:
         lake.close()
     day_rows = int(day_gen.counts[k_day:k_day + 24].sum())

@@ -33,3 +33,8 @@ def test_export_smoke(tmp_path):
     out = run_bench("export.py", tmp_path)
     for workload in ("month to CSV", "month to JSON", "busy day to CSV", "busy day to JSON"):
         assert workload in out
+
+
+def test_size_smoke(tmp_path):
+    out = run_bench("size.py", tmp_path)
+    assert "pyarrow best" in out and "bloom filters" in out

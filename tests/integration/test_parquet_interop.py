@@ -379,3 +379,58 @@ def test_string_and_int32_columns(tmp_path):
     assert duckdb.execute(f"select count(*) from '{p}' where op = 'op-3-é'").fetchone()[0] == len([s for s in names if s == "op-3-é"])
     import polars as pl
     assert pl.read_parquet(p)["op"].to_list() == names
+
+
+# ---- a data file of the lake: its bloom filter at the lake's rate ------------------
+
+def _split_block_fpp(ndv: int, nbytes: int) -> float:
+    """Exact false-positive rate of a split-block filter (as src/parquet/bloom.c computes it)."""
+    lam = ndv / (nbytes / 32)
+    return sum(math.exp(k * math.log(lam) - lam - math.lgamma(k + 1)) * (1 - (31 / 32) ** k) ** 8
+               for k in range(0, int(lam * 3 + 60)))
+
+
+@pytest.fixture(scope="module")
+def lake_file(tmp_path_factory):
+    """One hour committed through the lake, even ids only: every odd id of its range is absent."""
+    from test_lake import HOUR, Writer, us  # the lake's own ctypes writer
+
+    root = tmp_path_factory.mktemp("lake") / "data"
+    w = Writer(root)
+    h = us("2024-03-01 10:00")
+    ids = list(range(1_000_000, 1_020_000, 2))
+    w.commit("BTCUSDT", h, [(i, h + k * (HOUR // len(ids)), 100.0 + k % 7, 0.5, k & 1)
+                            for k, i in enumerate(ids)])
+    w.close()
+    (path,) = root.glob("symbol=BTCUSDT/**/*.parquet")
+    return str(path), ids
+
+
+def test_lake_bloom_filter_read_by_duckdb(lake_file):
+    """Present ids are never excluded; absent ids inside the file's id range are excluded
+    at the rate the filter's size gives (the lake asks for 0.9: see src/lake/commit.c)."""
+    import duckdb
+    path, ids = lake_file
+    nbytes = duckdb.sql(f"select bloom_filter_length from parquet_metadata('{path}') "
+                        "where path_in_schema = 'trade_id'").fetchall()[0][0]
+    assert nbytes and nbytes < len(ids) // 2  # ~2 bits an id, not the 1 % default's ~10
+    bitset = 1 << (int(nbytes).bit_length() - 1)  # the header is a few bytes on top
+    want = 1 - _split_block_fpp(len(ids), bitset)
+    q = "select bloom_filter_excludes from parquet_bloom_probe('{}', 'trade_id', {})"
+    present = ids[::20]
+    assert not any(duckdb.sql(q.format(path, i)).fetchall()[0][0] for i in present)
+    absent = [i + 1 for i in ids[::10]]
+    excluded = sum(bool(duckdb.sql(q.format(path, i)).fetchall()[0][0]) for i in absent)
+    assert 0.02 < want < 0.25
+    assert abs(excluded / len(absent) - want) < 0.05, (excluded, len(absent), want)
+    assert duckdb.sql(f"select count(*) from '{path}' where trade_id = {ids[77]}").fetchall()[0][0] == 1
+    assert duckdb.sql(f"select count(*) from '{path}' where trade_id = {ids[77] + 1}").fetchall()[0][0] == 0
+
+
+def test_lake_bloom_filter_read_by_spark(spark, lake_file):
+    from pyspark.sql import functions as F
+    path, ids = lake_file
+    df = spark.read.parquet(path)
+    assert df.where(F.col("trade_id") == ids[77]).count() == 1
+    assert df.where(F.col("trade_id") == ids[77] + 1).count() == 0
+    assert df.where(F.col("trade_id") == ids[-1] + 2).count() == 0
