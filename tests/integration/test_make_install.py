@@ -139,6 +139,11 @@ def test_man_page_renders_without_warnings(prefix: Path) -> None:
         options |= set(re.findall(r"--[a-z][a-z-]*", run([tool, c, "--help"]).stdout))
     missing = sorted(o for o in options if o not in text)
     assert not missing, f"options not described in docs/man/aggtrades.1.in: {missing}"
+    # every exit status the tool defines (EXIT_* in its headers) has its entry
+    statuses = {m for h in (REPO / "tools/aggtrades").rglob("*.h")
+                for m in re.findall(r"\bEXIT_[A-Z_]+ = (\d+)", h.read_text())}
+    section = text.split("\nEXIT STATUS\n")[1].split("\nENVIRONMENT\n")[0]
+    assert len(statuses) >= 5 and set(statuses) == set(re.findall(r"^       (\d+)\b", section, re.M)), statuses
     # cli(1) is the same page
     cli = run(["man", "--warnings", "-l", "man1/cli.1"], env=env, cwd=prefix / "share/man")
     assert cli.returncode == 0 and cli.stdout == text, cli.stderr
