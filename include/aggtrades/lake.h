@@ -312,6 +312,20 @@ size_t agt_query_files_planned(const agt_query *q);
 
 void agt_query_close(agt_query *q);
 
+/*
+ * The trades of [start_us, end_us] (the first `limit` of them in timestamp
+ * order; all if limit < 0) as one standalone Parquet file, written to the
+ * open descriptor `fd` from its current offset: the lake's schema and
+ * encodings, ZSTD, timestamps as UTC microseconds, a bloom filter on
+ * trade_id, and key-value metadata aggtrades.symbol, aggtrades.start_us,
+ * aggtrades.end_us. The rows are gathered in memory first (about 33 bytes
+ * each, plus the encoded file). *rows (may be NULL) receives their number.
+ * The caller makes the file durable (fsync) and names it.
+ */
+agt_status agt_lake_export_parquet(agt_lake *lake, const char *symbol, int64_t start_us,
+                                   int64_t end_us, int64_t limit, int fd, int64_t *rows,
+                                   agt_error *err);
+
 /* Convenience: append every row of the range to `out` (caller-initialised). */
 agt_status agt_lake_read_range(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
                                unsigned cols, agt_trades *out, agt_error *err);

@@ -2,12 +2,14 @@
  * cmd_query.c - "aggtrades query SYMBOL --start T --end T": the trades of a
  * time window (both ends inclusive, to the microsecond). By default a table
  * of the first rows and the total count; --stats an aggregate answered
- * mostly from the statistics index; --output csv|json streams every row.
+ * mostly from the statistics index; --output csv|json|jsonl streams every
+ * row, --output parquet writes the window as one Parquet file (--file).
  * The lake is opened read-only: queries never wait for a running download.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -17,7 +19,8 @@
 
 static const char usage[] =
     "usage: aggtrades query SYMBOL --start TIME --end TIME [--stats]\n"
-    "                       [--output table|csv|json] [--file PATH] [--limit N]\n"
+    "                       [--output table|csv|json|jsonl|parquet] [--file PATH [--force]]\n"
+    "                       [--limit N]\n"
     "\n"
     "Read the trades of SYMBOL between two UTC times, both inclusive. TIME is a\n"
     "day (YYYY-MM-DD: as --start its first microsecond, as --end its last) or a\n"
@@ -30,28 +33,58 @@ static const char usage[] =
     "                     summed quote volume (price x quantity), VWAP and the\n"
     "                     share of trades where the buyer was the maker\n"
     "  --output FORMAT    table (default: the first 10 rows and the total count),\n"
-    "                     csv or json (every row, streamed)\n"
-    "  --file PATH        write to PATH instead of standard output\n"
-    "  --limit N          at most N rows (table default 10, csv/json default all)\n"
+    "                     csv, json or jsonl (every row, streamed), or parquet\n"
+    "                     (one ZSTD Parquet file of the window; needs --file)\n"
+    "  --file PATH        write to PATH instead of standard output (written whole\n"
+    "                     under a temporary name, then renamed); an existing PATH\n"
+    "                     is refused\n"
+    "  --force            with --file: replace PATH if it exists\n"
+    "  --limit N          at most N rows (table default 10, otherwise all)\n"
     "\n"
     "CSV columns: trade_id,timestamp,price,quantity,is_buyer_maker with\n"
     "timestamps as 2023-10-05T12:30:00.500Z (microseconds when the data has them).\n"
-    "JSON: an array with one object a line, the same five fields.\n"
+    "JSON: an array with one object a line, the same five fields. JSONL: the same\n"
+    "objects, one a line, without the array (pandas.read_json(lines=True), DuckDB\n"
+    "read_json). Parquet: the lake's schema (timestamp a UTC instant), readable\n"
+    "by pandas, pyarrow, polars, DuckDB and Spark.\n"
     "\n"
     "Examples:\n"
     "  aggtrades query BTCUSDT --start 2023-10-01 --end 2023-10-31 --stats\n"
     "  aggtrades query BTCUSDT --start \"2023-10-05 12:30:00.500\" \\\n"
     "                          --end \"2023-10-05 12:35:00\" --output csv\n"
     "  aggtrades query ETHUSDT --start 2023-10-05 --end 2023-10-05 --output json \\\n"
-    "                          --file eth.json\n";
+    "                          --file eth.json\n"
+    "  aggtrades query ETHUSDT --start 2023-10-05 --end 2023-10-05 --output parquet \\\n"
+    "                          --file eth-2023-10-05.parquet\n";
 
-enum { FMT_TABLE, FMT_CSV, FMT_JSON };
+enum { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_JSONL, FMT_PARQUET };
+static const char *const fmt_name[] = {"table", "csv", "json", "jsonl", "parquet"};
 
 typedef struct qout {
     FILE *f;
     char *path; /* --file: final name */
     char *tmp;  /* --file: written here, renamed at the end */
 } qout;
+
+/*
+ * --file PATH names a file to create: an existing one is replaced only with
+ * --force (the new content is renamed over it once complete), a directory
+ * never. Checked before the lake is opened: bad input writes nothing.
+ */
+static int out_check(const char *file, int force)
+{
+    struct stat st;
+    if (!file || !strcmp(file, "-") || stat(file, &st) != 0) return 0;
+    if (S_ISDIR(st.st_mode)) {
+        cli_error("cannot write '%s': it is a directory", file);
+        return EXIT_USAGE;
+    }
+    if (!force) {
+        cli_error("'%s' exists; add --force to replace it", file);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
 
 static int out_open(qout *o, const char *file)
 {
@@ -153,7 +186,7 @@ static int do_stats(agt_lake *lake, const char *sym, int64_t start, int64_t end,
     exact_finish(&st, &ex);
 
     char a[64], b[64], c[160];
-    if (fmt == FMT_JSON) {
+    if (fmt == FMT_JSON || fmt == FMT_JSONL) { /* one object, on one line */
         fprintf(o->f, "{\"symbol\":\"%s\",\"start\":\"%s\",", sym, fmt_ts(start, 6, 1, a, sizeof a));
         fprintf(o->f, "\"end\":\"%s\",\"count\":%lld,", fmt_ts(end, 6, 1, a, sizeof a),
                 (long long)st.count);
@@ -265,7 +298,8 @@ static int do_stream(agt_lake *lake, const char *sym, int64_t start, int64_t end
     if ((s = agt_lake_query_open(lake, sym, start, end, AGT_LAKE_COL_ALL, &q, &err)) != AGT_OK)
         return query_err(s, &err);
     export_writer w;
-    if (export_begin(&w, o->f, fmt == FMT_CSV ? EXPORT_CSV : EXPORT_JSON) != 0) {
+    export_fmt ef = fmt == FMT_CSV ? EXPORT_CSV : fmt == FMT_JSON ? EXPORT_JSON : EXPORT_JSONL;
+    if (export_begin(&w, o->f, ef) != 0) {
         agt_query_close(q);
         cli_error("out of memory");
         return EXIT_LAKE;
@@ -294,16 +328,27 @@ static int do_stream(agt_lake *lake, const char *sym, int64_t start, int64_t end
     return rc;
 }
 
+/* Parquet: the whole window (up to --limit) as one file, written by the library. */
+static int do_parquet(agt_lake *lake, const char *sym, int64_t start, int64_t end, long limit,
+                      qout *o)
+{
+    agt_error err;
+    agt_error_clear(&err);
+    if (fflush(o->f) != 0) return EXIT_LAKE;
+    agt_status s = agt_lake_export_parquet(lake, sym, start, end, limit, fileno(o->f), NULL, &err);
+    return s == AGT_OK ? 0 : query_err(s, &err);
+}
+
 int cmd_query(int argc, char **argv, cli_ctx *ctx)
 {
     const char *start_arg = NULL, *end_arg = NULL, *output = NULL, *file = NULL;
-    int stats = 0;
+    int stats = 0, force = 0;
     long limit = -1;
     const cli_opt opts[] = {
         { OPT_STRING, "start", &start_arg }, { OPT_STRING, "end", &end_arg },
         { OPT_FLAG, "stats", &stats },       { OPT_STRING, "output", &output },
         { OPT_STRING, "file", &file },       { OPT_INT, "limit", &limit },
-        { OPT_END, NULL, NULL },
+        { OPT_FLAG, "force", &force },       { OPT_END, NULL, NULL },
     };
     char **pos;
     int npos, fmt = FMT_TABLE;
@@ -334,20 +379,29 @@ int cmd_query(int argc, char **argv, cli_ctx *ctx)
         goto out;
     }
     if (output) {
-        if (!strcmp(output, "table")) fmt = FMT_TABLE;
-        else if (!strcmp(output, "csv")) fmt = FMT_CSV;
-        else if (!strcmp(output, "json")) fmt = FMT_JSON;
-        else {
-            cli_error("invalid --output '%s' (expected table, csv or json)", output);
+        for (fmt = FMT_PARQUET; fmt >= 0 && strcmp(output, fmt_name[fmt]) != 0; fmt--) continue;
+        if (fmt < 0) {
+            cli_error("invalid --output '%s' (expected table, csv, json, jsonl or parquet)", output);
             rc = EXIT_USAGE;
             goto out;
         }
     }
-    if (stats && fmt == FMT_CSV) {
-        cli_error("--stats prints a table or json, not csv");
+    if (stats && (fmt == FMT_CSV || fmt == FMT_PARQUET)) {
+        cli_error("--stats prints a table, json or jsonl, not %s", fmt_name[fmt]);
         rc = EXIT_USAGE;
         goto out;
     }
+    if (fmt == FMT_PARQUET && (!file || !strcmp(file, "-"))) {
+        cli_error("--output parquet needs --file PATH");
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (force && !file) {
+        cli_error("--force goes with --file PATH");
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if ((rc = out_check(file, force))) goto out;
     if (limit < 0 && fmt == FMT_TABLE) limit = 10;
 
     if ((rc = cli_lake_open_read(ctx, &lake))) goto out;
@@ -355,6 +409,7 @@ int cmd_query(int argc, char **argv, cli_ctx *ctx)
     int color = o.f == stdout && cli_color(ctx, 1);
     if (stats) rc = do_stats(lake, sym, start, end, fmt, &o);
     else if (fmt == FMT_TABLE) rc = do_table(lake, sym, start, end, limit, &o, color);
+    else if (fmt == FMT_PARQUET) rc = do_parquet(lake, sym, start, end, limit, &o);
     else rc = do_stream(lake, sym, start, end, limit, fmt, &o);
     rc = out_close(&o, rc);
 out:

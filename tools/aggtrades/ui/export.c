@@ -157,7 +157,7 @@ static unsigned csv_row(export_writer *w, char *p, const agt_trades *t, size_t i
 static unsigned json_row(export_writer *w, char *p, const agt_trades *t, size_t i)
 {
     unsigned n = 0;
-    if (w->rows) PUT(",\n");
+    if (w->rows && w->fmt == EXPORT_JSON) PUT(",\n");
     PUT("{\"trade_id\":");
     if (t->trade_id[i] < 0) p[n++] = '-';
     n += put_u64(p + n, t->trade_id[i] < 0 ? 0 - (uint64_t)t->trade_id[i] : (uint64_t)t->trade_id[i]);
@@ -169,6 +169,7 @@ static unsigned json_row(export_writer *w, char *p, const agt_trades *t, size_t 
     n += put_num(&w->qty, p + n, t->quantity[i]);
     if (t->is_buyer_maker[i]) PUT(",\"is_buyer_maker\":true}");
     else PUT(",\"is_buyer_maker\":false}");
+    if (w->fmt == EXPORT_JSONL) p[n++] = '\n';
     return n;
 }
 
@@ -195,7 +196,8 @@ int export_begin(export_writer *w, FILE *f, export_fmt fmt)
     if (!w->buf) return -1;
     w->f = f;
     w->fmt = fmt;
-    put_text(w, fmt == EXPORT_CSV ? "trade_id,timestamp,price,quantity,is_buyer_maker\n" : "[\n");
+    static const char *const head[] = {"trade_id,timestamp,price,quantity,is_buyer_maker\n", "[\n", ""};
+    put_text(w, head[fmt]);
     return 0;
 }
 

@@ -1,6 +1,6 @@
 /*
- * ui/export.h - CSV and JSON text of trade rows, for programs (`query
- * --output csv|json`). Timestamps are UTC, ISO 8601, with 3 fraction digits
+ * ui/export.h - CSV, JSON and JSON Lines text of trade rows, for programs
+ * (`query --output csv|json|jsonl`). Timestamps are UTC, ISO 8601, with 3 fraction digits
  * for a whole millisecond and 6 otherwise; prices and quantities in their
  * shortest exact decimal form (the exchange's 8-decimal text comes back
  * exactly, as fmt_decimal gives it); booleans true/false.
@@ -13,6 +13,8 @@
  *        "quantity":0.013,"is_buyer_maker":true},
  *       ...
  *       ]
+ * JSONL: the same objects, one a line, nothing else (JSON Lines: what
+ *       pandas.read_json(lines=True) and DuckDB's read_json read).
  *
  * Rows are formatted by hand (no printf) into one large buffer that goes
  * to the stream with fwrite when full: each field's form is fixed, so its
@@ -28,7 +30,7 @@
 
 #include "aggtrades/common.h"
 
-typedef enum { EXPORT_CSV, EXPORT_JSON } export_fmt;
+typedef enum { EXPORT_CSV, EXPORT_JSON, EXPORT_JSONL } export_fmt;
 
 /* The last number formatted, and its text. */
 typedef struct export_num {
@@ -52,7 +54,7 @@ typedef struct export_writer {
     int write_errno; /* errno of the first failed write (EPIPE: the reader went away) */
 } export_writer;
 
-/* Start: the CSV header or the JSON "[". -1 if out of memory (nothing written). */
+/* Start: the CSV header, the JSON "[" (JSONL: nothing). -1 if out of memory (nothing written). */
 int export_begin(export_writer *w, FILE *f, export_fmt fmt);
 /* Rows [from, from + n) of `t`. */
 void export_rows(export_writer *w, const agt_trades *t, size_t from, size_t n);
