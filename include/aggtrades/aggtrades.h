@@ -6,6 +6,8 @@
  *   fetch.h   the exchange client: one exact UTC hour of aggregate trades
  *   lake.h    the partitioned Parquet lake: commit, query, changes, verify
  *   source.h  one UTC day from REST or the daily archive (archive.h), proved complete
+ *   sync.h    the engine: download, update, retry and repair a lake, with progress events
+ *   text.h    times, symbols and counts as text
  */
 #ifndef AGGTRADES_AGGTRADES_H
 #define AGGTRADES_AGGTRADES_H
@@ -15,5 +17,7 @@
 #include "aggtrades/lake.h"
 #include "aggtrades/market.h"
 #include "aggtrades/source.h"
+#include "aggtrades/sync.h"
+#include "aggtrades/text.h"
 
 #endif

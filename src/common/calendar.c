@@ -1,7 +1,7 @@
 /*
  * calendar.c - UTC calendar arithmetic and time parsing without the C
  * library's time-zone machinery (days_from_civil after H. Hinnant's public
- * domain algorithms), plus symbol validation.
+ * domain algorithms).
  */
 #include <stdio.h>
 #include <string.h>
@@ -144,18 +144,4 @@ void agt_format_time_us(int64_t us, char *buf, size_t n)
     agt_tm_from_us(us, &tm);
     snprintf(buf, n, "%04d-%02d-%02d %02d:%02d:%02d.%06d", tm.year, tm.month, tm.day, tm.hour,
              tm.minute, tm.second, tm.usec);
-}
-
-int agt_symbol_valid(const char *s)
-{
-    size_t n = 0;
-    if (!s) return 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        /* '_' for COIN-M contracts (BTCUSD_PERP, BTCUSD_240628), never at an end */
-        int inner_underscore = c == '_' && n > 0 && s[n + 1];
-        if (!inner_underscore && !((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return 0;
-        if (n >= 20) return 0;
-    }
-    return n >= 2;
 }

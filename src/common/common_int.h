@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "aggtrades/common.h"
+#include "aggtrades/text.h"
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -35,11 +36,6 @@ agt_status agt_err_sys(agt_error *err, int e, const char *fmt, ...) AGT_PRINTF(3
 
 /* ---- UTC calendar (no TZ, no localtime) -------------------------------- */
 
-#define AGT_US_PER_MS INT64_C(1000)
-#define AGT_US_PER_SEC INT64_C(1000000)
-#define AGT_US_PER_HOUR INT64_C(3600000000)
-#define AGT_US_PER_DAY INT64_C(86400000000)
-
 /* Days since 1970-01-01 of a proleptic Gregorian date (any year, month 1-12, day 1-31). */
 int64_t agt_days_from_civil(int64_t y, unsigned m, unsigned d);
 /* Inverse of agt_days_from_civil. */
@@ -47,29 +43,14 @@ void agt_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 /* 1 if y-m-d is a real calendar date. */
 int agt_date_valid(int64_t y, unsigned m, unsigned d);
 
-typedef struct agt_tm {
-    int year;
-    int month;  /* 1-12 */
-    int day;    /* 1-31 */
-    int hour, minute, second;
-    int usec;   /* 0-999999 */
-} agt_tm;
-
-void agt_tm_from_us(int64_t us, agt_tm *tm);
-int64_t agt_us_from_tm(const agt_tm *tm);
+/* ---- strings ------------------------------------------------------------ */
 
 /* The n (at most 18) decimal digits at p as a number; -1 if n is larger or
  * one of them is not a digit (read no further than the first that is not). */
 int64_t agt_digits_value(const char *p, size_t n);
 
-/*
- * Parse "YYYY-MM-DD", "YYYY-MM-DD HH:MM:SS[.f{1,6}]" or the ISO 8601 form with
- * 'T' and an optional 'Z'. *is_date_only tells which form was given (may be
- * NULL). Rejects impossible dates and trailing garbage.
- */
-agt_status agt_parse_time(const char *s, int64_t *us, int *is_date_only, agt_error *err);
-/* "YYYY-MM-DD HH:MM:SS.ffffff" (26 chars + NUL). `buf` must hold 32 bytes. */
-void agt_format_time_us(int64_t us, char *buf, size_t n);
+/* Copy `src` into dst[n] (n > 0), cut if needed, always NUL-terminated. */
+void agt_strlcpy(char *dst, size_t n, const char *src);
 
 /* ---- growable byte buffer with a hard cap ------------------------------ */
 
@@ -94,11 +75,6 @@ int agt_cmp_i64(const void *a, const void *b);
 /* Append add[0..k) to the array *v of *n values (room for *cap), growing it.
  * AGT_ENOMEM (no message) leaves it as it was. */
 agt_status agt_i64s_append(int64_t **v, size_t *n, size_t *cap, const int64_t *add, size_t k);
-
-/* ---- symbols ------------------------------------------------------------ */
-
-/* 1 if `s` is a plausible spot symbol: 2..20 chars of [A-Z0-9]. Keeps paths safe. */
-int agt_symbol_valid(const char *s);
 
 #include "common/banned.h"
 

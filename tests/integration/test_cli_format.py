@@ -22,6 +22,7 @@ DRIVER = r"""
 #include <stdlib.h>
 #include <string.h>
 #include "ui/format.h"
+#include "aggtrades/text.h"
 
 int main(int argc, char **argv)
 {
@@ -31,7 +32,7 @@ int main(int argc, char **argv)
     if (!strcmp(f, "bytes")) fmt_bytes(strtoull(a, NULL, 10), out, sizeof out);
     else if (!strcmp(f, "rate")) fmt_rate(strtod(a, NULL), out, sizeof out);
     else if (!strcmp(f, "mbps")) fmt_mbps(strtod(a, NULL), out, sizeof out);
-    else if (!strcmp(f, "count")) fmt_count(strtoull(a, NULL, 10), out, sizeof out);
+    else if (!strcmp(f, "count")) agt_format_count(strtoull(a, NULL, 10), out, sizeof out);
     else if (!strcmp(f, "si")) fmt_si(strtod(a, NULL), out, sizeof out);
     else if (!strcmp(f, "eta")) fmt_eta(strtod(a, NULL), out, sizeof out);
     else if (!strcmp(f, "duration")) fmt_duration(strtod(a, NULL), out, sizeof out);
@@ -59,7 +60,8 @@ def fmt(tmp_path_factory: pytest.TempPathFactory):
         [cc, "-std=c11", "-Wall", "-Wextra", "-Werror", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
          "-DAGT_VERSION=\"0\"", f"-I{REPO / 'include'}", f"-I{REPO / 'src'}", f"-I{REPO / 'tools' / 'aggtrades'}",
          str(d / "driver.c"), "-x", "c", str(src), "-x", "none",
-         str(REPO / "src" / "common" / "calendar.c"), str(REPO / "src" / "common" / "error.c"),
+         str(REPO / "src" / "common" / "calendar.c"), str(REPO / "src" / "common" / "text.c"),
+         str(REPO / "src" / "common" / "error.c"),
          "-o", str(exe), "-lm"],
         check=True, capture_output=True, text=True)
 

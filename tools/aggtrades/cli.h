@@ -1,11 +1,11 @@
 /*
  * cli.h - what the files of the aggtrades tool share: the run context built
  * from the global options, the option parser, exit statuses, error output,
- * the .retry file, and the download engine used by download, update, retry
- * and verify --repair.
+ * and the bridge to the library's engine (aggtrades/sync.h) used by
+ * download, update, retry and verify --repair.
  *
- * The tool only calls the public API (include/aggtrades/) plus the UTC
- * calendar helpers of src/common/common_int.h.
+ * The tool only calls the public API (include/aggtrades/): it parses and
+ * draws, the library does the work.
  */
 #ifndef AGT_CLI_H
 #define AGT_CLI_H
@@ -16,9 +16,14 @@
 #include <stdio.h>
 
 #include "aggtrades/aggtrades.h"
-#include "common/common_int.h"
 
-/* Exit statuses (architecture.md §3). */
+#if defined(__GNUC__)
+#define AGT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define AGT_PRINTF(a, b)
+#endif
+
+/* Exit statuses (docs/architecture.md, "Exit statuses"). */
 enum {
     EXIT_DONE = 0,     /* all done */
     EXIT_FAILED = 1,   /* some units failed and are listed in .retry */
@@ -30,7 +35,7 @@ enum {
 };
 
 /* The earliest day the exchange has aggregate trades for. */
-#define CLI_EPOCH_DATE "2017-07-01"
+#define CLI_EPOCH_DATE AGT_EPOCH_DATE
 
 enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
@@ -148,134 +153,31 @@ int cli_lake_error(const cli_ctx *ctx, agt_status s, const agt_error *err);
 int cli_first_stored_hour(const cli_ctx *ctx, agt_lake *lake, const char *symbol, int64_t end_us,
                           int64_t *hour_us);
 
-/* Create the exchange client with the global options (and an optional progress hook). */
-/* The slow-server options given on the command line (--low-speed-limit,
- * --low-speed-time, --unit-deadline) over a source's defaults. */
-void cli_slow_server_opts(const cli_ctx *ctx, long *low_speed_limit, int *low_speed_time_s,
-                          int *unit_deadline_s);
-int cli_client_new(const cli_ctx *ctx, agt_fetch_progress_fn fn, void *user, agt_client **out);
 
-/* The exchange's clock ("now"). Prints the error and returns EXIT_FAILED on failure. */
-int cli_server_now(const cli_ctx *ctx, agt_client *c, int64_t *now_us);
-/* Before any request: can the root be used (an existing directory, or creatable
- * under a writable one)? 0, or EXIT_LAKE after printing why not. */
-int cli_root_check(const cli_ctx *ctx);
-/* 1 if a lake exists at the root (its metadata directory; an empty root is no lake),
- * or the root is not a directory (opening it then says so). */
-int cli_root_exists(const cli_ctx *ctx);
+/* ---- the engine (run.c) ------------------------------------------------------------ */
 
-/* ---- the .retry file ------------------------------------------------------------ */
+/* The display of one run of the library's engine, fed by its events. */
+typedef struct cli_run {
+    const cli_ctx *ctx;
+    struct ui_progress *ui; /* made at the run's START event */
+    int finished;           /* the FINISH event was seen */
+    int interrupted;        /* ... saying the run was interrupted */
+    int failed;             /* the display could not be made (out of memory) */
+    char verb[16];
+} cli_run;
 
-/*
- * <root>/.retry holds the units that failed after all their attempts, one JSON
- * object a line:
- *   {"symbol":"BTCUSDT","date":"2023-10-01","hour":5,"error":"...","attempts":4,
- *    "time":"2023-10-02T08:00:00Z"}
- * "hour" is 0-23 (UTC), "attempts" counts HTTP requests tried over every run,
- * "time" is when it last failed. The file is rewritten atomically (temporary
- * name + rename) by the one writer that holds the lake lock.
- */
-typedef struct retry_unit {
-    char symbol[24];
-    int64_t hour_us;  /* start of the hour */
-    char error[256];
-    int attempts;
-    int64_t time_us;
-} retry_unit;
-
-typedef struct retry_list {
-    retry_unit *v;
-    size_t n, cap;
-} retry_list;
-
-void retry_list_release(retry_list *l);
-/* Load <root>/.retry (missing file = empty list). Bad lines are skipped with a warning. */
-int retry_load(const cli_ctx *ctx, retry_list *l);
-/* Atomically rewrite (or remove, when empty) <root>/.retry. 0 or EXIT_LAKE. */
-int retry_save(const cli_ctx *ctx, const retry_list *l);
-/* Add or replace the entry for (symbol, hour). */
-int retry_put(retry_list *l, const retry_unit *u);
-/* Remove the entry for (symbol, hour) if present. */
-void retry_drop(retry_list *l, const char *symbol, int64_t hour_us);
-/* Index of (symbol, hour) or -1. */
-long retry_find(const retry_list *l, const char *symbol, int64_t hour_us);
-
-/* ---- the download engine --------------------------------------------------------- */
-
-/* One unit of work: a symbol-hour to fetch and commit. */
-typedef struct job_hour {
-    int64_t hour_us;
-    int day_index; /* which of the symbol's days it belongs to (for "dates done") */
-    int whole_day; /* 1 on the 24 hours of a day fetched as one unit through
-                      agt_source_fetch_day (job_plan.day_source) */
-} job_hour;
-
-typedef struct job_symbol {
-    char symbol[24];
-    job_hour *hours;
-    size_t nhours, cap;
-    int days_total;   /* days in the request (for the panel) */
-    int days_skipped; /* days already complete */
-    int64_t first_day_us;
-} job_symbol;
-
-typedef struct job_plan {
-    job_symbol *syms;
-    size_t nsyms;
-    const char *verb; /* "download", "update", "retry", "repair" */
-    int force;        /* overwrite: committed as a replacement */
-    const char *resume_hint; /* the command to run again after Ctrl-C */
-    agt_source *day_source;  /* for whole_day hours; NULL: everything hour by hour */
-    agt_source_policy policy; /* what day_source is asked for */
-} job_plan;
-
-int job_add_hour(job_symbol *s, int64_t hour_us, int day_index);
-/* The plan's entry for `symbol`, appended if new (p->syms must have room). */
-job_symbol *job_plan_symbol(job_plan *p, const char *symbol);
-/* Validate the symbols args[0..n) into p->syms (allocated here), once each, in
- * the order given. 0, EXIT_USAGE after printing, or EXIT_LAKE out of memory. */
-int job_plan_symbols(job_plan *p, char **args, int n);
-void job_plan_release(job_plan *p);
-/* Free what a command ran `plan` with: the lake, the day source, the client
- * and the plan itself (any may be unset). */
-void job_release(job_plan *plan, agt_lake *lake, agt_client *client);
-
-/*
- * Run the plan: fetch every hour, commit it, record failures in .retry (and
- * drop units that succeed from it), draw progress. The first hour of every
- * symbol is fetched before anything is committed, so an unknown symbol ends
- * the run (EXIT_USAGE) with nothing written. If *lake is NULL the lake is
- * opened for writing only after that check (and closed by the caller).
- * `client` must have been made with job_progress_cb. Returns the exit status.
- */
-int job_run(const cli_ctx *ctx, agt_lake **lake, agt_client *client, job_plan *plan);
-
-/* The fetch progress callback to give cli_client_new (user = NULL). */
-int job_progress_cb(void *user, uint64_t body_bytes, uint64_t trades);
-
-/* Sort a symbol's hours ascending and drop repeats. */
-void job_sort_hours(job_symbol *s);
-
-/*
- * --source for download, update and verify --repair: parse `arg` (NULL =
- * "auto") into plan->policy and, unless it is "rest", create the archive
- * handle (--archive-url) and the day source over `client` into
- * plan->day_source. 0 or EXIT_USAGE after printing.
- */
 /* Parse --source `arg` (NULL = "auto"): 0, or EXIT_USAGE after printing. */
-int job_source_policy(const char *arg, agt_source_policy *out);
-int job_source_open(const cli_ctx *ctx, const char *arg, agt_client *client, job_plan *plan);
-/* Free what job_source_open made. */
-void job_source_close(job_plan *plan);
-/* 1 if the plan has a day source and the day is older than the exchange's
- * yesterday (the archive publishes the next day). The caller checks that no
- * hour of the day is stored. */
-int job_day_unit_ok(const job_plan *plan, int64_t day_us, int64_t now_us);
-/* Mark every day of `s` (hours sorted, unique) whose 24 hours are all in the
- * plan and that job_day_unit_ok allows as a whole-day unit (update, verify
- * --repair: stored hours are fetched again and merged as usual). Returns the
- * number of days marked. */
-int job_mark_day_units(const job_plan *plan, job_symbol *s, int64_t now_us);
+int cli_source_policy(const char *arg, agt_source_policy *out);
+/* A session of the engine over ctx->root with the global options and --source
+ * `source_arg`, its events drawn through `run`. 0, or the exit status after
+ * printing. The caller frees *out with agt_sync_close. */
+int cli_sync_open(const cli_ctx *ctx, const char *source_arg, cli_run *run, agt_sync **out);
+/* The exchange's clock through the session. 0, or the exit status after printing. */
+int cli_sync_now(agt_sync *s, int64_t *now_us);
+/* The end of a run: the display taken down, the outcome `st` said (with the
+ * "run it again" hint after an interruption) and mapped, with the run's
+ * report, to the exit status. */
+int cli_sync_done(cli_run *run, agt_status st, const agt_error *err, const agt_sync_report *rep);
 
 /* The command line as a shell would need it, for "run it again" hints. */
 void cli_cmdline(const cli_ctx *ctx, char *out, size_t n);

@@ -46,31 +46,6 @@ static const char usage[] =
     "  aggtrades download BTCUSDT ETHUSDT --start 2023-01-01 --end 2023-12-31\n"
     "  aggtrades --root /srv/lake download BTCUSDT --start 2024-03-01 --end 2024-03-01\n";
 
-struct scan_acc {
-    job_symbol *sym;
-    int64_t now_us;
-    int64_t first_day_us;
-    char *bad_day;         /* per day: 1 if some hour must be fetched (or lies ahead) */
-    unsigned char *missing; /* per day: hours never stored */
-    agt_status err;
-};
-
-static int on_hour(void *user, int64_t hour_us, agt_hour_status st, const agt_file_stats *fs)
-{
-    struct scan_acc *a = user;
-    (void)fs;
-    int day = (int)((hour_us - a->first_day_us) / AGT_US_PER_DAY);
-    if (st == AGT_HOUR_COMPLETE) return 0;
-    a->bad_day[day] = 1;
-    if (st == AGT_HOUR_MISSING) a->missing[day]++;
-    if (hour_us > a->now_us) return 0; /* not begun yet: nothing to fetch */
-    if (job_add_hour(a->sym, hour_us, day) != 0) {
-        a->err = AGT_ENOMEM;
-        return 1;
-    }
-    return 0;
-}
-
 int cmd_download(int argc, char **argv, cli_ctx *ctx)
 {
     const char *start_arg = NULL, *end_arg = NULL, *source_arg = NULL;
@@ -82,12 +57,8 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
     };
     char **pos;
     int npos;
-    job_plan plan;
-    agt_client *client = NULL;
-    agt_lake *lake = NULL;
-    char *bad_day = NULL;
-    unsigned char *missing = NULL;
-    memset(&plan, 0, sizeof plan);
+    agt_sync *sync = NULL;
+    cli_run run;
 
     int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
     if (rc || ctx->help) goto out;
@@ -97,11 +68,13 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
         rc = EXIT_USAGE;
         goto out;
     }
-
-    if ((rc = job_plan_symbols(&plan, pos, npos))) goto out;
+    for (int i = 0; i < npos; i++) {
+        char sym[24];
+        if ((rc = cli_symbol(pos[i], sym))) goto out;
+    }
 
     /* dates */
-    int64_t start_us, end_us, epoch_us;
+    int64_t start_us, end_us;
     int dat;
     if ((rc = cli_time_arg("--start", start_arg, 0, &start_us, &dat))) goto out;
     if (!dat) {
@@ -115,8 +88,7 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
         rc = EXIT_USAGE;
         goto out;
     }
-    agt_parse_time(CLI_EPOCH_DATE, &epoch_us, NULL, NULL);
-    if (start_us < epoch_us) {
+    if (start_us < AGT_EPOCH_US) {
         cli_error("--start '%s' is before %s, the first day with aggregate trades", start_arg,
                   CLI_EPOCH_DATE);
         rc = EXIT_USAGE;
@@ -128,15 +100,11 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
         goto out;
     }
 
-    if ((rc = cli_root_check(ctx))) goto out;
-
     /* the exchange's clock decides what "the future" is */
-    if ((rc = cli_client_new(ctx, job_progress_cb, NULL, &client))) goto out;
-    if ((rc = job_source_open(ctx, source_arg, client, &plan))) goto out;
+    if ((rc = cli_sync_open(ctx, source_arg, &run, &sync))) goto out;
     int64_t now_us;
-    if ((rc = cli_server_now(ctx, client, &now_us))) goto out;
-    int64_t today_us = now_us - now_us % AGT_US_PER_DAY;
-    if (end_us >= today_us + AGT_US_PER_DAY) {
+    if ((rc = cli_sync_now(sync, &now_us))) goto out;
+    if (end_us >= now_us - now_us % AGT_US_PER_DAY + AGT_US_PER_DAY) {
         char today[16];
         cli_date_str(now_us, today);
         cli_error("--end '%s' is in the future (the exchange's date is %s)", end_arg, today);
@@ -144,59 +112,14 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
         goto out;
     }
 
-    /* what is missing: an existing lake is asked, a new one lacks everything */
-    int ndays = (int)((end_us + 1 - start_us) / AGT_US_PER_DAY);
-    bad_day = malloc((size_t)ndays);
-    missing = malloc((size_t)ndays);
-    if (!bad_day || !missing) {
-        rc = EXIT_LAKE;
-        goto out;
-    }
-    if (cli_root_exists(ctx) && (rc = cli_lake_open_write(ctx, &lake))) goto out;
-    for (size_t i = 0; i < plan.nsyms; i++) {
-        job_symbol *s = &plan.syms[i];
-        struct scan_acc acc;
-        memset(&acc, 0, sizeof acc);
-        memset(bad_day, 0, (size_t)ndays);
-        memset(missing, 0, (size_t)ndays);
-        acc.sym = s;
-        acc.now_us = now_us;
-        acc.first_day_us = start_us;
-        acc.bad_day = bad_day;
-        acc.missing = missing;
-        s->first_day_us = start_us;
-        if (lake) {
-            agt_error err;
-            agt_error_clear(&err);
-            agt_status st = agt_lake_scan_hours(lake, s->symbol, start_us, end_us, on_hour, &acc, &err);
-            if (st == AGT_OK && acc.err) st = acc.err;
-            if (st != AGT_OK) {
-                rc = cli_lake_error(ctx, st, &err);
-                goto out;
-            }
-        } else {
-            for (int64_t h = start_us; h <= end_us; h += AGT_US_PER_HOUR)
-                if (on_hour(&acc, h, AGT_HOUR_MISSING, NULL)) {
-                    rc = EXIT_LAKE;
-                    goto out;
-                }
-        }
-        for (size_t h = 0; h < s->nhours; h++) {
-            int d = s->hours[h].day_index;
-            s->hours[h].whole_day =
-                missing[d] == 24 && job_day_unit_ok(&plan, start_us + d * AGT_US_PER_DAY, now_us);
-        }
-        s->days_total = ndays;
-        for (int d = 0; d < ndays; d++)
-            if (!bad_day[d]) s->days_skipped++;
-    }
-
-    plan.verb = "download";
-    rc = job_run(ctx, &lake, client, &plan);
+    agt_sync_report rep;
+    agt_error err;
+    agt_error_clear(&err);
+    agt_status st = agt_sync_download(sync, (const char *const *)pos, (size_t)npos, start_us, end_us,
+                                      &rep, &err);
+    rc = cli_sync_done(&run, st, &err, &rep);
 out:
-    job_release(&plan, lake, client);
-    free(bad_day);
-    free(missing);
+    agt_sync_close(sync);
     free(pos);
     return rc;
 }

@@ -212,7 +212,7 @@ static int do_stats(agt_lake *lake, const char *sym, int64_t start, int64_t end,
     stats_line(o->f, "symbol", sym);
     stats_line(o->f, "from", fmt_ts(start, ts_min_digits(start), 0, a, sizeof a));
     stats_line(o->f, "to", fmt_ts(end, ts_min_digits(end), 0, a, sizeof a));
-    stats_line(o->f, "trades", fmt_count((uint64_t)st.count, a, sizeof a));
+    stats_line(o->f, "trades", agt_format_count((uint64_t)st.count, a, sizeof a));
     if (st.count == 0) return 0;
     stats_line(o->f, "first trade",
                fmt_ts(st.first_ts_us, fmt_ts_digits(st.first_ts_us), 0, a, sizeof a));
@@ -222,7 +222,7 @@ static int do_stats(agt_lake *lake, const char *sym, int64_t start, int64_t end,
     stats_line(o->f, "quantity", ex.qty);
     stats_line(o->f, "quote volume", ex.quote);
     stats_line(o->f, "vwap", ex.vwap);
-    fmt_count((uint64_t)st.buyer_maker, b, sizeof b);
+    agt_format_count((uint64_t)st.buyer_maker, b, sizeof b);
     snprintf(c, sizeof c, "%s (%s trades)", fmt_pct((double)st.buyer_maker / (double)st.count, a, sizeof a), b);
     stats_line(o->f, "buyer-maker", c);
     return 0;
@@ -274,7 +274,7 @@ static int do_table(agt_lake *lake, const char *sym, int64_t start, int64_t end,
         goto out;
     }
     out_table(o->f, &rows, rows.len, color);
-    fmt_count((uint64_t)(st.count > (int64_t)rows.len ? st.count : (int64_t)rows.len), c, sizeof c);
+    agt_format_count((uint64_t)(st.count > (int64_t)rows.len ? st.count : (int64_t)rows.len), c, sizeof c);
     fprintf(o->f, "(%zu of %s trades of %s from %s to %s UTC)\n", rows.len, c, sym, a, b);
 out:
     agt_query_close(q);

@@ -32,12 +32,8 @@ int cmd_retry(int argc, char **argv, cli_ctx *ctx)
     const cli_opt opts[] = { { OPT_END, NULL, NULL } };
     char **pos;
     int npos;
-    job_plan plan;
-    retry_list rl;
-    agt_client *client = NULL;
-    agt_lake *lake = NULL;
-    memset(&plan, 0, sizeof plan);
-    memset(&rl, 0, sizeof rl);
+    agt_sync *sync = NULL;
+    cli_run run;
     int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
     if (rc || ctx->help) goto out;
     if (npos > 0) {
@@ -45,36 +41,16 @@ int cmd_retry(int argc, char **argv, cli_ctx *ctx)
         rc = EXIT_USAGE;
         goto out;
     }
-    if (!cli_root_exists(ctx)) {
-        cli_error("no lake at '%s' (set --root or AGT_ROOT)", ctx->root);
-        rc = EXIT_USAGE;
-        goto out;
-    }
-    if ((rc = cli_lake_open_write(ctx, &lake))) goto out;
-    if ((rc = retry_load(ctx, &rl))) goto out;
-    if (rl.n == 0) {
-        if (!ctx->quiet) printf("nothing to retry in '%s'\n", ctx->root);
-        goto out;
-    }
-    /* group by symbol, first appearance order */
-    plan.syms = calloc(rl.n, sizeof *plan.syms);
-    if (!plan.syms) {
-        rc = EXIT_LAKE;
-        goto out;
-    }
-    for (size_t i = 0; i < rl.n; i++) {
-        if (job_add_hour(job_plan_symbol(&plan, rl.v[i].symbol), rl.v[i].hour_us, 0)) {
-            rc = EXIT_LAKE;
-            goto out;
-        }
-    }
-    for (size_t k = 0; k < plan.nsyms; k++) job_sort_hours(&plan.syms[k]);
-    if ((rc = cli_client_new(ctx, job_progress_cb, NULL, &client))) goto out;
-    plan.verb = "retry";
-    rc = job_run(ctx, &lake, client, &plan);
+    if ((rc = cli_sync_open(ctx, "rest", &run, &sync))) goto out;
+    agt_sync_report rep;
+    agt_error err;
+    agt_error_clear(&err);
+    agt_status st = agt_sync_retry(sync, &rep, &err);
+    rc = cli_sync_done(&run, st, &err, &rep);
+    if (st == AGT_OK && rep.units_total == 0 && !ctx->quiet)
+        printf("nothing to retry in '%s'\n", ctx->root);
 out:
-    job_release(&plan, lake, client);
-    retry_list_release(&rl);
+    agt_sync_close(sync);
     free(pos);
     return rc;
 }

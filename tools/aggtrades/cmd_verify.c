@@ -197,7 +197,7 @@ static void report(const char *sym, int64_t start, int64_t end, const vstate *s,
     fmt_ts(start, 0, 0, a, sizeof a);
     fmt_ts(end, 0, 0, b, sizeof b);
     a[16] = b[16] = 0;
-    fmt_count((uint64_t)s->hours_seen, c, sizeof c);
+    agt_format_count((uint64_t)s->hours_seen, c, sizeof c);
     if (s->nopen) snprintf(o, sizeof o, ", %zu hour%s open", s->nopen, s->nopen == 1 ? "" : "s");
     if (s->n == 0) {
         printf("%s: %s hours from %s to %s verified, no problems%s\n", sym, c, a, b, o);
@@ -272,11 +272,10 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
     char **pos;
     int npos;
     agt_lake *lake = NULL;
-    agt_client *client = NULL;
+    agt_sync *sync = NULL;
+    int64_t *hours = NULL;
     vstate vs;
-    job_plan plan;
     memset(&vs, 0, sizeof vs);
-    memset(&plan, 0, sizeof plan);
     int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
     if (rc || ctx->help) goto out;
     if (npos != 1) {
@@ -290,7 +289,8 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
         rc = EXIT_USAGE;
         goto out;
     }
-    if (source_arg && (rc = job_source_policy(source_arg, &plan.policy))) goto out;
+    agt_source_policy policy;
+    if (source_arg && (rc = cli_source_policy(source_arg, &policy))) goto out;
     char sym[24];
     if ((rc = cli_symbol(pos[0], sym))) goto out;
     int64_t start = -1, end = -1;
@@ -347,42 +347,41 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
     }
 
     /* repair: fetch every hour with a problem again */
-    plan.syms = calloc(1, sizeof *plan.syms);
-    if (!plan.syms) {
+    size_t nh = 0;
+    if (!(hours = calloc(vs.n, sizeof *hours))) {
         rc = EXIT_LAKE;
         goto out;
     }
-    plan.nsyms = 1;
-    memcpy(plan.syms[0].symbol, sym, sizeof sym);
     for (size_t i = 0; i < vs.n; i++)
-        if (vs.v[i].hour_us >= 0 && job_add_hour(&plan.syms[0], vs.v[i].hour_us, 0)) {
-            rc = EXIT_LAKE;
-            goto out;
-        }
-    job_sort_hours(&plan.syms[0]);
-    if (plan.syms[0].nhours == 0) {
+        if (vs.v[i].hour_us >= 0) hours[nh++] = vs.v[i].hour_us;
+    if (nh == 0) {
         cli_error("nothing that a new fetch can repair (see the problems above)");
         rc = EXIT_FAILED;
         goto out;
     }
-    if ((rc = cli_client_new(ctx, job_progress_cb, NULL, &client))) goto out;
-    if ((rc = job_source_open(ctx, source_arg, client, &plan))) goto out;
-    if (plan.day_source) { /* which days are old enough: the exchange's clock says */
-        int64_t now_us;
-        if ((rc = cli_server_now(ctx, client, &now_us))) goto out;
-        job_mark_day_units(&plan, &plan.syms[0], now_us);
-    }
-    plan.verb = "repair";
-    plan.force = 1;
-    rc = job_run(ctx, &lake, client, &plan);
+    /* the engine takes the lake for the repair, and gives it back */
+    agt_lake_close(lake);
+    lake = NULL;
+    cli_run run;
+    if ((rc = cli_sync_open(ctx, source_arg, &run, &sync))) goto out;
+    agt_sync_report rep;
+    agt_error err;
+    agt_error_clear(&err);
+    agt_status st = agt_sync_repair_hours(sync, sym, hours, nh, &rep, &err);
+    rc = cli_sync_done(&run, st, &err, &rep);
     if (rc && rc != EXIT_FAILED) goto out;
+    int r = cli_lake_open_write(ctx, &lake);
+    if (r) {
+        rc = r;
+        goto out;
+    }
 
     /* and look again */
     free(vs.v);
     free(vs.open);
     memset(&vs, 0, sizeof vs);
     vs.now_hour = newest;
-    int r = check(lake, sym, start, end, &vs);
+    r = check(lake, sym, start, end, &vs);
     if (r) {
         rc = r;
         goto out;
@@ -390,7 +389,9 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
     report(sym, start, end, &vs, ctx->quiet);
     if (vs.n) rc = EXIT_FAILED;
 out:
-    job_release(&plan, lake, client);
+    agt_lake_close(lake);
+    agt_sync_close(sync);
+    free(hours);
     free(vs.v);
     free(vs.open);
     free(pos);

@@ -319,19 +319,9 @@ int cli_parse(cli_ctx *ctx, int argc, char **argv, const cli_opt *opts, const ch
 
 int cli_symbol(const char *arg, char out[24])
 {
-    size_t n = strlen(arg);
-    if (n == 0) {
-        cli_error("empty symbol (expected 2 to 20 letters and digits, e.g. BTCUSDT)");
-        return EXIT_USAGE;
-    }
-    if (n >= 24) goto bad;
-    for (size_t i = 0; i <= n; i++) {
-        char c = arg[i];
-        out[i] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
-    }
-    if (agt_symbol_valid(out)) return 0;
-bad:
-    cli_error("invalid symbol '%s' (expected 2 to 20 letters and digits, e.g. BTCUSDT)", arg);
+    agt_error err;
+    if (agt_symbol_normalize(arg, out, &err) == AGT_OK) return 0;
+    cli_error("%s", err.message);
     return EXIT_USAGE;
 }
 
@@ -478,100 +468,3 @@ int cli_first_stored_hour(const cli_ctx *ctx, agt_lake *lake, const char *symbol
     return 0;
 }
 
-void cli_slow_server_opts(const cli_ctx *ctx, long *low_speed_limit, int *low_speed_time_s,
-                          int *unit_deadline_s)
-{
-    if (ctx->low_speed_limit >= 0) *low_speed_limit = ctx->low_speed_limit;
-    if (ctx->low_speed_time_s >= 0) *low_speed_time_s = (int)ctx->low_speed_time_s;
-    if (ctx->unit_deadline_s >= 0) *unit_deadline_s = (int)ctx->unit_deadline_s;
-}
-
-int cli_client_new(const cli_ctx *ctx, agt_fetch_progress_fn fn, void *user, agt_client **out)
-{
-    agt_client_opts o;
-    agt_error err;
-    agt_client_opts_default(&o);
-    agt_error_clear(&err);
-    if (ctx->api_url) o.api_url = ctx->api_url;
-    o.interval_ms = ctx->interval_ms;
-    if (ctx->paging) o.paging = strcmp(ctx->paging, "id") ? AGT_PAGING_TIME : AGT_PAGING_ID;
-    cli_slow_server_opts(ctx, &o.low_speed_limit, &o.low_speed_time_s, &o.unit_deadline_s);
-    o.progress = fn;
-    o.progress_user = user;
-    agt_status s = agt_client_new(&o, out, &err);
-    if (s != AGT_OK) {
-        cli_error("cannot create the exchange client: %s", err.message);
-        return cli_exit_for(s) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAILED;
-    }
-    return 0;
-}
-
-int cli_server_now(const cli_ctx *ctx, agt_client *c, int64_t *now_us)
-{
-    agt_error err;
-    agt_error_clear(&err);
-    agt_status s = agt_client_server_time(c, now_us, &err);
-    if (s == AGT_OK) return 0;
-    cli_error("cannot read the exchange's clock from '%s': %s",
-              ctx->api_url ? ctx->api_url : "https://api.binance.com",
-              err.message[0] ? err.message : agt_status_name(s));
-    /* No unit was tried, so none is in .retry: a status of its own says the
-     * exchange is out of reach (network, geo-block, firewall, ban). */
-    return s == AGT_ECANCELLED ? EXIT_INTERRUPTED : EXIT_UNREACHABLE;
-}
-
-int cli_root_exists(const cli_ctx *ctx)
-{
-    /* the lake's metadata directory, not just the root: an empty directory
-     * given as --root is not a lake yet, and bad input must leave it empty */
-    char path[4096];
-    struct stat st;
-    if (stat(ctx->root, &st) == 0 && !S_ISDIR(st.st_mode)) return 1; /* opening it says why not */
-    int n = snprintf(path, sizeof path, "%s/metadata", ctx->root);
-    return n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0;
-}
-
-int cli_root_check(const cli_ctx *ctx)
-{
-    struct stat st;
-    if (root_not_dir(ctx)) return EXIT_LAKE;
-    if (stat(ctx->root, &st) == 0) {
-        if (access(ctx->root, W_OK | X_OK) != 0) {
-            cli_error("cannot write to '%s': %s", ctx->root, strerror(errno));
-            return EXIT_LAKE;
-        }
-        return 0;
-    }
-    /* the nearest existing ancestor must be a writable directory */
-    size_t n = strlen(ctx->root);
-    char *p = malloc(n + 2);
-    if (!p) return EXIT_LAKE;
-    memcpy(p, ctx->root, n + 1);
-    for (;;) {
-        char *slash = strrchr(p, '/');
-        while (slash && slash > p && slash[1] == 0) { /* trailing slashes */
-            *slash = 0;
-            slash = strrchr(p, '/');
-        }
-        if (!slash) {
-            p[0] = '.';
-            p[1] = 0;
-        } else if (slash == p) {
-            p[1] = 0;
-        } else {
-            *slash = 0;
-        }
-        if (stat(p, &st) == 0) break;
-        if (!strcmp(p, ".") || !strcmp(p, "/")) break;
-    }
-    int rc = 0;
-    if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        cli_error("cannot create the lake '%s': '%s' is not a directory", ctx->root, p);
-        rc = EXIT_LAKE;
-    } else if (access(p, W_OK | X_OK) != 0) {
-        cli_error("cannot create the lake '%s': %s", ctx->root, strerror(errno));
-        rc = EXIT_LAKE;
-    }
-    free(p);
-    return rc;
-}

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/common_int.h"
+#include "aggtrades/text.h"
 #include "ui/export.h"
 #include "ui/format.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "ui/format.h"
-#include "common/common_int.h"
+#include "aggtrades/text.h"
 
 char *fmt_bytes(uint64_t bytes, char *out, size_t n)
 {
@@ -50,20 +50,6 @@ char *fmt_mbps(double bps, char *out, size_t n)
     if (v < 9.995) snprintf(out, n, "%.2f MB/s", v);
     else if (v < 99.95) snprintf(out, n, "%.1f MB/s", v);
     else snprintf(out, n, "%.0f MB/s", v);
-    return out;
-}
-
-char *fmt_count(uint64_t v, char *out, size_t n)
-{
-    char digits[32], tmp[40];
-    int len = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-    int k = 0;
-    for (int i = 0; i < len; i++) {
-        if (i > 0 && (len - i) % 3 == 0) tmp[k++] = ',';
-        tmp[k++] = digits[i];
-    }
-    tmp[k] = 0;
-    snprintf(out, n, "%s", tmp);
     return out;
 }
 

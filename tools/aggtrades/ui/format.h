@@ -1,6 +1,6 @@
 /*
  * ui/format.h - pure formatters for the tool's output: byte counts, rates,
- * counts with thousands separators, ETAs and durations, UTC timestamps at
+ * ETAs and durations, UTC timestamps at
  * their precision, and decimals in their shortest exact form. No state, no
  * I/O: each writes a NUL-terminated string into the caller's buffer
  * (truncated to `n`) and returns it. tests/integration/test_cli_format.py
@@ -18,8 +18,6 @@ char *fmt_bytes(uint64_t bytes, char *out, size_t n);
 char *fmt_rate(double bytes_per_s, char *out, size_t n);
 /* Always in MB/s, as the display promises: "0.00 MB/s", "1.23 MB/s", "12.3 MB/s", "123 MB/s". */
 char *fmt_mbps(double bytes_per_s, char *out, size_t n);
-/* "0", "999", "1,000", "1,234,567". */
-char *fmt_count(uint64_t v, char *out, size_t n);
 /* Three significant digits with k/M/G: "0", "999", "1.23k", "45.1k", "123k", "1.23M". */
 char *fmt_si(double v, char *out, size_t n);
 /* Remaining time: "--" if unknown (negative, NaN, infinite or over 99 days),

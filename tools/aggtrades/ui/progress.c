@@ -355,7 +355,7 @@ static int sym_pieces(const ui_progress *p, const ui_sym *s, piece *pc)
     snprintf(pc[n].s, sizeof pc[n].s, "%llu/%llu h", (unsigned long long)s->units_done,
              (unsigned long long)s->units_total);
     pc[n++].drop = 0;
-    snprintf(pc[n].s, sizeof pc[n].s, "%s trades", fmt_count(s->stored, a, sizeof a));
+    snprintf(pc[n].s, sizeof pc[n].s, "%s trades", agt_format_count(s->stored, a, sizeof a));
     pc[n++].drop = 3;
     snprintf(pc[n].s, sizeof pc[n].s, "%s", fmt_bytes(s->bytes, a, sizeof a));
     pc[n++].drop = 4;
@@ -537,7 +537,7 @@ void ui_progress_day_done(ui_progress *p, size_t i, int64_t day_us, uint64_t tra
     if (p->mode == UI_LOG) {
         char date[16], a[32], b[32];
         cli_date_str(day_us, date);
-        fmt_count(trades, a, sizeof a);
+        agt_format_count(trades, a, sizeof a);
         fmt_bytes(bytes, b, sizeof b);
         log_prefix(stderr);
         if (failed_hours)
@@ -604,7 +604,7 @@ static void summary_line(const char *name, const ui_sym *s, double dt, int inter
 {
     char a[32], b[32], c[32], extra[200] = "";
     uint64_t ok = s->units_done - s->units_failed;
-    fmt_count(s->stored, a, sizeof a);
+    agt_format_count(s->stored, a, sizeof a);
     fmt_bytes(s->bytes, b, sizeof b);
     fmt_duration(dt, c, sizeof c);
     size_t k = 0;

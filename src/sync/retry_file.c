@@ -1,15 +1,17 @@
 /*
- * retry_file.c - <root>/.retry, the units that failed after all their
- * attempts, one JSON object a line (format in cli.h). Read with a small
- * parser for exactly the flat objects we write; rewritten atomically.
+ * retry_file.c - <root>/.retry, the failure ledger: the units that failed
+ * after all their attempts, one JSON object a line (format in sync_int.h and
+ * docs/lake-format.md). Read with a small parser for exactly the flat
+ * objects we write; rewritten atomically through the lake's I/O layer
+ * (temporary name, fsync, rename, fsync of the directory), so a crash leaves
+ * either the old ledger or the new one.
  */
-#include <errno.h>
-#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "cli.h"
+#include "lake/lake_int.h"
+#include "sync/sync_int.h"
 
 void retry_list_release(retry_list *l)
 {
@@ -24,22 +26,22 @@ long retry_find(const retry_list *l, const char *symbol, int64_t hour_us)
     return -1;
 }
 
-int retry_put(retry_list *l, const retry_unit *u)
+agt_status retry_put(retry_list *l, const retry_unit *u)
 {
     long i = retry_find(l, u->symbol, u->hour_us);
     if (i >= 0) {
         l->v[i] = *u;
-        return 0;
+        return AGT_OK;
     }
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
         retry_unit *v = realloc(l->v, cap * sizeof *v);
-        if (!v) return -1;
+        if (!v) return AGT_ENOMEM;
         l->v = v;
         l->cap = cap;
     }
     l->v[l->n++] = *u;
-    return 0;
+    return AGT_OK;
 }
 
 void retry_drop(retry_list *l, const char *symbol, int64_t hour_us)
@@ -50,12 +52,10 @@ void retry_drop(retry_list *l, const char *symbol, int64_t hour_us)
     l->n--;
 }
 
-static char *path_of(const cli_ctx *ctx, const char *name)
+/* "<root>/.retry" of the lake into buf[n]. */
+static agt_status ledger_path(agt_lake *lake, char *buf, size_t n, agt_error *err)
 {
-    size_t n = strlen(ctx->root) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/%s", ctx->root, name);
-    return p;
+    return agt_lake_path(lake, buf, n, ".retry", err);
 }
 
 /* ---- reading ------------------------------------------------------------------------ */
@@ -127,9 +127,9 @@ static int parse_line(const char *line, retry_unit *u)
                 memcpy(u->symbol, sval, strlen(sval) + 1);
                 have_sym = 1;
             } else if (!strcmp(key, "date")) {
-                cli_strlcpy(date, sizeof date, sval);
+                agt_strlcpy(date, sizeof date, sval);
             } else if (!strcmp(key, "error")) {
-                cli_strlcpy(u->error, sizeof u->error, sval);
+                agt_strlcpy(u->error, sizeof u->error, sval);
             } else if (!strcmp(key, "time")) {
                 int64_t t;
                 if (agt_parse_time(sval, &t, NULL, NULL) == AGT_OK) u->time_us = t;
@@ -162,59 +162,57 @@ static int parse_line(const char *line, retry_unit *u)
     return 0;
 }
 
-int retry_load(const cli_ctx *ctx, retry_list *l)
+agt_status retry_load(agt_sync *s, agt_lake *lake, retry_list *l, agt_error *err)
 {
-    memset(l, 0, sizeof *l);
-    char *path = path_of(ctx, ".retry");
-    if (!path) return EXIT_LAKE;
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        int e = errno;
-        free(path);
-        if (e == ENOENT) return 0;
-        cli_error("cannot read '%s/.retry': %s", ctx->root, strerror(e));
-        return EXIT_LAKE;
-    }
-    char line[2048];
+    char path[AGT_LAKE_PATH_MAX];
+    agt_buf b;
+    agt_error e;
+    memset(l, 0, sizeof l[0]);
+    AGT_TRY(ledger_path(lake, path, sizeof path, err));
+    agt_buf_init(&b, 0);
+    agt_error_clear(&e);
+    agt_status st = agt_lake_read_file(lake, path, &b, (size_t)1 << 30, &e);
+    if (st == AGT_ENOTFOUND) st = AGT_OK;
+    else if (st != AGT_OK) st = agt_err(err, st, "cannot read '%s': %s", path, e.message);
     int lineno = 0;
-    while (fgets(line, sizeof line, f)) {
+    for (size_t off = 0; st == AGT_OK && off < b.len;) {
+        const char *line = (const char *)b.data + off;
+        const char *nl = memchr(line, '\n', b.len - off);
+        size_t len = nl ? (size_t)(nl - line) : b.len - off;
+        char one[2048];
+        off += len + (nl != NULL);
         lineno++;
-        const char *p = skip_ws(line);
-        if (*p == '\n' || *p == 0) continue;
+        snprintf(one, sizeof one, "%.*s", (int)(len < sizeof one ? len : sizeof one - 1), line);
+        const char *p = skip_ws(one);
+        if (*p == 0) continue;
         retry_unit u;
-        if (parse_line(line, &u) != 0) {
-            cli_warn(ctx, "ignoring malformed line %d of '%s'", lineno, path);
+        if (len >= sizeof one || parse_line(one, &u) != 0) {
+            sync_log(s, AGT_SYNC_WARNING, "ignoring malformed line %d of '%s'", lineno, path);
             continue;
         }
-        if (retry_put(l, &u) != 0) {
-            fclose(f);
-            free(path);
-            cli_error("out of memory");
-            return EXIT_LAKE;
-        }
+        if (retry_put(l, &u) != AGT_OK) st = agt_err(err, AGT_ENOMEM, "out of memory");
     }
-    fclose(f);
-    free(path);
-    return 0;
+    agt_buf_release(&b);
+    return st;
 }
 
 /* ---- writing ------------------------------------------------------------------------ */
 
-static void json_str(agt_buf *b, const char *s)
+static agt_status json_str(agt_buf *b, const char *s)
 {
-    agt_buf_putc(b, '"');
-    for (; *s; s++) {
+    agt_status st = agt_buf_putc(b, '"');
+    for (; *s && st == AGT_OK; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\') {
-            agt_buf_putc(b, '\\');
-            agt_buf_putc(b, c);
+            st = agt_buf_putc(b, '\\');
+            if (st == AGT_OK) st = agt_buf_putc(b, c);
         } else if (c < 0x20) {
-            agt_buf_printf(b, "\\u%04x", c);
+            st = agt_buf_printf(b, "\\u%04x", c);
         } else {
-            agt_buf_putc(b, c);
+            st = agt_buf_putc(b, c);
         }
     }
-    agt_buf_putc(b, '"');
+    return st == AGT_OK ? agt_buf_putc(b, '"') : st;
 }
 
 static void iso_time(int64_t us, char out[32])
@@ -225,62 +223,38 @@ static void iso_time(int64_t us, char out[32])
              tm.hour, tm.minute, tm.second);
 }
 
-int retry_save(const cli_ctx *ctx, const retry_list *l)
+agt_status retry_save(agt_lake *lake, const retry_list *l, agt_error *err)
 {
-    char *path = path_of(ctx, ".retry");
-    char *tmp = path_of(ctx, ".retry.tmp");
-    int rc = 0;
-    if (!path || !tmp) {
-        rc = EXIT_LAKE;
-        goto out;
-    }
+    char path[AGT_LAKE_PATH_MAX];
+    agt_error e;
+    AGT_TRY(ledger_path(lake, path, sizeof path, err));
+    agt_error_clear(&e);
     if (l->n == 0) {
-        if (unlink(path) != 0 && errno != ENOENT) {
-            cli_error("cannot remove '%s': %s", path, strerror(errno));
-            rc = EXIT_LAKE;
-        }
-        goto out;
+        agt_status st = agt_lake_unlink(lake, path, &e);
+        if (st == AGT_OK) st = agt_lake_fsync_dir(lake, agt_lake_root(lake), &e);
+        return st == AGT_OK ? AGT_OK : agt_err(err, st, "%s", e.message);
     }
     agt_buf b;
+    agt_status st = AGT_OK;
     agt_buf_init(&b, 0);
-    for (size_t i = 0; i < l->n; i++) {
+    for (size_t i = 0; i < l->n && st == AGT_OK; i++) {
         const retry_unit *u = &l->v[i];
-        char date[16], t[32];
+        char t[32];
         agt_tm tm;
-        cli_date_str(u->hour_us, date);
         agt_tm_from_us(u->hour_us, &tm);
         iso_time(u->time_us, t);
-        agt_buf_printf(&b, "{\"symbol\":\"%s\",\"date\":\"%s\",\"hour\":%d,\"error\":", u->symbol,
-                       date, tm.hour);
-        json_str(&b, u->error);
-        agt_buf_printf(&b, ",\"attempts\":%d,\"time\":\"%s\"}\n", u->attempts, t);
+        st = agt_buf_printf(&b, "{\"symbol\":\"%s\",\"date\":\"%04d-%02d-%02d\",\"hour\":%d,\"error\":",
+                            u->symbol, tm.year % 10000, tm.month, tm.day, tm.hour);
+        if (st == AGT_OK) st = json_str(&b, u->error);
+        if (st == AGT_OK)
+            st = agt_buf_printf(&b, ",\"attempts\":%d,\"time\":\"%s\"}\n", u->attempts, t);
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        cli_error("cannot write '%s': %s", tmp, strerror(errno));
+    if (st != AGT_OK) {
         agt_buf_release(&b);
-        rc = EXIT_LAKE;
-        goto out;
+        return agt_err(err, st, "out of memory");
     }
-    size_t off = 0;
-    while (off < b.len) {
-        ssize_t w = write(fd, b.data + off, b.len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        off += (size_t)w;
-    }
-    int e = off == b.len ? 0 : (errno ? errno : EIO);
-    if (!e && fsync(fd) != 0) e = errno;
-    if (close(fd) != 0 && !e) e = errno;
+    st = agt_lake_write_atomic(lake, path, b.data, b.len, &e);
     agt_buf_release(&b);
-    if (!e && rename(tmp, path) != 0) e = errno;
-    if (e) {
-        unlink(tmp);
-        cli_error("cannot write '%s': %s", path, strerror(e));
-        rc = EXIT_LAKE;
-    }
-out:
-    free(path);
-    free(tmp);
-    return rc;
+    if (st != AGT_OK) return agt_err(err, st, "cannot write '%s': %s", path, e.message);
+    return AGT_OK;
 }

@@ -1,0 +1,69 @@
+/*
+ * day_units.c - the day source of a run: the archive handle and agt_source
+ * behind a plan, and which days may be fetched as one unit through it.
+ * engine.c runs those units (run_day); everything else stays hour by hour
+ * with rest. Download, update and repair use the session's source policy;
+ * retry does not (its units are single hours: always rest).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sync/sync_int.h"
+
+agt_status job_source_open(agt_sync *s, job_plan *plan, agt_error *err)
+{
+    agt_client *client;
+    agt_error e;
+    agt_error_clear(&e);
+    plan->day_source = NULL;
+    plan->archive = NULL;
+    plan->policy = s->opts.source;
+    if (plan->policy == AGT_SOURCE_REST) return AGT_OK;
+    AGT_TRY(sync_client(s, &client, err));
+    agt_archive_opts o;
+    agt_archive_opts_default(&o);
+    if (s->opts.archive_url) o.archive_url = s->opts.archive_url;
+    o.interval_ms = s->opts.interval_ms;
+    sync_slow_server(s, &o.low_speed_limit, &o.low_speed_time_s, &o.unit_deadline_s);
+    o.progress = sync_on_response;
+    o.progress_user = s;
+    agt_status st = agt_archive_new(&o, &plan->archive, &e);
+    if (st == AGT_OK) st = agt_source_new(client, plan->archive, &plan->day_source, &e);
+    if (st != AGT_OK) {
+        job_source_close(plan);
+        return agt_err(err, st, "cannot use the archive: %s", e.message);
+    }
+    return AGT_OK;
+}
+
+void job_source_close(job_plan *plan)
+{
+    agt_source_free(plan->day_source);
+    plan->day_source = NULL;
+    agt_archive_free(plan->archive);
+    plan->archive = NULL;
+}
+
+int job_day_unit_ok(const job_plan *plan, int64_t day_us, int64_t now_us)
+{
+    int64_t today_us = now_us - now_us % AGT_US_PER_DAY;
+    return plan->day_source != NULL && day_us < today_us - AGT_US_PER_DAY;
+}
+
+int job_mark_day_units(const job_plan *plan, job_symbol *s, int64_t now_us)
+{
+    int days = 0;
+    for (size_t h = 0; h + 23 < s->nhours;) {
+        int64_t day = s->hours[h].hour_us;
+        /* hours are sorted and unique: 24 in a row from midnight are the whole day */
+        if (day % AGT_US_PER_DAY == 0 && s->hours[h + 23].hour_us == day + 23 * AGT_US_PER_HOUR &&
+            job_day_unit_ok(plan, day, now_us)) {
+            for (size_t k = h; k < h + 24; k++) s->hours[k].whole_day = 1;
+            days++;
+            h += 24;
+        } else {
+            h++;
+        }
+    }
+    return days;
+}
