@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Run every benchmark of bench/ in turn: fetch, paging, parquet, lake, read, export, size.
+"""Run every benchmark of bench/ in turn: fetch, paging, parquet, lake, read, export, size,
+ingest, then draw the plots (bench/plots.py).
 
     .venv/bin/python bench/run_all.py [--only fetch,lake] [--lake-args "--rows-per-hour 20000"]
 
@@ -27,10 +28,12 @@ BENCHMARKS = {
     "fetch": ["--scale", "100", "--repeat", "5"],
     "paging": ["--scale", "20"],
     "parquet": [],
-    "lake": [],
+    "lake": ["--runs", "5", "--write-results"],
     "read": ["--write-results"],
-    "export": ["--write-results"],
+    "export": ["--runs", "3", "--write-results"],
     "size": ["--write-results"],
+    "ingest": ["--write-results"],
+    "plots": [],  # last: draws bench/*.png from what the others left in bench/out/
 }
 
 

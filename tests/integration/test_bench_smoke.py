@@ -38,3 +38,15 @@ def test_export_smoke(tmp_path):
 def test_size_smoke(tmp_path):
     out = run_bench("size.py", tmp_path)
     assert "pyarrow best" in out and "bloom filters" in out
+
+
+def test_ingest_read_and_plots_smoke(tmp_path):
+    out = run_bench("ingest.py", tmp_path)
+    assert "CPU ours/DuckDB" in out
+    run_bench("read.py", tmp_path)
+    plots = tmp_path / "plots"
+    plots.mkdir()
+    out = run_bench("plots.py", tmp_path, "--out", str(plots))
+    assert "2 of 3 plots written" in out  # the lake growth needs bench/lake.py's year lake
+    for name in ("plot_ingest.png", "plot_memory.png"):
+        assert (plots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
