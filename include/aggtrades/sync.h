@@ -23,8 +23,9 @@
  *   AGT_OK           every unit done;
  *   AGT_EINCOMPLETE  some units failed and are listed in <root>/.retry
  *                    (report.units_failed says how many);
- *   AGT_EINVAL       bad input (symbol, range, an unknown symbol, nothing
- *                    stored to update): nothing was written at all;
+ *   AGT_EINVAL       bad input (symbol, range, an unknown symbol - then
+ *                    err->api_code is the exchange's -1121 -, nothing stored
+ *                    to update): nothing was written at all;
  *   AGT_ECANCELLED   the callback asked to stop (report.interrupted);
  *   AGT_ELOCKED, AGT_EIO, AGT_ENOSPC, AGT_ECORRUPT, AGT_ENOMEM
  *                    the lake could not be opened or written: the run

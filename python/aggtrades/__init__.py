@@ -7,8 +7,15 @@ Python binding of the C library ``libaggtrades.so``::
 
 Fetching (:func:`get_hourly_agg_trades`, :func:`fetch_hour`,
 :class:`Client`, :class:`FetchError`) lives in :mod:`aggtrades.fetch`;
-reading a lake (:func:`read_trades`, :func:`read_changes`) in
-:mod:`aggtrades.lake`. The shared library, installed inside this package
+reading a lake (:func:`read_trades`, :func:`read_changes`, :class:`LakeError`)
+in :mod:`aggtrades.lake`; building and keeping one (:func:`download`,
+:func:`update`, :func:`retry`, the library's engine, the one the tool runs)
+in :mod:`aggtrades.sync`::
+
+    import aggtrades
+    aggtrades.download("./data", ["BTCUSDT", "ETHUSDT"], "2024-03-01", "2024-03-31")
+    df = aggtrades.read_trades("./data", "BTCUSDT", "2024-03-05", "2024-03-05")
+ The shared library, installed inside this package
 by ``pip install``, is loaded on first use (``$AGT_LIB`` names another one).
 ``__version__`` is the library's version, the one ``aggtrades --version``
 prints; ``python -m aggtrades`` runs that tool.
@@ -27,16 +34,23 @@ __all__ = [
     "COLUMNS",
     "Client",
     "FetchError",
+    "LakeError",
     "LibraryNotFound",
+    "SyncEvent",
+    "SyncReport",
+    "download",
     "fetch_hour",
     "get_hourly_agg_trades",
     "read_changes",
     "read_trades",
+    "retry",
+    "update",
 ]
 
 if _ilu.find_spec(f"{__name__}.lake") is not None:
     # lake.py exists: import it for real, so its own errors surface as they are.
-    from .lake import read_changes, read_trades
+    from .lake import LakeError, read_changes, read_trades
+    from .sync import SyncEvent, SyncReport, download, retry, update
 else:  # pragma: no cover - only in a checkout without the lake module
 
     def _lake_missing(*_args: _Any, **_kwargs: _Any) -> _Any:

@@ -1,10 +1,10 @@
 """Low-level ctypes declarations for ``libaggtrades.so``.
 
-This module mirrors the C structures of ``include/aggtrades/common.h`` and
-``include/aggtrades/fetch.h`` field for field and declares the prototypes the
-binding calls; it also mirrors the two structures of
-``include/aggtrades/lake.h`` that committing an hour takes, for the tests and
-the benchmark that drive the lake through ctypes. It holds no logic beyond locating and loading the library;
+This module holds every ctypes mirror of a C structure of the public headers
+(``include/aggtrades/``: common.h, fetch.h, lake.h, sync.h), field for field,
+and declares the prototypes the binding calls; tests/integration/test_binding.py
+compiles a C program that checks each mirror's size and offsets against the
+headers. It holds no logic beyond locating and loading the library;
 the library is loaded lazily (on the first call of :func:`lib`) so that
 ``import aggtrades`` works without a build, e.g. for the pure-Python lake
 readers.
@@ -25,13 +25,18 @@ from pathlib import Path
 __all__ = [
     "AGT_STATUS_NAMES",
     "AgtClientOpts",
+    "AgtChanges",
     "AgtCommitResult",
     "AgtError",
     "AgtHourInfo",
     "AgtHourMeta",
+    "AgtSyncEvent",
+    "AgtSyncOpts",
+    "AgtSyncReport",
     "AgtTrades",
     "LibraryNotFound",
     "PROGRESS_FN",
+    "SYNC_EVENT_FN",
     "lib",
     "library_path",
     "version",
@@ -150,6 +155,85 @@ class AgtCommitResult(ctypes.Structure):
     _fields_ = [(n, ctypes.c_int64) for n in ("inserted", "updated", "skipped", "rows", "version")]
 
 
+class AgtChanges(ctypes.Structure):
+    """``struct agt_changes`` (lake.h)."""
+
+    _fields_ = [
+        ("rows", AgtTrades),
+        ("type", ctypes.POINTER(ctypes.c_uint8)),
+        ("version", ctypes.POINTER(ctypes.c_int64)),
+        ("commit_ts_us", ctypes.POINTER(ctypes.c_int64)),
+        ("len", ctypes.c_size_t),
+        ("cap", ctypes.c_size_t),
+    ]
+
+
+class AgtSyncEvent(ctypes.Structure):
+    """``struct agt_sync_event`` (sync.h)."""
+
+    _fields_ = [
+        ("kind", ctypes.c_int),
+        ("verb", ctypes.c_char_p),
+        ("index", ctypes.c_size_t),
+        ("nsyms", ctypes.c_size_t),
+        ("symbol", ctypes.c_char_p),
+        ("hour_us", ctypes.c_int64),
+        ("day_us", ctypes.c_int64),
+        ("ok", ctypes.c_int),
+        ("units", ctypes.c_uint64),
+        ("bytes", ctypes.c_uint64),
+        ("trades", ctypes.c_uint64),
+        ("rows", ctypes.c_uint64),
+        ("inserted", ctypes.c_int64),
+        ("updated", ctypes.c_int64),
+        ("days_total", ctypes.c_int),
+        ("days_skipped", ctypes.c_int),
+        ("failed_hours", ctypes.c_int),
+        ("interrupted", ctypes.c_int),
+        ("message", ctypes.c_char_p),
+    ]
+
+
+# int (*agt_sync_event_fn)(void *user, const agt_sync_event *ev)
+SYNC_EVENT_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(AgtSyncEvent))
+
+
+class AgtSyncOpts(ctypes.Structure):
+    """``struct agt_sync_opts`` (sync.h)."""
+
+    _fields_ = [
+        ("api_url", ctypes.c_char_p),
+        ("archive_url", ctypes.c_char_p),
+        ("interval_ms", ctypes.c_int),
+        ("source", ctypes.c_int),  # agt_source_policy
+        ("paging", ctypes.c_int),
+        ("low_speed_limit", ctypes.c_long),
+        ("low_speed_time_s", ctypes.c_int),
+        ("unit_deadline_s", ctypes.c_int),
+        ("on_event", SYNC_EVENT_FN),
+        ("user", ctypes.c_void_p),
+    ]
+
+
+class AgtSyncReport(ctypes.Structure):
+    """``struct agt_sync_report`` (sync.h)."""
+
+    _fields_ = [
+        ("symbols", ctypes.c_size_t),
+        ("units_total", ctypes.c_uint64),
+        ("units_done", ctypes.c_uint64),
+        ("units_failed", ctypes.c_uint64),
+        ("days_total", ctypes.c_int),
+        ("days_skipped", ctypes.c_int),
+        ("trades", ctypes.c_uint64),
+        ("bytes", ctypes.c_uint64),
+        ("inserted", ctypes.c_int64),
+        ("updated", ctypes.c_int64),
+        ("interrupted", ctypes.c_int),
+        ("unreachable", ctypes.c_int),
+    ]
+
+
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
 
@@ -193,6 +277,31 @@ def _declare(so: ctypes.CDLL) -> None:
         p(AgtError),
     ]
     so.agt_fetch_hour.restype = ctypes.c_int
+
+    c_sync_p = ctypes.c_void_p
+    so.agt_sync_opts_default.argtypes = [p(AgtSyncOpts)]
+    so.agt_sync_opts_default.restype = None
+    so.agt_sync_open.argtypes = [ctypes.c_char_p, p(AgtSyncOpts), p(c_sync_p), p(AgtError)]
+    so.agt_sync_open.restype = ctypes.c_int
+    so.agt_sync_close.argtypes = [c_sync_p]
+    so.agt_sync_close.restype = None
+    so.agt_sync_download.argtypes = [
+        c_sync_p, p(ctypes.c_char_p), ctypes.c_size_t, ctypes.c_int64, ctypes.c_int64,
+        p(AgtSyncReport), p(AgtError),
+    ]
+    so.agt_sync_download.restype = ctypes.c_int
+    so.agt_sync_update.argtypes = [
+        c_sync_p, p(ctypes.c_char_p), ctypes.c_size_t, ctypes.c_int, p(AgtSyncReport), p(AgtError),
+    ]
+    so.agt_sync_update.restype = ctypes.c_int
+    so.agt_sync_retry.argtypes = [c_sync_p, p(AgtSyncReport), p(AgtError)]
+    so.agt_sync_retry.restype = ctypes.c_int
+    so.agt_sync_repair_hours.argtypes = [
+        c_sync_p, ctypes.c_char_p, p(ctypes.c_int64), ctypes.c_size_t, p(AgtSyncReport), p(AgtError),
+    ]
+    so.agt_sync_repair_hours.restype = ctypes.c_int
+    so.agt_symbol_normalize.argtypes = [ctypes.c_char_p, ctypes.c_char * 24, p(AgtError)]
+    so.agt_symbol_normalize.restype = ctypes.c_int
 
 
 def lib() -> ctypes.CDLL:

@@ -63,17 +63,7 @@ class LakeError(RuntimeError):
         self.message = message
 
 
-class _Changes(ctypes.Structure):
-    """``struct agt_changes``."""
-
-    _fields_ = [
-        ("rows", _lib.AgtTrades),
-        ("type", ctypes.POINTER(ctypes.c_uint8)),
-        ("version", ctypes.POINTER(ctypes.c_int64)),
-        ("commit_ts_us", ctypes.POINTER(ctypes.c_int64)),
-        ("len", ctypes.c_size_t),
-        ("cap", ctypes.c_size_t),
-    ]
+_Changes = _lib.AgtChanges
 
 
 _declared: set[int] = set()

@@ -197,10 +197,13 @@ static agt_status fetch_hour_kept(hour_stash *hs, agt_trades *rows, agt_hour_inf
     return st;
 }
 
-/* Step 1's verdict on a symbol the exchange does not list. */
+/* Step 1's verdict on a symbol the exchange does not list (the exchange's
+ * code stays in the error: the caller can tell it from a bad argument). */
 static agt_status refuse_symbol(run_ctx *r, const char *symbol)
 {
-    return agt_err(r->err, AGT_EINVAL, "unknown symbol '%s' (the exchange does not list it)", symbol);
+    agt_err(r->err, AGT_EINVAL, "unknown symbol '%s' (the exchange does not list it)", symbol);
+    if (r->err) r->err->api_code = -1121;
+    return AGT_EINVAL;
 }
 
 /*

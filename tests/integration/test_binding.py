@@ -26,13 +26,25 @@ STRUCTS: dict[str, type[ctypes.Structure]] = {
     "agt_trades": _lib.AgtTrades,
     "agt_client_opts": _lib.AgtClientOpts,
     "agt_hour_info": _lib.AgtHourInfo,
+    "agt_hour_meta": _lib.AgtHourMeta,
+    "agt_commit_result": _lib.AgtCommitResult,
+    "agt_changes": _lib.AgtChanges,
+    "agt_sync_opts": _lib.AgtSyncOpts,
+    "agt_sync_event": _lib.AgtSyncEvent,
+    "agt_sync_report": _lib.AgtSyncReport,
 }
+
+
+def test_every_mirror_is_checked() -> None:
+    mirrors = {name for name, obj in vars(_lib).items()
+               if isinstance(obj, type) and issubclass(obj, ctypes.Structure)}
+    assert mirrors == {py.__name__ for py in STRUCTS.values()}
 
 
 @pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
 def test_ctypes_layout_matches_c_headers(tmp_path: Path) -> None:
     lines = ["#include <stdio.h>", "#include <stddef.h>", '#include "aggtrades/common.h"',
-             '#include "aggtrades/fetch.h"', "int main(void) {"]  # fmt: skip
+             '#include "aggtrades/aggtrades.h"', "int main(void) {"]  # fmt: skip
     for cname, py in STRUCTS.items():
         lines.append(f'printf("{cname} sizeof %zu\\n", sizeof(struct {cname}));')
         for field, _ in py._fields_:
