@@ -11,7 +11,9 @@
 # corpus (-merge=1): only the inputs that reach coverage it does not are added
 # to fuzz/corpus/<target>/ (named by their SHA-1), ready to commit; the named
 # seeds and kept reproducers stay as they are.
-# FUZZ_NICE (default 10) is the niceness the targets run at.
+# FUZZ_NICE (default 10) is the niceness the targets run at. What the code
+# under test prints is discarded (-close_fd_mask=3: the tool's messages);
+# libFuzzer's and the sanitizers' reports still reach the log.
 #
 # Per target it prints the executions, executions per second, the coverage
 # (libFuzzer's "cov:", edges of the instrumented code reached) and the
@@ -40,6 +42,7 @@ for t in "${targets[@]}"; do
   log=$work/log
   seeds=fuzz/corpus/$t
   nice -n "${FUZZ_NICE:-10}" "$bin" -max_total_time="$secs" -print_final_stats=1 -timeout=10 \
+    -close_fd_mask=3 \
     -artifact_prefix="$work/" "$work/corpus" "$seeds" >"$log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

@@ -110,6 +110,7 @@ BAD = [
     (["download", "ETHBTC", "--start", "2024-03-01", "--end", "2024-03-02"], "is in the future"),
     (["completion", "fish"], "unsupported shell 'fish'"),
     (["retry", "extra"], "retry takes no arguments"),
+    (["--api-url", "ftp://127.0.0.1:9", "download", "ETHBTC", *D], "invalid api url 'ftp://127.0.0.1:9'"),
 ]
 
 

@@ -194,4 +194,8 @@ int cmd_completion(int argc, char **argv, cli_ctx *ctx);
 /* The global options' help text (shared by every usage text). */
 extern const char cli_global_help[];
 
+/* The whole tool (dispatch.c): global options from the environment and argv,
+ * then the command; returns the process exit status. */
+int cli_main(int argc, char **argv);
+
 #endif

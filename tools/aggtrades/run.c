@@ -116,6 +116,8 @@ int cli_sync_now(agt_sync *s, int64_t *now_us)
     agt_status st = agt_sync_server_time(s, now_us, &err);
     if (st == AGT_OK) return 0;
     cli_error("%s", err.message);
+    /* A URL that is no http(s) URL is bad input, like any other. */
+    if (st == AGT_EINVAL) return EXIT_USAGE;
     /* No unit was tried, so none is in .retry: a status of its own says the
      * exchange is out of reach (network, geo-block, firewall, ban). */
     return st == AGT_ECANCELLED ? EXIT_INTERRUPTED : EXIT_UNREACHABLE;

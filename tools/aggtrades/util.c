@@ -254,6 +254,10 @@ int cli_need_symbols(const char *verb, int npos)
 
 int cli_parse_global(cli_ctx *ctx, int argc, char **argv)
 {
+    /* A new command line: nothing of an earlier one's (that failed before
+     * apply_globals) may be applied to it, its argv may be gone. */
+    g_color_arg = NULL;
+    g_interval_set = 0;
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
