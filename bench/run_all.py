@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Run every benchmark of bench/ in turn: fetch, paging, parquet, lake, read, export, size,
-ingest, then draw the plots (bench/plots.py).
+ingest, changes, then draw the plots (bench/plots.py).
 
     .venv/bin/python bench/run_all.py [--only fetch,lake] [--lake-args "--rows-per-hour 20000"]
 
@@ -33,6 +33,7 @@ BENCHMARKS = {
     "export": ["--runs", "3", "--write-results"],
     "size": ["--write-results"],
     "ingest": ["--write-results"],
+    "changes": ["--write-results"],
     "plots": [],  # last: draws bench/*.png from what the others left in bench/out/
 }
 

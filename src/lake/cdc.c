@@ -27,26 +27,19 @@
  * hour has no data file, so these keys are the only copy of its statistics
  * outside metadata/stats/ (agt_lake_rebuild_stats reads them, rebuild.c).
  *
- * The file is written under its final name by atomic rename, and is
- * rewritten identically if recovery redoes the commit.
+ * Inserted rows are recorded by reference when their ids form few runs
+ * (always for a fresh hour): aggtrades.insert_file, aggtrades.insert_ranges
+ * and aggtrades.insert_xxh64 name the data file, the ids and a digest of
+ * the rows, which are then not copied (cdc_ref.c; read_changes rebuilds
+ * them, exactly or not at all). Otherwise, and in files written before
+ * this, the inserts are rows of type "insert". Update images are always
+ * rows: they are the only copy of a replaced value. A file of version 0.1.0
+ * or earlier holds every insert as a row; both read the same.
  *
- * Why inserts are stored in full, not by reference to the data file (the
- * idea of recording only "version, file, id range" for an insert-only
- * commit was measured and declined). A fresh 60,000-row hour writes
- * 1,980,150 bytes of WAL (the BEGIN holds every row, 33 bytes each),
- * 431,563 of data file, 369,908 of change file and 478 of statistics:
- * 2.78 MB, of which a by-reference insert would save 13 %, not half (the
- * WAL dominates and cannot shrink: it is what makes the rows durable before
- * any file is touched). On disk after the WAL's checkpoint it would save
- * 46 %, but at a price in exactness: a later commit that updates the hour
- * rewrites the data file, so every earlier insert pointing at it must
- * first be materialised (an extra rewrite of old change files inside that
- * commit, a second file to make crash-safe and idempotent in recovery), or
- * the reader must undo later updates from their pre-images, version by
- * version, to recover the values as inserted. Either way a change file
- * would no longer be immutable once written, and read_changes(v) would
- * depend on data files that verify may find damaged. Not worth it for a
- * 13 % cut in bytes written; the change files stay self-contained.
+ * The file is written under its final name by atomic rename, and is
+ * rewritten identically if recovery redoes the commit. read_changes reports
+ * the commits in version order and stops before one whose data file does
+ * not hold it yet while the WAL has it in flight.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -69,7 +62,14 @@ const char *agt_change_type_name(agt_change_type t)
 agt_status agt_cdc_encode(const agt_wal_begin *b, const agt_merge *m, const agt_file_stats *fs,
                           agt_buf *out, agt_error *err)
 {
-    size_t n = m->ins.len + m->pre.len + m->post.len;
+    /* inserts by reference when they can be (cdc_ref.c), else their rows */
+    char ranges[AGT_CDC_RANGES_MAX], digest[24], drel[160];
+    int by_ref = agt_cdc_ref_ranges(&m->ins, ranges, sizeof ranges) &&
+                 agt_lake_data_rel(b->symbol, b->hour_start_us, drel, sizeof drel, NULL) == AGT_OK;
+    if (by_ref) snprintf(digest, sizeof digest, "%016" PRIx64, agt_cdc_rows_hash(&m->ins));
+    const agt_trades none = {0};
+    const agt_trades *ins = by_ref ? &none : &m->ins;
+    size_t n = ins->len + m->pre.len + m->post.len;
     agt_trades rows;
     agt_trades_init(&rows);
     const char **types = malloc((n ? n : 1) * sizeof *types);
@@ -78,11 +78,11 @@ agt_status agt_cdc_encode(const agt_wal_begin *b, const agt_merge *m, const agt_
     agt_status s = (types && ver && cts) ? agt_trades_reserve(&rows, n ? n : 1) : AGT_ENOMEM;
     /* merge inserts and (pre, post) pairs by trade id */
     size_t i = 0, j = 0;
-    while (s == AGT_OK && (i < m->ins.len || j < m->pre.len)) {
-        if (j == m->pre.len || (i < m->ins.len && m->ins.trade_id[i] < m->pre.trade_id[j])) {
+    while (s == AGT_OK && (i < ins->len || j < m->pre.len)) {
+        if (j == m->pre.len || (i < ins->len && ins->trade_id[i] < m->pre.trade_id[j])) {
             types[rows.len] = change_names[0];
-            s = agt_trades_push(&rows, m->ins.trade_id[i], m->ins.ts_us[i], m->ins.price[i],
-                                m->ins.quantity[i], m->ins.is_buyer_maker[i]);
+            s = agt_trades_push(&rows, ins->trade_id[i], ins->ts_us[i], ins->price[i],
+                                ins->quantity[i], ins->is_buyer_maker[i]);
             i++;
         } else {
             types[rows.len] = change_names[1];
@@ -113,7 +113,7 @@ agt_status agt_cdc_encode(const agt_wal_begin *b, const agt_merge *m, const agt_
         snprintf(v_rows, sizeof v_rows, "%" PRId64, fs->rows);
         snprintf(v_prev, sizeof v_prev, "%" PRId64, fs->prev_id);
         snprintf(v_fetch, sizeof v_fetch, "%" PRId64, fs->fetched_at_us);
-        const agt_pq_kv kv[] = {
+        agt_pq_kv kv[16] = {
             {"aggtrades.commit_version", v_ver}, {"aggtrades.commit_timestamp_us", v_cts},
             {"aggtrades.symbol", b->symbol},     {"aggtrades.hour_start_us", v_hour},
             {"aggtrades.inserted", v_ins},       {"aggtrades.updated", v_upd},
@@ -122,6 +122,12 @@ agt_status agt_cdc_encode(const agt_wal_begin *b, const agt_merge *m, const agt_
             {"aggtrades.rows", v_rows},          {"aggtrades.prev_id", v_prev},
             {"aggtrades.complete", fs->complete ? "true" : "false"},
             {"aggtrades.fetched_at_us", v_fetch}};
+        size_t n_kv = 13;
+        if (by_ref) {
+            kv[n_kv++] = (agt_pq_kv){"aggtrades.insert_file", drel};
+            kv[n_kv++] = (agt_pq_kv){"aggtrades.insert_ranges", ranges};
+            kv[n_kv++] = (agt_pq_kv){"aggtrades.insert_xxh64", digest};
+        }
         const agt_pq_column cols[] = {
             {"trade_id", AGT_PQ_INT64, AGT_PQ_NO_DICT, rows.trade_id},
             {"timestamp", AGT_PQ_TIMESTAMP_US, AGT_PQ_NO_DICT, rows.ts_us},
@@ -134,7 +140,7 @@ agt_status agt_cdc_encode(const agt_wal_begin *b, const agt_merge *m, const agt_
         agt_pq_write_opts o;
         agt_pq_write_opts_default(&o);
         o.kv = kv;
-        o.n_kv = sizeof kv / sizeof kv[0];
+        o.n_kv = n_kv;
         out->len = 0;
         s = agt_pq_write(cols, sizeof cols / sizeof cols[0], rows.len, &o, out, err);
     }
@@ -169,10 +175,117 @@ static int64_t kv_i64(agt_pq_file *f, const char *key)
     return v ? strtoll(v, NULL, 10) : -1;
 }
 
-/* Read one change file and report it. */
-static agt_status read_one(const char *path, agt_lake_commit_fn on_commit,
-                           agt_lake_change_fn on_change, void *user, agt_error *err)
+/* Rows of an open change file and their change types. */
+static agt_status file_rows(agt_pq_file *f, const char *path, agt_trades *t, uint8_t **types,
+                            agt_error *err)
 {
+    *types = NULL;
+    int64_t n = agt_pq_num_rows(f);
+    if (n == 0) return AGT_OK;
+    agt_error e2;
+    agt_error_clear(&e2);
+    agt_buf strs;
+    agt_buf_init(&strs, 0);
+    size_t *offs = malloc((size_t)n * sizeof *offs);
+    uint8_t *ty = malloc((size_t)n);
+    int c_type = agt_pq_column_index(f, "_change_type");
+    agt_status s = AGT_OK;
+    if (!offs || !ty || agt_trades_reserve(t, (size_t)n) != AGT_OK) s = agt_err(err, AGT_ENOMEM, "out of memory");
+    else if (c_type < 0) s = agt_err(err, AGT_ECORRUPT, "change file '%s' has no _change_type", path);
+    if (s == AGT_OK) s = agt_pq_read_trades(f, INT64_MIN, INT64_MAX, AGT_COL_ALL, t, &e2);
+    if (s == AGT_OK) s = agt_pq_read_strings(f, c_type, 0, n, &strs, offs, &e2);
+    if (s == AGT_OK && t->len != (size_t)n) s = AGT_ECORRUPT;
+    if (s != AGT_OK && s != AGT_ENOMEM)
+        s = agt_err(err, AGT_ECORRUPT, "change file '%s': %s", path, e2.message);
+    for (size_t i = 0; s == AGT_OK && i < t->len; i++) {
+        const char *name = (const char *)strs.data + offs[i];
+        ty[i] = !strcmp(name, "insert")            ? AGT_CHANGE_INSERT
+                : !strcmp(name, "update_preimage") ? AGT_CHANGE_UPDATE_PREIMAGE
+                                                   : AGT_CHANGE_UPDATE_POSTIMAGE;
+    }
+    free(offs);
+    agt_buf_release(&strs);
+    if (s != AGT_OK) free(ty);
+    else *types = ty;
+    return s;
+}
+
+agt_status agt_cdc_file_rows(const char *path, agt_trades *t, uint8_t **types, agt_error *err)
+{
+    agt_error e2;
+    agt_error_clear(&e2);
+    agt_pq_file *f = NULL;
+    if (agt_pq_open(path, &f, &e2) != AGT_OK)
+        return agt_err(err, AGT_ECORRUPT, "change file '%s': %s", path, e2.message);
+    agt_status s = file_rows(f, path, t, types, err);
+    agt_pq_close(f);
+    return s;
+}
+
+/*
+ * The change files of one read_changes call: their versions and, once an
+ * insert reference needs them (cdc_ref.c), each one's hour and whether it
+ * updated rows (read from the footers of the files after the first
+ * reference, once).
+ */
+typedef struct feed {
+    agt_lake *l;
+    const char *symbol;
+    const int64_t *v;
+    size_t n;
+    size_t known_from; /* hour[]/upd[] are read for indexes >= this (n: none) */
+    int64_t *hour;
+    uint8_t *upd;
+} feed;
+
+static agt_status feed_path(const feed *fd, size_t i, char *path, size_t n, agt_error *err)
+{
+    char rel[160];
+    agt_lake_change_rel(fd->l, fd->symbol, fd->v[i], rel, sizeof rel);
+    return agt_lake_path(fd->l, path, n, rel, err);
+}
+
+/* Versions after index i of commits of `hour` that updated rows (*out malloc'd). */
+static agt_status later_updates(feed *fd, size_t i, int64_t hour, int64_t **out, size_t *n_out,
+                                agt_error *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (fd->known_from > i + 1) {
+        if (!fd->hour && (!(fd->hour = calloc(fd->n, sizeof *fd->hour)) || !(fd->upd = calloc(fd->n, 1))))
+            return agt_err(err, AGT_ENOMEM, "out of memory");
+        for (size_t j = i + 1; j < fd->known_from; j++) {
+            char path[AGT_LAKE_PATH_MAX];
+            AGT_TRY(feed_path(fd, j, path, sizeof path, err));
+            agt_error e2;
+            agt_error_clear(&e2);
+            agt_pq_file *f = NULL;
+            if (agt_pq_open(path, &f, &e2) != AGT_OK)
+                return agt_err(err, AGT_ECORRUPT, "change file '%s': %s", path, e2.message);
+            fd->hour[j] = kv_i64(f, "aggtrades.hour_start_us");
+            fd->upd[j] = kv_i64(f, "aggtrades.updated") > 0;
+            agt_pq_close(f);
+        }
+        fd->known_from = i + 1;
+    }
+    int64_t *v = NULL;
+    size_t len = 0, cap = 0;
+    for (size_t j = i + 1; j < fd->n; j++)
+        if (fd->upd[j] && fd->hour[j] == hour && agt_i64s_append(&v, &len, &cap, &fd->v[j], 1) != AGT_OK) {
+            free(v);
+            return agt_err(err, AGT_ENOMEM, "out of memory");
+        }
+    *out = v;
+    *n_out = len;
+    return AGT_OK;
+}
+
+/* Report every change of commit fd->v[i], in trade id order. *stop = 1: it is still in flight. */
+static agt_status read_one(feed *fd, size_t i, agt_lake_commit_fn on_commit,
+                           agt_lake_change_fn on_change, void *user, int *stop, agt_error *err)
+{
+    char path[AGT_LAKE_PATH_MAX];
+    AGT_TRY(feed_path(fd, i, path, sizeof path, err));
     agt_error e2;
     agt_error_clear(&e2);
     agt_pq_file *f = NULL;
@@ -188,47 +301,43 @@ static agt_status read_one(const char *path, agt_lake_commit_fn on_commit,
     ci.skipped = kv_i64(f, "aggtrades.skipped");
     const char *src = agt_pq_kv_get(f, "aggtrades.source");
     snprintf(ci.source, sizeof ci.source, "%s", src ? src : "");
-    if (on_commit && on_commit(user, &ci) != 0) {
-        agt_pq_close(f);
-        return agt_err(err, AGT_ECANCELLED, "stopped by the caller");
-    }
-    int64_t n = agt_pq_num_rows(f);
-    if (!on_change || n == 0) {
-        agt_pq_close(f);
-        return AGT_OK;
-    }
-    agt_trades t;
+    agt_trades ins, t;
+    agt_trades_init(&ins);
     agt_trades_init(&t);
-    agt_buf strs;
-    agt_buf_init(&strs, 0);
-    size_t *offs = malloc((size_t)n * sizeof *offs);
-    int c_type = agt_pq_column_index(f, "_change_type");
-    if (!offs || agt_trades_reserve(&t, (size_t)n) != AGT_OK) s = agt_err(err, AGT_ENOMEM, "out of memory");
-    else if (c_type < 0) s = agt_err(err, AGT_ECORRUPT, "change file '%s' has no _change_type", path);
-    if (s == AGT_OK) s = agt_pq_read_trades(f, INT64_MIN, INT64_MAX, AGT_COL_ALL, &t, &e2);
-    if (s == AGT_OK) s = agt_pq_read_strings(f, c_type, 0, n, &strs, offs, &e2);
-    if (s == AGT_OK && t.len != (size_t)n) s = AGT_ECORRUPT;
-    if (s != AGT_OK && s != AGT_ENOMEM)
-        s = agt_err(err, AGT_ECORRUPT, "change file '%s': %s", path, e2.message);
-    for (size_t i = 0; s == AGT_OK && i < t.len; i++) {
-        const char *ty = (const char *)strs.data + offs[i];
+    uint8_t *types = NULL;
+    if (agt_pq_kv_get(f, "aggtrades.insert_ranges")) {
+        int64_t *later = NULL;
+        size_t n_later = 0;
+        s = later_updates(fd, i, ci.hour_start_us, &later, &n_later, err);
+        if (s == AGT_OK)
+            s = agt_cdc_ref_resolve(fd->l, fd->symbol, f, path, ci.version, later, n_later, &ins,
+                                    stop, err);
+        free(later);
+    }
+    if (s == AGT_OK && !*stop && on_commit && on_commit(user, &ci) != 0)
+        s = agt_err(err, AGT_ECANCELLED, "stopped by the caller");
+    if (s == AGT_OK && !*stop && on_change) s = file_rows(f, path, &t, &types, err);
+    /* the inserts referred to and the file's rows have disjoint ids: merge them by id */
+    size_t a = 0, b = 0;
+    while (s == AGT_OK && !*stop && on_change && (a < ins.len || b < t.len)) {
+        int from_ins = b == t.len || (a < ins.len && ins.trade_id[a] < t.trade_id[b]);
+        const agt_trades *src_t = from_ins ? &ins : &t;
+        size_t k = from_ins ? a++ : b++;
         agt_change c;
-        c.type = strcmp(ty, "insert") == 0            ? AGT_CHANGE_INSERT
-                 : strcmp(ty, "update_preimage") == 0 ? AGT_CHANGE_UPDATE_PREIMAGE
-                                                      : AGT_CHANGE_UPDATE_POSTIMAGE;
+        c.type = from_ins ? AGT_CHANGE_INSERT : (agt_change_type)types[k];
         c.version = ci.version;
         c.commit_ts_us = ci.commit_ts_us;
         c.hour_start_us = ci.hour_start_us;
-        c.trade_id = t.trade_id[i];
-        c.ts_us = t.ts_us[i];
-        c.price = t.price[i];
-        c.quantity = t.quantity[i];
-        c.is_buyer_maker = t.is_buyer_maker[i];
+        c.trade_id = src_t->trade_id[k];
+        c.ts_us = src_t->ts_us[k];
+        c.price = src_t->price[k];
+        c.quantity = src_t->quantity[k];
+        c.is_buyer_maker = src_t->is_buyer_maker[k];
         if (on_change(user, &c) != 0) s = agt_err(err, AGT_ECANCELLED, "stopped by the caller");
     }
-    free(offs);
-    agt_buf_release(&strs);
+    free(types);
     agt_trades_release(&t);
+    agt_trades_release(&ins);
     agt_pq_close(f);
     return s;
 }
@@ -325,13 +434,13 @@ agt_status agt_lake_read_changes(agt_lake *lake, const char *symbol, int64_t sin
     int64_t *v = NULL;
     size_t n = 0;
     AGT_TRY(agt_cdc_versions(lake, symbol, since_version, &v, &n, err));
+    feed fd = {lake, symbol, v, n, n, NULL, NULL};
     agt_status s = AGT_OK;
-    for (size_t i = 0; i < n && s == AGT_OK; i++) {
-        char crel[128], path[AGT_LAKE_PATH_MAX];
-        agt_lake_change_rel(lake, symbol, v[i], crel, sizeof crel);
-        s = agt_lake_path(lake, path, sizeof path, crel, err);
-        if (s == AGT_OK) s = read_one(path, on_commit, on_change, user, err);
-    }
+    int stop = 0; /* a commit still in flight: the feed ends before it */
+    for (size_t i = 0; i < n && s == AGT_OK && !stop; i++)
+        s = read_one(&fd, i, on_commit, on_change, user, &stop, err);
+    free(fd.hour);
+    free(fd.upd);
     free(v);
     return s;
 }

@@ -395,6 +395,9 @@ int agt_trades_contiguous(const agt_trades *t);
 agt_status agt_cdc_encode(const agt_wal_begin *b, const agt_merge *m, const agt_file_stats *fs,
                           agt_buf *out, agt_error *err);
 
+/* Rows of a change file and their agt_change_type (*types malloc'd; caller frees). */
+agt_status agt_cdc_file_rows(const char *path, agt_trades *t, uint8_t **types, agt_error *err);
+
 /*
  * Sorted versions > `since` of the symbol's change files (from the file
  * names; no file is opened). *v is malloc'd (NULL when *n is 0).
@@ -405,6 +408,28 @@ void agt_cdc_cache_free(agt_lake *l);
 /* The highest version of any symbol's change file (0 if none): every commit
    writes its change file before its data file, so no version above it is on disk. */
 agt_status agt_cdc_max_version(agt_lake *l, int64_t *max, agt_error *err);
+
+/* ---- cdc_ref.c: inserts recorded by reference ------------------------- */
+
+#define AGT_CDC_MAX_RUNS 16
+#define AGT_CDC_RANGES_MAX (AGT_CDC_MAX_RUNS * 42 + 1)
+/* "a-b[,c-d...]" of the ids of `ins` (sorted) into buf (AGT_CDC_RANGES_MAX); 0 if not
+   representable (no rows, or more than AGT_CDC_MAX_RUNS runs). */
+int agt_cdc_ref_ranges(const agt_trades *ins, char *buf, size_t n);
+/* XXH64 of rows as an insert reference records it. */
+uint64_t agt_cdc_rows_hash(const agt_trades *t);
+struct agt_pq_file;
+/*
+ * The rows inserted by the commit `version` whose change file `f` (at
+ * `path`) records them by reference, appended to `out` in id order. `later`:
+ * the versions after it (ascending) of commits of the same hour that updated
+ * rows. *in_flight = 1 (nothing appended) if the data file does not hold the
+ * commit yet and the WAL has it in flight. AGT_ECORRUPT if the rows cannot
+ * be rebuilt exactly.
+ */
+agt_status agt_cdc_ref_resolve(agt_lake *l, const char *symbol, struct agt_pq_file *f,
+                               const char *path, int64_t version, const int64_t *later,
+                               size_t n_later, agt_trades *out, int *in_flight, agt_error *err);
 
 /* ---- rebuild.c --------------------------------------------------------- */
 

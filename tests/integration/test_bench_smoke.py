@@ -50,3 +50,8 @@ def test_ingest_read_and_plots_smoke(tmp_path):
     assert "2 of 3 plots written" in out  # the lake growth needs bench/lake.py's year lake
     for name in ("plot_ingest.png", "plot_memory.png"):
         assert (plots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_changes_smoke(tmp_path):
+    out = run_bench("changes.py", tmp_path)
+    assert "change feed" in out and "every row copied" in out

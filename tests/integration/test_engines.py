@@ -1,7 +1,7 @@
 """Every engine opens the lake root the obvious way and sees each trade once.
 
 The lake is made by the real binary against the simulator: ``download`` of two
-symbols, then one stored hour's prices changed behind the lake's back and
+symbols, then one stored hour committed again with other prices and
 ``update --force`` (so the change feed holds inserts and update images), then
 the hidden names a commit in flight or a crash leaves planted (a temporary
 of garbage, a previous version of a data file, a change file being written):
@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from aggtrades import read_changes, read_trades
+from test_lake import Writer
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("AGT_BIN", str(REPO / "build" / "aggtrades"))
@@ -61,9 +62,17 @@ def lake(start_sim_module: Any, tmp_path_factory: pytest.TempPathFactory) -> Pat
     root = home / "data"
     p = run(sim, root, "download", *SYMBOLS, "--start", "2024-02-05", "--end", "2024-02-06")
     assert p.returncode == 0, p.stderr
+    # an hour committed with other prices (through the lake: a commit of its own), which
+    # update --force puts back: two commits of real updates, before and after images
     t = pq.read_table(root / TAMPERED)
-    t = t.set_column(2, "price", pc.multiply(t.column("price"), pa.scalar(2.0)))
-    pq.write_table(t, root / TAMPERED, compression="zstd")
+    w = Writer(root)
+    us = pc.cast(t.column("timestamp"), pa.int64()).to_pylist()
+    w.commit("ETHBTC", us[0] // 3_600_000_000 * 3_600_000_000,
+             [(i, u, 2 * p, q, b) for i, u, p, q, b in zip(t.column("trade_id").to_pylist(), us,
+                                                         t.column("price").to_pylist(),
+                                                         t.column("quantity").to_pylist(),
+                                                         t.column("is_buyer_maker").to_pylist())])
+    w.close()
     p = run(sim, root, "update", "ETHBTC", "--force")
     assert p.returncode == 0, p.stderr
     assert f", {t.num_rows:,} updated" in p.stdout
@@ -137,7 +146,7 @@ def doc_blocks() -> list[tuple[str, str]]:
     return out
 
 
-RESULTS = ("trades", "window", "changes")
+RESULTS = ("trades", "window", "changes", "references")
 
 
 def run_block(code: str, lake: Path, spark: Any = None) -> dict[str, Any]:
@@ -254,16 +263,35 @@ def test_pruning_by_partition(lake: Path) -> None:
 
 
 def test_change_feed_blocks(lake: Path) -> None:
+    """The rows the change files hold, as each engine reads them, are read_changes' rows but
+    the inserts recorded by reference (named by each file's key-value metadata)."""
     want = pd.concat([read_changes(lake, s).assign(symbol=s) for s in SYMBOLS], ignore_index=True)
     kinds = want["_change_type"].value_counts().to_dict()
     assert kinds.get("update_preimage", 0) == kinds.get("update_postimage", 0) > 0
+    assert kinds["insert"] == len(truth(lake))  # every stored trade was inserted once
+    refs = {}
+    for p in (lake / "metadata" / "_changes").glob("*/*.pq"):
+        md = pq.read_metadata(p).metadata
+        if b"aggtrades.insert_ranges" in md:
+            refs[int(md[b"aggtrades.commit_version"])] = md[b"aggtrades.insert_ranges"].decode()
+    assert refs  # a fresh hour's inserts are references
+
+    def referred(r: pd.Series) -> bool:
+        runs = refs.get(r["_commit_version"], "")
+        return r["_change_type"] == "insert" and any(
+            int(a) <= r["trade_id"] <= int(b) for a, b in (x.split("-") for x in runs.split(",") if x))
+
+    held = want[~want.apply(referred, axis=1)]
     key = ["symbol", "_commit_version", "trade_id", "_change_type"]
-    want_rows = want[key].astype({"symbol": str}).sort_values(key).reset_index(drop=True)
+    want_rows = held[key].astype({"symbol": str}).sort_values(key).reset_index(drop=True)
     blocks = [c for s, c in doc_blocks() if s == "The change feed"]
     assert len(blocks) == 3
     for code in blocks:
-        got = run_block(code, lake)["changes"]
+        ns = run_block(code, lake)
+        got = ns["changes"]
         assert str(got["_commit_timestamp"].dtype.tz) in ("UTC", "Etc/UTC")
         got_rows = got[key].astype({"symbol": str}).sort_values(key).reset_index(drop=True)
         pd.testing.assert_frame_equal(got_rows, want_rows, check_dtype=False)
-        assert math.isclose(got["price"].sum(), want["price"].sum(), rel_tol=1e-12)
+        assert math.isclose(got["price"].sum(), held["price"].sum(), rel_tol=1e-12)
+        if "references" in ns:
+            assert len(ns["references"]) == len(refs)

@@ -213,13 +213,16 @@ def test_update_force_takes_old_days_from_the_archive_and_records_changes(clean:
     aggtrades = pytest.importorskip("aggtrades")
     root = tmp_path / "lake"
     stored_lake(clean, root)
+    v0 = int(aggtrades.read_changes(root, SYM)["_commit_version"].max())
     # the exchange and the lake disagree on one old hour (prices doubled behind the
     # lake's back): --force must overwrite it and record before and after images
     tampered = root / "symbol=BTCUSDT" / "year=2024" / "month=2" / "day=11" / "BTCUSDT_20240211_05.parquet"
     t = pq.read_table(tampered)
     pq.write_table(t.set_column(2, "price", pc.multiply(t.column("price"), pa.scalar(2.0))),
                    tampered, compression="zstd")
-    v0 = int(aggtrades.read_changes(root, SYM)["_commit_version"].max())
+    # the hour's first insert is recorded by reference: its data file no longer proves it
+    with pytest.raises(aggtrades.lake.LakeError, match="are no longer those it recorded"):
+        aggtrades.read_changes(root, SYM)
     old_files = change_files(root)
     clean.control(reset_counters=True)
 
@@ -241,6 +244,10 @@ def test_update_force_takes_old_days_from_the_archive_and_records_changes(clean:
     post = ch[ch["_change_type"] == "update_postimage"].set_index("trade_id")["price"]
     assert sorted(pre.index) == sorted(post.index) == sorted(t.column("trade_id").to_pylist())
     assert all(pre[i] == 2 * post[i] for i in post.index)
+    # fetched again, the file proves the first insert again: the whole feed reads
+    everything = aggtrades.read_changes(root, SYM)
+    assert (everything["_change_type"] == "insert").sum() == len(
+        truth_rows(clean, SYM, iso_us("2024-02-10T00:00:00Z"), iso_us("2024-02-15T00:30:00Z")))
     # one change file per committed hour; every other row was a duplicate, skipped
     new_files = sorted(change_files(root) - old_files)
     assert len(new_files) == 121
