@@ -4,9 +4,10 @@ A fresh virtual environment outside the checkout installs the checkout with
 plain ``pip install`` (build isolation, scikit-build-core compiling the C
 sources). Everything after runs from /tmp with no ``AGT_*`` and no
 ``PYTHONPATH`` in the environment, so only the installed package can answer:
-``get_hourly_agg_trades`` against the simulator, the ``aggtrades`` command of
-the wheel building a lake, ``read_trades`` reading it back, both exact against
-the simulator's truth; the versions; ``python -m aggtrades``.
+``get_hourly_agg_trades`` against the simulator; ``aggtrades.download``
+building a lake, and the ``aggtrades`` command of the wheel building another,
+each read back with ``read_trades``; all exact against the simulator's truth;
+the versions; ``python -m aggtrades``.
 
 One install (one C build, in pip's isolated build environment) serves the
 whole module.
@@ -106,6 +107,21 @@ def test_get_hourly_agg_trades_matches_the_truth(venv: Path, start_sim: Callable
                           "print(json.dumps(rows(df)))", SYMBOL, sim.url)
     want = truth(sim, DAY_US + 13 * HOUR_US, DAY_US + 14 * HOUR_US - 1)
     assert len(want) > 10 and got == want
+
+
+def test_download_then_read_trades_matches_the_truth(
+        venv: Path, tmp_path: Path, start_sim: Callable[..., SimProcess]) -> None:
+    sim = start_sim("--now", NOW)
+    got = py(venv, ROWS + "import json, sys, aggtrades\n"
+                          "r = aggtrades.download(sys.argv[1], sys.argv[2].lower(), sys.argv[3], sys.argv[3],"
+                          " api_url=sys.argv[4], archive_url=sys.argv[4])\n"
+                          "df = aggtrades.read_trades(sys.argv[1], sys.argv[2], '2024-02-05', '2024-02-05')\n"
+                          "print(json.dumps([r.status, r.units_done, r.units_failed, r.trades, rows(df)]))",
+             str(tmp_path / "lake"), SYMBOL, DAY, sim.url)
+    status, done, failed, trades, rows = got
+    want = truth(sim, DAY_US, DAY_US + 24 * HOUR_US - 1)
+    assert (status, done, failed) == ("AGT_OK", 24, 0)
+    assert trades == len(want) > 100 and rows == want
 
 
 def test_tool_download_then_read_trades_matches_the_truth(
