@@ -6,6 +6,7 @@
  * (temporary name, fsync, rename, fsync of the directory), so a crash leaves
  * either the old ledger or the new one.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,8 +143,14 @@ static int parse_line(const char *line, retry_unit *u)
                 while (*p && *p != ',' && *p != '}') p++;
             } else {
                 p = end;
-                if (!strcmp(key, "hour")) hour = (int)v;
-                else if (!strcmp(key, "attempts")) u->attempts = (int)v;
+                /* in range before narrowing: 4294967301 is no hour 5, -3 no count */
+                if (!strcmp(key, "hour")) {
+                    if (v < 0 || v > 23) return -1;
+                    hour = (int)v;
+                } else if (!strcmp(key, "attempts")) {
+                    if (v < 0 || v > INT_MAX) return -1;
+                    u->attempts = (int)v;
+                }
             }
         }
         p = skip_ws(p);
@@ -162,6 +169,41 @@ static int parse_line(const char *line, retry_unit *u)
     return 0;
 }
 
+agt_status retry_parse(const char *s, size_t n, retry_list *l,
+                       void (*bad)(void *ctx, int lineno), void *ctx)
+{
+    int lineno = 0;
+    for (size_t off = 0; off < n;) {
+        const char *line = s + off;
+        const char *nl = memchr(line, '\n', n - off);
+        size_t len = nl ? (size_t)(nl - line) : n - off;
+        char one[2048];
+        off += len + (nl != NULL);
+        lineno++;
+        snprintf(one, sizeof one, "%.*s", (int)(len < sizeof one ? len : sizeof one - 1), line);
+        const char *p = skip_ws(one);
+        if (*p == 0) continue;
+        retry_unit u;
+        if (len >= sizeof one || parse_line(one, &u) != 0) {
+            if (bad) bad(ctx, lineno);
+            continue;
+        }
+        if (retry_put(l, &u) != AGT_OK) return AGT_ENOMEM;
+    }
+    return AGT_OK;
+}
+
+typedef struct bad_line_ctx {
+    agt_sync *s;
+    const char *path;
+} bad_line_ctx;
+
+static void warn_bad_line(void *ctx, int lineno)
+{
+    bad_line_ctx *c = ctx;
+    sync_log(c->s, AGT_SYNC_WARNING, "ignoring malformed line %d of '%s'", lineno, c->path);
+}
+
 agt_status retry_load(agt_sync *s, agt_lake *lake, retry_list *l, agt_error *err)
 {
     char path[AGT_LAKE_PATH_MAX];
@@ -174,24 +216,9 @@ agt_status retry_load(agt_sync *s, agt_lake *lake, retry_list *l, agt_error *err
     agt_status st = agt_lake_read_file(lake, path, &b, (size_t)1 << 30, &e);
     if (st == AGT_ENOTFOUND) st = AGT_OK;
     else if (st != AGT_OK) st = agt_err(err, st, "cannot read '%s': %s", path, e.message);
-    int lineno = 0;
-    for (size_t off = 0; st == AGT_OK && off < b.len;) {
-        const char *line = (const char *)b.data + off;
-        const char *nl = memchr(line, '\n', b.len - off);
-        size_t len = nl ? (size_t)(nl - line) : b.len - off;
-        char one[2048];
-        off += len + (nl != NULL);
-        lineno++;
-        snprintf(one, sizeof one, "%.*s", (int)(len < sizeof one ? len : sizeof one - 1), line);
-        const char *p = skip_ws(one);
-        if (*p == 0) continue;
-        retry_unit u;
-        if (len >= sizeof one || parse_line(one, &u) != 0) {
-            sync_log(s, AGT_SYNC_WARNING, "ignoring malformed line %d of '%s'", lineno, path);
-            continue;
-        }
-        if (retry_put(l, &u) != AGT_OK) st = agt_err(err, AGT_ENOMEM, "out of memory");
-    }
+    bad_line_ctx c = {s, path};
+    if (st == AGT_OK && retry_parse((const char *)b.data, b.len, l, warn_bad_line, &c) != AGT_OK)
+        st = agt_err(err, AGT_ENOMEM, "out of memory");
     agt_buf_release(&b);
     return st;
 }
@@ -223,6 +250,25 @@ static void iso_time(int64_t us, char out[32])
              tm.hour, tm.minute, tm.second);
 }
 
+agt_status retry_format(const retry_list *l, agt_buf *b)
+{
+    agt_status st = AGT_OK;
+    b->len = 0;
+    for (size_t i = 0; i < l->n && st == AGT_OK; i++) {
+        const retry_unit *u = &l->v[i];
+        char t[32];
+        agt_tm tm;
+        agt_tm_from_us(u->hour_us, &tm);
+        iso_time(u->time_us, t);
+        st = agt_buf_printf(b, "{\"symbol\":\"%s\",\"date\":\"%04d-%02d-%02d\",\"hour\":%d,\"error\":",
+                            u->symbol, tm.year % 10000, tm.month, tm.day, tm.hour);
+        if (st == AGT_OK) st = json_str(b, u->error);
+        if (st == AGT_OK)
+            st = agt_buf_printf(b, ",\"attempts\":%d,\"time\":\"%s\"}\n", u->attempts, t);
+    }
+    return st;
+}
+
 agt_status retry_save(agt_lake *lake, const retry_list *l, agt_error *err)
 {
     char path[AGT_LAKE_PATH_MAX];
@@ -235,20 +281,8 @@ agt_status retry_save(agt_lake *lake, const retry_list *l, agt_error *err)
         return st == AGT_OK ? AGT_OK : agt_err(err, st, "%s", e.message);
     }
     agt_buf b;
-    agt_status st = AGT_OK;
     agt_buf_init(&b, 0);
-    for (size_t i = 0; i < l->n && st == AGT_OK; i++) {
-        const retry_unit *u = &l->v[i];
-        char t[32];
-        agt_tm tm;
-        agt_tm_from_us(u->hour_us, &tm);
-        iso_time(u->time_us, t);
-        st = agt_buf_printf(&b, "{\"symbol\":\"%s\",\"date\":\"%04d-%02d-%02d\",\"hour\":%d,\"error\":",
-                            u->symbol, tm.year % 10000, tm.month, tm.day, tm.hour);
-        if (st == AGT_OK) st = json_str(&b, u->error);
-        if (st == AGT_OK)
-            st = agt_buf_printf(&b, ",\"attempts\":%d,\"time\":\"%s\"}\n", u->attempts, t);
-    }
+    agt_status st = retry_format(l, &b);
     if (st != AGT_OK) {
         agt_buf_release(&b);
         return agt_err(err, st, "out of memory");

@@ -164,6 +164,12 @@ void retry_list_release(retry_list *l);
 agt_status retry_load(agt_sync *s, agt_lake *lake, retry_list *l, agt_error *err);
 /* Atomically rewrite (or remove, when empty) <root>/.retry. */
 agt_status retry_save(agt_lake *lake, const retry_list *l, agt_error *err);
+/* The units of a ledger's text s[0..n) added to `l`; the number of each
+ * malformed line goes to bad(ctx, lineno) (may be NULL). AGT_ENOMEM only. */
+agt_status retry_parse(const char *s, size_t n, retry_list *l,
+                       void (*bad)(void *ctx, int lineno), void *ctx);
+/* The ledger's text for `l`, replacing b's contents. AGT_ENOMEM only. */
+agt_status retry_format(const retry_list *l, agt_buf *b);
 /* Add or replace the entry for (symbol, hour). */
 agt_status retry_put(retry_list *l, const retry_unit *u);
 /* Remove the entry for (symbol, hour) if present. */
