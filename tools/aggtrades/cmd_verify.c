@@ -20,15 +20,16 @@ static const char usage[] =
     "Check the stored hours of SYMBOL: every data file is read back, its checksum\n"
     "and statistics recomputed, its trade ids checked for holes and for chaining\n"
     "with the previous hour; hours missing inside the range are listed too.\n"
-    "By default the range runs from the first stored trade to the newest stored\n"
-    "hour. Exit status 0 if nothing is wrong, 1 if problems remain.\n"
+    "By default the range runs from the oldest stored hour to the newest. Exit\n"
+    "status 0 if nothing is wrong, 1 if problems remain.\n"
     "\n"
     "Options:\n"
     "  --start TIME   first hour to check (a day or a time, UTC)\n"
     "  --end TIME     last hour to check (inclusive)\n"
-    "  --repair       rebuild damaged statistics from the data files, then fetch\n"
-    "                 every damaged, missing or incomplete hour again and commit\n"
-    "                 it; hours that still fail go to <root>/.retry\n"
+    "  --repair       rebuild damaged statistics from the data files, set damaged\n"
+    "                 and stray files aside (kept as .<name>.damaged-<time>), then\n"
+    "                 fetch every damaged, missing or incomplete hour again and\n"
+    "                 commit it; hours that still fail go to <root>/.retry\n"
     "  --source SRC   with --repair: auto (default), rest or archive. A day older\n"
     "                 than the exchange's yesterday whose 24 hours all need a new\n"
     "                 fetch comes from the daily archive proved with two rest\n"
@@ -39,8 +40,9 @@ static const char usage[] =
     "  aggtrades verify BTCUSDT\n"
     "  aggtrades verify BTCUSDT --start 2023-10-01 --end 2023-10-31 --repair\n";
 
-enum { P_MISSING, P_DAMAGED, P_GAP, P_INCOMPLETE, P_STATS, P_OTHER, P_KINDS };
+enum { P_MISSING, P_DAMAGED, P_GAP, P_INCOMPLETE, P_STATS, P_STRAY, P_WAL, P_OTHER, P_KINDS };
 static const char *const pname[P_KINDS] = { "missing", "damaged", "id gap", "incomplete", "stats",
+                                            "stray", "wal",
                                             "other" };
 
 typedef struct problem {
@@ -53,7 +55,6 @@ typedef struct vstate {
     problem *v;
     size_t n, cap;
     int64_t hours_seen;
-    int64_t now_hour; /* hours from here on are not expected to be complete */
     int64_t *open;    /* hours the exchange had not finished when they were fetched */
     size_t nopen, capopen;
     int oom;
@@ -120,6 +121,8 @@ static int on_verify(void *user, agt_verify_kind kind, const char *path, int64_t
     case AGT_VERIFY_MISSING_FILE: k = P_MISSING; break; /* deleted: fetched again by --repair */
     case AGT_VERIFY_INDEX:
     case AGT_VERIFY_STATS_MISSING: k = P_STATS; break; /* rebuilt from the data by --repair */
+    case AGT_VERIFY_ORPHAN: k = P_STRAY; break;        /* cleared by --repair (agt_lake_tidy) */
+    case AGT_VERIFY_WAL: k = P_WAL; break;             /* set aside by the next writer */
     default: k = P_OTHER; break;
     }
     char what[200];
@@ -133,7 +136,6 @@ static int on_hour(void *user, int64_t hour, agt_hour_status st, const agt_file_
 {
     vstate *s = user;
     s->hours_seen++;
-    if (hour >= s->now_hour) return 0;
     if (st == AGT_HOUR_MISSING && fs) return 0; /* its file is gone: the lake's verify said so */
     if (st == AGT_HOUR_MISSING) add(s, P_MISSING, hour, "never stored");
     else if (st == AGT_HOUR_INCOMPLETE && was_open(hour, fs)) add_open(s, hour);
@@ -233,6 +235,7 @@ static int check_index(const cli_ctx *ctx, agt_lake *lake, const char *sym, int6
     if (st == AGT_OK && s.n && repair) {
         size_t days = 0;
         if ((st = agt_lake_rebuild_stats(lake, sym, lo, hi, &days, &err)) == AGT_OK) {
+            cli_lake_notices(ctx, lake); /* damaged data files set aside */
             if (!ctx->quiet)
                 printf("%s: %zu statistics file%s rebuilt\n", sym, days, days == 1 ? "" : "s");
             s.n = 0;
@@ -256,6 +259,33 @@ static int check_index(const cli_ctx *ctx, agt_lake *lake, const char *sym, int6
     }
     free(s.v);
     return rc;
+}
+
+/* --repair: clear the leftovers no commit owns (agt_lake_tidy); 0 or an exit status. */
+static int tidy(const cli_ctx *ctx, agt_lake *lake, const char *sym, int64_t lo, int64_t hi)
+{
+    agt_error err;
+    agt_error_clear(&err);
+    agt_status st = agt_lake_tidy(lake, sym, lo, hi, NULL, &err);
+    cli_lake_notices(ctx, lake);
+    return st == AGT_OK ? 0 : cli_lake_error(ctx, st, &err);
+}
+
+/*
+ * --repair: a damaged hour file is never merged with: set aside (its hour
+ * recorded as lost), so that the new fetch commits the hour afresh.
+ */
+static int set_aside_damaged(const cli_ctx *ctx, agt_lake *lake, const char *sym, const vstate *vs)
+{
+    for (size_t i = 0; i < vs->n; i++) {
+        if (vs->v[i].kind != P_DAMAGED || vs->v[i].hour_us < 0) continue;
+        agt_error err;
+        agt_error_clear(&err);
+        agt_status st = agt_lake_quarantine_hour(lake, sym, vs->v[i].hour_us, NULL, 0, &err);
+        cli_lake_notices(ctx, lake);
+        if (st != AGT_OK) return cli_lake_error(ctx, st, &err);
+    }
+    return 0;
 }
 
 int cmd_verify(int argc, char **argv, cli_ctx *ctx)
@@ -310,6 +340,8 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
     }
     if ((rc = check_index(ctx, lake, sym, start < 0 ? 0 : start, end < 0 ? INT64_MAX : end, repair)))
         goto out;
+    if (repair && (rc = tidy(ctx, lake, sym, start < 0 ? 0 : start, end < 0 ? INT64_MAX : end)))
+        goto out;
 
     /* the default range: what is stored */
     int64_t newest = -1;
@@ -333,8 +365,6 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
         }
     }
     start -= start % AGT_US_PER_HOUR;
-    /* the newest stored hour may legitimately be incomplete (not ended when fetched) */
-    vs.now_hour = newest;
     if ((rc = check(lake, sym, start, end, &vs))) goto out;
     report(sym, start, end, &vs, ctx->quiet);
     if (vs.n == 0) goto out;
@@ -346,7 +376,9 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
         goto out;
     }
 
-    /* repair: fetch every hour with a problem again */
+    /* repair: set every damaged file aside (its hour then reads as lost), fetch every hour
+       with a problem again */
+    if ((rc = set_aside_damaged(ctx, lake, sym, &vs))) goto out;
     size_t nh = 0;
     if (!(hours = calloc(vs.n, sizeof *hours))) {
         rc = EXIT_LAKE;
@@ -354,33 +386,29 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
     }
     for (size_t i = 0; i < vs.n; i++)
         if (vs.v[i].hour_us >= 0) hours[nh++] = vs.v[i].hour_us;
-    if (nh == 0) {
-        cli_error("nothing that a new fetch can repair (see the problems above)");
-        rc = EXIT_FAILED;
-        goto out;
-    }
-    /* the engine takes the lake for the repair, and gives it back */
-    agt_lake_close(lake);
-    lake = NULL;
-    cli_run run;
-    if ((rc = cli_sync_open(ctx, source_arg, &run, &sync))) goto out;
-    agt_sync_report rep;
-    agt_error err;
-    agt_error_clear(&err);
-    agt_status st = agt_sync_repair_hours(sync, sym, hours, nh, &rep, &err);
-    rc = cli_sync_done(&run, st, &err, &rep);
-    if (rc && rc != EXIT_FAILED) goto out;
-    int r = cli_lake_open_write(ctx, &lake);
-    if (r) {
-        rc = r;
-        goto out;
+    int r;
+    if (nh > 0) { /* else nothing to fetch: what the lake could do on its own is done */
+        /* the engine takes the lake for the repair, and gives it back */
+        agt_lake_close(lake);
+        lake = NULL;
+        cli_run run;
+        if ((rc = cli_sync_open(ctx, source_arg, &run, &sync))) goto out;
+        agt_sync_report rep;
+        agt_error err;
+        agt_error_clear(&err);
+        agt_status st = agt_sync_repair_hours(sync, sym, hours, nh, &rep, &err);
+        rc = cli_sync_done(&run, st, &err, &rep);
+        if (rc && rc != EXIT_FAILED) goto out;
+        if ((r = cli_lake_open_write(ctx, &lake))) {
+            rc = r;
+            goto out;
+        }
     }
 
     /* and look again */
     free(vs.v);
     free(vs.open);
     memset(&vs, 0, sizeof vs);
-    vs.now_hour = newest;
     r = check(lake, sym, start, end, &vs);
     if (r) {
         rc = r;
