@@ -111,6 +111,10 @@ BAD = [
     (["completion", "fish"], "unsupported shell 'fish'"),
     (["retry", "extra"], "retry takes no arguments"),
     (["--api-url", "ftp://127.0.0.1:9", "download", "ETHBTC", *D], "invalid api url 'ftp://127.0.0.1:9'"),
+    # --file: one rule, a directory is as bad as a path in a missing directory (was exit 3)
+    (["query", "ETHBTC", *D, "--output", "csv", "--file", "/"], "cannot write '/': it is a directory"),
+    (["query", "ETHBTC", *D, "--output", "csv", "--file", "/nonexistent/x.csv"],
+     "cannot write '/nonexistent/x.csv': No such file or directory"),
 ]
 
 
