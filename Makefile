@@ -15,6 +15,11 @@
 #               (FUZZ_TARGETS="fuzz_x ..." for some; FUZZ_MERGE=1 adds what they found
 #               to the committed corpora, minimized)
 #
+#   make damage     every kind of local damage, reported by verify, repaired by verify --repair
+#                   to an exact lake (tests/campaign/damage.py; RELIABILITY.md)
+#   make crashloop  CRASH_KILLS (default 200) SIGKILLs across download, update --force, retry
+#                   and verify --repair; verify truthful after each, the lake exact at the end
+#
 # Other targets: deps, deps-build, build, asan, unit, integration, bench, clean.
 
 SHELL := /bin/bash
@@ -40,7 +45,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
 .PHONY: all deps deps-build deps-test fuzz-deps build asan unit unit-asan integration test \
-        demo bench fuzz install uninstall python clean
+        demo bench fuzz install uninstall python clean damage crashloop
 
 all: build python
 
@@ -141,6 +146,16 @@ fuzz: fuzz-deps
 	cmake --preset fuzz >/dev/null
 	cmake --build build-fuzz --target fuzzers -j$(JOBS)
 	./fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+CAMPAIGN_ENV = AGT_LIB=$(CURDIR)/build/libaggtrades.so AGT_BIN=$(CURDIR)/build/aggtrades \
+	  PYTHONPATH=$(CURDIR)/python
+CRASH_KILLS ?= 200
+
+damage: build deps
+	$(CAMPAIGN_ENV) $(VPY) tests/campaign/damage.py
+
+crashloop: build deps
+	$(CAMPAIGN_ENV) $(VPY) tests/campaign/crashloop.py --kills $(CRASH_KILLS)
 
 clean:
 	rm -rf build build-asan build-release build-fuzz build-install build-py
