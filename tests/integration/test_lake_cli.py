@@ -193,3 +193,23 @@ def test_verify_calls_a_deleted_data_file_missing(sim: Any, lake: Path) -> None:
     fix = run(sim, lake, "verify", SYM, "--repair")
     assert fix.returncode == 0, fix.stdout + fix.stderr
     assert f.exists()
+
+
+def test_download_fetches_a_deleted_hour_again(sim: Any, lake: Path) -> None:
+    # Before: download skipped the day ("already complete") and query --stats still
+    # counted the deleted hour from the statistics.
+    f = lake / f"symbol={SYM}" / "year=2024" / "month=2" / "day=6" / f"{SYM}_20240206_03.parquet"
+    stats = ["query", SYM, "--start", "2024-02-06", "--end", "2024-02-06", "--stats"]
+    good = run(None, lake, *stats)
+    f.unlink()
+    gone = run(None, lake, *stats)
+    assert gone.returncode == 3 and gone.stdout == "", gone.stdout
+    assert f"{SYM}_20240206_03.parquet' is missing" in gone.stderr
+    before = int(sim.stats()["data_requests"])
+    p = run(sim, lake, "download", SYM, "--start", DAYS[0], "--end", DAYS[1])
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith(f"{SYM}: 1 hour, "), p.stdout
+    assert 0 < int(sim.stats()["data_requests"]) - before <= 3  # that hour alone
+    assert f.exists()
+    assert run(None, lake, *stats).stdout == good.stdout
+    assert run(None, lake, "verify", SYM).returncode == 0
