@@ -290,7 +290,7 @@ BAD_INPUT = [
     (["--color", "sometimes", "retry"], 2,
      "aggtrades: invalid --color 'sometimes' (expected auto, always or never)"),
     (["query", "BTCUSDT", "--start", "2024-01-01", "--end", "2024-01-01", "--output", "xml"], 2,
-     "aggtrades: invalid --output 'xml' (expected table, csv or json)"),
+     "aggtrades: invalid --output 'xml' (expected table, csv, json, jsonl or parquet)"),
     (["query", "BTCUSDT", "--start", "2024-01-02", "--end", "2024-01-01"], 2,
      "aggtrades: reversed range: --end '2024-01-01' is before --start '2024-01-02'"),
     (["query", "BTCUSDT", "--start", "yesterday", "--end", "2024-01-01"], 2,

@@ -66,15 +66,35 @@ typedef struct qout {
     char *tmp;  /* --file: written here, renamed at the end */
 } qout;
 
+/* 0 if the directory `file` would be created in exists and can be written, else an errno. */
+static int dir_unwritable(const char *file)
+{
+    const char *slash = strrchr(file, '/');
+    char dir[4096];
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else snprintf(dir, sizeof dir, "%.*s", slash == file ? 1 : (int)(slash - file), file);
+    struct stat st;
+    if (stat(dir, &st) != 0) return errno;
+    if (!S_ISDIR(st.st_mode)) return ENOTDIR;
+    return access(dir, W_OK) != 0 ? errno : 0;
+}
+
 /*
  * --file PATH names a file to create: an existing one is replaced only with
  * --force (the new content is renamed over it once complete), a directory
- * never. Checked before the lake is opened: bad input writes nothing.
+ * never, nor one in a directory that does not exist or cannot be written.
+ * Checked before the lake is opened: bad input (exit 2) writes nothing.
  */
 static int out_check(const char *file, int force)
 {
     struct stat st;
-    if (!file || !strcmp(file, "-") || stat(file, &st) != 0) return 0;
+    if (!file || !strcmp(file, "-")) return 0;
+    int e = dir_unwritable(file);
+    if (e) {
+        cli_error("cannot write '%s': %s", file, strerror(e));
+        return EXIT_USAGE;
+    }
+    if (stat(file, &st) != 0) return 0;
     if (S_ISDIR(st.st_mode)) {
         cli_error("cannot write '%s': it is a directory", file);
         return EXIT_USAGE;
