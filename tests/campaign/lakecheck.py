@@ -168,8 +168,8 @@ def untruthful(tool: Tool, symbol: str) -> str:
 
     It must answer (exit 0 or 1, never a crash or an unreadable lake), and every
     hour of its range it does not name as a problem must hold exactly the
-    exchange's trades. The newest stored hour is left out: the range ends there,
-    and whether an unfinished hour is complete is the exchange's to say.
+    exchange's trades, the newest stored hour included (the campaigns' hours
+    are long over on the exchange, so none is open).
     """
     p = tool.run("verify", symbol)
     if p.returncode not in (0, 1):
@@ -192,7 +192,8 @@ def untruthful(tool: Tool, symbol: str) -> str:
     if span is None:
         return "" if p.returncode == 1 else f"verify printed no summary: {p.stdout[-300:]}"
     first, last = span[0], span[1] - span[1] % US_PER_HOUR
-    claimed = [h for h in range(first - first % US_PER_HOUR, last, US_PER_HOUR) if h not in named]
+    claimed = [h for h in range(first - first % US_PER_HOUR, last + US_PER_HOUR, US_PER_HOUR)
+               if h not in named]
     if not claimed:
         return ""
     def text(t: int) -> str:
