@@ -34,6 +34,10 @@ def test_every_kind_of_damage_is_reported_then_repaired_exactly(start_sim: Any, 
     assert not bad, damage.table(bad)
     # what a fetch can restore cost requests; what the lake derives or clears cost none
     by_kind = {o.kind: o for o in out}
+    # one damaged file is one problem (a truncated file was counted twice: bytes and decoding)
+    for kind in ("truncated hour file", "zero-length hour file", "garbage hour file",
+                 "another hour's file copied over", "damaged write-ahead log"):
+        assert by_kind[kind].problems == 1, (kind, by_kind[kind].problems)
     assert by_kind["deleted hour file"].requests > 0
     for kind in ("damaged statistics file", "damaged write-ahead log", "stray temporary files"):
         assert by_kind[kind].requests == 0, kind
