@@ -19,6 +19,9 @@
 #                   to an exact lake (tests/campaign/damage.py; RELIABILITY.md)
 #   make crashloop  CRASH_KILLS (default 200) SIGKILLs across download, update --force, retry
 #                   and verify --repair; verify truthful after each, the lake exact at the end
+#   make soak       symbols and days through both sources with 15 % mixed faults, a REST history
+#                   floor, a truncated and a corrupt archive day: the lake equals the truth and
+#                   .retry names exactly what cannot be proven (tests/campaign/soak.py)
 #
 # Other targets: deps, deps-build, build, asan, unit, integration, bench, clean.
 
@@ -45,7 +48,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
 .PHONY: all deps deps-build deps-test fuzz-deps build asan unit unit-asan integration test \
-        demo bench fuzz install uninstall python clean damage crashloop
+        demo bench fuzz install uninstall python clean damage crashloop soak
 
 all: build python
 
@@ -156,6 +159,9 @@ damage: build deps
 
 crashloop: build deps
 	$(CAMPAIGN_ENV) $(VPY) tests/campaign/crashloop.py --kills $(CRASH_KILLS)
+
+soak: build deps
+	$(CAMPAIGN_ENV) $(VPY) tests/campaign/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf build build-asan build-release build-fuzz build-install build-py

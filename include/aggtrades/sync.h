@@ -103,7 +103,9 @@ typedef struct agt_sync_opts {
     const char *archive_url;  /* daily archive base URL; NULL: https://data.binance.vision */
     int interval_ms;          /* minimum gap between requests (default 50) */
     agt_source_policy source; /* where whole old days come from (default AGT_SOURCE_AUTO);
-                                 retry always fetches hour by hour with REST */
+                                 retry fetches hour by hour with REST, and under
+                                 AGT_SOURCE_AUTO takes an hour REST cannot prove from
+                                 the archive when the day's file proves it */
     int paging;               /* an agt_paging: how REST walks an hour (default AGT_PAGING_TIME) */
     long low_speed_limit;     /* bytes/s under which a response is aborted and retried after
                                  low_speed_time_s; -1 (default): the sources' own defaults

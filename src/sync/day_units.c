@@ -3,7 +3,8 @@
  * behind a plan, and which days may be fetched as one unit through it.
  * engine.c runs those units (run_day); everything else stays hour by hour
  * with rest. Download, update and repair use the session's source policy;
- * retry does not (its units are single hours: always rest).
+ * retry's units are single hours from rest: its day source only fills the
+ * hours rest cannot prove (unproven.c).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -389,9 +389,20 @@ static agt_status run_day(run_ctx *r, size_t i, const job_symbol *s, size_t h, d
     for (int k = 0; k < 24 && fatal == AGT_OK; k++) {
         agt_day_hour *dh = &res.hour[k];
         if (r->interrupted && dh->status == AGT_ECANCELLED) continue;
-        emit_hour_begin(r, i, s->hours[h + (size_t)k].hour_us);
-        fatal = settle_hour(r, i, s->symbol, s->hours[h + (size_t)k].hour_us, day, dh->status,
-                            &dh->rows, &dh->info, &dh->err, dh->source);
+        int64_t hour = s->hours[h + (size_t)k].hour_us;
+        emit_hour_begin(r, i, hour);
+        if (job_unproven(dh->status, hour, &dh->info)) {
+            /* what the archive and rest could not prove between them fails
+             * (--source archive stores the file's rows first, as documented) */
+            if (r->plan->policy == AGT_SOURCE_ARCHIVE)
+                fatal = commit_hour(r, i, s->symbol, hour, day, &dh->rows, &dh->info, dh->source);
+            dh->status = agt_err(&dh->err, AGT_EINCOMPLETE, "not proven complete: %.200s",
+                                 res.archive_message[0] ? res.archive_message
+                                                        : "rest does not prove it");
+        }
+        if (fatal == AGT_OK)
+            fatal = settle_hour(r, i, s->symbol, hour, day, dh->status, &dh->rows, &dh->info,
+                                &dh->err, dh->source);
     }
     agt_day_result_release(&res);
     return fatal;
@@ -513,9 +524,23 @@ static agt_status run_hour(run_ctx *r, size_t i, size_t h)
         }
     }
     day->bytes += r->rep->bytes - b0;
+    const char *source = "rest";
+    if (job_unproven(st, hour, &info)) {
+        agt_error_clear(&err);
+        st = job_fill_unproven(r->plan, s->symbol, hour, info.server_time_us, &rows, &info, &source,
+                               &err);
+        if (st == AGT_ECANCELLED || st == AGT_ENOMEM) {
+            agt_trades_release(&rows);
+            if (st == AGT_ECANCELLED && r->s->stopped) {
+                r->interrupted = 1;
+                return AGT_OK;
+            }
+            return agt_err(r->err, st, "%s", err.message);
+        }
+    }
     agt_status fatal = AGT_OK;
     if (st == AGT_ECANCELLED && r->s->stopped) r->interrupted = 1;
-    else fatal = settle_hour(r, i, s->symbol, hour, day, st, &rows, &info, &err, "rest");
+    else fatal = settle_hour(r, i, s->symbol, hour, day, st, &rows, &info, &err, source);
     agt_trades_release(&rows);
     return fatal;
 }

@@ -340,7 +340,10 @@ agt_status agt_sync_retry(agt_sync *s, agt_sync_report *rep, agt_error *err)
     retry_list_release(&rl);
     if (st != AGT_OK) return run_end(s, lake, &plan, st);
     for (size_t k = 0; k < plan.nsyms; k++) job_sort_hours(&plan.syms[k]);
-    plan.policy = AGT_SOURCE_REST; /* single hours: the day source serves whole days only */
+    /* single hours with rest; the day source only fills the hours rest cannot
+     * prove (the REST history floor) from the archive, under the auto policy */
+    st = job_source_open(s, &plan, err);
+    if (st != AGT_OK) return run_end(s, lake, &plan, st);
     return run_and_release(s, lake, &plan, err);
 }
 

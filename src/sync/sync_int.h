@@ -121,6 +121,23 @@ int job_day_unit_ok(const job_plan *plan, int64_t day_us, int64_t now_us);
  * days marked. */
 int job_mark_day_units(const job_plan *plan, job_symbol *s, int64_t now_us);
 
+/* ---- hours fetched but not proven complete (unproven.c) ------------------------------ */
+
+/* 1 if the hour had not ended (plus the completeness margin) on the exchange's clock
+ * when it was fetched: open, exact for its time, completed by a later update. */
+int job_hour_open(int64_t hour_us, const agt_hour_info *info);
+/* 1 if a fetch that succeeded (st) left an ended hour unproven. */
+int job_unproven(agt_status st, int64_t hour_us, const agt_hour_info *info);
+/*
+ * An unproven hour REST fetched: under the auto policy, for a day the archive
+ * has published, the archive's file proves it (AGT_OK: *rows, *info, *source
+ * replaced by the archive's hour); otherwise AGT_EINCOMPLETE with why in
+ * `err` (the unit fails); AGT_ECANCELLED, AGT_ENOMEM end the run.
+ */
+agt_status job_fill_unproven(const job_plan *plan, const char *symbol, int64_t hour_us,
+                             int64_t now_us, agt_trades *rows, agt_hour_info *info,
+                             const char **source, agt_error *err);
+
 /* ---- running a plan (engine.c) ------------------------------------------------------ */
 
 /*

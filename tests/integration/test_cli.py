@@ -239,7 +239,7 @@ def test_source_option_is_documented_and_completed(tmp_path: Path) -> None:
         p = run(None, tmp_path, cmd, "--help")
         assert "--source SRC" in p.stdout and "archive" in p.stdout, cmd
     r = run(None, tmp_path, "retry", "--help")
-    assert "--source" in r.stdout and "always fetches with rest" in r.stdout
+    assert "no --source" in r.stdout and "fetches with rest, hour by hour" in r.stdout
     bash = run(None, tmp_path, "completion", "bash").stdout
     script = bash + "".join(textwrap_complete(f"aggtrades {cmd} --so", 2)
                             for cmd in ("download", "update", "verify", "retry"))

@@ -323,3 +323,40 @@ def test_slow_server_options_are_checked(sim, tmp_path):
                 "--end", "2024-02-22")
         assert p.returncode == 2 and len(p.stderr.splitlines()) == 1, p.stderr
         assert not (tmp_path / "lake").exists()
+
+
+def test_rest_below_the_floor_fails_visibly(sim, tmp_path):
+    # Before: 24 "empty" hours stored as complete, exit 0, verify clean, and later
+    # downloads skipped the day for good.
+    _, _, run = _cli()
+    root = tmp_path / "lake"
+    p = run(sim, root, "--no-progress", "download", "BTCUSDT", "--start", "2024-02-18",
+            "--end", "2024-02-18", "--source", "rest")
+    assert p.returncode == 1, p.stderr
+    units = [json.loads(line) for line in (root / ".retry").read_text().splitlines()]
+    assert sorted(u["hour"] for u in units) == list(range(24))
+    assert all(u["error"].startswith("not proven complete: rest does not prove it") for u in units)
+    assert "--source auto" in units[0]["error"]
+    q = run(None, root, "query", "BTCUSDT", "--start", "2024-02-18", "--end", "2024-02-18", "--stats")
+    assert "trades         0" in q.stdout or q.returncode != 0 or "no trades" in q.stdout
+
+
+def test_an_hour_rest_cannot_prove_is_filled_from_the_archive(sim, tmp_path):
+    # retry runs single hours with rest; below the floor rest proves nothing, so the
+    # hour comes from the archive's file (proved by its neighbours).
+    _, assert_lake_equals_truth, run = _cli()
+    root = tmp_path / "lake"
+    assert run(sim, root, "--quiet", "download", "ETHUSDT", "--start", "2024-02-22",
+               "--end", "2024-02-22").returncode == 0
+    (root / ".retry").write_text('{"symbol":"BTCUSDT","date":"2024-02-17","hour":10,'
+                                 '"error":"earlier","attempts":1,"time":"2024-03-01T00:00:00Z"}\n')
+    p = run(sim, root, "--no-progress", "retry")
+    assert p.returncode == 0, p.stderr
+    assert not (root / ".retry").exists()
+    start = hour_us("2024-02-17", 10)
+    q = run(None, root, "query", "BTCUSDT", "--start", "2024-02-17 10:00", "--end",
+            "2024-02-17 10:59:59.999999", "--output", "csv")
+    ids = [int(line.split(",")[0]) for line in q.stdout.splitlines()[1:]]
+    assert ids == truth_ids(sim, "BTCUSDT", start) and ids
+    v = run(None, root, "verify", "BTCUSDT")
+    assert v.returncode == 0, v.stdout + v.stderr

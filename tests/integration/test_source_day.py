@@ -142,8 +142,11 @@ def test_archive_only_leaves_a_truncated_day_incomplete_not_wrong(clean: Any, tm
     clean.control(archive_truncate={f"{SYM}-2024-02-11": "09:29"})
     root = tmp_path / "lake"
     p = download(clean, root, "2024-02-11", "2024-02-11", "--source", "archive")
-    assert p.returncode == 0, p.stderr
+    # the file's rows are stored, and the hours it cannot prove are failed units
+    assert p.returncode == 1, p.stderr
     assert "stored incomplete" in p.stderr
+    units = [json.loads(line) for line in (root / ".retry").read_text().splitlines()]
+    assert sorted(u["hour"] for u in units) == list(range(9, 24))
     assert data_requests(clean) == 1 + 2                   # the proofs only
     hs = hours(root, SYM, "2024-02-11")
     assert [h["complete"] for h in hs] == [True] * 9 + [False] * 15
@@ -157,6 +160,7 @@ def test_archive_only_leaves_a_truncated_day_incomplete_not_wrong(clean: Any, tm
     assert fix.returncode == 0, fix.stderr
     assert_lake_equals_truth(clean, root, SYM, "2024-02-11", "2024-02-11")
     assert all(h["complete"] for h in hours(root, SYM, "2024-02-11"))
+    assert not (root / ".retry").exists()
 
 
 def test_unknown_symbol_writes_nothing(clean: Any, tmp_path: Path) -> None:

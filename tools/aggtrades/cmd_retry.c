@@ -1,8 +1,8 @@
 /*
  * cmd_retry.c - "aggtrades retry": run every unit recorded in <root>/.retry
  * again; those that succeed leave the file, the others stay with their
- * error, attempt count and time updated. Units are single hours: always
- * rest (no --source; the day source only serves whole days).
+ * error, attempt count and time updated. Units are single hours: rest,
+ * and the archive only for an hour rest cannot prove (no --source).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +20,11 @@ static const char usage[] =
     "when it last failed). Units that succeed are removed from the file; the file\n"
     "is deleted when none is left. Exit status 1 if some still fail.\n"
     "\n"
-    "Every unit is one hour, so retry always fetches with rest, hour by hour; it\n"
-    "takes no --source (the daily archive serves whole days: to take a whole old\n"
-    "day from it, run 'aggtrades verify SYMBOL --repair' or 'aggtrades download').\n"
+    "Every unit is one hour, so retry fetches with rest, hour by hour; an hour rest\n"
+    "cannot prove complete (its history may not reach back that far) is taken from\n"
+    "the daily archive when the day's file proves it. It takes no --source (to take\n"
+    "a whole old day from the archive, run 'aggtrades verify SYMBOL --repair' or\n"
+    "'aggtrades download').\n"
     "\n"
     "Example:\n"
     "  aggtrades --root /srv/lake retry\n";
@@ -41,7 +43,7 @@ int cmd_retry(int argc, char **argv, cli_ctx *ctx)
         rc = EXIT_USAGE;
         goto out;
     }
-    if ((rc = cli_sync_open(ctx, "rest", &run, &sync))) goto out;
+    if ((rc = cli_sync_open(ctx, "auto", &run, &sync))) goto out;
     agt_sync_report rep;
     agt_error err;
     agt_error_clear(&err);
