@@ -108,6 +108,19 @@ agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day
                                  agt_trades *out, agt_archive_info *info, agt_error *err);
 
 /*
+ * agt_archive_fetch_day for the monthly file of the calendar month starting
+ * at `month_start_us` ({url}/data/.../monthly/aggTrades/{SYM}/
+ * {SYM}-aggTrades-{YYYY-MM}.zip, published once the month is over): the
+ * whole month's trades, checksum-verified, sorted by id, every time inside
+ * the month. `info->day_start_us` is the month's start. Errors as
+ * agt_archive_fetch_day (AGT_EINVAL also when `month_start_us` is not the
+ * first instant of a month; AGT_ENOMEM when the zip or its CSV is above the
+ * handle's caps: the caller then falls back to the daily files).
+ */
+agt_status agt_archive_fetch_month(agt_archive *a, const char *symbol, int64_t month_start_us,
+                                   agt_trades *out, agt_archive_info *info, agt_error *err);
+
+/*
  * Parse the text of one daily CSV, csv[0..n), for the UTC day starting at
  * `day_start_us`, appending its rows to `out` in file order (not sorted, not
  * de-duplicated). Strict: 8 comma-separated fields per line for a spot file

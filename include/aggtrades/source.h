@@ -127,6 +127,26 @@ agt_status agt_source_fetch_day(agt_source *s, const char *symbol, int64_t day_s
 agt_status agt_source_fill_hour(agt_source *s, const char *symbol, int64_t hour_start_us,
                                 agt_day_hour *out, agt_error *err);
 
+/*
+ * The calendar month starting at `month_start_us` (its first instant), as
+ * agt_source_fetch_day gives each of its days, into days[0 .. *ndays) (the
+ * caller initialised all 31 with agt_day_result_init). Under AUTO and
+ * ARCHIVE the month's single archive file serves every day
+ * (agt_archive_fetch_month): one checksum-verified zip and two REST requests
+ * prove the whole month by id, a day without trades is proven empty by its
+ * neighbours' consecutive ids, and what cannot be proven is narrowed to hours
+ * and fetched with REST (AUTO) exactly as for a day. A month the archive
+ * cannot serve (not published: the month is not over, or not yet uploaded;
+ * checksum mismatch, unreadable, above the size caps, rows not ordered like
+ * time) falls back to agt_source_fetch_day for each day - the daily files,
+ * then REST. REST fetches every day hour by hour. Statuses as
+ * agt_source_fetch_day (AGT_EINVAL also when `month_start_us` does not start
+ * a month).
+ */
+agt_status agt_source_fetch_month(agt_source *s, const char *symbol, int64_t month_start_us,
+                                  agt_source_policy policy, agt_day_result days[31], int *ndays,
+                                  agt_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,6 @@
 /*
- * archive.c - agt_archive_fetch_day: one UTC day of one symbol from the
- * published daily zips, verified against the published SHA-256.
+ * archive.c - agt_archive_fetch_day (and _month): one UTC day (month) of one
+ * symbol from the published zips, verified against the published SHA-256.
  *
  * Steps, and what each failure means:
  *   1. GET {SYM}-aggTrades-{DAY}.zip.CHECKSUM. 404: the day is not published
@@ -21,6 +21,12 @@
  *   5. Sort by id, drop repeated ids (the last one wins, as in REST), append.
  * All HTTP goes through agt_net_request: rate spacing, timeouts, retries with
  * backoff, Retry-After, the same as REST.
+ *
+ * agt_archive_fetch_month takes the same steps for the monthly file
+ * ({SYM}-aggTrades-{YYYY-MM}.zip under .../monthly/...), whose rows must lie
+ * inside the month: one file instead of 28-31, for long backfills. It holds
+ * the month in memory; a zip above max_zip_bytes is refused (AGT_ENOMEM) and
+ * the caller takes the daily files instead.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,12 +222,12 @@ static agt_status read_member(zip_t *z, zip_uint64_t idx, const char *member, ag
     return s;
 }
 
-agt_status agt_archive_read_zip(const uint8_t *zip, size_t n, const char *member,
-                                int64_t day_start_us, uint64_t max_csv, agt_trades *out,
-                                uint64_t *csv_bytes, agt_error *err)
+agt_status agt_archive_read_zip_range(const uint8_t *zip, size_t n, const char *member,
+                                      int64_t start_us, int64_t end_us, uint64_t max_csv,
+                                      agt_trades *out, uint64_t *csv_bytes, agt_error *err)
 {
     agt_csv p;
-    AGT_TRY(agt_csv_init(&p, day_start_us, err));
+    AGT_TRY(agt_csv_init_range(&p, start_us, end_us, err));
     zip_error_t ze;
     zip_error_init(&ze);
     zip_source_t *src = zip_source_buffer_create(zip, n, 0, &ze);
@@ -261,14 +267,23 @@ agt_status agt_archive_read_zip(const uint8_t *zip, size_t n, const char *member
 
 #else /* no libzip */
 
-agt_status agt_archive_read_zip(const uint8_t *zip, size_t n, const char *member,
-                                int64_t day_start_us, uint64_t max_csv, agt_trades *out,
-                                uint64_t *csv_bytes, agt_error *err)
+agt_status agt_archive_read_zip_range(const uint8_t *zip, size_t n, const char *member,
+                                      int64_t start_us, int64_t end_us, uint64_t max_csv,
+                                      agt_trades *out, uint64_t *csv_bytes, agt_error *err)
 {
     return agt_err(err, AGT_EUNSUPPORTED, "built without libzip: cannot read archive zips");
 }
 
 #endif
+
+agt_status agt_archive_read_zip(const uint8_t *zip, size_t n, const char *member,
+                                int64_t day_start_us, uint64_t max_csv, agt_trades *out,
+                                uint64_t *csv_bytes, agt_error *err)
+{
+    return agt_archive_read_zip_range(zip, n, member, day_start_us,
+                                      day_start_us + AGT_US_PER_DAY - 1, max_csv, out, csv_bytes,
+                                      err);
+}
 
 /* ---- the day ---------------------------------------------------------------- */
 
@@ -319,32 +334,39 @@ static agt_status get(agt_archive *a, day_ctx *d, const char *what, size_t cap,
     return s;
 }
 
-static agt_status set_url(agt_archive *a, const char *symbol, const char *name, const char *ext,
-                          agt_error *err)
+static agt_status set_url(agt_archive *a, const char *period, const char *symbol,
+                          const char *name, const char *ext, agt_error *err)
 {
-    int n = snprintf(a->url, sizeof a->url, "%s/%s/daily/aggTrades/%s/%s%s", a->base_url,
-                     a->def->archive_dir, symbol, name, ext);
+    int n = snprintf(a->url, sizeof a->url, "%s/%s/%s/aggTrades/%s/%s%s", a->base_url,
+                     a->def->archive_dir, period, symbol, name, ext);
     if (n < 0 || (size_t)n >= sizeof a->url) return agt_err(err, AGT_EINVAL, "archive url too long");
     return AGT_OK;
 }
 
-agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day_start_us,
-                                 agt_trades *out, agt_archive_info *info, agt_error *caller_err)
+/* Arguments of a fetch: AGT_EINVAL with the message, before any request. */
+static agt_status check_args(agt_archive *a, const char *symbol, int64_t start_us, agt_trades *out,
+                             agt_error *err)
 {
-    agt_error local; /* the 404 mapping reads the error, so there always is one */
-    agt_error *err = caller_err ? caller_err : &local;
-    agt_error_clear(err);
     if (!a || !symbol || !out) return agt_err(err, AGT_EINVAL, "null argument");
     if (!agt_symbol_valid(symbol))
         return agt_err(err, AGT_EINVAL, "invalid symbol '%.40s': expected 2-20 of A-Z 0-9 _",
                        symbol);
-    if (day_start_us % AGT_US_PER_DAY != 0 || day_start_us < FIRST_DAY_US ||
-        day_start_us > INT64_C(4102444800000000)) /* 2100-01-01 */
+    if (start_us % AGT_US_PER_DAY != 0 || start_us < FIRST_DAY_US ||
+        start_us > INT64_C(4102444800000000)) /* 2100-01-01 */
         return agt_err(err, AGT_EINVAL, "day start %lld is not a whole utc day in 2017..2099",
-                       (long long)day_start_us);
-    char date[32];
-    agt_format_time_us(day_start_us, date, sizeof date);
-    date[10] = 0;
+                       (long long)start_us);
+    return AGT_OK;
+}
+
+/*
+ * One published file: `period` "daily" (date YYYY-MM-DD) or "monthly" (date
+ * YYYY-MM), covering the whole days [start_us, end_us]. The checksum first,
+ * then the zip, verified, read and sorted (see agt_archive_fetch_day).
+ */
+static agt_status fetch_file(agt_archive *a, const char *symbol, const char *period,
+                             const char *date, int64_t start_us, int64_t end_us, agt_trades *out,
+                             agt_archive_info *info, agt_error *err)
+{
     char base[64], zip_name[72], csv_name[72], day[96];
     snprintf(base, sizeof base, "%s-aggTrades-%s", symbol, date);
     snprintf(zip_name, sizeof zip_name, "%s.zip", base);
@@ -353,9 +375,9 @@ agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day
 
     agt_archive_info inf;
     memset(&inf, 0, sizeof inf);
-    inf.day_start_us = day_start_us;
+    inf.day_start_us = start_us;
     inf.first_id = inf.last_id = -1;
-    inf.ts_unit_us = day_start_us >= AGT_ARCHIVE_MICROS_FROM_US && a->def->csv_micros_from_2025 ? 1 : 1000;
+    inf.ts_unit_us = start_us >= AGT_ARCHIVE_MICROS_FROM_US && a->def->csv_micros_from_2025 ? 1 : 1000;
 
     day_ctx d;
     memset(&d, 0, sizeof d);
@@ -366,12 +388,12 @@ agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day
     uint8_t got[32];
     agt_status s = AGT_OK;
     for (int round = 0;; round++) {
-        if ((s = set_url(a, symbol, zip_name, ".CHECKSUM", err)) != AGT_OK) goto done;
+        if ((s = set_url(a, period, symbol, zip_name, ".CHECKSUM", err)) != AGT_OK) goto done;
         s = get(a, &d, "archive checksum", CHECKSUM_CAP, checksum_body, day, err);
         if (s != AGT_OK) goto done;
         uint8_t want[32];
         memcpy(want, d.digest, 32);
-        if ((s = set_url(a, symbol, zip_name, "", err)) != AGT_OK) goto done;
+        if ((s = set_url(a, period, symbol, zip_name, "", err)) != AGT_OK) goto done;
         s = get(a, &d, "archive zip", (size_t)a->opts.max_zip_bytes, NULL, day, err);
         if (s != AGT_OK) goto done;
         inf.zip_bytes = a->net->resp.body.len;
@@ -382,7 +404,7 @@ agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day
         agt_sha256_hex(got, gh);
         agt_sha256_hex(want, wh);
         if (round == 0) {
-            if ((s = set_url(a, symbol, zip_name, ".CHECKSUM", err)) != AGT_OK) goto done;
+            if ((s = set_url(a, period, symbol, zip_name, ".CHECKSUM", err)) != AGT_OK) goto done;
             s = get(a, &d, "archive checksum", CHECKSUM_CAP, checksum_body, day, err);
             if (s != AGT_OK) goto done;
             if (memcmp(d.digest, want, 32) != 0) continue; /* it changed: start again */
@@ -396,8 +418,9 @@ agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day
     {
         agt_trades tmp;
         agt_trades_init(&tmp);
-        s = agt_archive_read_zip(a->net->resp.body.data, a->net->resp.body.len, csv_name,
-                                 day_start_us, a->opts.max_csv_bytes, &tmp, &inf.csv_bytes, err);
+        s = agt_archive_read_zip_range(a->net->resp.body.data, a->net->resp.body.len, csv_name,
+                                       start_us, end_us, a->opts.max_csv_bytes, &tmp,
+                                       &inf.csv_bytes, err);
         size_t dropped = 0;
         if (s == AGT_OK && agt_trades_sort_unique(&tmp, &dropped) != AGT_OK)
             s = agt_err(err, AGT_ENOMEM, "out of memory");
@@ -429,4 +452,42 @@ done:
     inf.requests = (int)(a->net->requests - req0);
     if (info) *info = inf;
     return s;
+}
+
+agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day_start_us,
+                                 agt_trades *out, agt_archive_info *info, agt_error *caller_err)
+{
+    agt_error local; /* the 404 mapping reads the error, so there always is one */
+    agt_error *err = caller_err ? caller_err : &local;
+    agt_error_clear(err);
+    AGT_TRY(check_args(a, symbol, day_start_us, out, err));
+    char date[32];
+    agt_format_time_us(day_start_us, date, sizeof date);
+    date[10] = 0;
+    return fetch_file(a, symbol, "daily", date, day_start_us, day_start_us + AGT_US_PER_DAY - 1,
+                      out, info, err);
+}
+
+int64_t agt_month_end_us(int64_t month_start_us)
+{
+    agt_tm tm;
+    agt_tm_from_us(month_start_us, &tm);
+    int y = tm.year + (tm.month == 12), m = tm.month == 12 ? 1 : tm.month + 1;
+    return agt_days_from_civil(y, m, 1) * AGT_US_PER_DAY - 1;
+}
+
+agt_status agt_archive_fetch_month(agt_archive *a, const char *symbol, int64_t month_start_us,
+                                   agt_trades *out, agt_archive_info *info, agt_error *caller_err)
+{
+    agt_error local;
+    agt_error *err = caller_err ? caller_err : &local;
+    agt_error_clear(err);
+    AGT_TRY(check_args(a, symbol, month_start_us, out, err));
+    char date[32];
+    agt_format_time_us(month_start_us, date, sizeof date);
+    if (strcmp(date + 8, "01 00:00:00.000000") != 0)
+        return agt_err(err, AGT_EINVAL, "%.10s is not the first day of a month", date);
+    date[7] = 0;
+    return fetch_file(a, symbol, "monthly", date, month_start_us, agt_month_end_us(month_start_us),
+                      out, info, err);
 }

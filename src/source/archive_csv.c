@@ -42,14 +42,22 @@
 
 agt_status agt_csv_init(agt_csv *p, int64_t day_start_us, agt_error *err)
 {
+    return agt_csv_init_range(p, day_start_us, day_start_us + AGT_US_PER_DAY - 1, err);
+}
+
+agt_status agt_csv_init_range(agt_csv *p, int64_t start_us, int64_t end_us, agt_error *err)
+{
     memset(p, 0, sizeof *p);
-    if (day_start_us < 0 || day_start_us % AGT_US_PER_DAY != 0 ||
-        day_start_us > INT64_C(253402214400000000)) /* 9999-12-31 */
-        return agt_err(err, AGT_EINVAL, "day start %lld is not a whole utc day",
-                       (long long)day_start_us);
-    p->day_start_us = day_start_us;
-    p->day_end_us = day_start_us + AGT_US_PER_DAY - 1;
-    p->unit_us = day_start_us >= AGT_ARCHIVE_MICROS_FROM_US ? 1 : AGT_US_PER_MS;
+    if (start_us < 0 || start_us % AGT_US_PER_DAY != 0 ||
+        start_us > INT64_C(253402214400000000) || /* 9999-12-31 */
+        end_us < start_us || (end_us + 1) % AGT_US_PER_DAY != 0 ||
+        end_us - start_us >= 31 * AGT_US_PER_DAY)
+        return agt_err(err, AGT_EINVAL, "%lld .. %lld is not a run of whole utc days (at most 31)",
+                       (long long)start_us, (long long)end_us);
+    p->day_start_us = start_us;
+    p->day_end_us = end_us;
+    /* a month never straddles 2025-01-01, so one unit per file holds */
+    p->unit_us = start_us >= AGT_ARCHIVE_MICROS_FROM_US ? 1 : AGT_US_PER_MS;
     return AGT_OK;
 }
 

@@ -53,6 +53,10 @@ agt_status agt_checksum_parse(const uint8_t *s, size_t n, const char *expect_nam
 agt_status agt_archive_read_zip(const uint8_t *zip, size_t n, const char *member,
                                 int64_t day_start_us, uint64_t max_csv, agt_trades *out,
                                 uint64_t *csv_bytes, agt_error *err);
+/* The same for a file of whole days [start_us, end_us] (a monthly file). */
+agt_status agt_archive_read_zip_range(const uint8_t *zip, size_t n, const char *member,
+                                      int64_t start_us, int64_t end_us, uint64_t max_csv,
+                                      agt_trades *out, uint64_t *csv_bytes, agt_error *err);
 
 /* Create a handle with an injected clock and transport (NULL: system / libcurl). */
 agt_status agt_archive_new_with(const agt_archive_opts *o, const agt_clock *clock,
@@ -81,6 +85,9 @@ typedef struct agt_csv {
 
 /* AGT_EINVAL if day_start_us is not a whole UTC day. */
 agt_status agt_csv_init(agt_csv *p, int64_t day_start_us, agt_error *err);
+/* The same for a file of whole days [start_us, end_us] (a monthly file: at
+ * most 31 days; times must fall inside). */
+agt_status agt_csv_init_range(agt_csv *p, int64_t start_us, int64_t end_us, agt_error *err);
 
 /* A line longer than this is malformed (a real row is under 100 bytes). */
 #define AGT_CSV_MAX_LINE 512

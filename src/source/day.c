@@ -107,11 +107,14 @@ static int fatal(agt_status st)
     return st == AGT_ECANCELLED || st == AGT_ENOMEM;
 }
 
-static agt_status prove_ends(agt_source *s, const char *symbol, agt_day_result *r,
-                             agt_day_proof *p, agt_error *err)
+/* The ends of a file of the days [start_us, end_us] (one day, or a month)
+ * whose ids are ai->first_id .. last_id; why an end is not proven goes to msg;
+ * the requests and bytes spent are added to *r->proof_requests, proof_bytes. */
+static agt_status prove_ends(agt_source *s, const char *symbol, const agt_archive_info *ai,
+                             int64_t start_us, int64_t end_us, agt_day_proof *p,
+                             agt_day_result *r, agt_error *err)
 {
-    const agt_archive_info *ai = &r->archive;
-    int64_t day_end = r->day_start_us + AGT_US_PER_DAY - 1;
+    int64_t day_end = end_us;
     uint64_t req0 = s->c->net->requests, bytes0 = s->c->net->bytes;
     agt_status st = AGT_OK;
     int found;
@@ -127,11 +130,11 @@ static agt_status prove_ends(agt_source *s, const char *symbol, agt_day_result *
     } else {
         st = trade_at(s, symbol, ai->first_id - 1, &found, &ts, &above, err);
         if (fatal(st)) goto out;
-        if (found && ts < r->day_start_us) {
+        if (found && ts < start_us) {
             p->start_known = 1;
             p->prev_id = ai->first_id - 1;
             p->prev_ts_us = ts;
-        } else if (!found && agt_day_neighbour(s, symbol, r->day_start_us - AGT_US_PER_DAY, &nb) &&
+        } else if (!found && agt_day_neighbour(s, symbol, start_us - AGT_US_PER_DAY, &nb) &&
                    nb.last_id == ai->first_id - 1) {
             /* REST cannot serve it (its history floor): the previous day's
              * file ends with it - the two files chain by id */
@@ -156,7 +159,7 @@ static agt_status prove_ends(agt_source *s, const char *symbol, agt_day_result *
     if (found && ts > day_end) {
         p->end_known = 1;
     } else if (!found && (above >= 0 || st != AGT_OK) &&
-               agt_day_neighbour(s, symbol, r->day_start_us + AGT_US_PER_DAY, &nb) &&
+               agt_day_neighbour(s, symbol, end_us + 1, &nb) &&
                nb.first_id == ai->last_id + 1) {
         p->end_known = 1; /* the next day's file starts with it */
     } else if (found) {
@@ -183,8 +186,8 @@ static agt_status prove_ends(agt_source *s, const char *symbol, agt_day_result *
 out:
     r->start_proven = p->start_known;
     r->end_proven = p->end_known;
-    r->proof_requests = (int)(s->c->net->requests - req0);
-    r->proof_bytes = s->c->net->bytes - bytes0;
+    r->proof_requests += (int)(s->c->net->requests - req0);
+    r->proof_bytes += s->c->net->bytes - bytes0;
     return st;
 }
 
@@ -197,11 +200,38 @@ static agt_status proven_hours(agt_source *s, const char *symbol, agt_day_result
 {
     agt_day_proof proof;
     memset(&proof, 0, sizeof proof);
-    if (rows->len > 0) AGT_TRY(prove_ends(s, symbol, r, &proof, err));
+    if (rows->len > 0)
+        AGT_TRY(prove_ends(s, symbol, &r->archive, r->day_start_us,
+                           r->day_start_us + AGT_US_PER_DAY - 1, &proof, r, err));
     else snprintf(r->archive_message, sizeof r->archive_message, "the file is empty");
     agt_status st = agt_day_split(rows, r->day_start_us, &proof, hours, info, unproven);
     if (st != AGT_OK) return agt_err(err, st, "archive rows outside the day or out of memory");
     return AGT_OK;
+}
+
+/* The split hours into r (taken from `hours`); *use_rest[h] = 1 for the
+ * unproven ones AUTO must fetch again (ARCHIVE keeps them, unproven). */
+static void assign_hours(agt_source *s, agt_source_policy policy, agt_day_result *r,
+                         agt_trades hours[24], const agt_hour_info info[24],
+                         const uint8_t unproven[24], uint8_t use_rest[24])
+{
+    int64_t now = agt_net_exch_now(s->c->net);
+    for (int h = 0; h < 24; h++) {
+        agt_day_hour *dh = &r->hour[h];
+        if (unproven[h] && policy == AGT_SOURCE_AUTO) {
+            use_rest[h] = 1;
+            continue;
+        }
+        agt_trades_release(&dh->rows);
+        dh->rows = hours[h];
+        agt_trades_init(&hours[h]);
+        dh->info = info[h];
+        dh->info.server_time_us = now;
+        dh->source = SRC_ARCHIVE;
+        dh->status = AGT_OK;
+        r->archive_hours++;
+        if (unproven[h]) r->unproven_hours++;
+    }
 }
 
 /* The archive's rows, proved and split. *use_rest[h] = 1 for the hours AUTO
@@ -238,23 +268,7 @@ static agt_status from_archive(agt_source *s, const char *symbol, agt_source_pol
     agt_trades hours[24];
     for (int h = 0; h < 24; h++) agt_trades_init(&hours[h]);
     st = proven_hours(s, symbol, r, &rows, hours, info, unproven, err);
-    int64_t now = agt_net_exch_now(s->c->net);
-    for (int h = 0; h < 24 && st == AGT_OK; h++) {
-        agt_day_hour *dh = &r->hour[h];
-        if (unproven[h] && policy == AGT_SOURCE_AUTO) {
-            use_rest[h] = 1;
-            continue;
-        }
-        agt_trades_release(&dh->rows);
-        dh->rows = hours[h];
-        agt_trades_init(&hours[h]);
-        dh->info = info[h];
-        dh->info.server_time_us = now;
-        dh->source = SRC_ARCHIVE;
-        dh->status = AGT_OK;
-        r->archive_hours++;
-        if (unproven[h]) r->unproven_hours++;
-    }
+    if (st == AGT_OK) assign_hours(s, policy, r, hours, info, unproven, use_rest);
     for (int h = 0; h < 24; h++) agt_trades_release(&hours[h]);
 out:
     agt_trades_release(&rows);
@@ -296,6 +310,20 @@ static agt_status from_rest(agt_source *s, const char *symbol, agt_day_result *r
     return stop == AGT_ECANCELLED || stop == AGT_ENOMEM ? stop : AGT_OK;
 }
 
+/* `out` emptied for the day starting at day_start_us: every hour not reached. */
+static void day_reset(agt_day_result *out, int64_t day_start_us)
+{
+    for (int h = 0; h < 24; h++) agt_trades_release(&out->hour[h].rows);
+    agt_day_result_init(out);
+    out->day_start_us = day_start_us;
+    for (int h = 0; h < 24; h++) {
+        out->hour[h].status = AGT_ECANCELLED;
+        out->hour[h].source = SRC_REST;
+        out->hour[h].info.hour_start_us = day_start_us + h * AGT_US_PER_HOUR;
+        out->hour[h].info.prev_id = AGT_SOURCE_ID_UNKNOWN;
+    }
+}
+
 agt_status agt_source_fetch_day(agt_source *s, const char *symbol, int64_t day_start_us,
                                 agt_source_policy policy, agt_day_result *out, agt_error *err)
 {
@@ -313,16 +341,7 @@ agt_status agt_source_fetch_day(agt_source *s, const char *symbol, int64_t day_s
     if (!agt_source_policy_name(policy))
         return agt_err(err, AGT_EINVAL, "invalid source policy %d", (int)policy);
 
-    for (int h = 0; h < 24; h++) agt_trades_release(&out->hour[h].rows);
-    agt_day_result_init(out);
-    out->day_start_us = day_start_us;
-    for (int h = 0; h < 24; h++) {
-        out->hour[h].status = AGT_ECANCELLED;
-        out->hour[h].source = SRC_REST;
-        out->hour[h].info.hour_start_us = day_start_us + h * AGT_US_PER_HOUR;
-        out->hour[h].info.prev_id = AGT_SOURCE_ID_UNKNOWN;
-    }
-
+    day_reset(out, day_start_us);
     uint8_t use_rest[24];
     memset(use_rest, 0, sizeof use_rest);
     agt_status st = AGT_OK;
@@ -388,5 +407,108 @@ out:
     for (int k = 0; k < 24; k++) agt_trades_release(&hours[k]);
     agt_trades_release(&rows);
     free(r);
+    return st;
+}
+
+/* ---- the month: one monthly file for up to 31 days ------------------------ */
+
+/* Day d of a monthly file: its own rows and proof (agt_month_days). */
+static agt_status month_day(agt_source *s, const char *symbol, agt_source_policy policy,
+                            const agt_archive_info *mi, agt_day_result *r, const agt_trades *rows,
+                            const agt_day_proof *proof, int empty_proven, agt_error *err)
+{
+    uint8_t use_rest[24];
+    memset(use_rest, 0, sizeof use_rest);
+    r->archive_tried = 1;
+    r->archive_status = AGT_OK;
+    r->archive = *mi;
+    r->archive.day_start_us = r->day_start_us;
+    r->archive.rows = rows->len;
+    r->archive.first_id = rows->len ? rows->trade_id[0] : -1;
+    r->archive.last_id = rows->len ? rows->trade_id[rows->len - 1] : -1;
+    r->archive.contiguous = rows->len == 0 || (uint64_t)(r->archive.last_id - r->archive.first_id) + 1 == rows->len;
+    r->start_proven = proof->start_known;
+    r->end_proven = proof->end_known;
+    agt_status st = AGT_OK;
+    if (empty_proven) { /* no trade in the day, and its neighbours are consecutive */
+        int64_t now = agt_net_exch_now(s->c->net);
+        for (int h = 0; h < 24; h++) {
+            agt_day_hour *dh = &r->hour[h];
+            dh->status = AGT_OK;
+            dh->source = SRC_ARCHIVE;
+            dh->info.prev_id = proof->prev_id;
+            dh->info.prev_ts_us = proof->prev_id >= 0 ? proof->prev_ts_us : 0;
+            dh->info.server_time_us = now;
+            dh->info.complete = 1;
+        }
+        r->archive_hours = 24;
+    } else {
+        agt_hour_info info[24];
+        uint8_t unproven[24];
+        agt_trades hours[24];
+        for (int h = 0; h < 24; h++) agt_trades_init(&hours[h]);
+        st = agt_day_split(rows, r->day_start_us, proof, hours, info, unproven);
+        if (st == AGT_OK) assign_hours(s, policy, r, hours, info, unproven, use_rest);
+        else st = agt_err(err, st, "archive rows outside the day or out of memory");
+        for (int h = 0; h < 24; h++) agt_trades_release(&hours[h]);
+    }
+    return st == AGT_OK ? from_rest(s, symbol, r, use_rest) : st;
+}
+
+agt_status agt_source_fetch_month(agt_source *s, const char *symbol, int64_t month_start_us,
+                                  agt_source_policy policy, agt_day_result days[31], int *ndays,
+                                  agt_error *err)
+{
+    agt_error local;
+    if (!err) err = &local;
+    agt_error_clear(err);
+    if (!s || !days || !ndays) return agt_err(err, AGT_EINVAL, "null argument");
+    if (!agt_symbol_valid(symbol))
+        return agt_err(err, AGT_EINVAL, "invalid symbol '%.40s': expected 2-20 of A-Z 0-9 _",
+                       symbol ? symbol : "(null)");
+    char at[40];
+    agt_format_time_us(month_start_us, at, sizeof at);
+    if (month_start_us < AGT_FIRST_HOUR_US || month_start_us > INT64_C(4102444800000000) ||
+        strcmp(at + 8, "01 00:00:00.000000") != 0)
+        return agt_err(err, AGT_EINVAL, "%" PRId64 " is not the start of a month in 2017..2099",
+                       month_start_us);
+    if (!agt_source_policy_name(policy))
+        return agt_err(err, AGT_EINVAL, "invalid source policy %d", (int)policy);
+    int64_t month_end = agt_month_end_us(month_start_us);
+    int n = (int)((month_end + 1 - month_start_us) / AGT_US_PER_DAY);
+    *ndays = n;
+    for (int d = 0; d < n; d++) day_reset(&days[d], month_start_us + d * AGT_US_PER_DAY);
+
+    agt_status st = AGT_OK;
+    int monthly = policy != AGT_SOURCE_REST && s->a && s->down == AGT_OK;
+    agt_trades rows, day_rows[31];
+    agt_day_proof proofs[31];
+    uint8_t empty[31];
+    agt_trades_init(&rows);
+    for (int d = 0; d < 31; d++) agt_trades_init(&day_rows[d]);
+    if (monthly) {
+        agt_archive_info mi;
+        st = agt_archive_fetch_month(s->a, symbol, month_start_us, &rows, &mi, err);
+        agt_day_archive_answered(s, st, err);
+        agt_day_proof mp;
+        if (st == AGT_OK && rows.len > 0)
+            st = prove_ends(s, symbol, &mi, month_start_us, month_end, &mp, &days[0], err);
+        if (st == AGT_OK && rows.len > 0)
+            st = agt_month_days(&rows, month_start_us, n, &mp, day_rows, proofs, empty);
+        monthly = st == AGT_OK && rows.len > 0;
+        for (int d = 0; d < n && monthly && st == AGT_OK; d++)
+            st = month_day(s, symbol, policy, &mi, &days[d], &day_rows[d], &proofs[d], empty[d], err);
+        if (st == AGT_ECANCELLED) goto out;
+        if (!monthly) st = AGT_OK; /* not published, refused, unreadable: the daily files */
+    }
+    for (int d = 0; d < n && !monthly && st == AGT_OK; d++) {
+        st = agt_source_fetch_day(s, symbol, month_start_us + d * AGT_US_PER_DAY, policy, &days[d],
+                                  err);
+        if (st != AGT_ECANCELLED && st != AGT_ENOMEM) st = AGT_OK;
+    }
+out:
+    agt_trades_release(&rows);
+    for (int d = 0; d < 31; d++) agt_trades_release(&day_rows[d]);
+    if (st == AGT_ECANCELLED) return agt_err(err, AGT_ECANCELLED, "cancelled");
     return st;
 }

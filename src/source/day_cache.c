@@ -21,6 +21,13 @@ static int archive_down(agt_status st)
     return st == AGT_ENET || st == AGT_EHTTP || st == AGT_EBANNED || st == AGT_EUNSUPPORTED;
 }
 
+void agt_day_archive_answered(agt_source *s, agt_status st, const agt_error *err)
+{
+    if (!archive_down(st)) return;
+    s->down = st;
+    snprintf(s->down_msg, sizeof s->down_msg, "%.190s", err->message);
+}
+
 void agt_day_cache_init(agt_source *s)
 {
     for (int i = 0; i < AGT_DAY_SEEN; i++) s->seen[i].day_start_us = -1;
@@ -85,10 +92,7 @@ agt_status agt_day_file_get(agt_source *s, const char *symbol, int64_t day,
     agt_trades_clear(&f->rows);
     memset(&f->info, 0, sizeof f->info);
     agt_status st = agt_archive_fetch_day(s->a, symbol, day, &f->rows, &f->info, err);
-    if (archive_down(st)) {
-        s->down = st;
-        snprintf(s->down_msg, sizeof s->down_msg, "%.190s", err->message);
-    }
+    agt_day_archive_answered(s, st, err);
     if (!definite(st)) {
         agt_trades_clear(&f->rows);
         return st;

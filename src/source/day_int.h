@@ -68,6 +68,10 @@ struct agt_source {
 };
 
 void agt_day_cache_init(agt_source *s);
+/* After an archive request that ended with `st`: a failure of the archive
+ * itself (network, HTTP, ban) marks it down for the source, whose later days
+ * then go to REST at once. */
+void agt_day_archive_answered(agt_source *s, agt_status st, const agt_error *err);
 void agt_day_cache_release(agt_source *s);
 
 /*
@@ -90,5 +94,21 @@ agt_status agt_day_file_get(agt_source *s, const char *symbol, int64_t day_start
  */
 int agt_day_neighbour(agt_source *s, const char *symbol, int64_t day_start_us,
                       agt_archive_info *info);
+
+/*
+ * The rows of a monthly file (sorted by id, ids unique, ordered like time,
+ * every time inside the `ndays` days from `month_start_us`) with what REST
+ * proved about the month's two ends (`month`), cut into days: days[d] gets
+ * the rows of day d (appended; the caller initialised the tables) and
+ * proofs[d] what the neighbouring rows prove about that day's ends, ready for
+ * agt_day_split. A day without rows is proven empty (empty_proven[d] = 1,
+ * proofs[d].prev_id = the trade before it) when the trades on either side of
+ * it have consecutive ids - inside the month, or at its proven ends.
+ * AGT_EINVAL when the rows are not ordered like time (the caller then takes
+ * the daily files), AGT_ENOMEM.
+ */
+agt_status agt_month_days(const agt_trades *rows, int64_t month_start_us, int ndays,
+                          const agt_day_proof *month, agt_trades days[], agt_day_proof proofs[],
+                          uint8_t empty_proven[]);
 
 #endif

@@ -74,3 +74,67 @@ agt_status agt_day_split(const agt_trades *rows, int64_t day_start_us, const agt
     }
     return AGT_OK;
 }
+
+/* ---- a month's rows cut into days (agt_month_days) ------------------------- */
+
+static int64_t first_at_or_after(const agt_trades *rows, int64_t t)
+{
+    size_t lo = 0, hi = rows->len; /* rows ordered like time (ids follow time) */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rows->ts_us[mid] < t) lo = mid + 1;
+        else hi = mid;
+    }
+    return (int64_t)lo;
+}
+
+agt_status agt_month_days(const agt_trades *rows, int64_t month_start_us, int ndays,
+                          const agt_day_proof *month, agt_trades days[], agt_day_proof proofs[],
+                          uint8_t empty_proven[])
+{
+    size_t n = rows->len;
+    for (size_t i = 1; i < n; i++)
+        if (rows->ts_us[i] < rows->ts_us[i - 1]) return AGT_EINVAL; /* not ordered like time */
+    for (int d = 0; d < ndays; d++) {
+        int64_t s = month_start_us + d * AGT_US_PER_DAY, e = s + AGT_US_PER_DAY - 1;
+        int64_t i = first_at_or_after(rows, s), j = first_at_or_after(rows, e + 1); /* [i, j) */
+        agt_day_proof *p = &proofs[d];
+        memset(p, 0, sizeof *p);
+        empty_proven[d] = 0;
+        /* the trade before the day: the row before i, or the month's own */
+        int have_prev = 0;
+        int64_t prev_id = -1, prev_ts = 0;
+        if (i > 0) {
+            have_prev = 1;
+            prev_id = rows->trade_id[i - 1];
+            prev_ts = rows->ts_us[i - 1];
+        } else if (month->start_known) {
+            have_prev = 1;
+            prev_id = month->prev_id;
+            prev_ts = month->prev_ts_us;
+        }
+        /* the trade after the day: the row at j, else the month's end proof */
+        int have_next = j < (int64_t)n;
+        int64_t next_id = have_next ? rows->trade_id[j] : -1;
+        int next_known = have_next || month->end_known;
+        if (i == j) { /* no row in the day: empty if its neighbours are consecutive */
+            /* no row after it in the month: prev is the month's last row, and the
+             * trade after the month (proven to lie after it) follows */
+            int chained = have_prev && (have_next ? next_id == prev_id + 1 : month->end_known);
+            empty_proven[d] = chained;
+            p->start_known = have_prev;
+            p->prev_id = prev_id;
+            p->prev_ts_us = prev_ts;
+            p->end_known = chained;
+            continue;
+        }
+        for (int64_t k = i; k < j; k++)
+            AGT_TRY(agt_trades_push(&days[d], rows->trade_id[k], rows->ts_us[k], rows->price[k],
+                                    rows->quantity[k], rows->is_buyer_maker[k]));
+        p->start_known = have_prev && prev_id == rows->trade_id[i] - 1;
+        p->prev_id = p->start_known ? prev_id : AGT_SOURCE_ID_UNKNOWN;
+        p->prev_ts_us = p->start_known ? prev_ts : 0;
+        p->end_known = next_known && (!have_next || next_id == rows->trade_id[j - 1] + 1);
+    }
+    return AGT_OK;
+}

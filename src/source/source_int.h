@@ -138,6 +138,9 @@ typedef struct agt_market_def {
 /* The table row of `m`; NULL for an unknown market. */
 const agt_market_def *agt_market_def_of(agt_market m);
 
+/* archive.c: the last µs of the calendar month starting at `month_start_us`. */
+int64_t agt_month_end_us(int64_t month_start_us);
+
 /* ---- client.c / rest.c ---------------------------------------------------- */
 
 #define AGT_FIRST_HOUR_US INT64_C(1498867200000000) /* 2017-07-01 00:00 UTC */

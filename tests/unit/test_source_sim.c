@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "aggtrades/source.h"
 #include "source/source_int.h"
 
 #define HOUR AGT_US_PER_HOUR
@@ -83,6 +84,33 @@ static int sim_get(const sim *s, const char *path, agt_http_resp *r)
     return st == AGT_OK && r->status == 200 ? 0 : -1;
 }
 
+/* Compare `t` with /_truth of [start, end] of `market`'s `sym`, row by row;
+ * the number of truth rows goes to *n (-1 when the truth cannot be read). */
+static int equals_truth(const sim *s, const char *market, const char *sym, int64_t start,
+                        int64_t end, const agt_trades *t, size_t *n)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/_truth?market=%s&symbol=%s&startTime=%lld&endTime=%lld", market,
+             sym, (long long)start, (long long)end);
+    agt_http_resp r;
+    agt_buf_init(&r.body, 0);
+    *n = (size_t)-1;
+    if (sim_get(s, path, &r) != 0) return 0;
+    agt_page pg;
+    agt_page_init(&pg);
+    agt_error e;
+    agt_status st = agt_page_parse(&pg, r.body.data, r.body.len, &e);
+    agt_buf_release(&r.body);
+    int ok = st == AGT_OK && pg.len == t->len;
+    for (size_t i = 0; ok && i < pg.len; i++)
+        ok = pg.rows[i].a == t->trade_id[i] && agt_t_to_us(pg.rows[i].t) == t->ts_us[i] &&
+             pg.rows[i].p == t->price[i] && pg.rows[i].q == t->quantity[i] &&
+             pg.rows[i].m == t->is_buyer_maker[i];
+    if (st == AGT_OK) *n = pg.len;
+    agt_page_release(&pg);
+    return ok;
+}
+
 /* Fetch one hour and compare it with /_truth, row by row. */
 static void check_hour(int *agt_failed_, const sim *s, agt_client *c, const char *sym,
                        int64_t hour, agt_hour_info *info)
@@ -92,24 +120,9 @@ static void check_hour(int *agt_failed_, const sim *s, agt_client *c, const char
     agt_error e;
     agt_status st = agt_fetch_hour(c, sym, hour, &t, info, &e);
     if (st != AGT_OK) FAIL_("fetch %s %lld: %s", sym, (long long)hour, e.message);
-    char path[256];
-    snprintf(path, sizeof path, "/_truth?symbol=%s&startTime=%lld&endTime=%lld", sym,
-             (long long)hour, (long long)(hour + HOUR - 1));
-    agt_http_resp r;
-    agt_buf_init(&r.body, 0);
-    if (sim_get(s, path, &r) != 0) FAIL_("cannot read %s", path);
-    agt_page pg;
-    agt_page_init(&pg);
-    st = agt_page_parse(&pg, r.body.data, r.body.len, &e);
-    agt_buf_release(&r.body);
-    if (st != AGT_OK) FAIL_("truth: %s", e.message);
-    int ok = pg.len == t.len;
-    for (size_t i = 0; ok && i < pg.len; i++)
-        ok = pg.rows[i].a == t.trade_id[i] && agt_t_to_us(pg.rows[i].t) == t.ts_us[i] &&
-             pg.rows[i].p == t.price[i] && pg.rows[i].q == t.quantity[i] &&
-             pg.rows[i].m == t.is_buyer_maker[i];
-    size_t n = pg.len, got = t.len;
-    agt_page_release(&pg);
+    size_t n;
+    int ok = equals_truth(s, "spot", sym, hour, hour + HOUR - 1, &t, &n);
+    size_t got = t.len;
     agt_trades_release(&t);
     if (!ok) FAIL_("%s hour %lld: %zu rows fetched, truth has %zu (or a row differs)", sym,
                    (long long)hour, got, n);
@@ -202,4 +215,99 @@ TEST(simulator_faults_change_nothing)
     sim_stop(&s);
 }
 
-TEST_MAIN(TEST_REF(simulator_hours_equal_the_truth), TEST_REF(simulator_faults_change_nothing))
+static int count_response(void *user, uint64_t bytes, uint64_t trades)
+{
+    (void)bytes;
+    (void)trades;
+    ++*(uint64_t *)user;
+    return 0;
+}
+
+/* A month of `market`'s `sym` through agt_source_fetch_month (AUTO) with the
+ * archive's zip cap `max_zip`: every hour proven complete and equal to the
+ * truth. *archive_hours gets the hours served from the archive; *responses
+ * the HTTP responses the client and the archive received. */
+static void check_month(int *agt_failed_, const sim *s, agt_market market, const char *sym,
+                        int64_t month, uint64_t max_zip, int *archive_hours, uint64_t *responses)
+{
+    *responses = 0;
+    agt_client_opts o;
+    agt_client_opts_default(&o);
+    o.api_url = s->url;
+    o.interval_ms = 0;
+    o.market = market;
+    o.progress = count_response;
+    o.progress_user = responses;
+    agt_archive_opts ao;
+    agt_archive_opts_default(&ao);
+    ao.archive_url = s->url;
+    ao.interval_ms = 0;
+    ao.market = market;
+    ao.max_zip_bytes = max_zip;
+    ao.progress = count_response;
+    ao.progress_user = responses;
+    agt_client *c = NULL;
+    agt_archive *a = NULL;
+    agt_source *src = NULL;
+    agt_error e;
+    ASSERT_OK(agt_client_new(&o, &c, &e));
+    ASSERT_OK(agt_archive_new(&ao, &a, &e));
+    ASSERT_OK(agt_source_new(c, a, &src, &e));
+    static agt_day_result days[31];
+    for (int d = 0; d < 31; d++) agt_day_result_init(&days[d]);
+    int n = 0;
+    ASSERT_OK(agt_source_fetch_month(src, sym, month, AGT_SOURCE_AUTO, days, &n, &e));
+    *archive_hours = 0;
+    agt_trades all;
+    agt_trades_init(&all);
+    for (int d = 0; d < n; d++)
+        for (int h = 0; h < 24; h++) {
+            const agt_day_hour *dh = &days[d].hour[h];
+            if (dh->status != AGT_OK || !dh->info.complete)
+                FAIL_("%s day %d hour %d: status %d complete %d (%s)", sym, d, h, dh->status,
+                      dh->info.complete, days[d].archive_message);
+            *archive_hours += strcmp(dh->source, "archive") == 0;
+            ASSERT_OK(agt_trades_append(&all, &dh->rows));
+        }
+    size_t want;
+    const char *mk = agt_market_name(market);
+    if (!equals_truth(s, mk, sym, month, month + (int64_t)n * 24 * HOUR - 1, &all, &want))
+        FAIL_("%s month: %zu rows, truth has %zu (or a row differs)", sym, all.len, want);
+    agt_trades_release(&all);
+    for (int d = 0; d < 31; d++) agt_day_result_release(&days[d]);
+    agt_source_free(src);
+    agt_archive_free(a);
+    agt_client_free(c);
+}
+
+TEST(simulator_month_from_one_file)
+{
+    sim s;
+    const char *args[] = {"--now", "2024-03-01T12:00:00Z", NULL};
+    if (sim_start(&s, args) != 0) {
+        fprintf(stderr, "  skipped: simulator not available\n");
+        return;
+    }
+    int64_t jan = INT64_C(1704067200000000); /* 2024-01-01 */
+    int archive_hours;
+    uint64_t monthly, fallback;
+    /* COIN-M: one zip and its checksum, two proof requests, the clock and limits */
+    check_month(agt_failed_, &s, AGT_MARKET_CM, "BTCUSD_240628", jan, (uint64_t)64 << 20,
+                &archive_hours, &monthly);
+    ASSERT_EQ_INT(archive_hours, 31 * 24);
+    if (monthly > 8) FAIL_("%llu responses for a month", (unsigned long long)monthly);
+    /* a monthly zip above the cap (the daily ones are below it): the daily files,
+     * a checksum, a zip and two proofs a day */
+    check_month(agt_failed_, &s, AGT_MARKET_CM, "BTCUSD_240628", jan, (uint64_t)256 << 10,
+                &archive_hours, &fallback);
+    ASSERT_EQ_INT(archive_hours, 31 * 24);
+    ASSERT(fallback >= 31 * 4);
+    /* spot the same way */
+    check_month(agt_failed_, &s, AGT_MARKET_SPOT, "ETHBTC", jan, (uint64_t)64 << 20,
+                &archive_hours, &monthly);
+    ASSERT_EQ_INT(archive_hours, 31 * 24);
+    sim_stop(&s);
+}
+
+TEST_MAIN(TEST_REF(simulator_hours_equal_the_truth), TEST_REF(simulator_faults_change_nothing),
+          TEST_REF(simulator_month_from_one_file))
