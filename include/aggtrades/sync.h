@@ -46,6 +46,7 @@
 #include <stdint.h>
 
 #include "aggtrades/common.h"
+#include "aggtrades/market.h"
 #include "aggtrades/source.h"
 
 #ifdef __cplusplus
@@ -116,6 +117,10 @@ typedef struct agt_sync_opts {
                                  the sources' own (600 s an hour, 1800 s a file), 0: none */
     agt_sync_event_fn on_event; /* may be NULL */
     void *user;               /* passed to on_event */
+    agt_market market;        /* default AGT_MARKET_SPOT; a futures market (AGT_MARKET_UM,
+                                 AGT_MARKET_CM) keeps its own lake in the root's folder
+                                 agt_market_lake_dir names (market.h), with its own .retry,
+                                 and asks that market's endpoints and archive */
 } agt_sync_opts;
 
 /* Fill *o with the defaults above. */

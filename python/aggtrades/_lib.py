@@ -277,6 +277,8 @@ def _declare(so: ctypes.CDLL) -> None:
         p(AgtError),
     ]
     so.agt_fetch_hour.restype = ctypes.c_int
+    so.agt_market_lake_dir.argtypes = [ctypes.c_int]
+    so.agt_market_lake_dir.restype = ctypes.c_char_p
 
     c_sync_p = ctypes.c_void_p
     so.agt_sync_opts_default.argtypes = [p(AgtSyncOpts)]

@@ -38,9 +38,10 @@ import numpy as np
 import pandas as pd
 
 from . import _lib
+from .fetch import _SYMBOL_RE, _check_market
 
-__all__ = ["LakeError", "read_changes", "read_trades", "read_trades_arrow", "read_trades_polars",
-           "CHANGE_TYPES", "TRADE_COLUMNS"]
+__all__ = ["LakeError", "market_root", "read_changes", "read_trades", "read_trades_arrow",
+           "read_trades_polars", "CHANGE_TYPES", "TRADE_COLUMNS"]
 
 #: ``_change_type`` values, indexed by ``enum agt_change_type``.
 CHANGE_TYPES = ("insert", "update_preimage", "update_postimage")
@@ -145,9 +146,17 @@ def _to_us(value: Any, end: bool) -> int:
 
 
 def _symbol(symbol: str) -> bytes:
-    if not isinstance(symbol, str) or not re.fullmatch(r"[A-Z0-9]{2,20}", symbol):
+    if not isinstance(symbol, str) or not _SYMBOL_RE.fullmatch(symbol):
         raise ValueError(f"invalid symbol {symbol!r}")
     return symbol.encode()
+
+
+def market_root(root: str | os.PathLike[str], market: str = "spot") -> str:
+    """The folder holding ``market``'s lake: ``root`` itself for spot, the market's
+    folder under it for ``"um"`` and ``"cm"`` (``root/_futures/um``): the path an
+    engine opens to read that market (docs/engines.md)."""
+    sub = _so().agt_market_lake_dir(_check_market(market)).decode()
+    return os.path.join(os.fspath(root), sub) if sub else os.fspath(root)
 
 
 def _col(ptr: Any, n: int, dtype: Any) -> np.ndarray:
@@ -170,11 +179,12 @@ def _trades_frame(t: _lib.AgtTrades) -> dict[str, np.ndarray]:
 class _Lake:
     """A read-only lake handle, closed on exit."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], market: str = "spot") -> None:
         self.so = _so()
         self.h = ctypes.c_void_p()
         err = _lib.AgtError()
-        st = self.so.agt_lake_open(os.fsencode(root), _AGT_LAKE_READ, ctypes.byref(self.h), ctypes.byref(err))
+        path = os.fsencode(market_root(root, market))
+        st = self.so.agt_lake_open(path, _AGT_LAKE_READ, ctypes.byref(self.h), ctypes.byref(err))
         if st != 0:
             raise _fail(st, err)
 
@@ -205,7 +215,7 @@ def _ptr(a: np.ndarray | None, ctype: Any) -> Any:
 
 
 def _read_arrays(root: str | os.PathLike[str], symbol: str, start: Any, end: Any,
-                 columns: Any) -> dict[str, np.ndarray]:
+                 columns: Any, market: str) -> dict[str, np.ndarray]:
     """The wanted columns of a range as numpy arrays; ``timestamp`` in µs (int64)."""
     names = _wanted(columns)
     sym = _symbol(symbol)
@@ -215,7 +225,7 @@ def _read_arrays(root: str | os.PathLike[str], symbol: str, start: Any, end: Any
     bits = 0
     for name in names:
         bits |= 1 << TRADE_COLUMNS.index(name)
-    with _Lake(root) as lake:
+    with _Lake(root, market) as lake:
         so, err, q = lake.so, _lib.AgtError(), ctypes.c_void_p()
         st = so.agt_lake_query_open(lake.h, sym, a, b, bits, ctypes.byref(q), ctypes.byref(err))
         if st != 0:
@@ -251,26 +261,28 @@ def _utc_ns(us: np.ndarray) -> Any:
 
 
 def read_trades(root: str | os.PathLike[str], symbol: str, start: Any, end: Any,
-                columns: Any = None) -> pd.DataFrame:
+                columns: Any = None, *, market: str = "spot") -> pd.DataFrame:
     """Every stored trade of ``symbol`` with ``start <= timestamp <= end``.
 
     Returns a DataFrame with columns ``trade_id`` (int64), ``timestamp``
     (datetime64[ns, UTC]), ``price``, ``quantity`` (float64) and
     ``is_buyer_maker`` (bool), sorted by timestamp then trade id, or only
     ``columns`` (a list of those names, in that order; the others are not
-    decoded). A symbol that is not in the lake gives an empty frame. Raises
+    decoded). ``market`` is ``"spot"`` (default), ``"um"`` or ``"cm"`` (USD-M and
+    COIN-M futures, kept apart from spot in the same root). A symbol that is not
+    in the lake gives an empty frame. Raises
     :class:`LakeError` (status ``AGT_ECORRUPT`` naming the file for a
     damaged data file, ``AGT_ENOTFOUND`` when ``root`` is not a lake),
     ``ValueError`` for an unknown column.
     """
-    cols = _read_arrays(root, symbol, start, end, columns)
+    cols = _read_arrays(root, symbol, start, end, columns, market)
     if "timestamp" in cols:
         cols["timestamp"] = _utc_ns(cols["timestamp"])
     return pd.DataFrame(cols, copy=False)
 
 
 def read_trades_arrow(root: str | os.PathLike[str], symbol: str, start: Any, end: Any,
-                      columns: Any = None) -> Any:
+                      columns: Any = None, *, market: str = "spot") -> Any:
     """:func:`read_trades` as a ``pyarrow.Table``, without copying the numbers.
 
     ``timestamp`` is ``timestamp[us, tz=UTC]`` (the lake's own precision);
@@ -279,7 +291,7 @@ def read_trades_arrow(root: str | os.PathLike[str], symbol: str, start: Any, end
     """
     import pyarrow as pa
 
-    cols = _read_arrays(root, symbol, start, end, columns)
+    cols = _read_arrays(root, symbol, start, end, columns, market)
     arrays = []
     for name, v in cols.items():
         if name == "timestamp":
@@ -290,15 +302,17 @@ def read_trades_arrow(root: str | os.PathLike[str], symbol: str, start: Any, end
 
 
 def read_trades_polars(root: str | os.PathLike[str], symbol: str, start: Any, end: Any,
-                       columns: Any = None) -> Any:
+                       columns: Any = None, *, market: str = "spot") -> Any:
     """:func:`read_trades` as a ``polars.DataFrame`` (through :func:`read_trades_arrow`,
     whose buffers polars takes over without copying)."""
     import polars as pl
 
-    return pl.from_arrow(read_trades_arrow(root, symbol, start, end, columns), rechunk=False)
+    return pl.from_arrow(read_trades_arrow(root, symbol, start, end, columns, market=market),
+                         rechunk=False)
 
 
-def read_changes(root: str | os.PathLike[str], symbol: str, since_version: int = 0) -> pd.DataFrame:
+def read_changes(root: str | os.PathLike[str], symbol: str, since_version: int = 0, *,
+                 market: str = "spot") -> pd.DataFrame:
     """The change data feed of ``symbol``: every change of commits after ``since_version``.
 
     Columns: the five trade columns (the row's value: inserted, replaced
@@ -310,7 +324,7 @@ def read_changes(root: str | os.PathLike[str], symbol: str, since_version: int =
     sym = _symbol(symbol)
     if isinstance(since_version, bool) or not isinstance(since_version, (int, np.integer)):
         raise TypeError("since_version must be an integer")
-    with _Lake(root) as lake:
+    with _Lake(root, market) as lake:
         c = _Changes()
         lake.so.agt_changes_init(ctypes.byref(c))
         err = _lib.AgtError()

@@ -25,6 +25,7 @@ agt_status job_source_open(agt_sync *s, job_plan *plan, agt_error *err)
     agt_archive_opts_default(&o);
     if (s->opts.archive_url) o.archive_url = s->opts.archive_url;
     o.interval_ms = s->opts.interval_ms;
+    o.market = s->opts.market;
     sync_slow_server(s, &o.low_speed_limit, &o.low_speed_time_s, &o.unit_deadline_s);
     o.progress = sync_on_response;
     o.progress_user = s;

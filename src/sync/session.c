@@ -57,10 +57,16 @@ agt_status agt_sync_open(const char *root, const agt_sync_opts *o, agt_sync **ou
         return agt_err(err, AGT_EINVAL, "invalid source policy %d", (int)o->source);
     if (o->paging != AGT_PAGING_TIME && o->paging != AGT_PAGING_ID)
         return agt_err(err, AGT_EINVAL, "invalid paging %d", o->paging);
+    const char *market_dir = agt_market_lake_dir(o->market);
+    if (!market_dir) return agt_err(err, AGT_EINVAL, "invalid market %d", (int)o->market);
     agt_sync *s = calloc(1, sizeof *s);
     if (!s) return agt_err(err, AGT_ENOMEM, "out of memory");
     s->opts = *o;
-    s->root = dup_or_null(root, &oom);
+    /* a futures market's lake lives under the root (market.h) */
+    size_t rn = strlen(root) + strlen(market_dir) + 2;
+    s->root = malloc(rn);
+    if (s->root) snprintf(s->root, rn, "%s%s%s", root, *market_dir ? "/" : "", market_dir);
+    oom |= !s->root;
     s->api_url = dup_or_null(o->api_url, &oom);
     s->archive_url = dup_or_null(o->archive_url, &oom);
     s->opts.api_url = s->api_url;
@@ -137,6 +143,7 @@ agt_status sync_client(agt_sync *s, agt_client **out, agt_error *err)
         if (s->opts.api_url) o.api_url = s->opts.api_url;
         o.interval_ms = s->opts.interval_ms;
         o.paging = s->opts.paging;
+        o.market = s->opts.market;
         sync_slow_server(s, &o.low_speed_limit, &o.low_speed_time_s, &o.unit_deadline_s);
         o.progress = sync_on_response;
         o.progress_user = s;

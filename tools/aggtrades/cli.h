@@ -42,6 +42,8 @@ enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 /* Global options and facts about the terminal, shared by every command. */
 typedef struct cli_ctx {
     const char *root;        /* --root, AGT_ROOT, "./data" */
+    agt_market market;       /* --market spot|um|cm (default spot) */
+    const char *lake;        /* the market's lake: root, or its futures folder under root */
     const char *api_url;     /* --api-url, AGT_API_URL */
     const char *archive_url; /* --archive-url, AGT_ARCHIVE_URL */
     int interval_ms;         /* --interval-ms */

@@ -50,7 +50,7 @@ int cmd_retry(int argc, char **argv, cli_ctx *ctx)
     agt_status st = agt_sync_retry(sync, &rep, &err);
     rc = cli_sync_done(&run, st, &err, &rep);
     if (st == AGT_OK && rep.units_total == 0 && !ctx->quiet)
-        printf("nothing to retry in '%s'\n", ctx->root);
+        printf("nothing to retry in '%s'\n", ctx->lake);
 out:
     agt_sync_close(sync);
     free(pos);

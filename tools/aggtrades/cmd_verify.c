@@ -350,7 +350,7 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
         agt_error_clear(&err);
         agt_status s = agt_lake_newest(lake, sym, &newest, NULL, NULL, &err);
         if (s == AGT_ENOTFOUND) {
-            cli_error("nothing stored for '%s' in '%s'", sym, ctx->root);
+            cli_error("nothing stored for '%s' in '%s'", sym, ctx->lake);
             rc = EXIT_USAGE;
             goto out;
         }

@@ -32,6 +32,8 @@ static const struct cmd_struct commands[] = {
 const char cli_global_help[] =
     "Global options (accepted before or after the command):\n"
     "  --root DIR         the lake (default ./data, env AGT_ROOT)\n"
+    "  --market M         spot (default), um (USD-M futures) or cm (COIN-M futures);\n"
+    "                     a futures market is kept in DIR/_futures/um (cm)\n"
     "  --api-url URL      REST API (default https://api.binance.com, env AGT_API_URL)\n"
     "  --archive-url URL  archive (default https://data.binance.vision, env AGT_ARCHIVE_URL)\n"
     "  --interval-ms N    minimum gap between requests (default 50)\n"

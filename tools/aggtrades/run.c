@@ -94,6 +94,7 @@ int cli_sync_open(const cli_ctx *ctx, const char *source_arg, cli_run *run, agt_
     o.api_url = ctx->api_url;
     o.archive_url = ctx->archive_url;
     o.interval_ms = ctx->interval_ms;
+    o.market = ctx->market;
     if (ctx->paging) o.paging = strcmp(ctx->paging, "id") ? AGT_PAGING_TIME : AGT_PAGING_ID;
     o.low_speed_limit = ctx->low_speed_limit;
     o.low_speed_time_s = (int)ctx->low_speed_time_s;

@@ -95,11 +95,13 @@ int cli_finish_stdout(int rc)
 /* ---- option parsing --------------------------------------------------------------- */
 
 static const char *g_color_arg;
+static const char *g_market_arg;
 static int g_interval_set;
 static long g_interval;
 
 static const cli_opt global_opts[] = {
-    { OPT_STRING, "root", NULL },     { OPT_STRING, "api-url", NULL },
+    { OPT_STRING, "root", NULL },     { OPT_STRING, "market", NULL },
+    { OPT_STRING, "api-url", NULL },
     { OPT_STRING, "archive-url", NULL }, { OPT_INT, "interval-ms", NULL },
     { OPT_STRING, "paging", NULL },   { OPT_INT, "low-speed-limit", NULL },
     { OPT_INT, "low-speed-time", NULL }, { OPT_INT, "unit-deadline", NULL },
@@ -110,6 +112,7 @@ static const cli_opt global_opts[] = {
 static void *global_dest(cli_ctx *ctx, const char *name)
 {
     if (!strcmp(name, "root")) return &ctx->root;
+    if (!strcmp(name, "market")) return &g_market_arg;
     if (!strcmp(name, "api-url")) return &ctx->api_url;
     if (!strcmp(name, "archive-url")) return &ctx->archive_url;
     if (!strcmp(name, "interval-ms")) return &g_interval;
@@ -150,6 +153,24 @@ static int apply_globals(cli_ctx *ctx)
     if (ctx->root && !*ctx->root) {
         cli_error("empty --root");
         return EXIT_USAGE;
+    }
+    if (g_market_arg) {
+        agt_error e;
+        agt_error_clear(&e);
+        if (agt_market_parse(g_market_arg, &ctx->market, &e) != AGT_OK) {
+            cli_error("%s", e.message);
+            return EXIT_USAGE;
+        }
+        g_market_arg = NULL;
+    }
+    /* a futures market's lake is a folder of the root (market.h) */
+    static char lake[4096];
+    const char *dir = agt_market_lake_dir(ctx->market);
+    if (ctx->root && *dir) {
+        snprintf(lake, sizeof lake, "%s/%s", ctx->root, dir);
+        ctx->lake = lake;
+    } else {
+        ctx->lake = ctx->root;
     }
     return 0;
 }
@@ -421,8 +442,8 @@ void cli_lake_notices(const cli_ctx *ctx, agt_lake *lake)
 static int root_not_dir(const cli_ctx *ctx)
 {
     struct stat st;
-    if (stat(ctx->root, &st) != 0 || S_ISDIR(st.st_mode)) return 0;
-    cli_error("cannot use '%s' as the lake: not a directory", ctx->root);
+    if (stat(ctx->lake, &st) != 0 || S_ISDIR(st.st_mode)) return 0;
+    cli_error("cannot use '%s' as the lake: not a directory", ctx->lake);
     return EXIT_LAKE;
 }
 
@@ -431,13 +452,13 @@ static int lake_open(const cli_ctx *ctx, unsigned flags, agt_lake **out)
     agt_error err;
     agt_error_clear(&err);
     if (root_not_dir(ctx)) return EXIT_LAKE;
-    agt_status s = agt_lake_open(ctx->root, flags, out, &err);
+    agt_status s = agt_lake_open(ctx->lake, flags, out, &err);
     if (s == AGT_OK) {
         cli_lake_notices(ctx, *out); /* e.g. a damaged write-ahead log set aside */
         return 0;
     }
     if (s == AGT_ENOTFOUND)
-        cli_error("no lake at '%s' (run 'aggtrades download' first or set --root)", ctx->root);
+        cli_error("no lake at '%s' (run 'aggtrades download' first or set --root)", ctx->lake);
     else
         cli_error("%s", err.message[0] ? err.message : agt_status_name(s));
     return s == AGT_EINVAL ? EXIT_USAGE : EXIT_LAKE;
@@ -455,7 +476,7 @@ int cli_lake_open_read(const cli_ctx *ctx, agt_lake **out)
 
 int cli_lake_error(const cli_ctx *ctx, agt_status s, const agt_error *err)
 {
-    cli_error("cannot read the lake '%s': %s", ctx->root,
+    cli_error("cannot read the lake '%s': %s", ctx->lake,
               err->message[0] ? err->message : agt_status_name(s));
     return EXIT_LAKE;
 }
