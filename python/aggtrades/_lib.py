@@ -212,6 +212,7 @@ class AgtSyncOpts(ctypes.Structure):
         ("unit_deadline_s", ctypes.c_int),
         ("on_event", SYNC_EVENT_FN),
         ("user", ctypes.c_void_p),
+        ("market", ctypes.c_int),  # agt_market
     ]
 
 

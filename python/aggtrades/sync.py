@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _lib
-from .fetch import FetchError
+from .fetch import MARKETS, FetchError
 from .lake import LakeError, _to_us
 
 __all__ = ["SyncEvent", "SyncReport", "download", "retry", "update"]
@@ -154,11 +154,13 @@ class _Session:
 
     def __init__(self, root: str | os.PathLike[str], *, source: str = "auto", api_url: str | None = None,
                  archive_url: str | None = None, interval_ms: int = 50, paging: str = "time",
-                 progress: Callable[[SyncEvent], Any] | None = None) -> None:
+                 progress: Callable[[SyncEvent], Any] | None = None, market: str = "spot") -> None:
         if source not in _SOURCES:
             raise LakeError("AGT_EINVAL", f"invalid source {source!r} (expected auto, rest or archive)")
         if paging not in _PAGING:
             raise LakeError("AGT_EINVAL", f"invalid paging {paging!r} (expected time or id)")
+        if market not in MARKETS:
+            raise LakeError("AGT_EINVAL", f"invalid market {market!r} (expected spot, um or cm)")
         if isinstance(interval_ms, bool) or not isinstance(interval_ms, int) or interval_ms < 0:
             raise LakeError("AGT_EINVAL", f"invalid interval_ms {interval_ms!r} (an int, 0 or more)")
         self._so = _lib.lib()
@@ -173,6 +175,7 @@ class _Session:
         o.interval_ms = interval_ms
         o.source = _SOURCES[source]
         o.paging = _PAGING[paging]
+        o.market = MARKETS[market][0]
         o.on_event = self._cb
         self._opts = o
         self._handle = ctypes.c_void_p()
@@ -257,34 +260,37 @@ def _symbols(symbols: str | Iterable[str]) -> ctypes.Array[ctypes.c_char_p]:
 def download(root: str | os.PathLike[str], symbols: str | Iterable[str], start: Any, end: Any, *,
              source: str = "auto", api_url: str | None = None, archive_url: str | None = None,
              interval_ms: int = 50, paging: str = "time",
-             progress: Callable[[SyncEvent], Any] | None = None) -> SyncReport:
+             progress: Callable[[SyncEvent], Any] | None = None, market: str = "spot") -> SyncReport:
     """Fetch whole UTC days ``start`` .. ``end`` (dates, inclusive) of ``symbols`` into the lake.
 
     As ``aggtrades download``: days the lake proves complete are skipped
     without a request, whole old days come from the daily archive proved with
     REST under ``source="auto"``, everything else hour by hour with REST.
+    ``market``: ``"spot"`` (default), ``"um"`` or ``"cm"`` (futures, kept in
+    ``<root>/_futures/um`` and ``cm``).
     """
     syms = _symbols(symbols)
     start_us, end_us = _to_us(start, False), _to_us(end, True)
     with _Session(root, source=source, api_url=api_url, archive_url=archive_url,
-                  interval_ms=interval_ms, paging=paging, progress=progress) as s:
+                  interval_ms=interval_ms, paging=paging, progress=progress, market=market) as s:
         return s.run(s._so.agt_sync_download, syms, len(syms), start_us, end_us)
 
 
 def update(root: str | os.PathLike[str], symbols: str | Iterable[str], *, force: bool = False,
            source: str = "auto", api_url: str | None = None, archive_url: str | None = None,
            interval_ms: int = 50, paging: str = "time",
-           progress: Callable[[SyncEvent], Any] | None = None) -> SyncReport:
+           progress: Callable[[SyncEvent], Any] | None = None, market: str = "spot") -> SyncReport:
     """Bring stored ``symbols`` up to the exchange's now, as ``aggtrades update [--force]``."""
     syms = _symbols(symbols)
     with _Session(root, source=source, api_url=api_url, archive_url=archive_url,
-                  interval_ms=interval_ms, paging=paging, progress=progress) as s:
+                  interval_ms=interval_ms, paging=paging, progress=progress, market=market) as s:
         return s.run(s._so.agt_sync_update, syms, len(syms), 1 if force else 0)
 
 
 def retry(root: str | os.PathLike[str], *, api_url: str | None = None, interval_ms: int = 50,
-          paging: str = "time", progress: Callable[[SyncEvent], Any] | None = None) -> SyncReport:
+          paging: str = "time", progress: Callable[[SyncEvent], Any] | None = None,
+          market: str = "spot") -> SyncReport:
     """Run again every unit of ``<root>/.retry``, as ``aggtrades retry``."""
     with _Session(root, source="rest", api_url=api_url, interval_ms=interval_ms, paging=paging,
-                  progress=progress) as s:
+                  progress=progress, market=market) as s:
         return s.run(s._so.agt_sync_retry)

@@ -170,3 +170,18 @@ def test_bad_market_is_refused_and_writes_nothing(clean: Any, tmp_path: Path) ->
     assert tree(root) == {}
     p = mrun(clean, root, "spot", "download", "BTCUSD_PERP", "--start", FIRST, "--end", FIRST)
     assert p.returncode == 2, p.stderr            # not a spot symbol: the exchange says so
+
+
+def test_python_download_per_market(clean: Any, tmp_path: Path) -> None:
+    """aggtrades.download(market=...) is the same engine: same folder, same rows."""
+    import aggtrades
+
+    root = tmp_path / "lake"
+    rep = aggtrades.download(root, "btcusd_perp", FIRST, LAST, market="cm", api_url=clean.url,
+                             archive_url=clean.url, interval_ms=0, progress=lambda ev: None)
+    assert rep.status == "AGT_OK" and rep.units_failed == 0
+    assert (root / "_futures" / "cm" / "symbol=BTCUSD_PERP").is_dir()
+    assert not (root / "symbol=BTCUSD_PERP").exists()
+    assert lake_rows(root, "cm", "BTCUSD_PERP") == truth_rows(clean, "cm", "BTCUSD_PERP")
+    with pytest.raises(aggtrades.LakeError):
+        aggtrades.download(root, "BTCUSDT", FIRST, LAST, market="usdm", api_url=clean.url)
