@@ -141,7 +141,7 @@ uninstall:
 	DESTDIR="$(DESTDIR)" cmake --build build-install --target uninstall
 
 bench: build
-	cmake --preset release >/dev/null && cmake --build build-release -j$(JOBS)
+	cmake --preset release -DAGT_TESTING_LIB=ON >/dev/null && cmake --build build-release -j$(JOBS)
 	AGT_LIB=$(CURDIR)/build-release/libaggtrades.so AGT_BIN=$(CURDIR)/build-release/aggtrades \
 	  PYTHONPATH=$(CURDIR)/python $(VPY) bench/run_all.py
 

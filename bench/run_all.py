@@ -57,7 +57,8 @@ def main(argv=None) -> int:
         print(f"== building {build}/libaggtrades.so (Release)", flush=True)
         subprocess.run(["cmake", "-S", str(REPO), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release"],
                        check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(["cmake", "--build", str(build), "-j2", "--target", "libaggtrades"],
+        subprocess.run(["cmake", "--build", str(build), "-j2", "--target", "libaggtrades",
+                        "libaggtrades_testing"],
                        check=True, stdout=subprocess.DEVNULL)
         env["AGT_LIB"] = str(build / "libaggtrades.so")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "python"), env.get("PYTHONPATH")) if p)

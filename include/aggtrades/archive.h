@@ -64,14 +64,14 @@ typedef struct agt_archive_opts {
 } agt_archive_opts;
 
 /* Fill `o` with the defaults above. */
-void agt_archive_opts_default(agt_archive_opts *o);
+AGT_API void agt_archive_opts_default(agt_archive_opts *o);
 
 typedef struct agt_archive agt_archive;
 
 /* Create a handle (its own HTTP connection, retry policy and spacing).
  * Copies what it needs from `o` (NULL = defaults). AGT_EINVAL for a bad URL. */
-agt_status agt_archive_new(const agt_archive_opts *o, agt_archive **out, agt_error *err);
-void agt_archive_free(agt_archive *a);
+AGT_API agt_status agt_archive_new(const agt_archive_opts *o, agt_archive **out, agt_error *err);
+AGT_API void agt_archive_free(agt_archive *a);
 
 /* What a day's file held. */
 typedef struct agt_archive_info {
@@ -104,7 +104,7 @@ typedef struct agt_archive_info {
  * names the line), AGT_ENOMEM (also: a cap was hit), AGT_ENET, AGT_EHTTP,
  * AGT_EBANNED, AGT_ECANCELLED, AGT_EUNSUPPORTED (built without libzip).
  */
-agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day_start_us,
+AGT_API agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day_start_us,
                                  agt_trades *out, agt_archive_info *info, agt_error *err);
 
 /*
@@ -132,7 +132,7 @@ agt_status agt_archive_fetch_month(agt_archive *a, const char *symbol, int64_t m
  * else; AGT_EINVAL for a day that is not a whole UTC day. `out` is unchanged
  * on failure. Thread-safe.
  */
-agt_status agt_archive_parse_csv(const char *csv, size_t n, int64_t day_start_us,
+AGT_API agt_status agt_archive_parse_csv(const char *csv, size_t n, int64_t day_start_us,
                                  agt_trades *out, agt_error *err);
 
 #ifdef __cplusplus

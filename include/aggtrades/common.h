@@ -21,6 +21,17 @@
 extern "C" {
 #endif
 
+/*
+ * AGT_API marks every public function: libaggtrades.so is built with hidden
+ * visibility and exports exactly these (tests/integration/test_exports.py
+ * checks that `nm -D` lists nothing else).
+ */
+#if defined(__GNUC__)
+#define AGT_API __attribute__((visibility("default")))
+#else
+#define AGT_API
+#endif
+
 /* Stable numeric values: the Python binding and the tool map them. */
 typedef enum agt_status {
     AGT_OK = 0,
@@ -43,7 +54,7 @@ typedef enum agt_status {
 } agt_status;
 
 /* Short stable name of a status, e.g. "AGT_ENET". Never NULL. */
-const char *agt_status_name(agt_status s);
+AGT_API const char *agt_status_name(agt_status s);
 
 /* What went wrong, filled by the function that failed. Caller-owned. */
 typedef struct agt_error {
@@ -56,7 +67,7 @@ typedef struct agt_error {
 } agt_error;
 
 /* Reset every field to "no error". Accepts NULL. */
-void agt_error_clear(agt_error *err);
+AGT_API void agt_error_clear(agt_error *err);
 
 /*
  * A table of trades in columns (structure of arrays), the unit that flows from
@@ -74,27 +85,29 @@ typedef struct agt_trades {
     size_t cap;
 } agt_trades;
 
-void agt_trades_init(agt_trades *t);
-void agt_trades_release(agt_trades *t);
+/* An empty table (every column NULL, len and cap 0); it allocates nothing. */
+AGT_API void agt_trades_init(agt_trades *t);
+/* Free the columns and leave the table empty, as agt_trades_init does. NULL accepted. */
+AGT_API void agt_trades_release(agt_trades *t);
 /* Ensure room for at least `cap` rows. AGT_ENOMEM on failure (table unchanged). */
-agt_status agt_trades_reserve(agt_trades *t, size_t cap);
+AGT_API agt_status agt_trades_reserve(agt_trades *t, size_t cap);
 /* Append one row, growing as needed. */
-agt_status agt_trades_push(agt_trades *t, int64_t trade_id, int64_t ts_us, double price,
+AGT_API agt_status agt_trades_push(agt_trades *t, int64_t trade_id, int64_t ts_us, double price,
                            double quantity, int is_buyer_maker);
 /* Append all rows of `src`. */
-agt_status agt_trades_append(agt_trades *dst, const agt_trades *src);
-void agt_trades_clear(agt_trades *t); /* len = 0, keeps the memory */
+AGT_API agt_status agt_trades_append(agt_trades *dst, const agt_trades *src);
+AGT_API void agt_trades_clear(agt_trades *t); /* len = 0, keeps the memory */
 /*
  * Sort by trade_id ascending and drop rows whose trade_id repeats, keeping the
  * last occurrence in input order (the newest data wins). Returns the number of
  * rows dropped through *dropped if not NULL.
  */
-agt_status agt_trades_sort_unique(agt_trades *t, size_t *dropped);
+AGT_API agt_status agt_trades_sort_unique(agt_trades *t, size_t *dropped);
 /* 1 if trade ids strictly increase and timestamps never decrease, else 0. */
-int agt_trades_is_sorted(const agt_trades *t);
+AGT_API int agt_trades_is_sorted(const agt_trades *t);
 
 /* Library version string "X.Y.Z". */
-const char *agt_version(void);
+AGT_API const char *agt_version(void);
 
 #ifdef __cplusplus
 }

@@ -56,16 +56,16 @@ typedef struct agt_client_opts {
 } agt_client_opts;
 
 /* Fill `o` with the defaults above. */
-void agt_client_opts_default(agt_client_opts *o);
+AGT_API void agt_client_opts_default(agt_client_opts *o);
 
 typedef struct agt_client agt_client;
 
 /* Create a client. Copies what it needs from `o` (NULL = defaults). */
-agt_status agt_client_new(const agt_client_opts *o, agt_client **out, agt_error *err);
-void agt_client_free(agt_client *c);
+AGT_API agt_status agt_client_new(const agt_client_opts *o, agt_client **out, agt_error *err);
+AGT_API void agt_client_free(agt_client *c);
 
 /* The exchange's clock ("now" for every decision), microseconds UTC. */
-agt_status agt_client_server_time(agt_client *c, int64_t *now_us, agt_error *err);
+AGT_API agt_status agt_client_server_time(agt_client *c, int64_t *now_us, agt_error *err);
 
 /* Facts learnt while fetching one hour. */
 typedef struct agt_hour_info {
@@ -87,7 +87,7 @@ typedef struct agt_hour_info {
  * error code, e.g. -1121, not retried), AGT_EBANNED, AGT_ENET, AGT_EHTTP,
  * AGT_EPARSE (after retries), AGT_ECANCELLED.
  */
-agt_status agt_fetch_hour(agt_client *c, const char *symbol, int64_t hour_start_us,
+AGT_API agt_status agt_fetch_hour(agt_client *c, const char *symbol, int64_t hour_start_us,
                           agt_trades *out, agt_hour_info *info, agt_error *err);
 
 /* ---- resuming an hour ---------------------------------------------------- */
@@ -122,7 +122,7 @@ typedef agt_status (*agt_fetch_page_fn)(void *user, const agt_trades *rows, agt_
  *     complete - is the one a fresh fetch gives; `info->requests` counts the
  *     requests actually sent. `resume_from` is not handed to page_fn again.
  */
-agt_status agt_fetch_hour_ex(agt_client *c, const char *symbol, int64_t hour_start_us,
+AGT_API agt_status agt_fetch_hour_ex(agt_client *c, const char *symbol, int64_t hour_start_us,
                              const agt_trades *resume_from, agt_fetch_page_fn page_fn,
                              void *page_user, agt_trades *out, agt_hour_info *info,
                              agt_error *err);
@@ -136,7 +136,7 @@ agt_status agt_fetch_hour_ex(agt_client *c, const char *symbol, int64_t hour_sta
  * prove an archive day complete (agt_source_fetch_day). On failure `out` is
  * left as it was. Errors as agt_fetch_hour.
  */
-agt_status agt_fetch_from_id(agt_client *c, const char *symbol, int64_t from_id, int limit,
+AGT_API agt_status agt_fetch_from_id(agt_client *c, const char *symbol, int64_t from_id, int limit,
                              agt_trades *out, agt_error *err);
 
 #ifdef __cplusplus

@@ -69,7 +69,7 @@ typedef struct agt_lake_opts {
 } agt_lake_opts;
 
 /* Fill `o` with the defaults (all zero). */
-void agt_lake_opts_default(agt_lake_opts *o);
+AGT_API void agt_lake_opts_default(agt_lake_opts *o);
 
 /*
  * Open the lake at `root`.
@@ -83,10 +83,10 @@ void agt_lake_opts_default(agt_lake_opts *o);
  * agt_lake_close; on failure *out is NULL. Errors: AGT_EINVAL, AGT_ENOTFOUND,
  * AGT_ELOCKED, AGT_EIO, AGT_ENOSPC, AGT_ECORRUPT (WAL header unreadable).
  */
-agt_status agt_lake_open(const char *root, unsigned flags, agt_lake **out, agt_error *err);
+AGT_API agt_status agt_lake_open(const char *root, unsigned flags, agt_lake **out, agt_error *err);
 
 /* Same with options (NULL = defaults). The options are copied; `o->io` must outlive the lake. */
-agt_status agt_lake_open_opts(const char *root, unsigned flags, const agt_lake_opts *o,
+AGT_API agt_status agt_lake_open_opts(const char *root, unsigned flags, const agt_lake_opts *o,
                               agt_lake **out, agt_error *err);
 
 /*
@@ -95,10 +95,10 @@ agt_status agt_lake_open_opts(const char *root, unsigned flags, const agt_lake_o
  * lock, free the handle. Every query made from it must be closed first.
  * Accepts NULL.
  */
-void agt_lake_close(agt_lake *lake);
+AGT_API void agt_lake_close(agt_lake *lake);
 
 /* The root directory the lake was opened with. Valid until close. */
-const char *agt_lake_root(const agt_lake *lake);
+AGT_API const char *agt_lake_root(const agt_lake *lake);
 
 /*
  * What the lake did on its own to stay usable: a damaged write-ahead log or
@@ -108,7 +108,7 @@ const char *agt_lake_root(const agt_lake *lake);
  * truncated) and returns 1, or returns 0 when there is none. Callers show
  * them as warnings after agt_lake_open and after writes.
  */
-int agt_lake_next_notice(agt_lake *lake, char *buf, size_t n);
+AGT_API int agt_lake_next_notice(agt_lake *lake, char *buf, size_t n);
 
 /* ---- committing ------------------------------------------------------- */
 
@@ -146,7 +146,7 @@ typedef struct agt_commit_result {
  * When this returns AGT_OK the rows are durable. On an error the hour is
  * either unchanged or committed (the next open finishes it).
  */
-agt_status agt_lake_commit_hour(agt_lake *lake, const char *symbol, int64_t hour_start_us,
+AGT_API agt_status agt_lake_commit_hour(agt_lake *lake, const char *symbol, int64_t hour_start_us,
                                 const agt_trades *rows, const agt_hour_meta *meta,
                                 agt_commit_result *res, agt_error *err);
 
@@ -157,7 +157,7 @@ agt_status agt_lake_commit_hour(agt_lake *lake, const char *symbol, int64_t hour
  * download can resume without fetching it again. Dropped when the hour is
  * committed. Needs AGT_LAKE_WRITE.
  */
-agt_status agt_lake_stash_put(agt_lake *lake, const char *symbol, int64_t hour_start_us,
+AGT_API agt_status agt_lake_stash_put(agt_lake *lake, const char *symbol, int64_t hour_start_us,
                               const agt_trades *page, agt_error *err);
 
 /*
@@ -165,11 +165,11 @@ agt_status agt_lake_stash_put(agt_lake *lake, const char *symbol, int64_t hour_s
  * by trade id, unique (latest page wins). Sets *n_pages to the number of
  * pages found (may be NULL); 0 pages is not an error.
  */
-agt_status agt_lake_stash_get(agt_lake *lake, const char *symbol, int64_t hour_start_us,
+AGT_API agt_status agt_lake_stash_get(agt_lake *lake, const char *symbol, int64_t hour_start_us,
                               agt_trades *out, size_t *n_pages, agt_error *err);
 
 /* Forget the stashed pages of the hour without committing. */
-agt_status agt_lake_stash_drop(agt_lake *lake, const char *symbol, int64_t hour_start_us,
+AGT_API agt_status agt_lake_stash_drop(agt_lake *lake, const char *symbol, int64_t hour_start_us,
                                agt_error *err);
 
 /* ---- statistics and completeness -------------------------------------- */
@@ -208,7 +208,7 @@ typedef struct agt_file_stats {
  * Statistics of one hour. AGT_ENOTFOUND if the hour was never committed.
  * Reads one small JSON file; never opens the data file.
  */
-agt_status agt_lake_hour_stats(agt_lake *lake, const char *symbol, int64_t hour_start_us,
+AGT_API agt_status agt_lake_hour_stats(agt_lake *lake, const char *symbol, int64_t hour_start_us,
                                agt_file_stats *out, agt_error *err);
 
 typedef enum agt_hour_status {
@@ -236,7 +236,7 @@ typedef int (*agt_lake_hour_fn)(void *user, int64_t hour_start_us, agt_hour_stat
  * first the chain is not checked (the fetch's own proof stands).
  * AGT_ECANCELLED if the callback stopped the walk.
  */
-agt_status agt_lake_scan_hours(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
+AGT_API agt_status agt_lake_scan_hours(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
                                agt_lake_hour_fn fn, void *user, agt_error *err);
 
 /*
@@ -245,7 +245,7 @@ agt_status agt_lake_scan_hours(agt_lake *lake, const char *symbol, int64_t start
  * both if no trade stored). Any output may be NULL. AGT_ENOTFOUND if the
  * symbol has no committed hour.
  */
-agt_status agt_lake_newest(agt_lake *lake, const char *symbol, int64_t *hour_start_us,
+AGT_API agt_status agt_lake_newest(agt_lake *lake, const char *symbol, int64_t *hour_start_us,
                            int64_t *last_ts_us, int64_t *last_id, agt_error *err);
 
 /*
@@ -254,22 +254,22 @@ agt_status agt_lake_newest(agt_lake *lake, const char *symbol, int64_t *hour_sta
  * and *first_id the oldest stored trade (-1 both if no trade stored). Any
  * output may be NULL. AGT_ENOTFOUND if the symbol has no committed hour.
  */
-agt_status agt_lake_oldest(agt_lake *lake, const char *symbol, int64_t *hour_start_us,
+AGT_API agt_status agt_lake_oldest(agt_lake *lake, const char *symbol, int64_t *hour_start_us,
                            int64_t *first_ts_us, int64_t *first_id, agt_error *err);
 
 /*
  * The symbols present in the lake, sorted. *names is a malloc'd array of *n
  * malloc'd strings; free with agt_lake_symbols_free.
  */
-agt_status agt_lake_symbols(agt_lake *lake, char ***names, size_t *n, agt_error *err);
-void agt_lake_symbols_free(char **names, size_t n);
+AGT_API agt_status agt_lake_symbols(agt_lake *lake, char ***names, size_t *n, agt_error *err);
+AGT_API void agt_lake_symbols_free(char **names, size_t n);
 
 /*
  * Bytes of every file under the root (data, metadata, WAL). Walks the tree
  * once per handle, then tracks what this handle writes, so calling it often
  * (the live display) is cheap.
  */
-agt_status agt_lake_disk_bytes(agt_lake *lake, uint64_t *bytes, agt_error *err);
+AGT_API agt_status agt_lake_disk_bytes(agt_lake *lake, uint64_t *bytes, agt_error *err);
 
 /* ---- queries ---------------------------------------------------------- */
 
@@ -295,7 +295,7 @@ typedef struct agt_query agt_query;
  * statistics file (agt_lake_rebuild_stats repairs it); so do
  * agt_lake_read_range and agt_lake_query_stats.
  */
-agt_status agt_lake_query_open(agt_lake *lake, const char *symbol, int64_t start_us,
+AGT_API agt_status agt_lake_query_open(agt_lake *lake, const char *symbol, int64_t start_us,
                                int64_t end_us, unsigned cols, agt_query **q, agt_error *err);
 
 /*
@@ -305,12 +305,13 @@ agt_status agt_lake_query_open(agt_lake *lake, const char *symbol, int64_t start
  * (batch then empty). A damaged file gives AGT_ECORRUPT whose message names
  * its path; the query may be continued past it or closed.
  */
-agt_status agt_query_next(agt_query *q, agt_trades *batch, int *done, agt_error *err);
+AGT_API agt_status agt_query_next(agt_query *q, agt_trades *batch, int *done, agt_error *err);
 
 /* Number of data files the plan kept / opened so far. */
-size_t agt_query_files_planned(const agt_query *q);
+AGT_API size_t agt_query_files_planned(const agt_query *q);
 
-void agt_query_close(agt_query *q);
+/* Close the query and free what it holds (NULL accepted); batches stay the caller's. */
+AGT_API void agt_query_close(agt_query *q);
 
 /*
  * The trades of [start_us, end_us] (the first `limit` of them in timestamp
@@ -322,12 +323,12 @@ void agt_query_close(agt_query *q);
  * each, plus the encoded file). *rows (may be NULL) receives their number.
  * The caller makes the file durable (fsync) and names it.
  */
-agt_status agt_lake_export_parquet(agt_lake *lake, const char *symbol, int64_t start_us,
+AGT_API agt_status agt_lake_export_parquet(agt_lake *lake, const char *symbol, int64_t start_us,
                                    int64_t end_us, int64_t limit, int fd, int64_t *rows,
                                    agt_error *err);
 
 /* Convenience: append every row of the range to `out` (caller-initialised). */
-agt_status agt_lake_read_range(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
+AGT_API agt_status agt_lake_read_range(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
                                unsigned cols, agt_trades *out, agt_error *err);
 
 /*
@@ -338,7 +339,7 @@ agt_status agt_lake_read_range(agt_lake *lake, const char *symbol, int64_t start
  * counted, agt_query_next has nothing more to give. Errors as
  * agt_query_next's.
  */
-agt_status agt_query_count(agt_query *q, size_t *rows, agt_error *err);
+AGT_API agt_status agt_query_count(agt_query *q, size_t *rows, agt_error *err);
 
 /*
  * Read every row of the query, in timestamp order (then trade id), into
@@ -352,7 +353,7 @@ agt_status agt_query_count(agt_query *q, size_t *rows, agt_error *err);
  * AGT_ECORRUPT naming it (dst's contents are then unspecified). The query
  * is used up: close it next.
  */
-agt_status agt_query_read_into(agt_query *q, agt_trades *dst, unsigned threads, agt_error *err);
+AGT_API agt_status agt_query_read_into(agt_query *q, agt_trades *dst, unsigned threads, agt_error *err);
 
 typedef struct agt_range_stats {
     int64_t count;
@@ -388,7 +389,7 @@ typedef struct agt_range_stats {
  * sums are in file order, so they may differ from a row-by-row sum in the
  * last bits.
  */
-agt_status agt_lake_query_stats(agt_lake *lake, const char *symbol, int64_t start_us,
+AGT_API agt_status agt_lake_query_stats(agt_lake *lake, const char *symbol, int64_t start_us,
                                 int64_t end_us, agt_range_stats *out, agt_error *err);
 
 /*
@@ -397,7 +398,7 @@ agt_status agt_lake_query_stats(agt_lake *lake, const char *symbol, int64_t star
  * agt_lake_units_decimal(st.qty_e8_lo, st.qty_e8_hi, 8, buf, sizeof buf).
  * 48 bytes always suffice. Returns buf.
  */
-char *agt_lake_units_decimal(uint64_t lo, uint64_t hi, int scale, char *buf, size_t n);
+AGT_API char *agt_lake_units_decimal(uint64_t lo, uint64_t hi, int scale, char *buf, size_t n);
 
 typedef struct agt_lookup_info {
     int64_t hour_start_us;  /* hour whose id range holds the id; -1 if none */
@@ -415,7 +416,7 @@ typedef struct agt_lookup_info {
  * `out` and sets *found = 1, or *found = 0 (an id outside every file, or in
  * a gap). `info` may be NULL.
  */
-agt_status agt_lake_find_trade(agt_lake *lake, const char *symbol, int64_t trade_id, int use_bloom,
+AGT_API agt_status agt_lake_find_trade(agt_lake *lake, const char *symbol, int64_t trade_id, int use_bloom,
                                agt_trades *out, int *found, agt_lookup_info *info, agt_error *err);
 
 /* ---- change data feed ------------------------------------------------- */
@@ -427,7 +428,7 @@ typedef enum agt_change_type {
 } agt_change_type;
 
 /* Name in the change files: "insert", "update_preimage", "update_postimage". */
-const char *agt_change_type_name(agt_change_type t);
+AGT_API const char *agt_change_type_name(agt_change_type t);
 
 typedef struct agt_change {
     agt_change_type type;
@@ -455,7 +456,7 @@ typedef int (*agt_lake_change_fn)(void *user, const agt_change *c);
  * order: `on_commit` once per commit (may be NULL), then `on_change` per row
  * (may be NULL), inserts and update pre/post images in trade id order.
  */
-agt_status agt_lake_read_changes(agt_lake *lake, const char *symbol, int64_t since_version,
+AGT_API agt_status agt_lake_read_changes(agt_lake *lake, const char *symbol, int64_t since_version,
                                  agt_lake_commit_fn on_commit, agt_lake_change_fn on_change,
                                  void *user, agt_error *err);
 
@@ -469,10 +470,11 @@ typedef struct agt_changes {
     size_t cap;
 } agt_changes;
 
-void agt_changes_init(agt_changes *c);
-void agt_changes_release(agt_changes *c);
+/* An empty change table (allocates nothing); release frees it and leaves it empty. */
+AGT_API void agt_changes_init(agt_changes *c);
+AGT_API void agt_changes_release(agt_changes *c);
 /* Append every change with version > since_version to `out` (caller-initialised). */
-agt_status agt_lake_read_changes_table(agt_lake *lake, const char *symbol, int64_t since_version,
+AGT_API agt_status agt_lake_read_changes_table(agt_lake *lake, const char *symbol, int64_t since_version,
                                        agt_changes *out, agt_error *err);
 
 /* ---- verification ----------------------------------------------------- */
@@ -507,7 +509,7 @@ typedef int (*agt_lake_verify_fn)(void *user, agt_verify_kind kind, const char *
  * (may be NULL); *problems (may be NULL) receives their number. Returns
  * AGT_OK when the walk finished (problems or not); damage never crashes.
  */
-agt_status agt_lake_verify(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
+AGT_API agt_status agt_lake_verify(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
                            agt_lake_verify_fn fn, void *user, size_t *problems, agt_error *err);
 
 /*
@@ -518,7 +520,7 @@ agt_status agt_lake_verify(agt_lake *lake, const char *symbol, int64_t start_us,
  * history and usable before the stored range is known (a damaged day makes
  * agt_lake_newest and agt_lake_query_stats fail with AGT_ECORRUPT).
  */
-agt_status agt_lake_verify_index(agt_lake *lake, const char *symbol, int64_t start_us,
+AGT_API agt_status agt_lake_verify_index(agt_lake *lake, const char *symbol, int64_t start_us,
                                  int64_t end_us, agt_lake_verify_fn fn, void *user,
                                  size_t *problems, agt_error *err);
 
@@ -539,7 +541,7 @@ agt_status agt_lake_verify_index(agt_lake *lake, const char *symbol, int64_t sta
  * AGT_ENOSPC, AGT_ENOMEM, AGT_EINVAL. Commits repair their own day
  * automatically; this is for `verify --repair` and for readers' sake.
  */
-agt_status agt_lake_rebuild_stats(agt_lake *lake, const char *symbol, int64_t start_us,
+AGT_API agt_status agt_lake_rebuild_stats(agt_lake *lake, const char *symbol, int64_t start_us,
                                   int64_t end_us, size_t *days_rewritten, agt_error *err);
 
 /*
@@ -553,7 +555,7 @@ agt_status agt_lake_rebuild_stats(agt_lake *lake, const char *symbol, int64_t st
  * feed keeps the hour's earlier commits: the new fetch is recorded as
  * inserts again. Errors: AGT_EINVAL, AGT_EIO, AGT_ENOSPC.
  */
-agt_status agt_lake_quarantine_hour(agt_lake *lake, const char *symbol, int64_t hour_start_us,
+AGT_API agt_status agt_lake_quarantine_hour(agt_lake *lake, const char *symbol, int64_t hour_start_us,
                                     char *moved, size_t n, agt_error *err);
 
 /*
@@ -568,7 +570,7 @@ agt_status agt_lake_quarantine_hour(agt_lake *lake, const char *symbol, int64_t 
  * (agt_lake_rebuild_stats first). *count (may be NULL) counts the files
  * handled. Needs AGT_LAKE_WRITE. Errors: AGT_EINVAL, AGT_EIO, AGT_ENOMEM.
  */
-agt_status agt_lake_tidy(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
+AGT_API agt_status agt_lake_tidy(agt_lake *lake, const char *symbol, int64_t start_us, int64_t end_us,
                          size_t *count, agt_error *err);
 
 #ifdef __cplusplus

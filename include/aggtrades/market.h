@@ -29,16 +29,16 @@ typedef enum agt_market {
 } agt_market;
 
 /* "spot", "um" or "cm"; NULL for anything else. */
-const char *agt_market_name(agt_market m);
+AGT_API const char *agt_market_name(agt_market m);
 
 /* Parse one of those names (lower case). AGT_EINVAL with a one-line message
  * for anything else; *out is untouched then. */
-agt_status agt_market_parse(const char *name, agt_market *out, agt_error *err);
+AGT_API agt_status agt_market_parse(const char *name, agt_market *out, agt_error *err);
 
 /* The lake folder of market `m` relative to the root: "" for spot (the root
  * itself), "_futures/um" and "_futures/cm" for the futures markets; NULL for
  * an unknown market. */
-const char *agt_market_lake_dir(agt_market m);
+AGT_API const char *agt_market_lake_dir(agt_market m);
 
 #ifdef __cplusplus
 }

@@ -45,9 +45,9 @@ typedef enum agt_source_policy {
 } agt_source_policy;
 
 /* "auto", "rest", "archive"; NULL for anything else. */
-const char *agt_source_policy_name(agt_source_policy p);
+AGT_API const char *agt_source_policy_name(agt_source_policy p);
 /* Parse one of those names. AGT_EINVAL for anything else. */
-agt_status agt_source_policy_parse(const char *name, agt_source_policy *out, agt_error *err);
+AGT_API agt_status agt_source_policy_parse(const char *name, agt_source_policy *out, agt_error *err);
 
 /* prev_id of an hour whose predecessor could not be established. */
 #define AGT_SOURCE_ID_UNKNOWN INT64_C(-2)
@@ -81,9 +81,9 @@ typedef struct agt_day_result {
 } agt_day_result;
 
 /* Zero everything and initialise the 24 tables. */
-void agt_day_result_init(agt_day_result *r);
+AGT_API void agt_day_result_init(agt_day_result *r);
 /* Free the 24 tables (the result may be reused after agt_day_result_init). */
-void agt_day_result_release(agt_day_result *r);
+AGT_API void agt_day_result_release(agt_day_result *r);
 
 typedef struct agt_source agt_source;
 
@@ -93,9 +93,9 @@ typedef struct agt_source agt_source;
  * their progress callbacks see every response, so a caller's live display
  * stays right. AGT_EINVAL without a client.
  */
-agt_status agt_source_new(agt_client *client, agt_archive *archive, agt_source **out,
+AGT_API agt_status agt_source_new(agt_client *client, agt_archive *archive, agt_source **out,
                           agt_error *err);
-void agt_source_free(agt_source *s);
+AGT_API void agt_source_free(agt_source *s);
 
 /*
  * Fetch the UTC day of `symbol` starting at `day_start_us` (a whole day)
@@ -109,7 +109,7 @@ void agt_source_free(agt_source *s);
  * others have status AGT_ECANCELLED), AGT_EINVAL for bad arguments (nothing
  * sent), AGT_ENOMEM.
  */
-agt_status agt_source_fetch_day(agt_source *s, const char *symbol, int64_t day_start_us,
+AGT_API agt_status agt_source_fetch_day(agt_source *s, const char *symbol, int64_t day_start_us,
                                 agt_source_policy policy, agt_day_result *out, agt_error *err);
 
 /*
@@ -124,7 +124,7 @@ agt_status agt_source_fetch_day(agt_source *s, const char *symbol, int64_t day_s
  * AGT_EINVAL (bad arguments, or a source without an archive), AGT_ECANCELLED,
  * AGT_ENOMEM. `out` was initialised by the caller (its rows are replaced).
  */
-agt_status agt_source_fill_hour(agt_source *s, const char *symbol, int64_t hour_start_us,
+AGT_API agt_status agt_source_fill_hour(agt_source *s, const char *symbol, int64_t hour_start_us,
                                 agt_day_hour *out, agt_error *err);
 
 /*

@@ -124,7 +124,7 @@ typedef struct agt_sync_opts {
 } agt_sync_opts;
 
 /* Fill *o with the defaults above. */
-void agt_sync_opts_default(agt_sync_opts *o);
+AGT_API void agt_sync_opts_default(agt_sync_opts *o);
 
 /* What a run did. */
 typedef struct agt_sync_report {
@@ -153,10 +153,10 @@ typedef struct agt_sync agt_sync;
  * end. *out is owned by the caller: agt_sync_close. AGT_ENOMEM, or
  * AGT_EINVAL for a bad option (an empty root, a negative interval).
  */
-agt_status agt_sync_open(const char *root, const agt_sync_opts *o, agt_sync **out,
+AGT_API agt_status agt_sync_open(const char *root, const agt_sync_opts *o, agt_sync **out,
                          agt_error *err);
 /* Free the session (NULL accepted). */
-void agt_sync_close(agt_sync *s);
+AGT_API void agt_sync_close(agt_sync *s);
 
 /*
  * The exchange's clock, µs since the epoch. Asked once per session (one
@@ -164,7 +164,7 @@ void agt_sync_close(agt_sync *s);
  * "now". Network statuses on failure (AGT_ECANCELLED if the callback asked
  * to stop), with "cannot read the exchange's clock from '<url>': ..." in err.
  */
-agt_status agt_sync_server_time(agt_sync *s, int64_t *now_us, agt_error *err);
+AGT_API agt_status agt_sync_server_time(agt_sync *s, int64_t *now_us, agt_error *err);
 
 /*
  * Download whole UTC days [start_us, end_us] (start_us at midnight, end_us
@@ -177,7 +177,7 @@ agt_status agt_sync_server_time(agt_sync *s, int64_t *now_us, agt_error *err);
  * range or an end after the exchange's today; statuses above otherwise.
  * `rep` (may be NULL) is filled in every case.
  */
-agt_status agt_sync_download(agt_sync *s, const char *const *symbols, size_t n, int64_t start_us,
+AGT_API agt_status agt_sync_download(agt_sync *s, const char *const *symbols, size_t n, int64_t start_us,
                              int64_t end_us, agt_sync_report *rep, agt_error *err);
 
 /*
@@ -188,7 +188,7 @@ agt_status agt_sync_download(agt_sync *s, const char *const *symbols, size_t n, 
  * ("nothing stored for ...") for a symbol the lake does not hold, before any
  * request.
  */
-agt_status agt_sync_update(agt_sync *s, const char *const *symbols, size_t n, int force,
+AGT_API agt_status agt_sync_update(agt_sync *s, const char *const *symbols, size_t n, int force,
                            agt_sync_report *rep, agt_error *err);
 
 /*
@@ -196,7 +196,7 @@ agt_status agt_sync_update(agt_sync *s, const char *const *symbols, size_t n, in
  * retry is AGT_OK with rep->units_total 0. AGT_EINVAL if there is no lake at
  * the root.
  */
-agt_status agt_sync_retry(agt_sync *s, agt_sync_report *rep, agt_error *err);
+AGT_API agt_status agt_sync_retry(agt_sync *s, agt_sync_report *rep, agt_error *err);
 
 /*
  * Fetch again the hours hours[0..n) (starts of hours, any order, repeats
@@ -204,7 +204,7 @@ agt_status agt_sync_retry(agt_sync *s, agt_sync_report *rep, agt_error *err);
  * found damaged, missing or incomplete. Whole old days among them come from
  * the session's source policy. The lake must exist.
  */
-agt_status agt_sync_repair_hours(agt_sync *s, const char *symbol, const int64_t *hours, size_t n,
+AGT_API agt_status agt_sync_repair_hours(agt_sync *s, const char *symbol, const int64_t *hours, size_t n,
                                  agt_sync_report *rep, agt_error *err);
 
 #ifdef __cplusplus

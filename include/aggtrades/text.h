@@ -36,9 +36,9 @@ typedef struct agt_tm {
 } agt_tm;
 
 /* Break `us` (µs since the epoch, any sign) down into *tm. */
-void agt_tm_from_us(int64_t us, agt_tm *tm);
+AGT_API void agt_tm_from_us(int64_t us, agt_tm *tm);
 /* The inverse of agt_tm_from_us (fields are not range-checked). */
-int64_t agt_us_from_tm(const agt_tm *tm);
+AGT_API int64_t agt_us_from_tm(const agt_tm *tm);
 
 /*
  * Parse "YYYY-MM-DD", "YYYY-MM-DD HH:MM:SS[.f{1,6}]" or the ISO 8601 form with
@@ -47,23 +47,23 @@ int64_t agt_us_from_tm(const agt_tm *tm);
  * (may be NULL) for an impossible date or trailing garbage; *us is then
  * unchanged.
  */
-agt_status agt_parse_time(const char *s, int64_t *us, int *is_date_only, agt_error *err);
+AGT_API agt_status agt_parse_time(const char *s, int64_t *us, int *is_date_only, agt_error *err);
 /* "YYYY-MM-DD HH:MM:SS.ffffff" into buf[n] (n >= 32 holds it all), NUL-terminated. */
-void agt_format_time_us(int64_t us, char *buf, size_t n);
+AGT_API void agt_format_time_us(int64_t us, char *buf, size_t n);
 
 /* 1 if `s` is a valid symbol as stored: 2 to 20 characters of [A-Z0-9], and '_'
  * inside (COIN-M contracts: BTCUSD_PERP, BTCUSD_240628). Keeps paths safe. */
-int agt_symbol_valid(const char *s);
+AGT_API int agt_symbol_valid(const char *s);
 /*
  * Upper-case `s` into out[24] and check it with agt_symbol_valid: symbols are
  * accepted in any case. AGT_EINVAL with the message "invalid symbol '<s>'
  * (expected 2 to 20 letters and digits, e.g. BTCUSDT)" (or "empty symbol
  * ...") in `err` (may be NULL); out[] is then unspecified.
  */
-agt_status agt_symbol_normalize(const char *s, char out[24], agt_error *err);
+AGT_API agt_status agt_symbol_normalize(const char *s, char out[24], agt_error *err);
 
 /* `v` with thousands separators, "1,234,567", into out[n] (truncated, NUL-terminated). Returns out. */
-char *agt_format_count(uint64_t v, char *out, size_t n);
+AGT_API char *agt_format_count(uint64_t v, char *out, size_t n);
 
 #ifdef __cplusplus
 }

@@ -1,9 +1,11 @@
 """Interop of our C Parquet writer/reader with pyarrow, pandas, DuckDB, polars and Spark.
 
-Files are written by the C library through ctypes (libaggtrades.so, located by
-$AGT_LIB, else /work/main/build/libaggtrades.so) and read back by every engine,
+Files are written by the C library through ctypes and read back by every engine,
 comparing each value bit for bit; files written by pyarrow are read by our reader.
-A missing library is a failure, never a skip.
+A missing library is a failure, never a skip. The Parquet writer and reader
+are internal (libaggtrades.so exports only the public API), so this drives
+libaggtrades_testing.so, the same code with every symbol visible, built beside
+it ($AGT_TESTING_LIB names another one).
 """
 import ctypes as C
 import math
@@ -15,9 +17,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-LIB_PATH = os.environ.get("AGT_LIB", "/work/main/build/libaggtrades.so")
+_PUBLIC = os.environ.get("AGT_LIB") or os.path.join(os.path.dirname(__file__), "..", "..", "build",
+                                                    "libaggtrades.so")
+LIB_PATH = os.environ.get("AGT_TESTING_LIB") or os.path.join(os.path.dirname(_PUBLIC),
+                                                             "libaggtrades_testing.so")
 if not os.path.exists(LIB_PATH):
-    raise RuntimeError(f"libaggtrades.so not found at {LIB_PATH} (set AGT_LIB or build build/)")
+    raise RuntimeError(f"libaggtrades_testing.so not found at {LIB_PATH} (set AGT_TESTING_LIB or build build/)")
 lib = C.CDLL(LIB_PATH)
 
 AGT_OK, AGT_ECORRUPT, AGT_EUNSUPPORTED = 0, 10, 11
