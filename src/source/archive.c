@@ -343,6 +343,15 @@ static agt_status set_url(agt_archive *a, const char *period, const char *symbol
     return AGT_OK;
 }
 
+/* Give back the zip's memory: the next request starts from a small buffer. */
+static void give_back_body(agt_archive *a)
+{
+    if (a->net->resp.body.cap > ((size_t)1 << 20)) {
+        agt_buf_release(&a->net->resp.body);
+        agt_http_resp_reset(&a->net->resp);
+    }
+}
+
 /* Arguments of a fetch: AGT_EINVAL with the message, before any request. */
 static agt_status check_args(agt_archive *a, const char *symbol, int64_t start_us, agt_trades *out,
                              agt_error *err)
@@ -421,10 +430,9 @@ static agt_status fetch_file(agt_archive *a, const char *symbol, const char *per
         s = agt_archive_read_zip_range(a->net->resp.body.data, a->net->resp.body.len, csv_name,
                                        start_us, end_us, a->opts.max_csv_bytes, &tmp,
                                        &inf.csv_bytes, err);
+        give_back_body(a); /* the rows are out: the zip's memory is not needed any more */
         size_t dropped = 0;
         if (s == AGT_OK && agt_trades_sort_unique(&tmp, &dropped) != AGT_OK)
-            s = agt_err(err, AGT_ENOMEM, "out of memory");
-        if (s == AGT_OK && agt_trades_append(out, &tmp) != AGT_OK)
             s = agt_err(err, AGT_ENOMEM, "out of memory");
         if (s == AGT_OK) {
             inf.rows = tmp.len;
@@ -438,16 +446,19 @@ static agt_status fetch_file(agt_archive *a, const char *symbol, const char *per
                 inf.contiguous = (uint64_t)(inf.last_id - inf.first_id) + 1 == tmp.len;
             }
         }
+        if (s == AGT_OK && out->len == 0) { /* the usual case: hand the rows over, no copy */
+            agt_trades_release(out);
+            *out = tmp;
+            agt_trades_init(&tmp);
+        } else if (s == AGT_OK && agt_trades_append(out, &tmp) != AGT_OK) {
+            s = agt_err(err, AGT_ENOMEM, "out of memory");
+        }
         agt_trades_release(&tmp);
     }
 
 done:
     agt_net_set_deadline(a->net, 0);
-    /* Give back the zip's memory: the next request starts from a small buffer. */
-    if (a->net->resp.body.cap > ((size_t)1 << 20)) {
-        agt_buf_release(&a->net->resp.body);
-        agt_http_resp_reset(&a->net->resp);
-    }
+    give_back_body(a);
     a->net->resp.body.max = AGT_NET_BODY_CAP;
     inf.requests = (int)(a->net->requests - req0);
     if (info) *info = inf;
