@@ -4,7 +4,7 @@ USD-M futures and COIN-M futures (see "Futures markets").
 
 Every integration test and the demo talk to this program instead of api.binance.com
 and data.binance.vision.  It reproduces the behaviour described in
-``/work/shared/design/binance-api.md``: the four time modes of ``/api/v3/aggTrades``,
+``docs/exchange.md`` and ``docs/futures.md``: the four time modes of ``/api/v3/aggTrades``,
 ``fromId``, limits, error bodies, request weights and 429/418 escalation, the
 microsecond time unit, and the daily archive.  Python standard library only.
 

@@ -5,7 +5,7 @@
  * the retry policy and the rate limiter. agt_fetch_hour returns every
  * aggregate trade of one UTC hour of one symbol, exact: sorted by id, unique,
  * validated, with the facts needed to prove the hour complete
- * (architecture.md §2). A client is not thread-safe; use one per thread.
+ * (docs/architecture.md, "Completeness"). A client is not thread-safe; use one per thread.
  */
 #ifndef AGGTRADES_FETCH_H
 #define AGGTRADES_FETCH_H
@@ -73,7 +73,7 @@ typedef struct agt_hour_info {
     int64_t prev_id;        /* id of the newest trade before the hour; -1 if none exists */
     int64_t prev_ts_us;     /* its time; 0 if prev_id == -1 */
     int64_t server_time_us; /* exchange clock when the fetch finished */
-    int complete;           /* 1 if proven complete (architecture.md §2), else 0 */
+    int complete;           /* 1 if proven complete (docs/architecture.md), else 0 */
     int requests;           /* HTTP requests sent, retries included */
     uint64_t bytes;         /* response body bytes received */
 } agt_hour_info;

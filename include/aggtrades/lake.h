@@ -119,7 +119,7 @@ AGT_API int agt_lake_next_notice(agt_lake *lake, char *buf, size_t n);
 typedef struct agt_hour_meta {
     int64_t prev_id;       /* id of the newest trade before the hour; -1 none exists;
                               AGT_LAKE_ID_UNKNOWN if not known */
-    int complete;          /* 1 if the fetch proved the hour complete (architecture.md §2) */
+    int complete;          /* 1 if the fetch proved the hour complete (docs/architecture.md) */
     const char *source;    /* "rest" or "archive" (at most 15 chars); NULL = "rest" */
     int64_t fetched_at_us; /* exchange clock when fetched; 0 if not known */
 } agt_hour_meta;

@@ -1,14 +1,14 @@
 /*
  * aggtrades/source.h - one UTC day of one symbol from either source, REST
  * or the daily archive, as 24 hours of identical rows with the facts that
- * prove each hour complete (architecture.md §2 "Completeness", "Sources").
+ * prove each hour complete (docs/architecture.md, "Completeness"; docs/exchange.md).
  *
  * REST (/api/v3/aggTrades) is the specified path and the only one for
  * recent days; the archive (data.binance.vision daily zips with their
  * SHA-256 .CHECKSUM) is an accelerator for deep history: one download for a
  * day instead of one request per 1000 trades. The archive alone never proves
- * anything (files have been published truncated and replaced, binance-api.md
- * §3.4), so an archive day is proved with REST by id, cheaply:
+ * anything (files have been published truncated and replaced, docs/exchange.md),
+ * so an archive day is proved with REST by id, cheaply:
  *   - start: the trade just before the file's first id F (fromId = F - 1,
  *     limit 1) has T before the day, or F == 0 (the symbol's first trade);
  *   - end: the trade just after the last id L (fromId = L + 1, limit 1) has

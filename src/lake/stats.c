@@ -42,7 +42,7 @@
  *   buyer_maker rows with is_buyer_maker true
  *   xxh64       XXH64, seed 0, of the whole data file
  *   version     the commit version that wrote the file; commit_ts its time
- *   complete    proven complete (architecture.md §2) and ids contiguous
+ *   complete    proven complete (docs/architecture.md, "Completeness") and ids contiguous
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -1,6 +1,6 @@
 /*
  * parquet.h - our own Parquet writer and reader (internal to the library;
- * the lake is its only user). Facts and choices: shared/design/parquet-format.md.
+ * the lake is its only user). Facts and choices: docs/parquet.md.
  *
  * Files have one row group, data page V1, ZSTD pages, REQUIRED flat columns.
  * The writer encodes a whole table held in memory into a caller-provided

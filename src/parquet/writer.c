@@ -16,7 +16,7 @@
  * (RLE_DICTIONARY pages + one PLAIN dictionary page, entries in ascending
  * bit-pattern order, index width chosen by choose_index_width()) when the
  * whole chunk's dictionary has at most 131,072 entries and indices +
- * dictionary are smaller than PLAIN (parquet-format.md §2.3), else PLAIN for
+ * dictionary are smaller than PLAIN (docs/parquet.md), else PLAIN for
  * the whole chunk; BYTE_STREAM_SPLIT on request; BOOLEAN and STRING PLAIN.
  *
  * Size choices, measured on 1M synthetic trades (bench/parquet.py; bytes
@@ -44,7 +44,7 @@
  * vs 222 µs, open + find + close, 500k rows) and a 1 ms range read 22 %
  * slower (59 vs 72 µs); 16384 rows save 2.2 % for +50 % / +84 %. Kept.
  *
- * Statistics follow parquet-format.md P1/P2: min/max as PLAIN bytes, legacy
+ * Statistics follow docs/parquet.md, "Rules the readers impose": min/max as PLAIN bytes, legacy
  * min/max too (not for strings), null_count 0, nan_count for doubles, NaN
  * never in min/max, -0.0 as a zero min and +0.0 as a zero max; TYPE_ORDER
  * column orders for every leaf.

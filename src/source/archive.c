@@ -11,7 +11,7 @@
  *      request only). 404 here too -> AGT_ENOTFOUND.
  *   3. SHA-256 of the zip bytes against step 1. On a mismatch the CHECKSUM is
  *      read once more: if it changed, the file was replaced between our two
- *      requests (binance-api.md §3.4) and the day is fetched again, once; if
+ *      requests (docs/exchange.md, "The archive's publication") and the day is fetched again, once; if
  *      it did not, AGT_ECHECKSUM and no rows.
  *   4. libzip opens the zip from memory; the member must be named
  *      {SYM}-aggTrades-{DAY}.csv. It is read in 1 MiB pieces and streamed

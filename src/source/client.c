@@ -2,7 +2,7 @@
  * client.c - agt_client: options, the network layer it owns, and the
  * exchange's clock.
  *
- * "Now" is always the exchange's clock (architecture.md §3). Reading it costs
+ * "Now" is always the exchange's clock (docs/architecture.md, "Rules every command keeps"). Reading it costs
  * a request (GET /api/v3/time, weight 1), so the client reads it once, keeps
  * the offset to the local *monotonic* clock (immune to wall-clock steps) and
  * extrapolates; callers ask for a fresh reading when a decision is close
@@ -155,7 +155,7 @@ agt_status agt_client_server_time(agt_client *c, int64_t *now_us, agt_error *err
 /* ---- the exchange's advertised limits (exchangeInfo.rateLimits) ---------- */
 
 /*
- * binance-api.md §2.2: read the limits from exchangeInfo rather than trust
+ * docs/exchange.md, "Rate limits": read the limits from exchangeInfo rather than trust
  * constants (the body is parsed in exch_info.c).
  */
 

@@ -1,6 +1,6 @@
 /*
  * exch_info.c - the REQUEST_WEIGHT and RAW_REQUESTS entries of an
- * exchangeInfo body's "rateLimits" (binance-api.md §2.2), read with the
+ * exchangeInfo body's "rateLimits" (docs/exchange.md, "Rate limits"), read with the
  * strict JSON reader of json.c: the only values used are four scalars in each
  * entry of one array, everything else only has to be valid JSON (nested at
  * most 32 deep, the body at most 1 MiB).

@@ -1,7 +1,7 @@
 """Resuming inside an hour: interrupted downloads keep their pages in the WAL.
 
-architecture.md §1.2: "Interrupted downloads keep their partial work (in the WAL)
-and resume from it".  Every page of the hour in flight goes into the lake's stash
+docs/architecture.md ("Data flow", step 3): interrupted downloads keep their partial work (in the WAL)
+and resume from it.  Every page of the hour in flight goes into the lake's stash
 (STASH records of ``metadata/wal/_wal.log``) as it arrives; the next run fetches only
 what the stash lacks (plus one request re-checking the newest kept trade) and the
 commit drops it.  These tests interrupt the real ``aggtrades`` process (SIGKILL, or

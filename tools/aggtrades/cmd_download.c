@@ -1,7 +1,7 @@
 /*
  * cmd_download.c - "aggtrades download SYMBOL... --start DATE --end DATE":
  * fetch whole UTC days of several symbols into the lake, skipping every day
- * the lake proves complete (ids contiguous and chained, architecture.md §2)
+ * the lake proves complete (ids contiguous and chained, docs/architecture.md)
  * and fetching only the hours missing or incomplete.
  */
 #include <stdlib.h>
