@@ -70,7 +70,8 @@ def test_jsonl_one_object_a_line(lake: Path, want: pd.DataFrame, tmp_path: Path)
     df = pd.read_json(out, lines=True, precise_float=True)
     assert list(df["trade_id"]) == list(want["trade_id"])
     assert list(df["price"]) == list(want["price"]) and list(df["quantity"]) == list(want["quantity"])
-    got = duckdb.sql(f"SELECT count(*), sum(trade_id) FROM read_json('{out}')").fetchall()[0]
+    # (a connection of its own: the module's default one may hold another test's pending result)
+    got = duckdb.connect().sql(f"SELECT count(*), sum(trade_id) FROM read_json('{out}')").fetchall()[0]
     assert got == (len(want), int(want["trade_id"].sum()))
     # --limit, and --stats as one line
     p = run(lake, *WINDOW, "--output", "jsonl", "--limit", "3")
@@ -95,7 +96,7 @@ def test_parquet_file_of_the_window(lake: Path, want: pd.DataFrame, tmp_path: Pa
     for c in want.columns:
         assert list(got[c]) == list(want[c]), c
     # every engine reads it
-    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{out}')").fetchall()[0][0] == len(want)
+    assert duckdb.connect().sql(f"SELECT count(*) FROM read_parquet('{out}')").fetchall()[0][0] == len(want)
     assert pl.read_parquet(out)["trade_id"].to_list() == list(want["trade_id"])
     # --limit
     five = tmp_path / "five.parquet"
