@@ -121,6 +121,9 @@ typedef struct agt_sync_opts {
                                  AGT_MARKET_CM) keeps its own lake in the root's folder
                                  agt_market_lake_dir names (market.h), with its own .retry,
                                  and asks that market's endpoints and archive */
+    int archive_months;       /* 1 (default): a month whose every day is a whole-day unit is
+                                 read from the archive's monthly file (agt_source_fetch_month),
+                                 the daily files as the fallback; 0: daily files only */
 } agt_sync_opts;
 
 /* Fill *o with the defaults above. */

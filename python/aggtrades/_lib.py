@@ -213,6 +213,7 @@ class AgtSyncOpts(ctypes.Structure):
         ("on_event", SYNC_EVENT_FN),
         ("user", ctypes.c_void_p),
         ("market", ctypes.c_int),  # agt_market
+        ("archive_months", ctypes.c_int),
     ]
 
 

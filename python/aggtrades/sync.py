@@ -154,7 +154,8 @@ class _Session:
 
     def __init__(self, root: str | os.PathLike[str], *, source: str = "auto", api_url: str | None = None,
                  archive_url: str | None = None, interval_ms: int = 50, paging: str = "time",
-                 progress: Callable[[SyncEvent], Any] | None = None, market: str = "spot") -> None:
+                 progress: Callable[[SyncEvent], Any] | None = None, market: str = "spot",
+                 monthly: bool = True) -> None:
         if source not in _SOURCES:
             raise LakeError("AGT_EINVAL", f"invalid source {source!r} (expected auto, rest or archive)")
         if paging not in _PAGING:
@@ -176,6 +177,7 @@ class _Session:
         o.source = _SOURCES[source]
         o.paging = _PAGING[paging]
         o.market = MARKETS[market][0]
+        o.archive_months = 1 if monthly else 0
         o.on_event = self._cb
         self._opts = o
         self._handle = ctypes.c_void_p()
@@ -260,19 +262,22 @@ def _symbols(symbols: str | Iterable[str]) -> ctypes.Array[ctypes.c_char_p]:
 def download(root: str | os.PathLike[str], symbols: str | Iterable[str], start: Any, end: Any, *,
              source: str = "auto", api_url: str | None = None, archive_url: str | None = None,
              interval_ms: int = 50, paging: str = "time",
-             progress: Callable[[SyncEvent], Any] | None = None, market: str = "spot") -> SyncReport:
+             progress: Callable[[SyncEvent], Any] | None = None, market: str = "spot",
+             monthly: bool = True) -> SyncReport:
     """Fetch whole UTC days ``start`` .. ``end`` (dates, inclusive) of ``symbols`` into the lake.
 
     As ``aggtrades download``: days the lake proves complete are skipped
     without a request, whole old days come from the daily archive proved with
     REST under ``source="auto"``, everything else hour by hour with REST.
     ``market``: ``"spot"`` (default), ``"um"`` or ``"cm"`` (futures, kept in
-    ``<root>/_futures/um`` and ``cm``).
+    ``<root>/_futures/um`` and ``cm``). ``monthly``: a month needed whole comes
+    from the archive's monthly file (False: the daily files only).
     """
     syms = _symbols(symbols)
     start_us, end_us = _to_us(start, False), _to_us(end, True)
     with _Session(root, source=source, api_url=api_url, archive_url=archive_url,
-                  interval_ms=interval_ms, paging=paging, progress=progress, market=market) as s:
+                  interval_ms=interval_ms, paging=paging, progress=progress, market=market,
+                  monthly=monthly) as s:
         return s.run(s._so.agt_sync_download, syms, len(syms), start_us, end_us)
 
 

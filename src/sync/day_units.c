@@ -19,6 +19,7 @@ agt_status job_source_open(agt_sync *s, job_plan *plan, agt_error *err)
     plan->day_source = NULL;
     plan->archive = NULL;
     plan->policy = s->opts.source;
+    plan->monthly = s->opts.archive_months;
     if (plan->policy == AGT_SOURCE_REST) return AGT_OK;
     AGT_TRY(sync_client(s, &client, err));
     agt_archive_opts o;

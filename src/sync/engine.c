@@ -55,6 +55,7 @@ typedef struct run_ctx {
     int interrupted;
     day_acc **days;      /* per symbol */
     prefetched *pre;     /* per symbol */
+    job_months *months;  /* the days of a monthly file not yet run */
 } run_ctx;
 
 /* "BTCUSDT 2024-03-01 05:00" */
@@ -370,8 +371,7 @@ static agt_status run_day(run_ctx *r, size_t i, const job_symbol *s, size_t h, d
     emit_hour_begin(r, i, s->hours[h].hour_us);
     agt_day_result_init(&res);
     agt_error_clear(&err);
-    agt_status st = agt_source_fetch_day(r->plan->day_source, s->symbol, day->day_us,
-                                         r->plan->policy, &res, &err);
+    agt_status st = job_fetch_day(&r->months, r->plan, s, day->day_us, &res, &err);
     agt_sync_event ev; /* rest trades reach the display through the client's callback */
     sync_event_init(&ev, AGT_SYNC_RECEIVED);
     for (int k = 0; k < 24; k++)
@@ -638,6 +638,7 @@ agt_status job_run(agt_sync *s, agt_lake **lakep, job_plan *plan, agt_sync_repor
     for (size_t i = 0; r.pre && i < ns; i++) agt_trades_release(&r.pre[i].rows);
     free(r.days);
     free(r.pre);
+    job_months_free(r.months);
     retry_list_release(&r.rl);
     s->verb = NULL;
     return st;

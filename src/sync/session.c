@@ -22,6 +22,7 @@ void agt_sync_opts_default(agt_sync_opts *o)
     o->low_speed_limit = -1;
     o->low_speed_time_s = -1;
     o->unit_deadline_s = -1;
+    o->archive_months = 1;
 }
 
 void sync_slow_server(const agt_sync *s, long *low_speed_limit, int *low_speed_time_s,

@@ -91,6 +91,7 @@ typedef struct job_plan {
     agt_source *day_source;  /* for whole_day hours; NULL: everything hour by hour */
     agt_archive *archive;    /* what day_source reads from */
     agt_source_policy policy; /* what day_source is asked for */
+    int monthly;             /* whole months from the monthly files (agt_sync_opts.archive_months) */
 } job_plan;
 
 agt_status job_add_hour(job_symbol *s, int64_t hour_us, int day_index);
@@ -120,6 +121,14 @@ int job_day_unit_ok(const job_plan *plan, int64_t day_us, int64_t now_us);
  * stored hours are fetched again and merged as usual). Returns the number of
  * days marked. */
 int job_mark_day_units(const job_plan *plan, job_symbol *s, int64_t now_us);
+
+/* month_units.c: the days of a month a symbol needs whole, from one monthly
+ * file (kept between calls in *m, freed by job_months_free); any other day
+ * through agt_source_fetch_day. Statuses as agt_source_fetch_day. */
+typedef struct job_months job_months;
+agt_status job_fetch_day(job_months **m, const job_plan *plan, const job_symbol *s,
+                         int64_t day_us, agt_day_result *res, agt_error *err);
+void job_months_free(job_months *m);
 
 /* ---- hours fetched but not proven complete (unproven.c) ------------------------------ */
 

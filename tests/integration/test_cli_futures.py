@@ -185,3 +185,39 @@ def test_python_download_per_market(clean: Any, tmp_path: Path) -> None:
     assert lake_rows(root, "cm", "BTCUSD_PERP") == truth_rows(clean, "cm", "BTCUSD_PERP")
     with pytest.raises(aggtrades.LakeError):
         aggtrades.download(root, "BTCUSDT", FIRST, LAST, market="usdm", api_url=clean.url)
+
+
+@pytest.mark.parametrize("market,symbol", [("cm", "BTCUSD_240628")])
+def test_whole_month_from_the_monthly_file(clean: Any, tmp_path: Path, market: str,
+                                           symbol: str) -> None:
+    """A month needed whole: one monthly zip (and its checksum) instead of 31 daily ones,
+    the same rows and proofs; with monthly=False the daily files, same lake."""
+    import aggtrades
+
+    def archive_paths() -> list[str]:
+        return [p for p in clean.stats()["requests"] if p.startswith("/data/")]
+
+    start = "2024-01-01"
+    for monthly, root in ((True, tmp_path / "m"), (False, tmp_path / "d")):
+        clean.reset()
+        rep = aggtrades.download(root, symbol, start, "2024-01-31", market=market,
+                                 api_url=clean.url, archive_url=clean.url, interval_ms=0,
+                                 monthly=monthly, progress=lambda ev: None)
+        assert rep.status == "AGT_OK" and rep.units_failed == 0
+        paths = archive_paths()
+        assert (len(paths) == 2 and all("/monthly/" in p for p in paths)) if monthly \
+            else (len(paths) == 62 and all("/daily/" in p for p in paths))
+        got = aggtrades.read_trades(root, symbol, start, "2024-01-31", market=market)
+        want = clean.truth(symbol, bs_us(start), bs_us("2024-02-01") - 1, market=market)
+        assert got["trade_id"].tolist() == [t["a"] for t in want]
+    assert spot_like_files(tmp_path / "m") == spot_like_files(tmp_path / "d")
+
+
+def bs_us(day: str) -> int:
+    return day_us(day)
+
+
+def spot_like_files(root: Path) -> dict[str, Any]:
+    """Rows of every data file under root, any market."""
+    return {str(f.relative_to(root)): pq.read_table(f).to_pylist()
+            for f in sorted(root.rglob("symbol=*/**/*.parquet"))}
