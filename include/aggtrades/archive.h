@@ -117,8 +117,8 @@ AGT_API agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int
  * first instant of a month; AGT_ENOMEM when the zip or its CSV is above the
  * handle's caps: the caller then falls back to the daily files).
  */
-agt_status agt_archive_fetch_month(agt_archive *a, const char *symbol, int64_t month_start_us,
-                                   agt_trades *out, agt_archive_info *info, agt_error *err);
+AGT_API agt_status agt_archive_fetch_month(agt_archive *a, const char *symbol, int64_t month_start_us,
+                                           agt_trades *out, agt_archive_info *info, agt_error *err);
 
 /*
  * Parse the text of one daily CSV, csv[0..n), for the UTC day starting at

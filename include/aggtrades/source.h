@@ -143,9 +143,9 @@ AGT_API agt_status agt_source_fill_hour(agt_source *s, const char *symbol, int64
  * agt_source_fetch_day (AGT_EINVAL also when `month_start_us` does not start
  * a month).
  */
-agt_status agt_source_fetch_month(agt_source *s, const char *symbol, int64_t month_start_us,
-                                  agt_source_policy policy, agt_day_result days[31], int *ndays,
-                                  agt_error *err);
+AGT_API agt_status agt_source_fetch_month(agt_source *s, const char *symbol,
+                                          int64_t month_start_us, agt_source_policy policy,
+                                          agt_day_result days[31], int *ndays, agt_error *err);
 
 #ifdef __cplusplus
 }
