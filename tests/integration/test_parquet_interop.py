@@ -416,20 +416,21 @@ def test_lake_bloom_filter_read_by_duckdb(lake_file):
     at the rate the filter's size gives (the lake asks for 0.9: see src/lake/commit.c)."""
     import duckdb
     path, ids = lake_file
-    nbytes = duckdb.sql(f"select bloom_filter_length from parquet_metadata('{path}') "
+    con = duckdb.connect()  # its own: the module's default connection may hold another test's result
+    nbytes = con.sql(f"select bloom_filter_length from parquet_metadata('{path}') "
                         "where path_in_schema = 'trade_id'").fetchall()[0][0]
     assert nbytes and nbytes < len(ids) // 2  # ~2 bits an id, not the 1 % default's ~10
     bitset = 1 << (int(nbytes).bit_length() - 1)  # the header is a few bytes on top
     want = 1 - _split_block_fpp(len(ids), bitset)
     q = "select bloom_filter_excludes from parquet_bloom_probe('{}', 'trade_id', {})"
     present = ids[::20]
-    assert not any(duckdb.sql(q.format(path, i)).fetchall()[0][0] for i in present)
+    assert not any(con.sql(q.format(path, i)).fetchall()[0][0] for i in present)
     absent = [i + 1 for i in ids[::10]]
-    excluded = sum(bool(duckdb.sql(q.format(path, i)).fetchall()[0][0]) for i in absent)
+    excluded = sum(bool(con.sql(q.format(path, i)).fetchall()[0][0]) for i in absent)
     assert 0.02 < want < 0.25
     assert abs(excluded / len(absent) - want) < 0.05, (excluded, len(absent), want)
-    assert duckdb.sql(f"select count(*) from '{path}' where trade_id = {ids[77]}").fetchall()[0][0] == 1
-    assert duckdb.sql(f"select count(*) from '{path}' where trade_id = {ids[77] + 1}").fetchall()[0][0] == 0
+    assert con.sql(f"select count(*) from '{path}' where trade_id = {ids[77]}").fetchall()[0][0] == 1
+    assert con.sql(f"select count(*) from '{path}' where trade_id = {ids[77] + 1}").fetchall()[0][0] == 0
 
 
 def test_lake_bloom_filter_read_by_spark(spark, lake_file):
