@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lakecheck import SimProcess, Tool, data_requests, exact, hour_files, untruthful  # noqa: E402
+from lakecheck import (US_PER_DAY, SimProcess, Tool, data_requests, exact, hour_files,  # noqa: E402
+                       untruthful, us)
 
 NOW = "2024-03-01T12:34:56Z"
 SYMBOL = "ETHBTC"
@@ -43,9 +44,20 @@ def retry_pending(tool: Tool) -> bool:
     return (tool.root / ".retry").exists() and (tool.root / ".retry").stat().st_size > 0
 
 
+def span_files(tool: Tool) -> list[tuple[int, Path]]:
+    """(hour, data file) of the stored hours inside DAYS: those the commands' span covers.
+
+    ``update --force`` refetches from the first stored trade up to the exchange's
+    now, so a killed one leaves hours after DAYS in the lake too. No command of the
+    campaign, the final ones included, is given a span beyond DAYS: an hour damaged
+    there is work for none of them and stays damaged to the end."""
+    lo, hi = us(DAYS[0]), us(DAYS[-1]) + US_PER_DAY
+    return [(h, f) for h, f in hour_files(tool.root) if lo <= h < hi]
+
+
 def prepare(tool: Tool, cmd: str, rng: random.Random) -> None:
-    """Give `cmd` work to do: a few hours to fetch again."""
-    files = hour_files(tool.root)
+    """Give `cmd` work to do: a few hours of its span (DAYS) to fetch again."""
+    files = span_files(tool)
     if not files:
         return
     if cmd == "download":

@@ -43,13 +43,32 @@ def test_every_kind_of_damage_is_reported_then_repaired_exactly(start_sim: Any, 
         assert by_kind[kind].requests == 0, kind
 
 
-# Known defect (issue 8, left open): with this seed, a verify --repair killed after
-# the campaign truncated hour files can leave a truncated file or a missing hour that
-# the final download + retry + verify --repair do not heal. The test stays, reports
-# the outcome, and fails the run again once strict is turned back on with the fix.
-@pytest.mark.xfail(reason="a killed verify --repair can leave a truncated hour unhealed "
-                          "(issue 8: tests/campaign/crashloop.py --kills 12 --seed 11)",
-                   strict=False)
+def test_crashloop_damages_only_hours_its_commands_cover(start_sim: Any, tmp_path: Path) -> None:
+    """Issue 8: a killed ``update --force`` leaves hours after DAYS in the lake (it
+    refetches up to the exchange's now); ``prepare`` took its victims among every
+    stored hour, but download and verify --repair, the final ones included, only
+    cover DAYS: a file deleted or truncated after DAYS stayed so to the end (final
+    verify: "1 missing", or pyarrow: "Parquet magic bytes not found in footer").
+    The damage must fall inside DAYS only."""
+    from lakecheck import Tool, hour_files, us, US_PER_DAY
+
+    sim = start_sim("--now", crashloop.NOW, "--weight-limit", "1000000")
+    tool = Tool(sim, tmp_path / "lake")
+    assert tool.run("download", crashloop.SYMBOL, "--start", crashloop.DAYS[0],
+                    "--end", "2024-02-07").returncode == 0
+    hi = us(crashloop.DAYS[-1]) + US_PER_DAY
+    outside = {f: f.read_bytes() for h, f in hour_files(tool.root) if h >= hi}
+    assert outside  # the lake reaches beyond DAYS, as after a killed update --force
+    for seed in range(8):
+        rng = crashloop.random.Random(seed)
+        for cmd in ("download", "verify --repair", "retry" if seed == 0 else "download"):
+            crashloop.prepare(tool, cmd, rng)
+        assert {f: f.read_bytes() for f in outside if f.exists()} == outside, seed
+        assert tool.run(*crashloop.command("verify --repair")).returncode in (0, 1)
+        if crashloop.retry_pending(tool):
+            tool.run("retry")
+
+
 def test_killed_at_random_moments_verify_stays_truthful(start_sim: Any, tmp_path: Path) -> None:
     sim = start_sim("--now", crashloop.NOW, "--weight-limit", "1000000")
     r = crashloop.campaign(sim, tmp_path / "lake", kills=12, seed=11, fault_rate=0.1,
