@@ -18,6 +18,7 @@
 #define AGT_NET_INT_H
 
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "common/common_int.h"
@@ -172,6 +173,42 @@ void agt_rl_on_send(agt_ratelimit *rl, int64_t mono, int64_t exch, int weight);
 /* Record a response's weight header (`used` < 0: header absent, ignored). */
 void agt_rl_on_response(agt_ratelimit *rl, int64_t exch, int64_t used);
 
+/* ---- the limiter several connections share (limiter.c) ---------------------- */
+
+/*
+ * One agt_ratelimit behind a mutex, so that the connections of parallel jobs
+ * (one agt_net each, on threads of their own) spend one weight budget and
+ * keep one minimum interval between them, and a 429/418 keeps every job
+ * away. Reference-counted: freed with the last connection holding it.
+ */
+typedef struct agt_limiter {
+    pthread_mutex_t mu;
+    int refs;
+    agt_ratelimit rl; /* read by tests; otherwise only under `mu` */
+} agt_limiter;
+
+/* A limiter over agt_rl_init(interval_us, budget); NULL when out of memory. */
+agt_limiter *agt_limiter_new(int64_t interval_us, int budget);
+/* One more holder / one holder less (the last frees it; NULL accepted). */
+void agt_limiter_hold(agt_limiter *l);
+void agt_limiter_release(agt_limiter *l);
+/*
+ * Wait on `ck` until a request of weight `weight` may be sent, and count it
+ * as sent (atomically with the decision, so two threads never take the same
+ * slot). If the wait would reach `deadline_mono` (0: none), nothing is sent
+ * and a positive number is returned; 0 once sent.
+ */
+int64_t agt_limiter_acquire(agt_limiter *l, const agt_clock *ck, int weight,
+                            int64_t deadline_mono);
+/* agt_rl_on_response under the lock. */
+void agt_limiter_on_response(agt_limiter *l, int64_t exch, int64_t used);
+/* The exchange said to keep away until `mono` (429/418): every holder waits,
+ * and the weight reading it superseded is dropped. */
+void agt_limiter_keep_away(agt_limiter *l, int64_t mono);
+/* agt_rl_add_limit under the lock; a limit already applied (the same
+ * per_weight, window and limit: each holder reads the exchange's) is kept once. */
+agt_status agt_limiter_add_limit(agt_limiter *l, int per_weight, int64_t window_us, int64_t limit);
+
 /* ---- one HTTP exchange (http.c) -------------------------------------------- */
 
 #define AGT_NET_BODY_CAP ((size_t)16 << 20) /* 16 MiB: a 1000-row page is ~120 KiB */
@@ -235,7 +272,7 @@ typedef struct agt_net_opts {
 typedef struct agt_net {
     agt_clock clock;
     agt_retry_policy retry;
-    agt_ratelimit rl;
+    agt_limiter *limiter;    /* own, or shared with other connections (agt_net_share_limiter) */
     agt_transport_fn transport;
     void *transport_ctx;
     agt_http *http;          /* owned when the default transport is used */
@@ -271,6 +308,9 @@ typedef struct agt_net_req {
 
 agt_status agt_net_new(const agt_net_opts *o, agt_net **out, agt_error *err);
 void agt_net_free(agt_net *n);
+/* From now on `n` spends the rate limit of `with` (its own is dropped):
+ * connections on different threads then share one budget. */
+void agt_net_share_limiter(agt_net *n, agt_net *with);
 /*
  * Run `rq` under the rate limiter and retry policy. On failure `err` holds a
  * one-line message, the last HTTP status, the exchange's code and the number

@@ -147,8 +147,11 @@ void agt_rl_on_response(agt_ratelimit *rl, int64_t exch, int64_t used)
 {
     if (used < 0) return;
     int64_t minute = floor_div(exch, MINUTE_US);
-    /* The newest reading wins: requests are sequential, so it is the
-     * exchange's latest count (a drop means its minute rolled over). */
-    rl->used = used > INT32_MAX ? INT32_MAX : (int)used;
+    int v = used > INT32_MAX ? INT32_MAX : (int)used;
+    /* Within one minute the highest reading stands: parallel jobs' responses
+     * may arrive out of order, and an older, lower count must not hide a
+     * newer one. A new minute's first reading replaces the old minute's. */
+    if (rl->used >= 0 && minute == rl->used_minute && v < rl->used) return;
+    rl->used = v;
     rl->used_minute = minute;
 }

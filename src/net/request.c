@@ -23,8 +23,12 @@ agt_status agt_net_new(const agt_net_opts *o, agt_net **out, agt_error *err)
         agt_clock_system(&n->clock);
     n->retry = o->retry;
     if (n->retry.max_attempts < 1) n->retry.max_attempts = 1;
-    agt_rl_init(&n->rl, (int64_t)(o->interval_ms > 0 ? o->interval_ms : 0) * AGT_US_PER_MS,
-                o->weight_budget);
+    n->limiter = agt_limiter_new((int64_t)(o->interval_ms > 0 ? o->interval_ms : 0) * AGT_US_PER_MS,
+                                 o->weight_budget);
+    if (!n->limiter) {
+        free(n);
+        return agt_err(err, AGT_ENOMEM, "out of memory");
+    }
     agt_buf_init(&n->resp.body, AGT_NET_BODY_CAP);
     agt_http_resp_reset(&n->resp);
     if (o->transport) {
@@ -48,7 +52,16 @@ void agt_net_free(agt_net *n)
     if (!n) return;
     agt_http_free(n->http);
     agt_buf_release(&n->resp.body);
+    agt_limiter_release(n->limiter);
     free(n);
+}
+
+void agt_net_share_limiter(agt_net *n, agt_net *with)
+{
+    if (n->limiter == with->limiter) return;
+    agt_limiter_hold(with->limiter);
+    agt_limiter_release(n->limiter);
+    n->limiter = with->limiter;
 }
 
 int64_t agt_net_exch_now(const agt_net *n)
@@ -133,13 +146,10 @@ agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err)
     agt_attempt a;
     detail[0] = 0;
     for (int attempt = 1;; attempt++) {
-        int64_t mono = ck->mono_us(ck->ctx);
-        int64_t delay = agt_rl_delay_us(&n->rl, mono, ck->real_us(ck->ctx), rq->weight);
-        if (delay >= time_left(n)) return deadline_passed(n, what, attempt - 1, detail, err);
-        if (delay > 0) ck->sleep_us(ck->ctx, delay);
+        if (agt_limiter_acquire(n->limiter, ck, rq->weight, n->deadline_mono) > 0)
+            return deadline_passed(n, what, attempt - 1, detail, err);
         if (n->http && n->deadline_mono)
             agt_http_set_timeout_ms(n->http, (long)((time_left(n) + 999) / AGT_US_PER_MS));
-        agt_rl_on_send(&n->rl, ck->mono_us(ck->ctx), ck->real_us(ck->ctx), rq->weight);
 
         agt_error te;
         agt_error_clear(&te);
@@ -148,7 +158,7 @@ agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err)
         agt_http_resp *r = &n->resp;
         n->requests++;
         n->bytes += r->body.len;
-        if (r->used_weight >= 0) agt_rl_on_response(&n->rl, ck->real_us(ck->ctx), r->used_weight);
+        if (r->used_weight >= 0) agt_limiter_on_response(n->limiter, ck->real_us(ck->ctx), r->used_weight);
 
         memset(&a, 0, sizeof a);
         a.http_status = r->status;
@@ -227,11 +237,10 @@ agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err)
                 return deadline_passed(n, what, attempt, detail, err);
             }
             if (a.http_status == 429 || a.http_status == 418) {
-                /* Keep the whole client away, not just this request. The
-                 * exchange said when to come back; its weight counter
-                 * reading is superseded by that. */
-                n->rl.not_before_mono = ck->mono_us(ck->ctx) + d.wait_us;
-                n->rl.used = -1;
+                /* Keep every job sharing the limiter away, not just this
+                 * request. The exchange said when to come back; its weight
+                 * counter reading is superseded by that. */
+                agt_limiter_keep_away(n->limiter, ck->mono_us(ck->ctx) + d.wait_us);
             }
             ck->sleep_us(ck->ctx, d.wait_us);
             continue;

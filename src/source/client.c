@@ -87,6 +87,11 @@ void agt_client_free(agt_client *c)
     free(c);
 }
 
+void agt_client_share_limits(agt_client *c, agt_client *with)
+{
+    agt_net_share_limiter(c->net, with->net);
+}
+
 /* ---- the exchange's clock ----------------------------------------------- */
 
 typedef struct time_ctx {
@@ -191,7 +196,7 @@ static struct {
 static void apply_limits(agt_net *n, const agt_exch_limit *l, int count)
 {
     for (int i = 0; i < count; i++)
-        (void)agt_rl_add_limit(&n->rl, l[i].per_weight, l[i].window_us, l[i].limit);
+        (void)agt_limiter_add_limit(n->limiter, l[i].per_weight, l[i].window_us, l[i].limit);
 }
 
 void agt_client_read_limits(agt_client *c, const char *symbol)

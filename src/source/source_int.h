@@ -159,6 +159,11 @@ struct agt_client {
     char url[512];
 };
 
+/* From now on `c` spends the rate limit of `with` (the same exchange): the
+ * clients of parallel jobs share one weight budget, one minimum interval and
+ * every 429/418 wait. Both must use the same clock. */
+void agt_client_share_limits(agt_client *c, agt_client *with);
+
 /* A limit from exchangeInfo.rateLimits that the client applies. */
 typedef struct agt_exch_limit {
     int per_weight;    /* 1: REQUEST_WEIGHT, 0: RAW_REQUESTS */

@@ -689,26 +689,41 @@ TEST(loop_fatal_transport_error_not_retried)
     ASSERT_EQ_INT(g.sc.next, 1);
 }
 
-TEST(loop_spaces_requests_by_interval)
+/* A fake clock at its usual start. */
+static agt_clock fake_started(fake_clock *fc)
 {
-    fake_clock fc;
-    memset(&fc, 0, sizeof fc);
-    fc.mono = 1000 * AGT_US_PER_SEC;
-    fc.real = INT64_C(1700000000) * AGT_US_PER_SEC;
-    agt_clock ck = fake(&fc);
-    step s[] = {{200, 0, "[]", -1, 4, 0}, {200, 0, "[]", -1, 8, 0}, {200, 0, "[]", -1, 12, 0}};
-    script sc = {s, 3, 0, &fc};
+    memset(fc, 0, sizeof *fc);
+    fc->mono = 1000 * AGT_US_PER_SEC;
+    fc->real = INT64_C(1700000000) * AGT_US_PER_SEC;
+    return fake(fc);
+}
+
+/* A connection over `sc` on clock `ck`: 50 ms apart, the usual policy. */
+static agt_net *scripted_net(agt_clock *ck, script *sc)
+{
     agt_net_opts o;
+    agt_net *n;
+    agt_error e;
     memset(&o, 0, sizeof o);
     o.interval_ms = 50;
     o.weight_budget = 6000;
     o.retry = policy();
-    o.clock = &ck;
+    o.clock = ck;
     o.transport = scripted;
-    o.transport_ctx = &sc;
-    agt_net *n;
+    o.transport_ctx = sc;
+    agt_error_clear(&e);
+    if (agt_net_new(&o, &n, &e) != AGT_OK) abort();
+    return n;
+}
+
+TEST(loop_spaces_requests_by_interval)
+{
+    fake_clock fc;
+    agt_clock ck = fake_started(&fc);
+    step s[] = {{200, 0, "[]", -1, 4, 0}, {200, 0, "[]", -1, 8, 0}, {200, 0, "[]", -1, 12, 0}};
+    script sc = {s, 3, 0, &fc};
+    agt_net *n = scripted_net(&ck, &sc);
     agt_error e;
-    ASSERT_OK(agt_net_new(&o, &n, &e));
     agt_net_req rq;
     memset(&rq, 0, sizeof rq);
     rq.url = "http://x/";
@@ -721,6 +736,96 @@ TEST(loop_spaces_requests_by_interval)
     ASSERT_EQ_INT(fc.sleeps[1], 49000);
     ASSERT_EQ_INT(n->requests, 3);
     agt_net_free(n);
+}
+
+/* Two connections over one script and clock, the second sharing the first's limiter. */
+static void shared_pair(agt_net **a, agt_net **b, agt_clock *ck, script *sc)
+{
+    *a = scripted_net(ck, sc);
+    *b = scripted_net(ck, sc);
+    agt_net_share_limiter(*b, *a);
+}
+
+TEST(shared_limiter_spaces_and_keeps_away_every_connection)
+{
+    fake_clock fc;
+    agt_clock ck = fake_started(&fc);
+    step s[] = {{200, 0, "[]", -1, 4, 0},
+                {200, 0, "[]", -1, 8, 0},
+                {429, 0, "{\"code\":-1003,\"msg\":\"Too much request weight used\"}", 9, 12, 0},
+                {200, 0, "[]", -1, 16, 0},
+                {200, 0, "[]", -1, 20, 0}};
+    script sc = {s, 5, 0, &fc};
+    agt_net *a, *b;
+    agt_error e;
+    shared_pair(&a, &b, &ck, &sc);
+    ASSERT(a->limiter == b->limiter);
+    ASSERT_EQ_INT(a->limiter->refs, 2);
+    agt_net_req rq;
+    memset(&rq, 0, sizeof rq);
+    rq.url = "http://x/";
+    rq.weight = 4;
+    rq.on_body = want_array;
+    rq.parse_api_error = api_error;
+    ASSERT_OK(agt_net_request(a, &rq, &e));
+    /* b's first request keeps a's interval: one limiter, not two */
+    ASSERT_OK(agt_net_request(b, &rq, &e));
+    ASSERT_EQ_INT(fc.nsleeps, 1);
+    ASSERT_EQ_INT(fc.sleeps[0], 49000);
+    /* a 429 on a (Retry-After 9 s) holds b back as well: a retries after
+     * 9 s, and b, asking at once after, waits its interval behind it */
+    ASSERT_OK(agt_net_request(a, &rq, &e));
+    ASSERT_EQ_INT(fc.nsleeps, 3);
+    ASSERT_EQ_INT(fc.sleeps[1], 49000);
+    ASSERT_EQ_INT(fc.sleeps[2], 9 * AGT_US_PER_SEC);
+    ASSERT_EQ_INT(a->limiter->rl.not_before_mono, fc.mono - 1000); /* the retry left at it */
+    ASSERT_OK(agt_net_request(b, &rq, &e));
+    ASSERT_EQ_INT(fc.nsleeps, 4);
+    ASSERT_EQ_INT(fc.sleeps[3], 49000);
+    ASSERT_EQ_INT(a->limiter->rl.used, 20);
+    /* a lower reading of the same minute arriving late does not hide the higher one */
+    agt_limiter_on_response(a->limiter, fc.real, 8);
+    ASSERT_EQ_INT(a->limiter->rl.used, 20);
+    agt_limiter_on_response(a->limiter, fc.real + 60 * AGT_US_PER_SEC, 8);
+    ASSERT_EQ_INT(a->limiter->rl.used, 8);
+    /* each connection advertises the exchange's limits: counted once */
+    ASSERT_OK(agt_limiter_add_limit(a->limiter, 0, 300 * AGT_US_PER_SEC, 61000));
+    ASSERT_OK(agt_limiter_add_limit(b->limiter, 0, 300 * AGT_US_PER_SEC, 61000));
+    ASSERT_EQ_INT(a->limiter->rl.ncounters, 1);
+    agt_net_free(a);
+    ASSERT_EQ_INT(b->limiter->refs, 1);
+    agt_net_free(b);
+}
+
+/* Threads of their own on the system clock: one limiter's interval holds
+ * between all of them (each send is decided and recorded under its lock). */
+typedef struct acq_ctx {
+    agt_limiter *l;
+    agt_clock ck;
+} acq_ctx;
+
+static void *acquire_some(void *p)
+{
+    acq_ctx *c = p;
+    for (int i = 0; i < 8; i++)
+        if (agt_limiter_acquire(c->l, &c->ck, 4, 0) != 0) abort();
+    return NULL;
+}
+
+TEST(shared_limiter_interval_holds_across_threads)
+{
+    acq_ctx c;
+    c.l = agt_limiter_new(5000, 6000);
+    ASSERT(c.l != NULL);
+    agt_clock_system(&c.ck);
+    int64_t t0 = c.ck.mono_us(NULL);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) ASSERT_EQ_INT(pthread_create(&t[i], NULL, acquire_some, &c), 0);
+    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    /* 32 sends, 5 ms apart at least: 31 intervals, whatever the threads did */
+    ASSERT(c.l->rl.last_send_mono - t0 >= 31 * 5000);
+    ASSERT(c.ck.mono_us(NULL) - t0 >= 31 * 5000);
+    agt_limiter_release(c.l);
 }
 
 TEST(system_clock_sleeps)
@@ -772,4 +877,6 @@ TEST_MAIN(TEST_REF(backoff_doubles_with_equal_jitter), TEST_REF(retry_decisions)
           TEST_REF(loop_429_with_an_http_date_waits_until_then),
           TEST_REF(ratelimit_advertised_weight_limit_lowers_the_budget),
           TEST_REF(ratelimit_raw_requests_are_counted_per_window),
-          TEST_REF(ratelimit_counters_never_exceed_their_limits))
+          TEST_REF(ratelimit_counters_never_exceed_their_limits),
+          TEST_REF(shared_limiter_spaces_and_keeps_away_every_connection),
+          TEST_REF(shared_limiter_interval_holds_across_threads))

@@ -1255,10 +1255,10 @@ TEST(client_takes_the_advertised_limits_once)
     char why[128];
     if (!matches_truth(&g, S0, why, sizeof why)) FAIL_("%s", why);
     ASSERT_EQ_INT(i.calls, 1);
-    ASSERT_EQ_INT(g.c->net->rl.budget, 400);
-    ASSERT_EQ_INT(g.c->net->rl.ncounters, 1);
-    ASSERT_EQ_INT(g.c->net->rl.counters[0].limit, 61000);
-    ASSERT_EQ_INT(g.c->net->rl.counters[0].count, g.x.data_requests); /* counted from then on */
+    ASSERT_EQ_INT(g.c->net->limiter->rl.budget, 400);
+    ASSERT_EQ_INT(g.c->net->limiter->rl.ncounters, 1);
+    ASSERT_EQ_INT(g.c->net->limiter->rl.counters[0].limit, 61000);
+    ASSERT_EQ_INT(g.c->net->limiter->rl.counters[0].count, g.x.data_requests); /* counted from then on */
     ASSERT_OK(fetch(&g, S0 + HOUR));
     ASSERT_EQ_INT(i.calls, 1);
     rig_release(&g);
@@ -1268,9 +1268,9 @@ TEST(client_takes_the_advertised_limits_once)
     spread(&g.x, S0 - HOUR, 3 * HOUR, 900);
     ASSERT_OK(rig_client(&g, NULL));
     use_info(&g, &i, GENUINE_INFO, 200);
-    g.c->net->rl.budget = 1200;
+    g.c->net->limiter->rl.budget = 1200;
     ASSERT_OK(fetch(&g, S0));
-    ASSERT_EQ_INT(g.c->net->rl.budget, 1200);
+    ASSERT_EQ_INT(g.c->net->limiter->rl.budget, 1200);
     rig_release(&g);
 }
 
@@ -1299,8 +1299,8 @@ TEST(client_falls_back_to_the_options_without_exchange_info)
         ASSERT(g.info.complete);
         /* a malformed body is not retried; a 5xx is, like any request */
         ASSERT_EQ_INT(i.calls, cases[k].status == 500 ? 4 : 1);
-        ASSERT_EQ_INT(g.c->net->rl.budget, 6000);
-        ASSERT_EQ_INT(g.c->net->rl.ncounters, 0);
+        ASSERT_EQ_INT(g.c->net->limiter->rl.budget, 6000);
+        ASSERT_EQ_INT(g.c->net->limiter->rl.ncounters, 0);
         ASSERT_OK(fetch(&g, S0 + HOUR));
         ASSERT_EQ_INT(i.calls, cases[k].status == 500 ? 4 : 1);
         rig_release(&g);
