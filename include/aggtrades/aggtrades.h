@@ -8,6 +8,7 @@
  *   source.h  one UTC day from REST or the daily archive (archive.h), proved complete
  *   sync.h    the engine: download, update, retry and repair a lake, with progress events
  *   text.h    times, symbols and counts as text
+ *   verify.h  check the stored hours of a symbol and repair them (through the engine)
  */
 #ifndef AGGTRADES_AGGTRADES_H
 #define AGGTRADES_AGGTRADES_H
@@ -19,5 +20,6 @@
 #include "aggtrades/source.h"
 #include "aggtrades/sync.h"
 #include "aggtrades/text.h"
+#include "aggtrades/verify.h"
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * aggtrades/sync.h - keeping a lake in step with the exchange: download a
  * range of days, update to the exchange's now, retry what failed, fetch
- * again the hours verification found wrong. The engine behind the
- * `aggtrades` tool and the Python binding's download/update/retry/verify.
+ * again the hours verification found wrong (checking and repairing a
+ * symbol as a whole: aggtrades/verify.h). The engine behind the `aggtrades`
+ * tool and the Python binding's download/update/retry/verify.
  *
  * A run plans its units (a symbol-hour, or a whole UTC day taken from the
  * daily archive and proved with two REST requests), skips what the lake
@@ -72,14 +73,18 @@ typedef enum agt_sync_event_kind {
     AGT_SYNC_LOG = 11,      /* message: a line for the user (a resumed hour, a failed unit,
                                why the archive was not used) */
     AGT_SYNC_WARNING = 12,  /* message: something was ignored (a malformed .retry line) */
-    AGT_SYNC_FINISH = 13    /* the run ends (not sent when bad input or the lake stopped it
+    AGT_SYNC_FINISH = 13,   /* the run ends (not sent when bad input or the lake stopped it
                                before any unit): interrupted */
+    AGT_SYNC_CHECKED = 14   /* agt_sync_verify (aggtrades/verify.h) ended a check: symbol,
+                               verify (the report so far; its stage says which check) */
 } agt_sync_event_kind;
+
+struct agt_verify_report;
 
 /* One event. Strings are borrowed: valid only during the callback. */
 typedef struct agt_sync_event {
     agt_sync_event_kind kind;
-    const char *verb;    /* "download", "update", "retry" or "repair" */
+    const char *verb;    /* "download", "update", "retry", "repair" or "verify" */
     size_t index;        /* the symbol's place in the plan (0-based) */
     size_t nsyms;        /* symbols in the plan */
     const char *symbol;  /* NULL when not about one symbol */
@@ -94,6 +99,7 @@ typedef struct agt_sync_event {
     int days_total, days_skipped, failed_hours;
     int interrupted;
     const char *message; /* NULL when there is none */
+    const struct agt_verify_report *verify; /* AGT_SYNC_CHECKED only, else NULL */
 } agt_sync_event;
 
 /* The event callback: return 0 to go on, non-zero to stop the run. */

@@ -191,6 +191,7 @@ class AgtSyncEvent(ctypes.Structure):
         ("failed_hours", ctypes.c_int),
         ("interrupted", ctypes.c_int),
         ("message", ctypes.c_char_p),
+        ("verify", ctypes.c_void_p),  # const agt_verify_report * (AGT_SYNC_CHECKED)
     ]
 
 

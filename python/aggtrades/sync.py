@@ -44,7 +44,7 @@ _US_PER_DAY = 86_400_000_000
 # enum agt_sync_event_kind, by value
 _EVENT_KINDS = {1: "start", 2: "symbol", 3: "planned", 4: "symbol_begin", 5: "hour_begin",
                 6: "received", 7: "hour_done", 8: "day_done", 9: "symbol_end", 10: "lake_bytes",
-                11: "log", 12: "warning", 13: "finish"}
+                11: "log", 12: "warning", 13: "finish", 14: "checked"}
 _SOURCES = {"auto": 0, "rest": 1, "archive": 2}
 _PAGING = {"time": 0, "id": 1}
 # statuses that say the exchange (not the lake or the input) failed

@@ -255,7 +255,7 @@ static int on_update_hour(void *user, int64_t hour_us, agt_hour_status st, const
     return 0;
 }
 
-static agt_status nothing_stored(const agt_sync *s, const char *symbol, agt_error *err)
+agt_status job_nothing_stored(const agt_sync *s, const char *symbol, agt_error *err)
 {
     return agt_err(err, AGT_EINVAL, "nothing stored for '%s' in '%s' (use 'aggtrades download' first)",
                    symbol, s->root);
@@ -269,7 +269,7 @@ static agt_status update_from(agt_sync *s, agt_lake *lake, const char *symbol, i
     int64_t newest = -1, last_ts = -1, last_id = -1, first = -1;
     agt_error_clear(&e);
     agt_status st = agt_lake_newest(lake, symbol, &newest, &last_ts, &last_id, &e);
-    if (st == AGT_ENOTFOUND) return nothing_stored(s, symbol, err);
+    if (st == AGT_ENOTFOUND) return job_nothing_stored(s, symbol, err);
     if (st != AGT_OK) return sync_lake_error(s, st, &e, err);
     *from = last_ts >= 0 ? last_ts - last_ts % AGT_US_PER_HOUR : newest;
     if (force)
@@ -286,7 +286,7 @@ agt_status agt_sync_update(agt_sync *s, const char *const *symbols, size_t n, in
     int64_t *from = NULL, now_us = 0;
     run_begin(s, rep, &plan, "update");
     agt_status st = job_plan_symbols(&plan, symbols, n, err);
-    if (st == AGT_OK && !sync_root_exists(s)) st = nothing_stored(s, plan.syms[0].symbol, err);
+    if (st == AGT_OK && !sync_root_exists(s)) st = job_nothing_stored(s, plan.syms[0].symbol, err);
     if (st == AGT_OK) st = sync_lake_open(s, &lake, err);
     /* where each symbol stands, before any request */
     if (st == AGT_OK && !(from = calloc(plan.nsyms, sizeof *from)))
@@ -347,27 +347,51 @@ agt_status agt_sync_retry(agt_sync *s, agt_sync_report *rep, agt_error *err)
     return run_and_release(s, lake, &plan, err);
 }
 
+/* The plan of a repair: the hours of one symbol, checked, sorted, unique. */
+static agt_status plan_repair(job_plan *plan, const char *symbol, const int64_t *hours, size_t n,
+                              agt_error *err)
+{
+    agt_status st = job_plan_symbols(plan, &symbol, 1, err);
+    for (size_t i = 0; i < n && st == AGT_OK; i++) {
+        if (hours[i] < 0 || hours[i] % AGT_US_PER_HOUR != 0)
+            st = agt_err(err, AGT_EINVAL, "%lld is not the start of an hour", (long long)hours[i]);
+        else if (job_add_hour(&plan->syms[0], hours[i], 0) != AGT_OK)
+            st = agt_err(err, AGT_ENOMEM, "out of memory");
+    }
+    if (st == AGT_OK) job_sort_hours(&plan->syms[0]);
+    return st;
+}
+
+/* Run a repair plan over the open lake: whole old days by the session's source policy. */
+static agt_status run_repair(agt_sync *s, agt_lake **lake, job_plan *plan, agt_error *err)
+{
+    int64_t now_us;
+    agt_status st = job_source_open(s, plan, err);
+    if (st == AGT_OK && plan->day_source) { /* which days are old enough: the exchange's clock says */
+        st = agt_sync_server_time(s, &now_us, err);
+        if (st == AGT_OK) job_mark_day_units(plan, &plan->syms[0], now_us);
+    }
+    return st == AGT_OK ? job_run(s, lake, plan, s->rep, err) : st;
+}
+
 agt_status agt_sync_repair_hours(agt_sync *s, const char *symbol, const int64_t *hours, size_t n,
                                  agt_sync_report *rep, agt_error *err)
 {
     job_plan plan;
     agt_lake *lake = NULL;
-    int64_t now_us;
     run_begin(s, rep, &plan, "repair");
-    agt_status st = job_plan_symbols(&plan, &symbol, 1, err);
-    for (size_t i = 0; i < n && st == AGT_OK; i++) {
-        if (hours[i] < 0 || hours[i] % AGT_US_PER_HOUR != 0)
-            st = agt_err(err, AGT_EINVAL, "%lld is not the start of an hour", (long long)hours[i]);
-        else if (job_add_hour(&plan.syms[0], hours[i], 0) != AGT_OK)
-            st = agt_err(err, AGT_ENOMEM, "out of memory");
-    }
-    if (st == AGT_OK) job_sort_hours(&plan.syms[0]);
+    agt_status st = plan_repair(&plan, symbol, hours, n, err);
     if (st == AGT_OK) st = need_lake(s, &lake, err);
-    if (st == AGT_OK) st = job_source_open(s, &plan, err);
-    if (st == AGT_OK && plan.day_source) { /* which days are old enough: the exchange's clock says */
-        st = agt_sync_server_time(s, &now_us, err);
-        if (st == AGT_OK) job_mark_day_units(&plan, &plan.syms[0], now_us);
-    }
-    if (st != AGT_OK) return run_end(s, lake, &plan, st);
-    return run_and_release(s, lake, &plan, err);
+    if (st == AGT_OK) st = run_repair(s, &lake, &plan, err);
+    return run_end(s, lake, &plan, st);
+}
+
+agt_status job_repair(agt_sync *s, agt_lake *lake, const char *symbol, const int64_t *hours,
+                      size_t n, agt_sync_report *rep, agt_error *err)
+{
+    job_plan plan;
+    run_begin(s, rep, &plan, "repair");
+    agt_status st = plan_repair(&plan, symbol, hours, n, err);
+    if (st == AGT_OK) st = run_repair(s, &lake, &plan, err);
+    return run_end(s, NULL, &plan, st); /* the lake stays the caller's */
 }

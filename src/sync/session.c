@@ -204,11 +204,16 @@ void sync_lake_notices(agt_sync *s, agt_lake *lake)
 
 agt_status sync_lake_open(agt_sync *s, agt_lake **out, agt_error *err)
 {
+    return sync_lake_open_as(s, AGT_LAKE_WRITE, out, err);
+}
+
+agt_status sync_lake_open_as(agt_sync *s, unsigned flags, agt_lake **out, agt_error *err)
+{
     agt_error e;
     if (root_not_dir(s))
         return agt_err(err, AGT_EIO, "cannot use '%s' as the lake: not a directory", s->root);
     agt_error_clear(&e);
-    agt_status st = agt_lake_open(s->root, AGT_LAKE_WRITE, out, &e);
+    agt_status st = agt_lake_open(s->root, flags, out, &e);
     switch (st) {
     case AGT_OK:
         sync_lake_notices(s, *out); /* e.g. a damaged write-ahead log set aside */
@@ -228,14 +233,19 @@ agt_status sync_lake_open(agt_sync *s, agt_lake **out, agt_error *err)
     return st;
 }
 
+agt_status sync_lake_status(agt_status st)
+{
+    switch (st) {
+    case AGT_ELOCKED: case AGT_EIO: case AGT_ENOSPC: case AGT_ECORRUPT: case AGT_ENOMEM: return st;
+    default: return AGT_ECORRUPT;
+    }
+}
+
 agt_status sync_lake_error(const agt_sync *s, agt_status st, const agt_error *why, agt_error *err)
 {
     const char *msg = why->message[0] ? why->message : agt_status_name(st);
-    switch (st) { /* the lake's fault, not the input's: a lake status whatever the cause */
-    case AGT_ELOCKED: case AGT_EIO: case AGT_ENOSPC: case AGT_ECORRUPT: case AGT_ENOMEM: break;
-    default: st = AGT_ECORRUPT; break;
-    }
-    return agt_err(err, st, "cannot read the lake '%s': %s", s->root, msg);
+    /* the lake's fault, not the input's: a lake status whatever the cause */
+    return agt_err(err, sync_lake_status(st), "cannot read the lake '%s': %s", s->root, msg);
 }
 
 agt_status sync_first_stored_hour(agt_sync *s, agt_lake *lake, const char *symbol,

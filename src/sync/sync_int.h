@@ -7,6 +7,8 @@
  *   day_units.c  the day source (archive + REST proof) and which days are one unit
  *   engine.c     running a plan: fetch, stash, commit, ledger, events
  *   retry_file.c the failure ledger <root>/.retry
+ *   unproven.c   hours fetched but not proven complete
+ *   verify.c     checking a symbol's stored hours, and repairing them
  */
 #ifndef AGT_SYNC_INT_H
 #define AGT_SYNC_INT_H
@@ -54,12 +56,17 @@ agt_status sync_client(agt_sync *s, agt_client **out, agt_error *err);
 void sync_lake_notices(agt_sync *s, agt_lake *lake);
 /* Open the lake for writing, with the messages the tool shows. */
 agt_status sync_lake_open(agt_sync *s, agt_lake **out, agt_error *err);
+/* The same with agt_lake_open's flags (AGT_LAKE_READ: no lock). */
+agt_status sync_lake_open_as(agt_sync *s, unsigned flags, agt_lake **out, agt_error *err);
 /* 1 if a lake exists at the root (its metadata directory; an empty root is no
  * lake), or the root is not a directory (opening it then says so). */
 int sync_root_exists(const agt_sync *s);
 /* Before any request: can the root be used as a lake (an existing writable
  * directory, or creatable under one)? AGT_EIO with the reason otherwise. */
 agt_status sync_root_check(const agt_sync *s, agt_error *err);
+/* A failed lake call's status as the lake's fault (AGT_ELOCKED, AGT_EIO, AGT_ENOSPC,
+ * AGT_ECORRUPT, AGT_ENOMEM kept; anything else AGT_ECORRUPT). */
+agt_status sync_lake_status(agt_status st);
 /* "cannot read the lake '<root>': <why>" for a failed lake call. */
 agt_status sync_lake_error(const agt_sync *s, agt_status st, const agt_error *why,
                            agt_error *err);
@@ -105,6 +112,15 @@ void job_plan_release(job_plan *p);
 /* Sort a symbol's hours ascending and drop repeats. */
 void job_sort_hours(job_symbol *s);
 
+/*
+ * agt_sync_repair_hours over a lake the caller opened for writing and keeps
+ * (agt_sync_verify repairs under the lock it checked with).
+ */
+agt_status job_repair(agt_sync *s, agt_lake *lake, const char *symbol, const int64_t *hours,
+                      size_t n, agt_sync_report *rep, agt_error *err);
+/* "nothing stored for '<symbol>' in '<root>' (...)", AGT_EINVAL. */
+agt_status job_nothing_stored(const agt_sync *s, const char *symbol, agt_error *err);
+
 /* ---- day units (day_units.c) ------------------------------------------------------ */
 
 /* Unless the session's policy is REST, make the archive handle and the day
@@ -135,6 +151,8 @@ void job_months_free(job_months *m);
 /* 1 if the hour had not ended (plus the completeness margin) on the exchange's clock
  * when it was fetched: open, exact for its time, completed by a later update. */
 int job_hour_open(int64_t hour_us, const agt_hour_info *info);
+/* The same from the fetch time a stored hour's statistics keep (0: unknown, not open). */
+int job_fetched_open(int64_t hour_us, int64_t fetched_at_us);
 /* 1 if a fetch that succeeded (st) left an ended hour unproven. */
 int job_unproven(agt_status st, int64_t hour_us, const agt_hour_info *info);
 /*

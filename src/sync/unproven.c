@@ -19,12 +19,17 @@
 
 #include "sync/sync_int.h"
 
-int job_hour_open(int64_t hour_us, const agt_hour_info *info)
+int job_fetched_open(int64_t hour_us, int64_t fetched_at_us)
 {
     agt_client_opts o;
     agt_client_opts_default(&o);
     int64_t end = hour_us + AGT_US_PER_HOUR - 1 + (int64_t)o.complete_margin_ms * AGT_US_PER_MS;
-    return info->server_time_us > 0 && info->server_time_us < end;
+    return fetched_at_us > 0 && fetched_at_us < end;
+}
+
+int job_hour_open(int64_t hour_us, const agt_hour_info *info)
+{
+    return job_fetched_open(hour_us, info->server_time_us);
 }
 
 int job_unproven(agt_status st, int64_t hour_us, const agt_hour_info *info)

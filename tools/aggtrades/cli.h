@@ -143,17 +143,8 @@ void cli_date_str(int64_t us, char out[16]);
 
 /* Print what the lake did on its own (agt_lake_next_notice) as warnings. */
 void cli_lake_notices(const cli_ctx *ctx, agt_lake *lake);
-/* Open the lake for writing (lock). Prints the error and returns the exit status on failure. */
-int cli_lake_open_write(const cli_ctx *ctx, agt_lake **out);
-/* Open the lake for reading. */
+/* Open the lake for reading. Prints the error and returns the exit status on failure. */
 int cli_lake_open_read(const cli_ctx *ctx, agt_lake **out);
-
-/* Print "cannot read the lake '<root>': <why>" for a failed lake call; returns EXIT_LAKE. */
-int cli_lake_error(const cli_ctx *ctx, agt_status s, const agt_error *err);
-/* The oldest committed hour of `symbol` if it is not after `end_us`, or -1.
- * 0, or EXIT_LAKE after printing. */
-int cli_first_stored_hour(const cli_ctx *ctx, agt_lake *lake, const char *symbol, int64_t end_us,
-                          int64_t *hour_us);
 
 
 /* ---- the engine (run.c) ------------------------------------------------------------ */
@@ -166,6 +157,9 @@ typedef struct cli_run {
     int interrupted;        /* ... saying the run was interrupted */
     int failed;             /* the display could not be made (out of memory) */
     char verb[16];
+    /* verify's checks (AGT_SYNC_CHECKED), drawn by the command; may be NULL */
+    void (*on_checked)(void *user, const agt_verify_report *rep);
+    void *checked_user;
 } cli_run;
 
 /* Parse --source `arg` (NULL = "auto"): 0, or EXIT_USAGE after printing. */

@@ -54,6 +54,7 @@ static int on_event(void *user, const agt_sync_event *ev)
         if (ui) ui_progress_erase(ui); /* redrawn at the next event */
         cli_warn(r->ctx, "%s", ev->message);
     }
+    if (ev->kind == AGT_SYNC_CHECKED && r->on_checked) r->on_checked(r->checked_user, ev->verify);
     if (ev->kind == AGT_SYNC_START && start_display(r, ev)) return 1;
     if (!r->ui) return cli_stop_requested(); /* before the run: the clock, the ledger */
     switch (ev->kind) {

@@ -464,32 +464,7 @@ static int lake_open(const cli_ctx *ctx, unsigned flags, agt_lake **out)
     return s == AGT_EINVAL ? EXIT_USAGE : EXIT_LAKE;
 }
 
-int cli_lake_open_write(const cli_ctx *ctx, agt_lake **out)
-{
-    return lake_open(ctx, AGT_LAKE_WRITE, out);
-}
-
 int cli_lake_open_read(const cli_ctx *ctx, agt_lake **out)
 {
     return lake_open(ctx, AGT_LAKE_READ, out);
 }
-
-int cli_lake_error(const cli_ctx *ctx, agt_status s, const agt_error *err)
-{
-    cli_error("cannot read the lake '%s': %s", ctx->lake,
-              err->message[0] ? err->message : agt_status_name(s));
-    return EXIT_LAKE;
-}
-
-int cli_first_stored_hour(const cli_ctx *ctx, agt_lake *lake, const char *symbol, int64_t end_us,
-                          int64_t *hour_us)
-{
-    agt_error err;
-    int64_t first = -1;
-    agt_error_clear(&err);
-    agt_status s = agt_lake_oldest(lake, symbol, &first, NULL, NULL, &err);
-    if (s != AGT_OK && s != AGT_ENOTFOUND) return cli_lake_error(ctx, s, &err);
-    *hour_us = first >= 0 && first <= end_us ? first : -1;
-    return 0;
-}
-
