@@ -10,7 +10,8 @@ Fetching (:func:`get_hourly_agg_trades`, :func:`fetch_hour`,
 reading a lake (:func:`read_trades`, :func:`read_changes`, :class:`LakeError`)
 in :mod:`aggtrades.lake`; building and keeping one (:func:`download`,
 :func:`update`, :func:`retry`, the library's engine, the one the tool runs)
-in :mod:`aggtrades.sync`::
+in :mod:`aggtrades.sync`; checking and repairing one (:func:`verify`) in
+:mod:`aggtrades.verify`::
 
     import aggtrades
     aggtrades.download("./data", ["BTCUSDT", "ETHUSDT"], "2024-03-01", "2024-03-31")
@@ -36,8 +37,10 @@ __all__ = [
     "FetchError",
     "LakeError",
     "LibraryNotFound",
+    "Problem",
     "SyncEvent",
     "SyncReport",
+    "VerifyReport",
     "download",
     "fetch_hour",
     "get_hourly_agg_trades",
@@ -45,12 +48,14 @@ __all__ = [
     "read_trades",
     "retry",
     "update",
+    "verify",
 ]
 
 if _ilu.find_spec(f"{__name__}.lake") is not None:
     # lake.py exists: import it for real, so its own errors surface as they are.
     from .lake import LakeError, read_changes, read_trades
     from .sync import SyncEvent, SyncReport, download, retry, update
+    from .verify import Problem, VerifyReport, verify
 else:  # pragma: no cover - only in a checkout without the lake module
 
     def _lake_missing(*_args: _Any, **_kwargs: _Any) -> _Any:

@@ -1,7 +1,7 @@
 """Low-level ctypes declarations for ``libaggtrades.so``.
 
 This module holds every ctypes mirror of a C structure of the public headers
-(``include/aggtrades/``: common.h, fetch.h, lake.h, sync.h), field for field,
+(``include/aggtrades/``: common.h, fetch.h, lake.h, sync.h, verify.h), field for field,
 and declares the prototypes the binding calls; tests/integration/test_binding.py
 compiles a C program that checks each mirror's size and offsets against the
 headers. It holds no logic beyond locating and loading the library;
@@ -34,6 +34,9 @@ __all__ = [
     "AgtSyncOpts",
     "AgtSyncReport",
     "AgtTrades",
+    "AgtVerifyCheck",
+    "AgtVerifyProblem",
+    "AgtVerifyReport",
     "LibraryNotFound",
     "PROGRESS_FN",
     "SYNC_EVENT_FN",
@@ -237,6 +240,48 @@ class AgtSyncReport(ctypes.Structure):
     ]
 
 
+class AgtVerifyProblem(ctypes.Structure):
+    """``struct agt_verify_problem`` (verify.h)."""
+
+    _fields_ = [
+        ("kind", ctypes.c_int),  # agt_problem_kind
+        ("hour_us", ctypes.c_int64),
+        ("path", ctypes.c_char * 256),
+        ("detail", ctypes.c_char * 256),
+    ]
+
+
+class AgtVerifyCheck(ctypes.Structure):
+    """``struct agt_verify_check`` (verify.h)."""
+
+    _fields_ = [
+        ("problems", ctypes.POINTER(AgtVerifyProblem)),
+        ("nproblems", ctypes.c_size_t),
+        ("open_hours", ctypes.POINTER(ctypes.c_int64)),
+        ("nopen", ctypes.c_size_t),
+        ("hours", ctypes.c_int64),
+    ]
+
+
+class AgtVerifyReport(ctypes.Structure):
+    """``struct agt_verify_report`` (verify.h)."""
+
+    _fields_ = [
+        ("stage", ctypes.c_int),  # agt_verify_stage
+        ("start_us", ctypes.c_int64),
+        ("end_us", ctypes.c_int64),
+        ("index", AgtVerifyCheck),
+        ("stats_rebuilt", ctypes.c_size_t),
+        ("found", AgtVerifyCheck),
+        ("refetched", ctypes.POINTER(ctypes.c_int64)),
+        ("nrefetched", ctypes.c_size_t),
+        ("refetch_status", ctypes.c_int),
+        ("refetch_error", AgtError),
+        ("refetch", AgtSyncReport),
+        ("after", AgtVerifyCheck),
+    ]
+
+
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
 
@@ -305,6 +350,15 @@ def _declare(so: ctypes.CDLL) -> None:
         c_sync_p, ctypes.c_char_p, p(ctypes.c_int64), ctypes.c_size_t, p(AgtSyncReport), p(AgtError),
     ]
     so.agt_sync_repair_hours.restype = ctypes.c_int
+    so.agt_sync_verify.argtypes = [
+        c_sync_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int,
+        p(p(AgtVerifyReport)), p(AgtError),
+    ]
+    so.agt_sync_verify.restype = ctypes.c_int
+    so.agt_verify_report_free.argtypes = [p(AgtVerifyReport)]
+    so.agt_verify_report_free.restype = None
+    so.agt_problem_name.argtypes = [ctypes.c_int]
+    so.agt_problem_name.restype = ctypes.c_char_p
     so.agt_symbol_normalize.argtypes = [ctypes.c_char_p, ctypes.c_char * 24, p(AgtError)]
     so.agt_symbol_normalize.restype = ctypes.c_int
 

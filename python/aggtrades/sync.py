@@ -209,22 +209,37 @@ class _Session:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def run(self, fn: Any, *args: Any) -> SyncReport:
-        rep = _lib.AgtSyncReport()
-        err = _lib.AgtError()
-        st = fn(self._handle, *args, ctypes.byref(rep), ctypes.byref(err))
+    def call(self, fn: Any, *args: Any) -> int:
+        """``fn(handle, *args)``; an exception raised by ``progress`` meanwhile is raised again."""
+        st: int = fn(self._handle, *args)
         if self._raised is not None:
             raised, self._raised = self._raised, None
             raise raised
-        name = _status_name(st)
-        if name not in ("AGT_OK", "AGT_EINCOMPLETE") and not (name == "AGT_ECANCELLED" and rep.interrupted):
+        return st
+
+    def run(self, fn: Any, *args: Any) -> SyncReport:
+        rep = _lib.AgtSyncReport()
+        err = _lib.AgtError()
+        st = self.call(fn, *args, ctypes.byref(rep), ctypes.byref(err))
+        if not _ran(st, rep):
             raise _error(st, err, rep)
-        return SyncReport(
-            status=name, message=err.message.decode("utf-8", "replace") if st else "", symbols=rep.symbols,
-            units_total=rep.units_total, units_done=rep.units_done, units_failed=rep.units_failed,
-            days_total=rep.days_total, days_skipped=rep.days_skipped, trades=rep.trades, bytes=rep.bytes,
-            inserted=rep.inserted, updated=rep.updated, interrupted=bool(rep.interrupted),
-        )
+        return _report(st, err, rep)
+
+
+def _ran(st: int, rep: _lib.AgtSyncReport) -> bool:
+    """The run went through (units may have failed, or the callback stopped it)."""
+    name = _status_name(st)
+    return name in ("AGT_OK", "AGT_EINCOMPLETE") or (name == "AGT_ECANCELLED" and bool(rep.interrupted))
+
+
+def _report(st: int, err: _lib.AgtError, rep: _lib.AgtSyncReport) -> SyncReport:
+    return SyncReport(
+        status=_status_name(st), message=err.message.decode("utf-8", "replace") if st else "",
+        symbols=rep.symbols, units_total=rep.units_total, units_done=rep.units_done,
+        units_failed=rep.units_failed, days_total=rep.days_total, days_skipped=rep.days_skipped,
+        trades=rep.trades, bytes=rep.bytes, inserted=rep.inserted, updated=rep.updated,
+        interrupted=bool(rep.interrupted),
+    )
 
 
 def _status_name(st: int) -> str:

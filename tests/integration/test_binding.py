@@ -32,6 +32,9 @@ STRUCTS: dict[str, type[ctypes.Structure]] = {
     "agt_sync_opts": _lib.AgtSyncOpts,
     "agt_sync_event": _lib.AgtSyncEvent,
     "agt_sync_report": _lib.AgtSyncReport,
+    "agt_verify_problem": _lib.AgtVerifyProblem,
+    "agt_verify_check": _lib.AgtVerifyCheck,
+    "agt_verify_report": _lib.AgtVerifyReport,
 }
 
 
