@@ -5,6 +5,7 @@
  *   market.h  the markets: spot, USD-M and COIN-M futures
  *   fetch.h   the exchange client: one exact UTC hour of aggregate trades
  *   lake.h    the partitioned Parquet lake: commit, query, changes, verify
+ *   status.h  what a lake holds per symbol: hours complete, open, failed, missing
  *   source.h  one UTC day from REST or the daily archive (archive.h), proved complete
  *   sync.h    the engine: download, update, retry and repair a lake, with progress events
  *   text.h    times, symbols and counts as text
@@ -18,6 +19,7 @@
 #include "aggtrades/lake.h"
 #include "aggtrades/market.h"
 #include "aggtrades/source.h"
+#include "aggtrades/status.h"
 #include "aggtrades/sync.h"
 #include "aggtrades/text.h"
 #include "aggtrades/verify.h"

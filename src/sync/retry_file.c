@@ -193,18 +193,8 @@ agt_status retry_parse(const char *s, size_t n, retry_list *l,
     return AGT_OK;
 }
 
-typedef struct bad_line_ctx {
-    agt_sync *s;
-    const char *path;
-} bad_line_ctx;
-
-static void warn_bad_line(void *ctx, int lineno)
-{
-    bad_line_ctx *c = ctx;
-    sync_log(c->s, AGT_SYNC_WARNING, "ignoring malformed line %d of '%s'", lineno, c->path);
-}
-
-agt_status retry_load(agt_sync *s, agt_lake *lake, retry_list *l, agt_error *err)
+agt_status retry_read(agt_lake *lake, retry_list *l, void (*bad)(void *ctx, int lineno),
+                      void *ctx, agt_error *err)
 {
     char path[AGT_LAKE_PATH_MAX];
     agt_buf b;
@@ -216,11 +206,30 @@ agt_status retry_load(agt_sync *s, agt_lake *lake, retry_list *l, agt_error *err
     agt_status st = agt_lake_read_file(lake, path, &b, (size_t)1 << 30, &e);
     if (st == AGT_ENOTFOUND) st = AGT_OK;
     else if (st != AGT_OK) st = agt_err(err, st, "cannot read '%s': %s", path, e.message);
-    bad_line_ctx c = {s, path};
-    if (st == AGT_OK && retry_parse((const char *)b.data, b.len, l, warn_bad_line, &c) != AGT_OK)
+    if (st == AGT_OK && retry_parse((const char *)b.data, b.len, l, bad, ctx) != AGT_OK)
         st = agt_err(err, AGT_ENOMEM, "out of memory");
     agt_buf_release(&b);
+    if (st != AGT_OK) retry_list_release(l);
     return st;
+}
+
+typedef struct bad_line_ctx {
+    agt_sync *s;
+    agt_lake *lake;
+} bad_line_ctx;
+
+static void warn_bad_line(void *ctx, int lineno)
+{
+    bad_line_ctx *c = ctx;
+    char path[AGT_LAKE_PATH_MAX];
+    if (ledger_path(c->lake, path, sizeof path, NULL) != AGT_OK) path[0] = 0;
+    sync_log(c->s, AGT_SYNC_WARNING, "ignoring malformed line %d of '%s'", lineno, path);
+}
+
+agt_status retry_load(agt_sync *s, agt_lake *lake, retry_list *l, agt_error *err)
+{
+    bad_line_ctx c = {s, lake};
+    return retry_read(lake, l, warn_bad_line, &c, err);
 }
 
 /* ---- writing ------------------------------------------------------------------------ */

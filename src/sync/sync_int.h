@@ -9,6 +9,7 @@
  *   retry_file.c the failure ledger <root>/.retry
  *   unproven.c   hours fetched but not proven complete
  *   verify.c     checking a symbol's stored hours, and repairing them
+ *   status.c     what a lake holds per symbol (aggtrades/status.h)
  */
 #ifndef AGT_SYNC_INT_H
 #define AGT_SYNC_INT_H
@@ -206,6 +207,10 @@ void retry_list_release(retry_list *l);
 /* Load <root>/.retry (missing file = empty list). Bad lines are skipped with a
  * WARNING event. */
 agt_status retry_load(agt_sync *s, agt_lake *lake, retry_list *l, agt_error *err);
+/* The same without a session: the number of each malformed line goes to
+ * bad(ctx, lineno) (may be NULL). Reads only. */
+agt_status retry_read(agt_lake *lake, retry_list *l, void (*bad)(void *ctx, int lineno),
+                      void *ctx, agt_error *err);
 /* Atomically rewrite (or remove, when empty) <root>/.retry. */
 agt_status retry_save(agt_lake *lake, const retry_list *l, agt_error *err);
 /* The units of a ledger's text s[0..n) added to `l`; the number of each

@@ -185,6 +185,7 @@ int cmd_update(int argc, char **argv, cli_ctx *ctx);
 int cmd_query(int argc, char **argv, cli_ctx *ctx);
 int cmd_retry(int argc, char **argv, cli_ctx *ctx);
 int cmd_verify(int argc, char **argv, cli_ctx *ctx);
+int cmd_status(int argc, char **argv, cli_ctx *ctx);
 int cmd_completion(int argc, char **argv, cli_ctx *ctx);
 
 /* The global options' help text (shared by every usage text). */

@@ -26,6 +26,7 @@ static const struct cmd_struct commands[] = {
     { "query", cmd_query, 0, "print, summarise or export the trades of a time window" },
     { "retry", cmd_retry, 0, "re-run the failed units recorded in <root>/.retry" },
     { "verify", cmd_verify, 0, "check stored hours for holes and damage; --repair them" },
+    { "status", cmd_status, 0, "what the lake holds: hours complete, open, failed, missing" },
     { "completion", cmd_completion, 0, "print a shell completion script (bash or zsh)" },
 };
 
@@ -73,6 +74,7 @@ static void main_usage(FILE *f)
           "                          --end \"2023-10-05 12:35:00\" --output csv\n"
           "  aggtrades retry\n"
           "  aggtrades verify BTCUSDT --repair\n"
+          "  aggtrades status\n"
           "\n"
           "Exit status: 0 done, 1 some units failed (listed in <root>/.retry),\n"
           "2 bad usage or input (nothing written), 3 lake locked, unreadable or disk\n"

@@ -457,11 +457,12 @@ static int lake_open(const cli_ctx *ctx, unsigned flags, agt_lake **out)
         cli_lake_notices(ctx, *out); /* e.g. a damaged write-ahead log set aside */
         return 0;
     }
+    /* no lake there: a wrong --root is bad input, as for retry (nothing is created) */
     if (s == AGT_ENOTFOUND)
         cli_error("no lake at '%s' (run 'aggtrades download' first or set --root)", ctx->lake);
     else
         cli_error("%s", err.message[0] ? err.message : agt_status_name(s));
-    return s == AGT_EINVAL ? EXIT_USAGE : EXIT_LAKE;
+    return s == AGT_EINVAL || s == AGT_ENOTFOUND ? EXIT_USAGE : EXIT_LAKE;
 }
 
 int cli_lake_open_read(const cli_ctx *ctx, agt_lake **out)
