@@ -48,16 +48,6 @@ typedef struct walk {
     int64_t first, last; /* committed hours; -1 none */
 } walk;
 
-/* Stored but not proven: open if fetched before the hour had ended (the engine's rule). */
-static int entry_open(const agt_file_stats *f)
-{
-    agt_hour_info info;
-    memset(&info, 0, sizeof info);
-    info.hour_start_us = f->hour_start_us;
-    info.server_time_us = f->fetched_at_us;
-    return job_hour_open(f->hour_start_us, &info);
-}
-
 static agt_status on_day(void *user, const agt_day_stats *d, agt_error *err)
 {
     (void)err;
@@ -74,7 +64,7 @@ static agt_status on_day(void *user, const agt_day_stats *d, agt_error *err)
         if (bsearch(&f->hour_start_us, w->failed->v, w->failed->n, sizeof(int64_t), agt_cmp_i64))
             continue; /* failed, whatever is stored */
         if (f->complete) w->st->complete++;
-        else if (entry_open(f)) w->st->open++;
+        else if (job_fetched_open(f->hour_start_us, f->fetched_at_us)) w->st->open++;
     }
     return AGT_OK;
 }
