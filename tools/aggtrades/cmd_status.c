@@ -179,8 +179,10 @@ int cmd_status(int argc, char **argv, cli_ctx *ctx)
         rc = EXIT_USAGE;
         goto out;
     }
-    if (st != AGT_OK) {
-        rc = cli_lake_error(ctx, st, &err);
+    if (st != AGT_OK) { /* a damaged statistics file, named */
+        cli_error("cannot read the lake '%s': %s", ctx->lake,
+                  err.message[0] ? err.message : agt_status_name(st));
+        rc = cli_exit_for(st);
         goto out;
     }
     if (json) print_json(ctx, v, n);
