@@ -11,12 +11,15 @@ reading a lake (:func:`read_trades`, :func:`read_changes`, :class:`LakeError`)
 in :mod:`aggtrades.lake`; building and keeping one (:func:`download`,
 :func:`update`, :func:`retry`, the library's engine, the one the tool runs)
 in :mod:`aggtrades.sync`; checking and repairing one (:func:`verify`) in
-:mod:`aggtrades.verify`::
+:mod:`aggtrades.verify`; what it holds per symbol (:func:`status`) in
+:mod:`aggtrades.status`::
 
     import aggtrades
     aggtrades.download("./data", ["BTCUSDT", "ETHUSDT"], "2024-03-01", "2024-03-31")
     df = aggtrades.read_trades("./data", "BTCUSDT", "2024-03-05", "2024-03-05")
- The shared library, installed inside this package
+    [s.missing for s in aggtrades.status("./data")]
+
+The shared library, installed inside this package
 by ``pip install``, is loaded on first use (``$AGT_LIB`` names another one).
 ``__version__`` is the library's version, the one ``aggtrades --version``
 prints; ``python -m aggtrades`` runs that tool.
@@ -38,6 +41,7 @@ __all__ = [
     "LakeError",
     "LibraryNotFound",
     "Problem",
+    "SymbolStatus",
     "SyncEvent",
     "SyncReport",
     "VerifyReport",
@@ -47,6 +51,7 @@ __all__ = [
     "read_changes",
     "read_trades",
     "retry",
+    "status",
     "update",
     "verify",
 ]
@@ -56,6 +61,7 @@ if _ilu.find_spec(f"{__name__}.lake") is not None:
     from .lake import LakeError, read_changes, read_trades
     from .sync import SyncEvent, SyncReport, download, retry, update
     from .verify import Problem, VerifyReport, verify
+    from .status import SymbolStatus, status
 else:  # pragma: no cover - only in a checkout without the lake module
 
     def _lake_missing(*_args: _Any, **_kwargs: _Any) -> _Any:

@@ -1,7 +1,7 @@
 """Low-level ctypes declarations for ``libaggtrades.so``.
 
 This module holds every ctypes mirror of a C structure of the public headers
-(``include/aggtrades/``: common.h, fetch.h, lake.h, sync.h, verify.h), field for field,
+(``include/aggtrades/``: common.h, fetch.h, lake.h, sync.h, verify.h, status.h), field for field,
 and declares the prototypes the binding calls; tests/integration/test_binding.py
 compiles a C program that checks each mirror's size and offsets against the
 headers. It holds no logic beyond locating and loading the library;
@@ -30,6 +30,7 @@ __all__ = [
     "AgtError",
     "AgtHourInfo",
     "AgtHourMeta",
+    "AgtSymbolStatus",
     "AgtSyncEvent",
     "AgtSyncOpts",
     "AgtSyncReport",
@@ -282,6 +283,20 @@ class AgtVerifyReport(ctypes.Structure):
     ]
 
 
+class AgtSymbolStatus(ctypes.Structure):
+    """``struct agt_symbol_status`` (status.h)."""
+
+    _fields_ = [
+        ("symbol", ctypes.c_char * 24),
+        *[(n, ctypes.c_int64) for n in ("first_hour_us", "last_hour_us", "hours", "complete",
+                                        "open", "failed", "missing", "trades", "data_files")],
+        ("data_bytes", ctypes.c_uint64),
+        ("change_versions", ctypes.c_int64),
+        ("latest_version", ctypes.c_int64),
+        ("change_bytes", ctypes.c_uint64),
+    ]
+
+
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
 
@@ -359,6 +374,13 @@ def _declare(so: ctypes.CDLL) -> None:
     so.agt_verify_report_free.restype = None
     so.agt_problem_name.argtypes = [ctypes.c_int]
     so.agt_problem_name.restype = ctypes.c_char_p
+    so.agt_lake_status.argtypes = [
+        ctypes.c_void_p, p(ctypes.c_char_p), ctypes.c_size_t, p(p(AgtSymbolStatus)),
+        p(ctypes.c_size_t), p(AgtError),
+    ]
+    so.agt_lake_status.restype = ctypes.c_int
+    so.agt_symbol_status_free.argtypes = [p(AgtSymbolStatus)]
+    so.agt_symbol_status_free.restype = None
     so.agt_symbol_normalize.argtypes = [ctypes.c_char_p, ctypes.c_char * 24, p(AgtError)]
     so.agt_symbol_normalize.restype = ctypes.c_int
 

@@ -35,6 +35,7 @@ STRUCTS: dict[str, type[ctypes.Structure]] = {
     "agt_verify_problem": _lib.AgtVerifyProblem,
     "agt_verify_check": _lib.AgtVerifyCheck,
     "agt_verify_report": _lib.AgtVerifyReport,
+    "agt_symbol_status": _lib.AgtSymbolStatus,
 }
 
 

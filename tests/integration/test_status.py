@@ -287,3 +287,42 @@ def test_help_and_completion(lake: Path, tmp_path: Path) -> None:
     zsh = run(None, tmp_path, "completion", "zsh").stdout
     assert "status) _arguments $global '--output[format]:format:(table json)'" in zsh
     assert "status\\:" in zsh
+
+
+def test_python_status_is_the_tools(lake: Path, tmp_path: Path) -> None:
+    import aggtrades
+
+    got = aggtrades.status(lake)
+    assert all(isinstance(s, aggtrades.SymbolStatus) for s in got)
+    assert [s.as_dict() for s in got] == status_json(lake)["symbols"]
+    eth = aggtrades.status(str(lake), "ethbtc")
+    assert len(eth) == 1 and eth[0].failed == 1 and eth[0].open == 1
+    assert eth[0].first_hour == dt.datetime(2024, 2, 29, tzinfo=dt.timezone.utc)
+    assert [s.symbol for s in aggtrades.status(lake, ["ETHBTC", "btcusdt"])] == ["ETHBTC", "BTCUSDT"]
+    before = tree(lake)
+    for kw, status, text in (
+            ({"symbols": ["FOOBAR"]}, "AGT_ENOTFOUND", "nothing stored for 'FOOBAR'"),
+            ({"symbols": "BTC/USDT"}, "AGT_EINVAL", "invalid symbol 'BTC/USDT'"),
+            ({"symbols": []}, "AGT_EINVAL", "no symbol given"),
+            ({"market": "usdm"}, "AGT_EINVAL", "invalid market 'usdm'"),
+            ({"market": "cm"}, "AGT_ENOTFOUND", "no lake at")):
+        with pytest.raises(aggtrades.LakeError) as e:
+            aggtrades.status(lake, **kw)
+        assert e.value.status == status and text in e.value.message, (kw, e.value)
+    assert tree(lake) == before
+    with pytest.raises(aggtrades.LakeError) as e:
+        aggtrades.status(tmp_path / "none")
+    assert e.value.status == "AGT_ENOTFOUND" and not (tmp_path / "none").exists()
+
+
+def test_python_status_of_a_futures_lake(sim: Any, lake: Path, tmp_path: Path) -> None:
+    import aggtrades
+
+    root = tmp_path / "lake"
+    p = run(sim, root, "--market", "cm", "download", "BTCUSD_PERP", "--start", "2024-02-28", "--end",
+            "2024-02-28", "--no-progress")
+    assert p.returncode == 0, p.stderr
+    got = aggtrades.status(root, market="cm")
+    assert [s.as_dict() for s in got] == status_json(root, "--market", "cm")["symbols"]
+    assert got[0].symbol == "BTCUSD_PERP" and got[0].complete == 24 and got[0].missing == 0
+    assert aggtrades.status(root) == []  # the spot lake of that root holds nothing
