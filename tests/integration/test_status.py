@@ -199,6 +199,20 @@ def test_status_is_unchanged_when_every_data_file_is_damaged(lake: Path, tmp_pat
     assert v.returncode == 1 and "damaged" in v.stdout
 
 
+def test_damaged_statistics_are_named(lake: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "lake"
+    shutil.copytree(lake, copy)
+    stats = copy / "metadata" / "stats" / "symbol=BTCUSDT" / "_2024-02-26.json"
+    stats.write_text("{not json")
+    before = tree(copy)
+    p = run(None, copy, "status")
+    assert p.returncode == 3 and p.stdout == ""
+    assert p.stderr.count("\n") == 1 and p.stderr.startswith(f"aggtrades: cannot read the lake '{copy}': ")
+    assert "_2024-02-26.json" in p.stderr
+    assert run(None, copy, "status", "ETHBTC").returncode == 0  # the other symbol is readable
+    assert tree(copy) == before
+
+
 def test_reads_only_never_locks_and_writes_nothing(lake: Path) -> None:
     before = tree(lake)
     want = run(None, lake, "status").stdout
