@@ -82,115 +82,6 @@
 #include "lake/lake_int.h"
 #include "parquet/parquet.h"
 
-/* The commit version a data file's footer records; -1 if it records none. */
-static int64_t footer_version(const agt_pq_file *f)
-{
-    const char *v = agt_pq_kv_get(f, "aggtrades.commit_version");
-    return v ? strtoll(v, NULL, 10) : -1;
-}
-
-/* Every row of an open data file, sorted by id; errors name `path`. */
-static agt_status file_rows(agt_pq_file *f, const char *path, agt_trades *out, agt_error *err)
-{
-    agt_error e2;
-    agt_error_clear(&e2);
-    agt_status s = agt_pq_read_trades(f, INT64_MIN, INT64_MAX, AGT_COL_ALL, out, &e2);
-    if (s == AGT_ENOMEM) return agt_err(err, s, "out of memory reading '%s'", path);
-    if (s != AGT_OK) return agt_err(err, AGT_ECORRUPT, "data file '%s' is damaged: %s", path, e2.message);
-    if (!agt_trades_is_sorted(out)) AGT_TRY(agt_trades_sort_unique(out, NULL));
-    return AGT_OK;
-}
-
-agt_status agt_lake_load_file(const char *path, agt_trades *out, int64_t *version, agt_error *err)
-{
-    if (version) *version = -1;
-    if (!agt_lake_exists(path)) return agt_err(err, AGT_ENOTFOUND, "no such file '%s'", path);
-    agt_error e2;
-    agt_error_clear(&e2);
-    agt_pq_file *f = NULL;
-    agt_status s = agt_pq_open(path, &f, &e2);
-    if (s == AGT_ENOMEM) return agt_err(err, s, "out of memory reading '%s'", path);
-    if (s != AGT_OK) return agt_err(err, AGT_ECORRUPT, "data file '%s' is damaged: %s", path, e2.message);
-    if (version) *version = footer_version(f);
-    s = file_rows(f, path, out, err);
-    agt_pq_close(f);
-    return s;
-}
-
-agt_status agt_lake_rows_of(agt_pq_file *f, const char *path, agt_trades *out, agt_error *err)
-{
-    return file_rows(f, path, out, err);
-}
-
-/*
- * Open `path` (mapped, or read whole into `bytes` if not NULL) and give its
- * footer's commit version. AGT_ENOTFOUND if it does not exist.
- */
-static agt_status open_version(agt_lake *l, const char *path, agt_buf *bytes, agt_pq_file **pf,
-                               int64_t *version, agt_error *err)
-{
-    *pf = NULL;
-    agt_error e2;
-    agt_error_clear(&e2);
-    agt_status s;
-    if (bytes) {
-        bytes->len = 0;
-        s = agt_lake_read_file(l, path, bytes, SIZE_MAX / 4, err);
-        if (s != AGT_OK) return s;
-        s = agt_pq_open_mem(bytes->data, bytes->len, pf, &e2);
-    } else {
-        if (!agt_lake_exists(path)) return agt_err(err, AGT_ENOTFOUND, "no such file '%s'", path);
-        s = agt_pq_open(path, pf, &e2);
-    }
-    if (s == AGT_ENOMEM) return agt_err(err, s, "out of memory reading '%s'", path);
-    if (s != AGT_OK) return agt_err(err, AGT_ECORRUPT, "data file '%s' is damaged: %s", path, e2.message);
-    *version = footer_version(*pf);
-    return AGT_OK;
-}
-
-agt_status agt_lake_open_committed(agt_lake *l, const char *symbol, agt_file_stats *f,
-                                   agt_buf *bytes, agt_pq_file **pf, char *path, size_t n,
-                                   agt_error *err)
-{
-    *pf = NULL;
-    int64_t seen = -1;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        for (int prev = 0; prev < 2; prev++) {
-            if ((size_t)snprintf(path, n, "%s/%s", l->root, f->path) >= n)
-                return agt_err(err, AGT_EINVAL, "path too long '%s'", f->path);
-            char prev_path[AGT_LAKE_PATH_MAX + 8];
-            if (prev) {
-                AGT_TRY(agt_lake_aside(l, path, AGT_LAKE_PREV, prev_path, sizeof prev_path, err));
-                if ((size_t)snprintf(path, n, "%s", prev_path) >= n)
-                    return agt_err(err, AGT_EINVAL, "path too long '%s'", prev_path);
-            }
-            int64_t v = -1;
-            agt_status s = open_version(l, path, bytes, pf, &v, err);
-            /* no F.prev: no merge of the hour is in flight (or it just completed) */
-            if (s == AGT_ENOTFOUND && prev) break;
-            if (s != AGT_OK) return s;
-            /* a file without the key predates it: it is the only version there is */
-            if (v == f->version || v < 0) return AGT_OK;
-            if (!prev) seen = v;
-            agt_pq_close(*pf);
-            *pf = NULL;
-        }
-        if (attempt) break;
-        /* Neither names the entry's version: a writer completed the commit
-           (and maybe began the next) after the index was read. Read it again. */
-        agt_day_stats d;
-        AGT_TRY(agt_stats_load(l, symbol, f->hour_start_us, &d, err));
-        const agt_file_stats *g = agt_stats_find(&d, f->hour_start_us);
-        if (!g || g->version == f->version) break;
-        *f = *g;
-    }
-    snprintf(path, n, "%s/%s", l->root, f->path);
-    return agt_err(err, AGT_ECORRUPT,
-                   "data file '%s' is version %" PRId64 ", the statistics index says %" PRId64
-                   " and no previous version kept beside it holds it",
-                   path, seen, f->version);
-}
-
 /*
  * The false-positive rate asked of a data file's bloom filter on trade_id:
  * 0.9, i.e. ~1.8 bits a trade id (~0.22 byte a trade) where the Parquet
@@ -275,8 +166,8 @@ static agt_status read_hour_file(agt_lake *l, const char *path, const agt_wal_be
         agt_pq_close(f);
         return agt_err(err, AGT_ECORRUPT, "it says it holds another hour");
     }
-    *version = footer_version(f);
-    s = file_rows(f, path, rows, err);
+    *version = agt_lake_file_version(f);
+    s = agt_lake_rows_of(f, path, rows, err);
     agt_pq_close(f);
     for (size_t i = 0; s == AGT_OK && i < rows->len; i++)
         if (rows->ts_us[i] < b->hour_start_us || rows->ts_us[i] >= b->hour_start_us + AGT_US_PER_HOUR)
@@ -466,8 +357,6 @@ static agt_status remove_temps(agt_lake *l, const agt_wal_begin *b, agt_error *e
     unlink_tmp(l, rel);
     return s;
 }
-
-agt_status agt_lake_recover(agt_lake *l, agt_wal_begin *pending, size_t n, agt_error *err);
 
 agt_status agt_lake_recover(agt_lake *l, agt_wal_begin *pending, size_t n, agt_error *err)
 {

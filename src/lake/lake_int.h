@@ -48,7 +48,7 @@ struct agt_lake {
     int legacy;           /* a read-only handle on a lake of the first layout (layout.c) */
     int disk_known;
     uint64_t disk_bytes;
-    agt_cdc_cache *cdc_cache;   /* cdc.c: the last listing of a changes directory */
+    agt_cdc_cache *cdc_cache;   /* cdc_list.c: the last listing of a changes directory */
     unsigned long cdc_listings; /* directory listings made (tests) */
     unsigned long day_entries;  /* directory entries read listing days (stats.c, layout.c;
                                    tests: planning a short range reads none) */
@@ -395,8 +395,16 @@ int agt_trades_contiguous(const agt_trades *t);
 agt_status agt_cdc_encode(const agt_wal_begin *b, const agt_merge *m, const agt_file_stats *fs,
                           agt_buf *out, agt_error *err);
 
+/* ---- cdc_rows.c --------------------------------------------------------- */
+
+struct agt_pq_file;
 /* Rows of a change file and their agt_change_type (*types malloc'd; caller frees). */
 agt_status agt_cdc_file_rows(const char *path, agt_trades *t, uint8_t **types, agt_error *err);
+/* The same of an open change file; errors name `path`. */
+agt_status agt_cdc_rows_of(struct agt_pq_file *f, const char *path, agt_trades *t,
+                           uint8_t **types, agt_error *err);
+
+/* ---- cdc_list.c --------------------------------------------------------- */
 
 /*
  * Sorted versions > `since` of the symbol's change files (from the file
@@ -418,7 +426,6 @@ agt_status agt_cdc_max_version(agt_lake *l, int64_t *max, agt_error *err);
 int agt_cdc_ref_ranges(const agt_trades *ins, char *buf, size_t n);
 /* XXH64 of rows as an insert reference records it. */
 uint64_t agt_cdc_rows_hash(const agt_trades *t);
-struct agt_pq_file;
 /*
  * The rows inserted by the commit `version` whose change file `f` (at
  * `path`) records them by reference, appended to `out` in id order. `later`:
@@ -447,10 +454,17 @@ agt_status agt_stats_rebuild(agt_lake *l, const char *symbol, int64_t lo_us, int
 /* Carry out a logged commit (idempotent; used by commit and by recovery). */
 agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result *res,
                           agt_error *err);
+/* Finish the commits the WAL holds without their COMMIT record (at a writer's open). */
+agt_status agt_lake_recover(agt_lake *l, agt_wal_begin *pending, size_t n, agt_error *err);
+
+/* ---- data_file.c -------------------------------------------------------- */
+
+struct agt_pq_file;
+/* The commit version a data file's footer records; -1 if it records none. */
+int64_t agt_lake_file_version(const struct agt_pq_file *f);
 /* Read every row of a data file (sorted by id). AGT_ENOTFOUND if absent. */
 agt_status agt_lake_load_file(const char *path, agt_trades *out, int64_t *version,
                               agt_error *err);
-struct agt_pq_file;
 /* Every row of an open data file (sorted by id); errors name `path`. */
 agt_status agt_lake_rows_of(struct agt_pq_file *f, const char *path, agt_trades *out,
                             agt_error *err);
@@ -468,6 +482,22 @@ agt_status agt_lake_rows_of(struct agt_pq_file *f, const char *path, agt_trades 
 agt_status agt_lake_open_committed(agt_lake *l, const char *symbol, agt_file_stats *f,
                                    agt_buf *bytes, struct agt_pq_file **pf, char *path, size_t n,
                                    agt_error *err);
+/*
+ * Open the file of an hour the index lists, at the version it names
+ * (agt_lake_open_committed, which may update *f). A listed file that does
+ * not exist leaves the range unanswerable, like a damaged one (AGT_ECORRUPT).
+ */
+agt_status agt_lake_open_hour(agt_lake *l, const char *symbol, agt_file_stats *f,
+                              struct agt_pq_file **pf, char *path, size_t n, agt_error *err);
+/*
+ * Append the rows of an open data file inside [start, end] to `out` in
+ * timestamp order (then trade id), reserving no more than the rows found;
+ * trade ids and timestamps outside `cols` are zeroed. Errors name `path`.
+ */
+agt_status agt_lake_decode_range(struct agt_pq_file *pf, const char *path, int64_t start,
+                                 int64_t end, unsigned cols, agt_trades *out, agt_error *err);
+/* Zero rows [from, to) of the id and timestamp columns when not in `cols`. */
+void agt_lake_zero_unwanted(unsigned cols, agt_trades *t, size_t from, size_t to);
 
 /* ---- query.c, read_into.c: range reads --------------------------------- */
 
@@ -491,22 +521,6 @@ struct agt_query {
 
 /* Close the files agt_query_count opened and drop its decoded rows. */
 void agt_query_unpin(agt_query *q);
-/*
- * Open the file of an hour the index lists, at the version it names
- * (agt_lake_open_committed, which may update *f). A listed file that does
- * not exist leaves the range unanswerable, like a damaged one (AGT_ECORRUPT).
- */
-agt_status agt_lake_open_hour(agt_lake *l, const char *symbol, agt_file_stats *f,
-                              struct agt_pq_file **pf, char *path, size_t n, agt_error *err);
-/*
- * Append the rows of an open data file inside [start, end] to `out` in
- * timestamp order (then trade id), reserving no more than the rows found;
- * trade ids and timestamps outside `cols` are zeroed. Errors name `path`.
- */
-agt_status agt_lake_decode_range(struct agt_pq_file *pf, const char *path, int64_t start,
-                                 int64_t end, unsigned cols, agt_trades *out, agt_error *err);
-/* Zero rows [from, to) of the id and timestamp columns when not in `cols`. */
-void agt_lake_zero_unwanted(unsigned cols, agt_trades *t, size_t from, size_t to);
 
 /* ---- small helpers ----------------------------------------------------- */
 

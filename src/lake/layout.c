@@ -1,10 +1,12 @@
 /*
- * layout.c - where everything lives in a lake, and opening/closing one.
+ * layout.c - where everything lives in a lake: the names and paths of the
+ * layout, and the directory listings that read them back (opening and
+ * closing a lake: open.c).
  *
  *   <root>/symbol=SYM/year=YYYY/month=M/day=D/SYM_YYYYMMDD_HH.parquet
  *   <root>/metadata/_lock                               (lock.c)
  *   <root>/metadata/wal/_wal.log                        (wal.c)
- *   <root>/metadata/schema_version=1/_trades.avsc       (below)
+ *   <root>/metadata/schema_version=1/_trades.avsc       (open.c)
  *   <root>/metadata/stats/symbol=SYM/_YYYY-MM-DD.json   (stats.c)
  *   <root>/metadata/_changes/symbol=SYM/vNNNNNNNNNNNNNNNNNNNN.pq (cdc.c)
  *   a file being written or replaced: ".<name>.tmp", ".<name>.prev" beside it
@@ -42,11 +44,6 @@
  * YYYY-MM-DD.json, metadata/changes/symbol=SYM/v<20 digits>.parquet,
  * "<name>.tmp" and "<name>.prev". A reader opens such a lake as it is
  * (l->legacy selects those names); the first writer migrates it (migrate.c).
- *
- * Opening for write takes the lock, migrates a lake of the first layout,
- * creates the layout and runs recovery: every commit whose intent is in the
- * WAL but has no COMMIT record is carried out again (commit.c,
- * agt_lake_apply is idempotent).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -56,23 +53,6 @@
 #include <sys/stat.h>
 
 #include "lake/lake_int.h"
-
-/* The row schema, in Avro (AGT_LAKE_AVSC). */
-static const char avro_schema[] =
-    "{\n"
-    "  \"type\": \"record\",\n"
-    "  \"name\": \"AggTrade\",\n"
-    "  \"namespace\": \"aggtrades\",\n"
-    "  \"doc\": \"One Binance spot aggregate trade (schema version 1)\",\n"
-    "  \"fields\": [\n"
-    "    {\"name\": \"trade_id\", \"type\": \"long\"},\n"
-    "    {\"name\": \"timestamp\", \"type\": {\"type\": \"long\", \"logicalType\": "
-    "\"timestamp-micros\"}},\n"
-    "    {\"name\": \"price\", \"type\": \"double\"},\n"
-    "    {\"name\": \"quantity\", \"type\": \"double\"},\n"
-    "    {\"name\": \"is_buyer_maker\", \"type\": \"boolean\"}\n"
-    "  ]\n"
-    "}\n";
 
 agt_status agt_lake_check_symbol(const char *symbol, agt_error *err)
 {
@@ -172,105 +152,7 @@ agt_status agt_lake_aside(const agt_lake *l, const char *path, const char *kind,
     return agt_lake_aside_in(l->legacy, path, kind, buf, n, err);
 }
 
-void agt_lake_opts_default(agt_lake_opts *o)
-{
-    memset(o, 0, sizeof *o);
-}
-
 const char *agt_lake_root(const agt_lake *lake) { return lake ? lake->root : ""; }
-
-static agt_status create_layout(agt_lake *l, agt_error *err)
-{
-    static const char *const dirs[] = {"metadata/wal", "metadata/schema_version=1",
-                                       "metadata/stats", AGT_LAKE_CHANGES};
-    char p[AGT_LAKE_PATH_MAX];
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        AGT_TRY(agt_lake_path(l, p, sizeof p, dirs[i], err));
-        AGT_TRY(agt_lake_mkdirs(l, p, err));
-    }
-    AGT_TRY(agt_lake_path(l, p, sizeof p, AGT_LAKE_AVSC, err));
-    if (!agt_lake_exists(p))
-        AGT_TRY(agt_lake_write_atomic(l, p, avro_schema, sizeof avro_schema - 1, err));
-    return AGT_OK;
-}
-
-agt_status agt_lake_recover(agt_lake *l, agt_wal_begin *pending, size_t n, agt_error *err);
-
-agt_status agt_lake_open_opts(const char *root, unsigned flags, const agt_lake_opts *o,
-                              agt_lake **out, agt_error *err)
-{
-    if (out) *out = NULL;
-    if (!root || !*root || !out) return agt_err(err, AGT_EINVAL, "no lake root given");
-    if (!(flags & (AGT_LAKE_READ | AGT_LAKE_WRITE)) || (flags & ~3u))
-        return agt_err(err, AGT_EINVAL, "invalid lake open flags %u", flags);
-    if (strlen(root) > AGT_LAKE_PATH_MAX - 200)
-        return agt_err(err, AGT_EINVAL, "lake root '%s' is too long", root);
-    agt_lake *l = calloc(1, sizeof *l);
-    if (!l) return agt_err(err, AGT_ENOMEM, "out of memory");
-    agt_buf_init(&l->notices, 0);
-    snprintf(l->root, sizeof l->root, "%s", root);
-    size_t rl = strlen(l->root);
-    while (rl > 1 && l->root[rl - 1] == '/') l->root[--rl] = '\0';
-    l->flags = flags;
-    l->io = (o && o->io) ? o->io : agt_lake_io_posix();
-    l->no_fsync = o ? o->no_fsync : 0;
-    l->checkpoint_bytes = (o && o->wal_checkpoint_bytes) ? o->wal_checkpoint_bytes
-                                                         : AGT_WAL_CHECKPOINT_DEFAULT;
-    l->lock_fd = -1;
-    l->wal.fd = -1;
-
-    agt_status s = AGT_OK;
-    if (!(flags & AGT_LAKE_WRITE)) {
-        struct stat st;
-        if (stat(l->root, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            s = agt_err(err, AGT_ENOTFOUND, "no lake at '%s'", l->root);
-            goto fail;
-        }
-        l->legacy = agt_lake_layout_is_legacy(l);
-        *out = l;
-        return AGT_OK;
-    }
-    char p[AGT_LAKE_PATH_MAX];
-    if ((s = agt_lake_mkdirs(l, l->root, err)) != AGT_OK) goto fail;
-    if ((s = agt_lake_path(l, p, sizeof p, "metadata", err)) != AGT_OK) goto fail;
-    if ((s = agt_lake_mkdirs(l, p, err)) != AGT_OK) goto fail;
-    if ((s = agt_lake_lock(l, err)) != AGT_OK) goto fail;
-    if ((s = agt_lake_migrate(l, err)) != AGT_OK) goto fail;
-    if ((s = create_layout(l, err)) != AGT_OK) goto fail;
-    agt_wal_begin *pending = NULL;
-    size_t n_pending = 0;
-    if ((s = agt_wal_open(l, &pending, &n_pending, err)) != AGT_OK) goto fail;
-    s = agt_lake_recover(l, pending, n_pending, err);
-    for (size_t i = 0; i < n_pending; i++) agt_wal_begin_release(&pending[i]);
-    free(pending);
-    if (s != AGT_OK) goto fail;
-    *out = l;
-    return AGT_OK;
-fail:
-    agt_wal_close(l);
-    agt_lake_unlock(l);
-    agt_cdc_cache_free(l);
-    agt_buf_release(&l->notices);
-    free(l);
-    return s;
-}
-
-agt_status agt_lake_open(const char *root, unsigned flags, agt_lake **out, agt_error *err)
-{
-    return agt_lake_open_opts(root, flags, NULL, out, err);
-}
-
-void agt_lake_close(agt_lake *lake)
-{
-    if (!lake) return;
-    if ((lake->flags & AGT_LAKE_WRITE) && lake->wal.fd >= 0)
-        (void)agt_wal_checkpoint(lake, 1, NULL); /* a lake at rest keeps a small log (wal.c) */
-    agt_wal_close(lake);
-    agt_lake_unlock(lake);
-    agt_cdc_cache_free(lake);
-    agt_buf_release(&lake->notices);
-    free(lake);
-}
 
 /* ---- symbols ------------------------------------------------------------ */
 

@@ -124,55 +124,6 @@ void agt_query_close(agt_query *q)
     free(q);
 }
 
-/* Stable sort by (timestamp, trade id) when the file is not already in that order. */
-static agt_status order_by_time(agt_trades *t)
-{
-    int sorted = 1;
-    for (size_t i = 1; i < t->len && sorted; i++)
-        if (t->ts_us[i] < t->ts_us[i - 1] ||
-            (t->ts_us[i] == t->ts_us[i - 1] && t->trade_id[i] < t->trade_id[i - 1]))
-            sorted = 0;
-    if (sorted) return AGT_OK;
-    agt_trades c;
-    agt_trades_init(&c);
-    AGT_TRY(agt_trades_append(&c, t));
-    size_t *ix = malloc(t->len * sizeof *ix);
-    if (!ix) {
-        agt_trades_release(&c);
-        return AGT_ENOMEM;
-    }
-    for (size_t i = 0; i < t->len; i++) ix[i] = i;
-    /* insertion sort of the index: files are nearly sorted already */
-    for (size_t i = 1; i < t->len; i++) {
-        size_t v = ix[i], j = i;
-        while (j > 0 && (c.ts_us[ix[j - 1]] > c.ts_us[v] ||
-                         (c.ts_us[ix[j - 1]] == c.ts_us[v] && c.trade_id[ix[j - 1]] > c.trade_id[v]))) {
-            ix[j] = ix[j - 1];
-            j--;
-        }
-        ix[j] = v;
-    }
-    for (size_t i = 0; i < t->len; i++) {
-        t->trade_id[i] = c.trade_id[ix[i]];
-        t->ts_us[i] = c.ts_us[ix[i]];
-        t->price[i] = c.price[ix[i]];
-        t->quantity[i] = c.quantity[ix[i]];
-        t->is_buyer_maker[i] = c.is_buyer_maker[ix[i]];
-    }
-    free(ix);
-    agt_trades_release(&c);
-    return AGT_OK;
-}
-
-agt_status agt_lake_open_hour(agt_lake *l, const char *symbol, agt_file_stats *f, agt_pq_file **pf,
-                              char *path, size_t n, agt_error *err)
-{
-    agt_status s = agt_lake_open_committed(l, symbol, f, NULL, pf, path, n, err);
-    if (s == AGT_ENOTFOUND)
-        return agt_err(err, AGT_ECORRUPT, "data file '%s' is missing", path);
-    return s;
-}
-
 /*
  * Read the rows of one planned file inside [start, end]: of the version its
  * entry names (agt_lake_open_committed; *f is updated if a writer completed
@@ -187,32 +138,6 @@ static agt_status read_file_range(agt_lake *l, const char *symbol, agt_file_stat
     agt_status s = agt_lake_decode_range(pf, path, start, end, cols, out, err);
     agt_pq_close(pf);
     return s;
-}
-
-agt_status agt_lake_decode_range(agt_pq_file *pf, const char *path, int64_t start, int64_t end,
-                                 unsigned cols, agt_trades *out, agt_error *err)
-{
-    agt_error e2;
-    agt_error_clear(&e2);
-    size_t base = out->len;
-    unsigned c = cols | AGT_COL_TIMESTAMP | AGT_COL_TRADE_ID; /* needed for ordering */
-    agt_status s = agt_pq_read_trades(pf, start, end, c, out, &e2);
-    if (s == AGT_ENOMEM) return agt_err(err, s, "out of memory reading '%s'", path);
-    if (s != AGT_OK) return agt_err(err, AGT_ECORRUPT, "data file '%s' is damaged: %s", path, e2.message);
-    agt_trades got = {out->trade_id + base, out->ts_us + base, out->price + base,
-                      out->quantity + base, out->is_buyer_maker + base, out->len - base,
-                      out->len - base};
-    if (order_by_time(&got) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
-    agt_lake_zero_unwanted(cols, out, base, out->len);
-    return AGT_OK;
-}
-
-void agt_lake_zero_unwanted(unsigned cols, agt_trades *t, size_t from, size_t to)
-{
-    if (!(cols & AGT_LAKE_COL_TRADE_ID) && t->trade_id)
-        memset(t->trade_id + from, 0, (to - from) * sizeof *t->trade_id);
-    if (!(cols & AGT_LAKE_COL_TIMESTAMP) && t->ts_us)
-        memset(t->ts_us + from, 0, (to - from) * sizeof *t->ts_us);
 }
 
 agt_status agt_query_next(agt_query *q, agt_trades *batch, int *done, agt_error *err)

@@ -137,20 +137,162 @@ static int64_t banned_until_ms(const char *msg)
     return digits >= 10 ? v : -1;
 }
 
+/* Seconds until the exchange's clock reaches `at_us`, rounded up; 0 if passed. */
+static int64_t seconds_until(agt_net *n, int64_t at_us)
+{
+    int64_t left = at_us - agt_net_exch_now(n);
+    return left > 0 ? (left + AGT_US_PER_SEC - 1) / AGT_US_PER_SEC : 0;
+}
+
+/* The response is not 200: what the exchange said, and until when a 418 bans us. */
+static void describe_http_error(agt_net *n, const agt_net_req *rq, const agt_http_resp *r,
+                                agt_attempt *a, char *detail, size_t dn)
+{
+    char apimsg[256] = "";
+    int code = 0;
+    a->outcome = AGT_OUT_HTTP;
+    if (rq->parse_api_error && !r->is_html &&
+        rq->parse_api_error(r->body.data, r->body.len, &code, apimsg, sizeof apimsg)) {
+        a->has_api_code = 1;
+        a->api_code = code;
+        snprintf(detail, dn, "\"%.200s\" (code %d)", apimsg, code);
+    } else if (r->is_html) {
+        snprintf(detail, dn, "an html page instead of json");
+    } else {
+        char ex[96];
+        body_excerpt(r, ex, sizeof ex);
+        snprintf(detail, dn, "body \"%s\"", ex);
+    }
+    if (r->status == 418 && a->retry_after_s < 0 && a->has_api_code) {
+        /* No Retry-After: the message may still say until when. */
+        int64_t until = banned_until_ms(apimsg);
+        if (until > 0) a->retry_after_s = seconds_until(n, until * AGT_US_PER_MS);
+    }
+}
+
+/*
+ * Judge one attempt's result `ts` (the transport's status, `te` its error)
+ * into *a for the retry policy, with `detail` saying what went wrong. AGT_OK
+ * when *a is filled; any other status ends the request at once with it (out
+ * of memory, or the caller's body parser refusing for good).
+ */
+static agt_status judge(agt_net *n, const agt_net_req *rq, agt_status ts, int transient,
+                        const agt_error *te, int attempt, agt_attempt *a, char *detail,
+                        size_t dn, agt_error *err)
+{
+    const agt_http_resp *r = &n->resp;
+    memset(a, 0, sizeof *a);
+    a->http_status = r->status;
+    a->retry_after_s = r->retry_after_s;
+    if (a->retry_after_s < 0 && r->retry_at_us >= 0) /* an HTTP-date */
+        a->retry_after_s = seconds_until(n, r->retry_at_us);
+    detail[0] = 0;
+    if (ts == AGT_ENOMEM) {
+        agt_err(err, AGT_ENOMEM, "%s: %s", rq->what, te->message);
+        if (err) {
+            err->http_status = r->status;
+            err->attempts = attempt;
+        }
+        return AGT_ENOMEM;
+    }
+    if (ts != AGT_OK) {
+        a->outcome = transient ? AGT_OUT_NET : AGT_OUT_NET_FATAL;
+        snprintf(detail, dn, "%.200s", te->message);
+        if (detail[0] >= 'A' && detail[0] <= 'Z') detail[0] = (char)(detail[0] + 32);
+        return AGT_OK;
+    }
+    if (r->status != 200) {
+        describe_http_error(n, rq, r, a, detail, dn);
+        return AGT_OK;
+    }
+    agt_error be;
+    agt_error_clear(&be);
+    agt_status bs = rq->on_body ? rq->on_body(rq->user, r, &be) : AGT_OK;
+    if (bs == AGT_OK) {
+        a->outcome = AGT_OUT_OK;
+    } else if (bs == AGT_EPARSE) {
+        a->outcome = AGT_OUT_BAD_BODY;
+        snprintf(detail, dn, "%.200s", be.message);
+    } else {
+        if (err) {
+            *err = be;
+            err->status = bs;
+            err->http_status = 200;
+            err->attempts = attempt;
+        }
+        return bs;
+    }
+    return AGT_OK;
+}
+
+/* The request failed for good (decision `d` after `attempt` attempts): say why, in the user's terms. */
+static agt_status fail(agt_net *n, const char *what, const agt_attempt *a,
+                       const agt_retry_decision *d, int attempt, const char *detail, agt_error *err)
+{
+    int st = a->http_status;
+    char when[32];
+    switch (d->kind) {
+    case AGT_FAIL_BANNED:
+        if (a->retry_after_s >= 0) {
+            fmt_time(agt_net_exch_now(n) + a->retry_after_s * AGT_US_PER_SEC, when);
+            agt_err(err, d->status,
+                    "banned by the exchange until %s UTC (http %d, retry-after %lld s is "
+                    "more than the %lld s we wait): %s",
+                    when, st, (long long)a->retry_after_s,
+                    (long long)(n->retry.max_ban_wait_us / AGT_US_PER_SEC), detail);
+        } else {
+            agt_err(err, d->status, "banned by the exchange for an unknown time (http %d): %s",
+                    st, detail);
+        }
+        break;
+    case AGT_FAIL_CLIENT:
+        if (d->status == AGT_EAPI)
+            agt_err(err, d->status, "the exchange refused the %s: %s, http %d", what, detail, st);
+        else
+            agt_err(err, d->status, "%s: unexpected http %d: %s", what, st, detail);
+        break;
+    case AGT_FAIL_FATAL:
+        agt_err(err, d->status, "%s: %s", what, detail);
+        break;
+    default:
+        if (a->outcome == AGT_OUT_NET)
+            agt_err(err, d->status, "%s: network error after %d attempts: %s", what, attempt,
+                    detail);
+        else if (a->outcome == AGT_OUT_BAD_BODY)
+            agt_err(err, d->status, "%s: malformed response after %d attempts: %s", what,
+                    attempt, detail);
+        else if (st == 403)
+            agt_err(err, d->status,
+                    "blocked by the exchange's firewall (http 403) after %d attempts: %s",
+                    attempt, detail);
+        else if (st == 429)
+            agt_err(err, d->status, "rate limited by the exchange (http 429) after %d attempts",
+                    attempt);
+        else
+            agt_err(err, d->status, "%s: http %d after %d attempts: %s", what, st, attempt,
+                    detail);
+        break;
+    }
+    if (err) {
+        err->http_status = st;
+        err->api_code = a->has_api_code ? a->api_code : 0;
+        err->attempts = attempt;
+    }
+    return d->status;
+}
+
 agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err)
 {
     const agt_clock *ck = &n->clock;
-    const char *what = rq->what ? rq->what : "request";
-    char detail[256];
-    char apimsg[256];
-    agt_attempt a;
-    detail[0] = 0;
+    agt_net_req named = *rq;
+    if (!named.what) named.what = "request";
+    const char *what = named.what;
+    char detail[256] = "";
     for (int attempt = 1;; attempt++) {
         if (agt_limiter_acquire(n->limiter, ck, rq->weight, n->deadline_mono) > 0)
             return deadline_passed(n, what, attempt - 1, detail, err);
         if (n->http && n->deadline_mono)
             agt_http_set_timeout_ms(n->http, (long)((time_left(n) + 999) / AGT_US_PER_MS));
-
         agt_error te;
         agt_error_clear(&te);
         int transient = 0;
@@ -160,69 +302,9 @@ agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err)
         n->bytes += r->body.len;
         if (r->used_weight >= 0) agt_limiter_on_response(n->limiter, ck->real_us(ck->ctx), r->used_weight);
 
-        memset(&a, 0, sizeof a);
-        a.http_status = r->status;
-        a.retry_after_s = r->retry_after_s;
-        if (a.retry_after_s < 0 && r->retry_at_us >= 0) {
-            /* An HTTP-date: the time left on the exchange's clock, rounded up. */
-            int64_t left = r->retry_at_us - agt_net_exch_now(n);
-            a.retry_after_s = left > 0 ? (left + AGT_US_PER_SEC - 1) / AGT_US_PER_SEC : 0;
-        }
-        detail[0] = apimsg[0] = 0;
-        if (ts == AGT_ENOMEM) {
-            agt_err(err, AGT_ENOMEM, "%s: %s", what, te.message);
-            if (err) {
-                err->http_status = r->status;
-                err->attempts = attempt;
-            }
-            return AGT_ENOMEM;
-        } else if (ts != AGT_OK) {
-            a.outcome = transient ? AGT_OUT_NET : AGT_OUT_NET_FATAL;
-            snprintf(detail, sizeof detail, "%.200s", te.message);
-            if (detail[0] >= 'A' && detail[0] <= 'Z') detail[0] = (char)(detail[0] + 32);
-        } else if (r->status == 200) {
-            agt_error be;
-            agt_error_clear(&be);
-            agt_status bs = rq->on_body ? rq->on_body(rq->user, r, &be) : AGT_OK;
-            if (bs == AGT_OK) {
-                a.outcome = AGT_OUT_OK;
-            } else if (bs == AGT_EPARSE) {
-                a.outcome = AGT_OUT_BAD_BODY;
-                snprintf(detail, sizeof detail, "%.200s", be.message);
-            } else {
-                if (err) {
-                    *err = be;
-                    err->status = bs;
-                    err->http_status = 200;
-                    err->attempts = attempt;
-                }
-                return bs;
-            }
-        } else {
-            a.outcome = AGT_OUT_HTTP;
-            int code = 0;
-            if (rq->parse_api_error && !r->is_html &&
-                rq->parse_api_error(r->body.data, r->body.len, &code, apimsg, sizeof apimsg)) {
-                a.has_api_code = 1;
-                a.api_code = code;
-                snprintf(detail, sizeof detail, "\"%.200s\" (code %d)", apimsg, code);
-            } else if (r->is_html) {
-                snprintf(detail, sizeof detail, "an html page instead of json");
-            } else {
-                char ex[96];
-                body_excerpt(r, ex, sizeof ex);
-                snprintf(detail, sizeof detail, "body \"%s\"", ex);
-            }
-            if (r->status == 418 && a.retry_after_s < 0 && a.has_api_code) {
-                /* No Retry-After: the message may still say until when. */
-                int64_t until = banned_until_ms(apimsg);
-                if (until > 0) {
-                    int64_t left = until * AGT_US_PER_MS - agt_net_exch_now(n);
-                    a.retry_after_s = left > 0 ? (left + AGT_US_PER_SEC - 1) / AGT_US_PER_SEC : 0;
-                }
-            }
-        }
-
+        agt_attempt a;
+        agt_status js = judge(n, &named, ts, transient, &te, attempt, &a, detail, sizeof detail, err);
+        if (js != AGT_OK) return js;
         if (rq->observe && rq->observe(rq->user, r)) {
             agt_err(err, AGT_ECANCELLED, "%s: cancelled", what);
             if (err) err->attempts = attempt, err->http_status = r->status;
@@ -231,71 +313,17 @@ agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err)
 
         agt_retry_decision d = agt_retry_decide(&n->retry, attempt, &a, ck->random(ck->ctx));
         if (d.action == AGT_RETRY_DONE) return AGT_OK;
-        if (d.action == AGT_RETRY_AGAIN) {
-            if (d.wait_us >= time_left(n)) {
-                if (!detail[0]) snprintf(detail, sizeof detail, "http %d", a.http_status);
-                return deadline_passed(n, what, attempt, detail, err);
-            }
-            if (a.http_status == 429 || a.http_status == 418) {
-                /* Keep every job sharing the limiter away, not just this
-                 * request. The exchange said when to come back; its weight
-                 * counter reading is superseded by that. */
-                agt_limiter_keep_away(n->limiter, ck->mono_us(ck->ctx) + d.wait_us);
-            }
-            ck->sleep_us(ck->ctx, d.wait_us);
-            continue;
+        if (d.action != AGT_RETRY_AGAIN) return fail(n, what, &a, &d, attempt, detail, err);
+        if (d.wait_us >= time_left(n)) {
+            if (!detail[0]) snprintf(detail, sizeof detail, "http %d", a.http_status);
+            return deadline_passed(n, what, attempt, detail, err);
         }
-
-        /* Failed for good: say why, in the user's terms. */
-        int st = a.http_status;
-        char when[32];
-        switch (d.kind) {
-        case AGT_FAIL_BANNED:
-            if (a.retry_after_s >= 0) {
-                fmt_time(agt_net_exch_now(n) + a.retry_after_s * AGT_US_PER_SEC, when);
-                agt_err(err, d.status,
-                        "banned by the exchange until %s UTC (http %d, retry-after %lld s is "
-                        "more than the %lld s we wait): %s",
-                        when, st, (long long)a.retry_after_s,
-                        (long long)(n->retry.max_ban_wait_us / AGT_US_PER_SEC), detail);
-            } else {
-                agt_err(err, d.status, "banned by the exchange for an unknown time (http %d): %s",
-                        st, detail);
-            }
-            break;
-        case AGT_FAIL_CLIENT:
-            if (d.status == AGT_EAPI)
-                agt_err(err, d.status, "the exchange refused the %s: %s, http %d", what, detail, st);
-            else
-                agt_err(err, d.status, "%s: unexpected http %d: %s", what, st, detail);
-            break;
-        case AGT_FAIL_FATAL:
-            agt_err(err, d.status, "%s: %s", what, detail);
-            break;
-        default:
-            if (a.outcome == AGT_OUT_NET)
-                agt_err(err, d.status, "%s: network error after %d attempts: %s", what, attempt,
-                        detail);
-            else if (a.outcome == AGT_OUT_BAD_BODY)
-                agt_err(err, d.status, "%s: malformed response after %d attempts: %s", what,
-                        attempt, detail);
-            else if (st == 403)
-                agt_err(err, d.status,
-                        "blocked by the exchange's firewall (http 403) after %d attempts: %s",
-                        attempt, detail);
-            else if (st == 429)
-                agt_err(err, d.status, "rate limited by the exchange (http 429) after %d attempts",
-                        attempt);
-            else
-                agt_err(err, d.status, "%s: http %d after %d attempts: %s", what, st, attempt,
-                        detail);
-            break;
+        if (a.http_status == 429 || a.http_status == 418) {
+            /* Keep every job sharing the limiter away, not just this
+             * request. The exchange said when to come back; its weight
+             * counter reading is superseded by that. */
+            agt_limiter_keep_away(n->limiter, ck->mono_us(ck->ctx) + d.wait_us);
         }
-        if (err) {
-            err->http_status = st;
-            err->api_code = a.has_api_code ? a.api_code : 0;
-            err->attempts = attempt;
-        }
-        return d.status;
+        ck->sleep_us(ck->ctx, d.wait_us);
     }
 }
