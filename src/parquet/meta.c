@@ -40,16 +40,14 @@ static void unsup(pctx *c, const char *msg)
     pq_tr_fail(&c->r, msg);
 }
 
-static void parse_logical(pctx *c, pq_colinfo *ci, int *ts_unit, int *is_string)
+/* A LogicalType: the unit of a TIMESTAMP (its field id: 1 ms, 2 µs, 3 ns) into *ts_unit. */
+static void parse_logical(pctx *c, int *ts_unit)
 {
     pq_tr *r = &c->r;
     int16_t last = 0, fid;
     int t;
     while (pq_tr_field(r, &last, &fid, &t)) {
-        if (fid == 1 && t == TT_STRUCT) {
-            *is_string = 1;
-            pq_tr_skip(r, t);
-        } else if (fid == 8 && pq_tr_enter(r, t)) {
+        if (fid == 8 && pq_tr_enter(r, t)) {
             int16_t l2 = 0, f2;
             int t2;
             while (pq_tr_field(r, &l2, &f2, &t2)) {
@@ -70,9 +68,85 @@ static void parse_logical(pctx *c, pq_colinfo *ci, int *ts_unit, int *is_string)
             pq_tr_skip(r, t);
         }
     }
-    (void)ci;
 }
 
+/* One SchemaElement of the footer, as read (field ids of parquet.thrift). */
+typedef struct schema_elem {
+    int ptype, rep, conv, ts_unit;
+    int64_t children;
+    const uint8_t *name;
+    uint32_t name_l;
+} schema_elem;
+
+/* Read the SchemaElement the reader is at. 0 if the footer is bad (r->bad set). */
+static int read_element(pctx *c, schema_elem *e)
+{
+    pq_tr *r = &c->r;
+    *e = (schema_elem){.ptype = -1, .rep = -1, .conv = -1, .children = -1};
+    if (!pq_tr_enter(r, TT_STRUCT)) return 0;
+    int16_t last = 0, fid;
+    int t;
+    while (pq_tr_field(r, &last, &fid, &t)) {
+        switch (fid) {
+        case 1: e->ptype = pq_tr_i32(r, t); break;
+        case 3: e->rep = pq_tr_i32(r, t); break;
+        case 4: e->name = pq_tr_bin(r, t, &e->name_l); break;
+        case 5: e->children = pq_tr_i32(r, t); break;
+        case 6: e->conv = pq_tr_i32(r, t); break;
+        case 10:
+            if (pq_tr_enter(r, t)) {
+                parse_logical(c, &e->ts_unit);
+                pq_tr_leave(r);
+            }
+            break;
+        default: pq_tr_skip(r, t);
+        }
+    }
+    pq_tr_leave(r);
+    if (r->bad) return 0;
+    if (!e->name) {
+        pq_tr_fail(r, "schema element without a name");
+        return 0;
+    }
+    return 1;
+}
+
+/* The column a leaf element describes into *ci. 0 if it is not one we read (refused). */
+static int column_of(pctx *c, const schema_elem *e, pq_colinfo *ci)
+{
+    if (e->children > 0) {
+        unsup(c, "nested schemas are not supported");
+        return 0;
+    }
+    if (e->rep == 2) {
+        unsup(c, "repeated columns are not supported");
+        return 0;
+    }
+    ci->name_p = e->name;
+    ci->name_l = e->name_l;
+    ci->ptype = e->ptype;
+    ci->optional = e->rep == 1;
+    switch (e->ptype) {
+    case PQ_INT64:
+        ci->type = (e->ts_unit == 2 || e->conv == PQ_CT_TIMESTAMP_MICROS) ? AGT_PQ_TIMESTAMP_US
+                                                                           : AGT_PQ_INT64;
+        return 1;
+    case PQ_DOUBLE: ci->type = AGT_PQ_DOUBLE; return 1;
+    case PQ_BOOLEAN: ci->type = AGT_PQ_BOOL; return 1;
+    case PQ_INT32: ci->type = AGT_PQ_INT32; return 1;
+    case PQ_BYTE_ARRAY: ci->type = AGT_PQ_STRING; return 1;
+    case PQ_INT96:
+    case PQ_FLOAT:
+    case PQ_FLBA:
+        unsup(c, "column of physical type float, int96 or fixed-length bytes");
+        return 0;
+    default:
+        pq_tr_fail(&c->r, "column without a valid physical type");
+        return 0;
+    }
+}
+
+/* The flat schema: a root whose children count the leaves, then one leaf a column. */
 static void parse_schema(pctx *c, int type)
 {
     pq_tr *r = &c->r;
@@ -81,93 +155,28 @@ static void parse_schema(pctx *c, int type)
     uint32_t n = pq_tr_list(r, type, &et);
     if (r->bad) return;
     if (f->cols) {
-            pq_tr_fail(r, "two schemas");
-            return;
-        }
+        pq_tr_fail(r, "two schemas");
+        return;
+    }
     if (n < 2 || et != TT_STRUCT) {
-            pq_tr_fail(r, "schema has no columns");
-            return;
-        }
+        pq_tr_fail(r, "schema has no columns");
+        return;
+    }
     f->ncols = n - 1;
     f->cols = calloc(f->ncols, sizeof *f->cols);
     if (!f->cols) {
         c->st = AGT_ENOMEM;
-        {
-            pq_tr_fail(r, "out of memory");
-            return;
-        }
+        pq_tr_fail(r, "out of memory");
+        return;
     }
     for (uint32_t i = 0; i < n && !r->bad; i++) {
-        if (!pq_tr_enter(r, TT_STRUCT)) return;
-        int16_t last = 0, fid;
-        int t, ptype = -1, rep = -1, conv = -1, ts_unit = 0, is_string = 0;
-        int64_t children = -1;
-        const uint8_t *name = NULL;
-        uint32_t name_l = 0;
-        pq_colinfo tmp = {0};
-        while (pq_tr_field(r, &last, &fid, &t)) {
-            switch (fid) {
-            case 1: ptype = pq_tr_i32(r, t); break;
-            case 3: rep = pq_tr_i32(r, t); break;
-            case 4: name = pq_tr_bin(r, t, &name_l); break;
-            case 5: children = pq_tr_i32(r, t); break;
-            case 6: conv = pq_tr_i32(r, t); break;
-            case 10:
-                if (pq_tr_enter(r, t)) {
-                    parse_logical(c, &tmp, &ts_unit, &is_string);
-                    pq_tr_leave(r);
-                }
-                break;
-            default: pq_tr_skip(r, t);
-            }
-        }
-        pq_tr_leave(r);
-        if (r->bad) return;
-        if (!name) {
-            pq_tr_fail(r, "schema element without a name");
-            return;
-        }
-        if (i == 0) {
-            if (children != (int64_t)n - 1) {
+        schema_elem e;
+        if (!read_element(c, &e)) return;
+        if (i == 0 && e.children != (int64_t)n - 1) {
             unsup(c, "nested schemas are not supported");
             return;
         }
-            continue;
-        }
-        if (children > 0) {
-            unsup(c, "nested schemas are not supported");
-            return;
-        }
-        if (rep == 2) {
-            unsup(c, "repeated columns are not supported");
-            return;
-        }
-        pq_colinfo *ci = &f->cols[i - 1];
-        ci->name_p = name;
-        ci->name_l = name_l;
-        ci->ptype = ptype;
-        ci->optional = rep == 1;
-        switch (ptype) {
-        case PQ_INT64:
-            ci->type = (ts_unit == 2 || conv == PQ_CT_TIMESTAMP_MICROS) ? AGT_PQ_TIMESTAMP_US
-                                                                         : AGT_PQ_INT64;
-            break;
-        case PQ_DOUBLE: ci->type = AGT_PQ_DOUBLE; break;
-        case PQ_BOOLEAN: ci->type = AGT_PQ_BOOL; break;
-        case PQ_INT32: ci->type = AGT_PQ_INT32; break;
-        case PQ_BYTE_ARRAY: ci->type = AGT_PQ_STRING; break;
-        case PQ_INT96:
-        case PQ_FLOAT:
-        case PQ_FLBA: {
-            unsup(c, "column of physical type float, int96 or fixed-length bytes");
-            return;
-        }
-        default: {
-            pq_tr_fail(r, "column without a valid physical type");
-            return;
-        }
-        }
-        (void)is_string;
+        if (i > 0 && !column_of(c, &e, &f->cols[i - 1])) return;
     }
 }
 
