@@ -140,10 +140,12 @@ install: deps-build
 uninstall:
 	DESTDIR="$(DESTDIR)" cmake --build build-install --target uninstall
 
+# Every benchmark, then bench/RESULTS.md rewritten from that run (BENCH_SCALE=quick: smaller data).
+BENCH_SCALE ?= full
 bench: build
 	cmake --preset release -DAGT_TESTING_LIB=ON >/dev/null && cmake --build build-release -j$(JOBS)
-	AGT_LIB=$(CURDIR)/build-release/libaggtrades.so AGT_BIN=$(CURDIR)/build-release/aggtrades \
-	  PYTHONPATH=$(CURDIR)/python $(VPY) bench/run_all.py
+	AGT_LIB=$(CURDIR)/build-release/libaggtrades.so AGT_TESTING_LIB=$(CURDIR)/build-release/libaggtrades_testing.so \
+	  AGT_BIN=$(CURDIR)/build-release/aggtrades PYTHONPATH=$(CURDIR)/python $(VPY) bench/run_all.py --scale $(BENCH_SCALE)
 
 fuzz: fuzz-deps
 	cmake --preset fuzz >/dev/null

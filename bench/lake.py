@@ -16,10 +16,14 @@
      - planning time (agt_lake_query_open of a 5-minute window at the end of
        the range) on lakes of 1 day, 1 week, 1 month and 1 year (hard-linked
        prefixes of the year lake), next to DuckDB's 5-minute window on them.
-3. Prints a table with ratios and writes bench/out/lake-results.json (and,
-   with --write-results, the "lake" section of bench/RESULTS.md).
+3. Prints a table with ratios and its goals (report.publish) and writes
+   lake-results.json for bench/plots.py.
 
-Usage: .venv/bin/python bench/lake.py [--rows-per-hour N] [--runs N] [--write-results]
+Usage: .venv/bin/python bench/lake.py [--rows-per-hour N] [--days N] [--runs N] [--smoke]
+
+``--days N`` builds only the first N days of the year (the growth then
+stops at N days; the queries move to the last built days); ``--smoke`` is
+8 days of 50 trades an hour, one run (make test).
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ import datetime as dt
 import json
 import os
 import queue
-import re
 import shutil
 import statistics
 import sys
@@ -42,9 +45,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lake_lib as L  # noqa: E402
+import report  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
-OUT = BENCH / "out"
+OUT = report.out_dir()
 SYMBOL = "BTCUSDT"
 YEAR = 2023
 GEN_VERSION = 1  # bump when the generator changes (invalidates the cache)
@@ -118,13 +122,16 @@ class Generator:
         return ids, ts.astype(np.int64), price, qty, np.ascontiguousarray(ibm, dtype=np.uint8)
 
 
-def lake_dir(rows_per_hour: int) -> Path:
-    return OUT / f"lake-{SYMBOL}-{YEAR}-r{rows_per_hour}-g{GEN_VERSION}"
+def lake_dir(rows_per_hour: int, days: int) -> Path:
+    part = f"-d{days}" if days < 365 else ""
+    return OUT / f"lake-{SYMBOL}-{YEAR}-r{rows_per_hour}-g{GEN_VERSION}{part}"
 
 
-def build_lake(rows_per_hour: int, log=print) -> tuple[Path, Generator, dict]:
-    root = lake_dir(rows_per_hour)
+def build_lake(rows_per_hour: int, days: int = 365, log=print) -> tuple[Path, Generator, dict]:
+    """Build (or finish, or reuse) the lake of the first `days` days of the year."""
+    root = lake_dir(rows_per_hour, days)
     gen = Generator(rows_per_hour)
+    n_hours = min(gen.n_hours, days * 24)
     info_path = root / "bench-build.json"
     if info_path.exists():
         info = json.loads(info_path.read_text())
@@ -138,12 +145,12 @@ def build_lake(rows_per_hour: int, log=print) -> tuple[Path, Generator, dict]:
     sym = SYMBOL.encode()
     newest = lake.newest(sym)
     k0 = 0 if newest is None else (newest[0] - gen.year0) // L.US_PER_HOUR + 1
-    log(f"building {root}: hours {k0}..{gen.n_hours - 1}, ~{rows_per_hour:,} rows/hour "
+    log(f"building {root}: hours {k0}..{n_hours - 1}, ~{rows_per_hour:,} rows/hour "
         f"(commit API, no_fsync)")
     q: queue.Queue = queue.Queue(maxsize=3)
 
     def producer():
-        for k in range(k0, gen.n_hours):
+        for k in range(k0, n_hours):
             q.put((k, gen.hour(k)))
         q.put(None)
 
@@ -162,17 +169,17 @@ def build_lake(rows_per_hour: int, log=print) -> tuple[Path, Generator, dict]:
         if res.rows != len(ids):
             raise SystemExit(f"hour {k}: committed {res.rows} rows, expected {len(ids)}")
         now = time.perf_counter()
-        if now - last > 30 or k == gen.n_hours - 1:
+        if now - last > 30 or k == n_hours - 1:
             done = k - k0 + 1
             rate = (now - t0) / done
-            log(f"  {fmt_us(h0)[:13]}  {done}/{gen.n_hours - k0} hours, {rate * 1000:.0f} ms/hour, "
-                f"ETA {rate * (gen.n_hours - 1 - k):.0f} s")
+            log(f"  {fmt_us(h0)[:13]}  {done}/{n_hours - k0} hours, {rate * 1000:.0f} ms/hour, "
+                f"ETA {rate * (n_hours - 1 - k):.0f} s")
             last = now
     th.join()
     lake.close()
     info["build_s"] = info.get("build_s", 0.0) + time.perf_counter() - t0
     data_bytes = sum(p.stat().st_size for p in (root / f"symbol={SYMBOL}").rglob("*.parquet"))
-    info.update({"done": True, "rows": int(gen.counts.sum()), "hours": int(gen.n_hours),
+    info.update({"done": True, "rows": int(gen.counts[:n_hours].sum()), "hours": int(n_hours), "days": days,
                  "rows_per_hour": rows_per_hour, "data_bytes": data_bytes,
                  "generator": GEN_VERSION})
     info_path.write_text(json.dumps(info, indent=1))
@@ -391,8 +398,8 @@ class Arrow:
         pass
 
 
-def timeit(fn, runs: int, warmup: int = 1) -> float:
-    """Median wall time (s) of `runs` calls after `warmup` untimed calls (warm page cache)."""
+def timeit(fn, runs: int, warmup: int = 1, stat=statistics.median) -> float:
+    """Median (or `stat`) wall time (s) of `runs` calls after `warmup` untimed calls (warm page cache)."""
     for _ in range(warmup):
         fn()
     v = []
@@ -400,7 +407,7 @@ def timeit(fn, runs: int, warmup: int = 1) -> float:
         t0 = time.perf_counter()
         fn()
         v.append(time.perf_counter() - t0)
-    return statistics.median(v)
+    return stat(v)
 
 
 def stats_equal(a: dict, b: dict) -> bool:
@@ -413,14 +420,23 @@ def stats_equal(a: dict, b: dict) -> bool:
 # prefixes of the year lake (hard links) for the growth measurement
 
 
-def prefix_lake(root: Path, gen: Generator, n_days: int) -> Path:
-    if n_days * 24 >= gen.n_hours:
+VIEW_VERSION = 2  # 2: the schema file, which tells readers the layout, is linked too
+
+
+def prefix_lake(root: Path, gen: Generator, n_days: int, built_days: int) -> Path:
+    """A lake holding the first n_days days of `root` as hard links: statistics, data files and
+    the schema file (metadata/schema_version=1/_trades.avsc: without it a reader takes the lake
+    for the first layout and looks for the old names, docs/lake-format.md)."""
+    if n_days >= built_days:
         return root
     view = root.parent / f"{root.name}-first{n_days}d"
     done = view / "bench-view.json"
-    if done.exists():
+    if done.exists() and json.loads(done.read_text()).get("version") == VIEW_VERSION:
         return view
     shutil.rmtree(view, ignore_errors=True)
+    schema = Path("metadata") / "schema_version=1" / "_trades.avsc"
+    (view / schema).parent.mkdir(parents=True)
+    os.link(root / schema, view / schema)
     sroot = root / "metadata" / "stats" / f"symbol={SYMBOL}"
     for k in range(n_days):
         d = dt.datetime.fromtimestamp(gen.year0 // L.US + k * 86400, dt.timezone.utc)
@@ -432,7 +448,7 @@ def prefix_lake(root: Path, gen: Generator, n_days: int) -> Path:
         (view / rel).mkdir(parents=True, exist_ok=True)
         for f in (root / rel).glob("*.parquet"):
             os.link(f, view / rel / f.name)
-    done.write_text(json.dumps({"days": n_days}))
+    done.write_text(json.dumps({"days": n_days, "version": VIEW_VERSION}))
     return view
 
 
@@ -440,21 +456,28 @@ def prefix_lake(root: Path, gen: Generator, n_days: int) -> Path:
 # the benchmark
 
 
+QUERY_DAY = 277  # 2023-10-05, the day the queries look at when the lake holds it
+
+
 def run_benchmarks(root: Path, gen: Generator, info: dict, a) -> int:
     runs = a.runs
-    sym = SYMBOL
-    w5 = (utc_us("2023-10-05 12:30:00.500"), utc_us("2023-10-05 12:35:00"))
-    w1d = (utc_us("2023-10-05"), utc_us("2023-10-05") + L.US_PER_DAY - 1)
-    wmon = (utc_us("2023-10-01"), utc_us("2023-11-01") - 1)
-    # a trade in the middle of 2023-10-05 12:00 (a 5-minute-window neighbour)
-    k_hour = (utc_us("2023-10-05 12:00:00") - gen.year0) // L.US_PER_HOUR
+    days = info.get("days", 365)
+    qday = gen.year0 + min(QUERY_DAY, max(days - 2, 0)) * L.US_PER_DAY
+    d = dt.datetime.fromtimestamp(qday // L.US, dt.timezone.utc)
+    month0 = utc_us(f"{d:%Y-%m}-01")
+    month1 = min(utc_us(f"{d.year + d.month // 12}-{d.month % 12 + 1:02d}-01"), gen.year0 + days * L.US_PER_DAY)
+    w5 = (qday + (12 * 3600 + 30 * 60) * L.US + 500_000, qday + (12 * 3600 + 35 * 60) * L.US)
+    w1d = (qday, qday + L.US_PER_DAY - 1)
+    wmon = (month0, month1 - 1)
+    # a trade in the middle of the query day's 12:00 hour (a 5-minute-window neighbour)
+    k_hour = (qday - gen.year0) // L.US_PER_HOUR + 12
     lookup_id = int(gen.first_ids[k_hour] + gen.counts[k_hour] // 2)
 
     ours = Ours(root)
     duck, duckp = Duck(root), Duck(root, prune=True)
     arrow, arrowp = Arrow(root), Arrow(root, prune=True)
     engines = [ours, duck, duckp, arrow, arrowp]
-    res = {"lake": str(root.relative_to(BENCH.parent)), "build": info, "runs": runs,
+    res = {"lake": str(root), "build": info, "runs": runs,
            "duckdb_threads": duck.con.sql("SELECT current_setting('threads')").fetchall()[0][0],
            "pyarrow_discovery_s": arrow.discovery_s, "queries": {}}
 
@@ -507,9 +530,9 @@ def run_benchmarks(root: Path, gen: Generator, info: dict, a) -> int:
     print(f"timing (median of {runs} warm runs) ...", flush=True)
     bench_all("window_5min", f"5-minute window {fmt_us(w5[0])[:23]}..{fmt_us(w5[1])[11:19]}",
               lambda e: e.window(*w5))
-    bench_all("window_1day", "one-day window 2023-10-05", lambda e: e.window(*w1d))
-    bench_all("stats_1month", "one-month --stats 2023-10 (count, sums, first/last)",
-              lambda e: e.stats(*wmon))
+    bench_all("window_1day", f"one-day window {fmt_us(w1d[0])[:10]}", lambda e: e.window(*w1d))
+    bench_all("stats_1month", f"one-month --stats {fmt_us(wmon[0])[:10]}..{fmt_us(wmon[1])[:10]} "
+              "(count, sums, first/last)", lambda e: e.stats(*wmon))
     t_b = timeit(lambda: ours.lookup(lookup_id, 1), runs)
     info_b = ours.last_info
     t_nb = timeit(lambda: ours.lookup(lookup_id, 0), runs)
@@ -522,7 +545,8 @@ def run_benchmarks(root: Path, gen: Generator, info: dict, a) -> int:
            {"lookup_info": {"stats_days_read": info_nb.stats_days_read,
                             "bloom_checked": info_nb.bloom_checked, "pages_read": info_nb.pages_read}})
     # an id beyond every file: answered from the statistics alone
-    absent = int(gen.first_ids[-1] + gen.counts[-1] + 1000)
+    last_hour = info["hours"] - 1
+    absent = int(gen.first_ids[last_hour] + gen.counts[last_hour] + 1000)
     t_abs = timeit(lambda: ours.lookup(absent, 1), runs)
     other_abs = {eng.name: timeit(lambda: eng.lookup(absent), max(3, runs // 2)) for eng in engines[1:]}
     record("lookup_absent", f"trade_id = {absent} (absent)", {"aggtrades": t_abs, **other_abs})
@@ -534,8 +558,9 @@ def run_benchmarks(root: Path, gen: Generator, info: dict, a) -> int:
     # --- growth: planning time and 5-minute window as the lake grows ---------
     print("lake growth (5-minute window 12:30:00.500-12:35:00 on the last day) ...", flush=True)
     growth = []
-    for n_days, label in ((1, "1 day"), (7, "1 week"), (31, "1 month"), (365, "1 year")):
-        view = prefix_lake(root, gen, n_days)
+    sizes = [(n, lbl) for n, lbl in ((1, "1 day"), (7, "1 week"), (31, "1 month"), (365, "1 year")) if n < days]
+    for n_days, label in sizes + [(days, "1 year" if days == 365 else f"{days} days")]:
+        view = prefix_lake(root, gen, n_days, days)
         last_day = gen.year0 + (n_days - 1) * L.US_PER_DAY
         s, e = last_day + (12 * 3600 + 30 * 60) * L.US + 500_000, last_day + (12 * 3600 + 35 * 60) * L.US
         o = Ours(view)
@@ -547,8 +572,10 @@ def run_benchmarks(root: Path, gen: Generator, info: dict, a) -> int:
         plan_runs = max(runs, 51)
         row = {"days": n_days, "label": label, "files": sum(1 for _ in (view / f"symbol={SYMBOL}").rglob("*.parquet")),
                "rows": n_ours, "files_planned": o.plan(s, e),
-               "plan_s": timeit(lambda: o.plan(s, e), plan_runs, warmup=3),
-               "hour_stats_s": timeit(lambda: o.hour_stats(last_day + 12 * L.US_PER_HOUR), plan_runs, warmup=3),
+               # the fastest of many runs: microseconds, which a busy machine's noise would swamp
+               "plan_s": timeit(lambda: o.plan(s, e), plan_runs, warmup=3, stat=min),
+               "hour_stats_s": timeit(lambda: o.hour_stats(last_day + 12 * L.US_PER_HOUR), plan_runs,
+                                      warmup=3, stat=min),
                "window_ours_s": timeit(lambda: o.window(s, e), runs),
                "window_duckdb_s": timeit(lambda: d.window(s, e), runs),
                "window_pyarrow_s": timeit(lambda: ar.window(s, e), runs),
@@ -564,12 +591,9 @@ def run_benchmarks(root: Path, gen: Generator, info: dict, a) -> int:
     # ctypes call overhead, for reading the microsecond figures
     res["ctypes_call_s"] = timeit(lambda: L.lib().agt_query_files_planned(None), 1001, warmup=10)
 
-    text = report(res)
-    print()
-    print(text)
-    (OUT / "lake-results.json").write_text(json.dumps(res, indent=1, default=str))
-    if a.write_results:
-        write_results_md(text)
+    name = f"lake-results{'-smoke' if a.smoke else ''}.json"  # for bench/plots.py
+    (OUT / name).write_text(json.dumps(res, indent=1, default=str))
+    report.publish("lake", report_lines(res), goals(res), a.smoke)
     return 0
 
 
@@ -577,7 +601,32 @@ def _ms(t: float) -> str:
     return f"{t * 1e3:.3f}" if t < 0.01 else (f"{t * 1e3:.2f}" if t < 1 else f"{t * 1e3:.0f}")
 
 
-def report(res: dict) -> str:
+def goals(res: dict) -> list:
+    """The issue's goals: the 5-minute window >= 20x DuckDB, planning flat as the lake grows, and
+    what was ahead before (--stats, look-ups) still ahead of every peer."""
+    q, g = res["queries"], res["growth"]
+
+    def peers(t):
+        return ", ".join(f"{n} {_ms(v)} ms" for n, v in t.items() if n != "aggtrades")
+
+    w = q["window_5min"]["times_s"]
+    st = q["stats_1month"]["times_s"]
+    flat = g[-1]["plan_s"] / g[0]["plan_s"]
+    return [
+        report.Goal("5-minute window: >= 20x DuckDB over the same lake", f"{_ms(w['aggtrades'])} ms", peers(w),
+                    f"{w['duckdb'] / w['aggtrades']:.0f}x DuckDB, {w['duckdb+partitions'] / w['aggtrades']:.0f}x "
+                    f"with partitions", w["duckdb"] / w["aggtrades"] >= 20),
+        report.Goal(f"planning a 5-minute window: flat from {g[0]['label']} to {g[-1]['label']} "
+                    "(at most 1.5x)", " -> ".join(f"{r['plan_s'] * 1e6:.0f}" for r in g) + " µs",
+                    "DuckDB window " + " -> ".join(_ms(r["window_duckdb_s"]) for r in g) + " ms",
+                    f"{flat:.2f}x", flat <= 1.5),
+        report.Goal("one-month --stats: ahead of every peer", f"{_ms(st['aggtrades'])} ms", peers(st),
+                    f"{min(v for n, v in st.items() if n != 'aggtrades') / st['aggtrades']:.0f}x the fastest peer",
+                    all(v > st["aggtrades"] for n, v in st.items() if n != "aggtrades")),
+    ]
+
+
+def report_lines(res: dict) -> list[str]:
     b = res["build"]
     lines = [
         f"Lake: {b['hours']:,} hourly files of {SYMBOL} {YEAR}, {b['rows']:,} rows "
@@ -602,9 +651,10 @@ def report(res: dict) -> str:
               "Partition columns are not used by DuckDB/pyarrow for a trade_id lookup (same figure in both).",
               "",
               "Growth: 5-minute window 12:30:00.500-12:35:00 on the last day of lakes holding the first "
-              "1, 7, 31 and 365 days (hard links to the same files).",
+              + ", ".join(str(g["days"]) for g in res["growth"]) + " days (hard links to the same files; "
+              "bench/plot_query_growth.png).",
               "",
-              "| lake | files | planning (query open) µs | one hour's stats µs | window aggtrades ms "
+              "| lake | files | planning (query open) µs, best | one hour's stats µs, best | window aggtrades ms "
               "| window DuckDB ms | window pyarrow ms | pyarrow discovery ms |",
               "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for g in res["growth"]:
@@ -613,36 +663,24 @@ def report(res: dict) -> str:
                      f"{_ms(g['window_duckdb_s'])} | {_ms(g['window_pyarrow_s'])} | "
                      f"{g['pyarrow_discovery_s'] * 1e3:.0f} |")
     lines += ["", f"(one ctypes call costs ~{res['ctypes_call_s'] * 1e6:.1f} µs and is included in our figures)"]
-    return "\n".join(lines)
-
-
-BEGIN, END = "<!-- lake:begin -->", "<!-- lake:end -->"
-
-
-def write_results_md(text: str) -> None:
-    """Replace only the lake section of bench/RESULTS.md (between the markers)."""
-    p = BENCH / "RESULTS.md"
-    body = p.read_text() if p.exists() else "# Benchmark results\n"
-    section = f"{BEGIN}\n### Measured (bench/lake.py)\n\n{text}\n{END}"
-    if BEGIN in body and END in body:
-        body = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda m: section, body, flags=re.S)
-    else:
-        body = body.rstrip() + "\n\n## lake\n\n" + section + "\n"
-    p.write_text(body)
+    return lines
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows-per-hour", type=int, default=50_000,
                     help="mean aggTrades per hour (default 50000 = 1.2M/day, BTCUSDT-like)")
+    ap.add_argument("--days", type=int, default=365, help="build only the first N days (default: the year)")
     ap.add_argument("--runs", type=int, default=7, help="timed warm runs per measurement (median)")
     ap.add_argument("--build-only", action="store_true", help="build (or resume) the lake and stop")
-    ap.add_argument("--write-results", action="store_true",
-                    help="replace the lake section of bench/RESULTS.md with this run")
+    ap.add_argument("--smoke", action="store_true", help="8 days of 50 trades an hour, one run")
     a = ap.parse_args(argv)
+    if a.smoke:
+        a.rows_per_hour, a.days, a.runs = 50, 8, 1
+    a.days = max(2, min(a.days, 365))
     if not L.library_path().exists():
         L.build_library()
-    root, gen, info = build_lake(a.rows_per_hour)
+    root, gen, info = build_lake(a.rows_per_hour, a.days)
     if a.build_only:
         return 0
     return run_benchmarks(root, gen, info, a)

@@ -1,6 +1,7 @@
 """Parquet benchmark: our C writer/reader against pyarrow and DuckDB on the same trades.
 
-    AGT_LIB=build-pqperf/libaggtrades.so .venv/bin/python bench/parquet.py [--rows N] [--hour-rows N]
+    AGT_TESTING_LIB=build-release/libaggtrades_testing.so .venv/bin/python bench/parquet.py \
+        [--rows N] [--hour-rows N] [--reps N] [--smoke]
 
 Data sets: simulator-like synthetic trades (prices on a 0.01 tick grid doing a
 random walk, exponential quantities on a 1e-5 grid, ids consecutive, µs
@@ -9,7 +10,9 @@ stress case: a real hour holds at most ~500k rows) and at --hour-rows
 (default 60k, a typical hour), and the genuine BTCUSDT archive excerpt in
 /work/shared/realdata. For each writer: rows/s written (to a file), rows/s
 read back (whole table into memory), bytes per trade, and ratios against
-pyarrow's default ZSTD. Best of --reps runs (default 5).
+pyarrow's default ZSTD. Best of --reps runs (default 5). Goals, judged on
+the typical hour: read at least as fast as pyarrow, files at most 0.8x
+pyarrow's default. ``--smoke``: 20,000 and 5,000 rows, one run.
 
 What "read" measures:
   ours (warm)  agt_pq_open + agt_pq_read_trades into an agt_trades that is
@@ -35,6 +38,9 @@ import time
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 import test_parquet_interop as T  # noqa: E402  (ctypes bindings of our library)
@@ -157,16 +163,16 @@ def run(label, tab, tmp):
                               n / best(lambda: pq.read_table(p, use_threads=False))))
         rows.append((name, n / tw, n / tr, size / n, extra))
     base = rows[1]
-    print(f"\n{label}: {n:,} trades")
-    print(f"{'writer':36} {'write Mrows/s':>13} {'read Mrows/s':>13} {'B/trade':>8} "
-          f"{'size x':>7} {'write x':>8} {'read x':>7}")
+    lines = [f"{label}: {n:,} trades", "",
+             "| writer | write Mrows/s | read Mrows/s | B/trade | size x | write x | read x |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for name, w, r, b, extra in rows:
-        print(f"{name:36} {w / 1e6:13.2f} {r / 1e6:13.2f} {b:8.3f} {b / base[3]:7.2f} "
-              f"{w / base[1]:8.2f} {r / base[2]:7.2f}")
+        lines.append(f"| {name} | {w / 1e6:.2f} | {r / 1e6:.2f} | {b:.3f} | {b / base[3]:.2f} | "
+                     f"{w / base[1]:.2f} | {r / base[2]:.2f} |")
         for lab, r1 in extra:
-            print(f"{lab:36} {'':13} {r1 / 1e6:13.2f} {'':8} {'':7} {'':8} {r1 / base[2]:7.2f}")
-    print(bloom_line(ours_path, n))
-    return rows
+            lines.append(f"| {lab.strip()} | | {r1 / 1e6:.2f} | | | | {r1 / base[2]:.2f} |")
+    lines += ["", bloom_line(ours_path, n), ""]
+    return lines, rows
 
 
 def main():
@@ -175,12 +181,33 @@ def main():
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--hour-rows", type=int, default=60_000)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--smoke", action="store_true", help="20,000 and 5,000 rows, one run")
     a = ap.parse_args()
+    if a.smoke:
+        a.rows, a.hour_rows, a.reps = 20_000, 5_000, 1
     REPS = a.reps
+    lines = ["Ratios against pyarrow `compression=\"zstd\"` (its level 1, dictionary on every column). "
+             f"Best of {REPS} runs. Write = encode + write file; read = the whole table into memory "
+             "(ours warm: into an output reused between runs, as pyarrow's memory pool is; cold: a fresh "
+             "output each run).", ""]
     with tempfile.TemporaryDirectory() as tmp:
-        run("synthetic (tick grid), stress size", synthetic(a.rows), tmp)
-        run("synthetic (tick grid), a typical hour", synthetic(a.hour_rows), tmp)
-        run("real BTCUSDT 2026-01-01 excerpt", real(), tmp)
+        text, _ = run("synthetic (tick grid), stress size", synthetic(a.rows), tmp)
+        lines += text
+        text, hour = run("synthetic (tick grid), a typical hour", synthetic(a.hour_rows), tmp)
+        lines += text
+        text, _ = run("real BTCUSDT 2026-01-01 excerpt", real(), tmp)
+        lines += text
+    ours, default = hour[0], hour[1]
+    pyarrow_peers = f"pyarrow default {default[2] / 1e6:.2f} Mrows/s, best {hour[2][2] / 1e6:.2f}, DuckDB {hour[3][2] / 1e6:.2f}"
+    goals = [
+        report.Goal(f"Parquet read of a {a.hour_rows:,}-row hour: >= pyarrow", f"{ours[2] / 1e6:.2f} Mrows/s",
+                    pyarrow_peers, f"{ours[2] / default[2]:.2f}x", ours[2] >= default[2]),
+        report.Goal(f"Parquet file of a {a.hour_rows:,}-row hour: <= 0.8x pyarrow default",
+                    f"{ours[3]:.3f} B/trade",
+                    f"pyarrow default {default[3]:.3f}, best {hour[2][3]:.3f}, DuckDB {hour[3][3]:.3f}",
+                    f"{ours[3] / default[3]:.2f}", ours[3] <= 0.8 * default[3]),
+    ]
+    report.publish("parquet", lines, goals, a.smoke)
 
 
 if __name__ == "__main__":

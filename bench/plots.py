@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -31,6 +30,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+import report  # noqa: E402
 
 
 def _load(results: Path, name: str, bench: str):
@@ -103,17 +104,21 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     tag = "-smoke" if a.smoke else ""
     out = Path(a.out)
-    results = Path(os.environ.get("AGT_BENCH_OUT") or BENCH / "out")
-    made = 0
-    for name, bench, fn in (("lake-results", "lake.py", query_growth),
-                            ("ingest-results", "ingest.py", ingest),
-                            ("read-results", "read.py", memory)):
+    results = report.out_dir()
+    lines = []
+    for name, bench, fn, png, what in (
+            ("lake-results", "lake.py", query_growth, "plot_query_growth.png",
+             "planning time and 5-minute window latency against the lake's size"),
+            ("ingest-results", "ingest.py", ingest, "plot_ingest.png", "archive ingest time against trades"),
+            ("read-results", "read.py", memory, "plot_memory.png", "peak memory against range length")):
         res = _load(results, f"{name}{tag}.json", bench)
         if res is not None:
             fn(res, out)
-            made += 1
-            print(f"plotted {name}{tag}.json in {out}")
-    print(f"{made} of 3 plots written")
+            lines.append(f"- [{png}]({png}): {what} (bench/{bench})")
+        else:
+            lines.append(f"- {png}: not drawn, bench/{bench} left no results")
+    lines.append(f"\n{sum('not drawn' not in x for x in lines)} of 3 plots written to {out}.")
+    report.publish("plots", lines, [], a.smoke)
     return 0
 
 

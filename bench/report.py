@@ -1,20 +1,35 @@
-"""Helpers the benchmarks share: interleaved timing, ratios and goals, the
-machine line, and rewriting one marked section of bench/RESULTS.md.
+"""Helpers the benchmarks share: interleaved timing, the machine line, and
+each benchmark's section of bench/RESULTS.md.
 
 Timing runs the compared implementations in turn (A, B, C, A, B, C, ...), so
 a burst of load from other processes on this shared machine hits all of
 them alike, and reports the median wall time and the median CPU time
 (``time.process_time``: user + system of every thread of this process).
+
+Results: a benchmark ends with ``publish(name, lines, goals, smoke)``. It
+prints its table and leaves ``results/<name>.json`` under the output
+directory (``$AGT_BENCH_OUT`` or bench/out): the exact command, the text
+(its section of RESULTS.md) and one ``Goal`` per figure the issue sets a
+goal for (our figure, the peers' figures in the same run, the ratio,
+met or not). bench/run_all.py clears that directory, runs every
+benchmark, and writes RESULTS.md from those files alone
+(``results_markdown``), so the file always comes from one run. A benchmark
+is added by listing it in run_all.py's BENCHMARKS and calling publish();
+its smoke run (``--smoke``) then joins ``make test``
+(tests/integration/test_bench_smoke.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
-import re
+import shlex
 import statistics
+import sys
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -26,8 +41,7 @@ def args(doc: str, runs: int, argv=None) -> argparse.Namespace:
     """The options every benchmark on the sample lake takes; a.runs is 1 with --smoke."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=runs)
-    ap.add_argument("--smoke", action="store_true", help="tiny lake, one run, nothing written")
-    ap.add_argument("--write-results", action="store_true")
+    ap.add_argument("--smoke", action="store_true", help="tiny data, one run")
     a = ap.parse_args(argv)
     if a.smoke:
         a.runs = 1
@@ -75,21 +89,76 @@ def versions() -> str:
     return ", ".join(out)
 
 
-def write_section(name: str, text: str) -> None:
-    """Replace the text between <!-- name:begin --> and <!-- name:end --> (appended if absent)."""
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    body = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{begin}\n{text.rstrip()}\n{end}"
-    if begin in body and end in body:
-        body = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _m: block, body, flags=re.S)
-    else:
-        body = body.rstrip() + f"\n\n## {name}\n\n{block}\n"
-    RESULTS.write_text(body)
+def out_dir() -> Path:
+    """Where benchmarks leave data and results: $AGT_BENCH_OUT (the smoke tests), else bench/out."""
+    return Path(os.environ.get("AGT_BENCH_OUT") or BENCH / "out")
 
 
-def publish(name: str, lines: list[str], a: argparse.Namespace) -> None:
-    """Print a benchmark's report; with --write-results (not --smoke) it becomes its RESULTS.md section."""
+def results_dir() -> Path:
+    return out_dir() / "results"
+
+
+@dataclass
+class Goal:
+    """One figure the issue sets a goal for, as RESULTS.md's summary shows it."""
+    goal: str          # the figure and its goal, e.g. "5-minute window: >= 20x DuckDB"
+    ours: str          # our figure, with its unit
+    peers: str         # each peer's figure in the same run
+    ratio: str         # the ratio the goal is judged on
+    met: bool
+
+
+def command() -> str:
+    """The command line that ran this benchmark, as a user types it from the checkout."""
+    script = Path(sys.argv[0]).resolve()
+    try:
+        script = script.relative_to(BENCH.parent)
+    except ValueError:
+        pass
+    return " ".join([".venv/bin/python", str(script), *map(shlex.quote, sys.argv[1:])])
+
+
+def publish(name: str, lines: list[str], goals: list[Goal] = (), smoke: bool = False) -> None:
+    """Print a benchmark's report and leave it in results/<name>.json for RESULTS.md."""
     text = "\n".join(lines)
     print(text)
-    if a.write_results and not a.smoke:
-        write_section(name, text)
+    if goals:
+        print()
+        for g in goals:
+            print(f"goal {g.goal}: ours {g.ours}; {g.peers}; ratio {g.ratio}: "
+                  f"{'met' if g.met else 'NOT MET'}")
+    d = results_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"{name}.json").write_text(json.dumps(
+        {"name": name, "command": command(), "smoke": smoke, "text": text,
+         "goals": [asdict(g) for g in goals]}, indent=1))
+
+
+def load_results(names: list[str]) -> dict[str, dict]:
+    """The results/<name>.json each benchmark of `names` left (absent if it failed)."""
+    out = {}
+    for n in names:
+        p = results_dir() / f"{n}.json"
+        if p.exists():
+            out[n] = json.loads(p.read_text())
+    return out
+
+
+def results_markdown(names: list[str], status: dict[str, str], header: list[str]) -> str:
+    """RESULTS.md: the header, one summary table of every goal, then each benchmark's section."""
+    res = load_results(names)
+    lines = ["# Benchmark results", "", *header, "",
+             "## Goals", "",
+             "| benchmark | goal | ours | peers (same run) | ratio | verdict | command |",
+             "|---|---|---|---|---|---|---|"]
+    for n in names:
+        for g in res.get(n, {}).get("goals", []):
+            lines.append(f"| {n} | {g['goal']} | {g['ours']} | {g['peers']} | {g['ratio']} | "
+                         f"{verdict(g['met'])} | `{res[n]['command']}` |")
+    for n in names:
+        lines += ["", f"## {n}", ""]
+        if n in res:
+            lines += [f"Command: `{res[n]['command']}` ({status.get(n, '')})", "", res[n]["text"]]
+        else:
+            lines.append(f"No results: {status.get(n, 'not run')}.")
+    return "\n".join(lines).rstrip() + "\n"

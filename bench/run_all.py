@@ -1,22 +1,35 @@
 #!/usr/bin/env python3
-"""Run every benchmark of bench/ in turn: fetch, paging, parquet, lake, read, export, size,
-ingest, changes, then draw the plots (bench/plots.py).
+"""Run every benchmark of bench/ in turn, then write bench/RESULTS.md from that run alone.
 
-    .venv/bin/python bench/run_all.py [--only fetch,lake] [--lake-args "--rows-per-hour 20000"]
+    .venv/bin/python bench/run_all.py [--scale full|quick] [--only fetch,lake] [--lake-args "..."]
 
-Builds a Release copy of the library in build-bench/ (CMake target
-libaggtrades) unless $AGT_LIB names one, then runs each benchmark as a child
-process with AGT_LIB and PYTHONPATH=python set, streaming its output. Each
-benchmark prints its own table; bench/README.md says what each measures and
-bench/RESULTS.md holds the recorded figures. Exit status: 0 if every
-benchmark succeeded, 1 otherwise (the others still run).
+`make bench` runs it with the release build. Each benchmark is a child
+process (AGT_LIB, AGT_TESTING_LIB, AGT_BIN and PYTHONPATH set), its output
+streamed; each ends by leaving results/<name>.json in bench/out/ (its text,
+command and goals: bench/report.py), which this script clears first. After
+the last one it writes RESULTS.md: the machine, the commit, the duration of
+the whole suite, a table of every goal (our figure, the peers' in the same
+run, the ratio, met or not, the exact command), then each benchmark's
+section. A benchmark that fails gets a line saying so. Exit status: 0 if
+every benchmark succeeded, 1 otherwise (the others still run).
+
+Scales: `full` (the default) measures at the sizes the goals are about (a
+year lake of 50,000 trades an hour, a 7.4 M-trade month, ...); `quick`
+measures the same things on smaller data in a few minutes. `--only` runs a
+subset and writes RESULTS.md only with `--write`.
+
+A benchmark is added by one entry in BENCHMARKS: its arguments per scale and
+for the smoke run of `make test` (tests/integration/test_bench_smoke.py runs
+every entry with its smoke arguments).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -24,63 +37,101 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-BENCHMARKS = {
-    "fetch": ["--scale", "100", "--repeat", "5"],
-    "paging": ["--scale", "20"],
-    "parquet": [],
-    "lake": ["--runs", "5", "--write-results"],
-    "read": ["--write-results"],
-    "export": ["--runs", "3", "--write-results"],
-    "size": ["--write-results"],
-    "ingest": ["--write-results"],
-    "changes": ["--write-results"],
-    "plots": [],  # last: draws bench/*.png from what the others left in bench/out/
+sys.path.insert(0, str(BENCH))
+import report  # noqa: E402
+
+# name: {"full": args, "quick": args, "smoke": args}; run in this order, plots last
+BENCHMARKS: dict[str, dict[str, list[str]]] = {
+    "fetch": {"full": ["--scale", "100", "--repeat", "5"], "quick": ["--scale", "20", "--repeat", "3"],
+              "smoke": ["--smoke"]},
+    "paging": {"full": ["--scale", "20"], "quick": ["--scale", "5"], "smoke": ["--smoke"]},
+    "parquet": {"full": [], "quick": ["--rows", "200000", "--reps", "3"], "smoke": ["--smoke"]},
+    "lake": {"full": ["--runs", "5"], "quick": ["--rows-per-hour", "5000", "--runs", "3"],
+             "smoke": ["--smoke"]},
+    "read": {"full": [], "quick": ["--runs", "3"], "smoke": ["--smoke"]},
+    "export": {"full": ["--runs", "3"], "quick": ["--runs", "1"], "smoke": ["--smoke"]},
+    "size": {"full": [], "quick": [], "smoke": ["--smoke"]},
+    "ingest": {"full": [], "quick": ["--runs", "1"], "smoke": ["--smoke"]},
+    "changes": {"full": [], "quick": [], "smoke": ["--smoke"]},
+    "monthly": {"full": [], "quick": ["--scale", "0.2"], "smoke": ["--smoke"]},
+    "plots": {"full": [], "quick": [], "smoke": ["--smoke"]},  # last: draws bench/*.png from bench/out/
 }
+
+
+def library_env(env: dict) -> dict:
+    """AGT_LIB (and the testing library and tool beside it) of a Release build; built in
+    build-bench/ unless AGT_LIB names one."""
+    if not env.get("AGT_LIB"):
+        build = REPO / "build-bench"
+        print(f"== building {build} (Release)", flush=True)
+        subprocess.run(["cmake", "-S", str(REPO), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
+                        "-DAGT_TESTING_LIB=ON"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["cmake", "--build", str(build), "-j2", "--target", "libaggtrades",
+                        "libaggtrades_testing", "aggtrades"], check=True, stdout=subprocess.DEVNULL)
+        env["AGT_LIB"] = str(build / "libaggtrades.so")
+    lib_dir = Path(env["AGT_LIB"]).parent
+    for var, name in (("AGT_TESTING_LIB", "libaggtrades_testing.so"), ("AGT_BIN", "aggtrades")):
+        if not env.get(var) and (lib_dir / name).exists():
+            env[var] = str(lib_dir / name)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "python"), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def git_commit() -> str:
+    r = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True)
+    return r.stdout.strip() or "unknown"
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", choices=("full", "quick"), default="full")
     ap.add_argument("--only", default=",".join(BENCHMARKS),
                     help="comma-separated subset of: " + ", ".join(BENCHMARKS))
+    ap.add_argument("--write", action="store_true", help="write RESULTS.md even with --only")
     for name in BENCHMARKS:
-        ap.add_argument(f"--{name}-args", default=None,
-                        help=f"arguments for bench/{name}.py (default: {' '.join(BENCHMARKS[name]) or 'none'})")
+        ap.add_argument(f"--{name}-args", default=None, help=f"arguments for bench/{name}.py instead of the scale's")
     a = ap.parse_args(argv)
     names = [n.strip() for n in a.only.split(",") if n.strip()]
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         ap.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    whole = names == list(BENCHMARKS)
 
-    env = dict(os.environ)
-    if not env.get("AGT_LIB"):
-        build = REPO / "build-bench"
-        print(f"== building {build}/libaggtrades.so (Release)", flush=True)
-        subprocess.run(["cmake", "-S", str(REPO), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release"],
-                       check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(["cmake", "--build", str(build), "-j2", "--target", "libaggtrades",
-                        "libaggtrades_testing"],
-                       check=True, stdout=subprocess.DEVNULL)
-        env["AGT_LIB"] = str(build / "libaggtrades.so")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "python"), env.get("PYTHONPATH")) if p)
-
-    failed = []
+    env = library_env(dict(os.environ))
+    shutil.rmtree(report.results_dir(), ignore_errors=True)
+    machine, versions, commit = report.machine(), report.versions(), git_commit()
+    started = dt.datetime.now(dt.timezone.utc)
+    t_all = time.perf_counter()
+    status: dict[str, str] = {}
     for name in names:
-        script = BENCH / f"{name}.py"
         extra = getattr(a, f"{name}_args")
-        args = shlex.split(extra) if extra is not None else BENCHMARKS[name]
-        cmd = [sys.executable, str(script), *args]
+        args = shlex.split(extra) if extra is not None else BENCHMARKS[name][a.scale]
+        cmd = [sys.executable, str(BENCH / f"{name}.py"), *args]
         print(f"\n== {name}: {' '.join(shlex.quote(c) for c in cmd)}", flush=True)
-        if not script.exists():
-            print(f"== {name}: {script} is missing, skipped", flush=True)
-            failed.append(name)
-            continue
         t0 = time.perf_counter()
         rc = subprocess.run(cmd, cwd=REPO, env=env).returncode
-        print(f"== {name}: exit {rc} after {time.perf_counter() - t0:.0f} s", flush=True)
-        if rc != 0:
-            failed.append(name)
-    print(f"\n== done: {len(names) - len(failed)}/{len(names)} benchmarks succeeded"
+        took = time.perf_counter() - t0
+        status[name] = f"{took:.0f} s" if rc == 0 else f"FAILED, exit status {rc} after {took:.0f} s"
+        print(f"== {name}: exit {rc} after {took:.0f} s", flush=True)
+    total = time.perf_counter() - t_all
+    failed = [n for n in names if status[n].startswith("FAILED")]
+    print(f"\n== done in {total / 60:.1f} min: {len(names) - len(failed)}/{len(names)} benchmarks succeeded"
           + (f" (failed: {', '.join(failed)})" if failed else ""))
+
+    if whole or a.write:
+        header = [
+            "Written by `make bench` (bench/run_all.py) from one run; do not edit: the next run "
+            "replaces it. Earlier measurements and what changed between them: [HISTORY.md](HISTORY.md).",
+            "",
+            f"- Run: {started:%Y-%m-%d %H:%M} UTC, commit `{commit}`, scale `{a.scale}`, "
+            f"`{' '.join(['.venv/bin/python', 'bench/run_all.py', *(argv if argv is not None else sys.argv[1:])])}`.",
+            f"- Whole suite: {total / 60:.1f} minutes ({', '.join(f'{n} {status[n]}' for n in names)}).",
+            f"- Machine: {machine}; {versions}. A shared machine: wall times move with the load, "
+            "so most benchmarks give CPU time too.",
+            f"- Library: `{env['AGT_LIB']}`.",
+        ]
+        (BENCH / "RESULTS.md").write_text(report.results_markdown(names, status, header))
+        print(f"== wrote {BENCH / 'RESULTS.md'}")
     return 1 if failed else 0
 
 

@@ -84,24 +84,30 @@
 
 /*
  * The false-positive rate asked of a data file's bloom filter on trade_id:
- * 0.9, i.e. ~1.8 bits a trade id (~0.22 byte a trade) where the Parquet
- * default of 1 % costs ~8.5 bits (~1.06 byte, 16 % of the file). Why so
- * high: an hour's ids are consecutive, so a reader looking one up (ours,
- * DuckDB, Spark: all of them check the chunk and page min/max first) has
- * already narrowed it to one file and one page by the time the filter is
- * probed, and in a complete hour every id of that range is present: the
- * filter cannot help. It helps only for an id inside a gap of an incomplete
- * hour, and there a false positive costs decoding one 4,096-row page, which
- * a present id costs anyway. A filter that turns away one such probe in ten
- * is kept because other engines rely on its presence (DuckDB's and Spark's
- * point queries probe it; tests/integration/test_parquet_interop.py reads it
- * with both); its exact rate for a given size is pq_bloom_fpp()
- * (src/parquet/bloom.c). Measured on 192 hours of 3.6 M trades
- * (bench/size.py): filters 1.37 -> 0.24 byte a trade, files 7.16 -> 6.03
- * bytes a trade, 1.24 -> 1.04 times pyarrow's best tuned writer (whose
- * files carry no filter; ours without one would be 1.00).
+ * 0.97, i.e. ~1.4 bits a trade id (~0.17 byte a trade) where the Parquet
+ * default of 1 % costs ~8.5 bits (~1.06 byte, 16 % of the file).
+ *
+ * Why so high: an hour's ids are consecutive, so a reader looking one up
+ * (ours, DuckDB, Spark: all of them check the chunk and page min/max first)
+ * has already narrowed it to one file and one page by the time the filter
+ * is probed, and in a complete hour every id of that range is present: no
+ * rate can change an answer there. The filter helps only for an id inside
+ * a gap of an incomplete hour, and there a false positive costs decoding
+ * one 4,096-row page, which a present id costs anyway. It is written
+ * because other engines rely on its presence (DuckDB's and Spark's point
+ * queries probe it; tests/integration/test_parquet_interop.py reads it
+ * with both) and it still turns away a few percent of such probes; its
+ * exact rate for a given size is pq_bloom_fpp() (src/parquet/bloom.c).
+ *
+ * Why 0.97 and not lower: the data files must not be larger than pyarrow's
+ * best tuned writer (dictionary + delta + ZSTD 9, no filter) on the same
+ * hours. Measured on 192 hours of 3.6 M trades (bench/size.py), columns
+ * and footer take 5.60 bytes a trade against pyarrow best's 5.79, which
+ * leaves ~0.19 byte for the filter: at 0.9 it took 0.24 (files 1.008x
+ * pyarrow best), at 0.95 0.20 (1.0004x), at 0.97 0.17 (0.996x). The 1 %
+ * default gave 7.16 bytes a trade (1.24x).
  */
-#define DATA_BLOOM_FPP 0.9
+#define DATA_BLOOM_FPP 0.97
 
 /* Encode the hour's data file. */
 static agt_status encode_data(const agt_wal_begin *b, const agt_file_stats *fs,

@@ -1,57 +1,90 @@
-"""Every benchmark of bench/ in its smoke version (``--smoke``: a tiny data
-set, one run, RESULTS.md untouched), so that none can rot between full runs
-of ``make bench``. A benchmark checks its engines agree before timing; a
-mismatch or a crash fails here. Timings are printed, never asserted."""
+"""Every benchmark `make bench` runs (bench/run_all.py's BENCHMARKS), in its smoke version
+(``--smoke``: tiny data, one run), so that none can rot between full runs. A benchmark
+checks its engines agree before timing; a mismatch or a crash fails here. Each must
+leave its results (the text of its RESULTS.md section and one entry per goal: our
+figure, the peers', the ratio, a verdict); timings are printed, never asserted."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+from run_all import BENCHMARKS  # noqa: E402
+
+PLOTS = ("plot_query_growth.png", "plot_ingest.png", "plot_memory.png")
+PLOTTED = ("lake", "ingest", "read")  # the benchmarks whose results the plots draw
 
 
-def run_bench(script: str, tmp_path: Path, *args: str) -> str:
-    env = dict(os.environ, AGT_BENCH_OUT=str(tmp_path))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "python"), env.get("PYTHONPATH")) if p)
-    r = subprocess.run([sys.executable, str(REPO / "bench" / script), "--smoke", *args],
-                       cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, f"{script} --smoke failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
-    return r.stdout
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """run(name): the benchmark's smoke run (once per module, all in one output directory,
+    as run_all.py runs them) -> its results/<name>.json."""
+    out = tmp_path_factory.mktemp("bench-out")
+    done: dict[str, dict] = {}
+
+    def run(name: str) -> dict:
+        if name not in done:
+            env = dict(os.environ, AGT_BENCH_OUT=str(out))
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "python"), env.get("PYTHONPATH")) if p)
+            args = list(BENCHMARKS[name]["smoke"])
+            if name == "plots":
+                (out / "png").mkdir(exist_ok=True)
+                args += ["--out", str(out / "png")]
+            r = subprocess.run([sys.executable, str(REPO / "bench" / f"{name}.py"), *args],
+                               cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+            assert r.returncode == 0, f"{name} {args} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+            res = json.loads((out / "results" / f"{name}.json").read_text())
+            assert res["smoke"] and res["text"].strip() and res["name"] == name
+            assert res["command"].startswith(f".venv/bin/python bench/{name}.py")
+            res["stdout"], res["out"] = r.stdout, out
+            done[name] = res
+        return done[name]
+
+    return run
 
 
-def test_read_smoke(tmp_path):
-    out = run_bench("read.py", tmp_path)
-    for workload in ("busy day into pandas", "as an Arrow table", "as a polars frame",
-                     "timestamp + price", "Peak memory"):
-        assert workload in out
+@pytest.mark.parametrize("name", [n for n in BENCHMARKS if n != "plots"])
+def test_benchmark_smoke(smoke, name):
+    res = smoke(name)
+    assert res["goals"], f"{name} states no goal"
+    for g in res["goals"]:
+        assert g["goal"] and g["ours"] and g["peers"] and g["ratio"], g
+        assert isinstance(g["met"], bool)
+        assert g["goal"] in res["stdout"] and g["ratio"] in res["stdout"]  # printed, not only saved
+    assert "|---" in res["text"]  # its table
 
 
-def test_export_smoke(tmp_path):
-    out = run_bench("export.py", tmp_path)
-    for workload in ("month to CSV", "month to JSON", "busy day to CSV", "busy day to JSON"):
-        assert workload in out
+def test_plots_smoke(smoke):
+    for name in PLOTTED:
+        smoke(name)
+    res = smoke("plots")
+    assert "3 of 3 plots written" in res["text"]
+    for png in PLOTS:
+        assert (res["out"] / "png" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_size_smoke(tmp_path):
-    out = run_bench("size.py", tmp_path)
-    assert "pyarrow best" in out and "bloom filters" in out
+def test_results_markdown_from_the_smoke_results(smoke):
+    """RESULTS.md as run_all.py writes it: one summary row per goal, a section per benchmark,
+    a benchmark without results said to have failed."""
+    import report
 
-
-def test_ingest_read_and_plots_smoke(tmp_path):
-    out = run_bench("ingest.py", tmp_path)
-    assert "CPU ours/DuckDB" in out
-    run_bench("read.py", tmp_path)
-    plots = tmp_path / "plots"
-    plots.mkdir()
-    out = run_bench("plots.py", tmp_path, "--out", str(plots))
-    assert "2 of 3 plots written" in out  # the lake growth needs bench/lake.py's year lake
-    for name in ("plot_ingest.png", "plot_memory.png"):
-        assert (plots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_changes_smoke(tmp_path):
-    out = run_bench("changes.py", tmp_path)
-    assert "change feed" in out and "every row copied" in out
+    names = ["size", "changes"]
+    for n in names:
+        smoke(n)
+    os.environ["AGT_BENCH_OUT"] = str(smoke("size")["out"])
+    try:
+        md = report.results_markdown(names + ["nothere"], {"size": "3 s", "nothere": "FAILED, exit status 1"},
+                                     ["header line"])
+    finally:
+        del os.environ["AGT_BENCH_OUT"]
+    assert md.startswith("# Benchmark results\n\nheader line\n")
+    assert md.count("| size | data-file size") == 1 and md.count("| changes | change feed") == 1
+    assert "## size\n\nCommand: `.venv/bin/python bench/size.py --smoke` (3 s)" in md
+    assert "## nothere\n\nNo results: FAILED, exit status 1." in md

@@ -413,7 +413,7 @@ def lake_file(tmp_path_factory):
 
 def test_lake_bloom_filter_read_by_duckdb(lake_file):
     """Present ids are never excluded; absent ids inside the file's id range are excluded
-    at the rate the filter's size gives (the lake asks for 0.9: see src/lake/commit.c)."""
+    at the rate the filter's size gives (the lake asks for 0.97: see src/lake/commit.c)."""
     import duckdb
     path, ids = lake_file
     con = duckdb.connect()  # its own: the module's default connection may hold another test's result
