@@ -68,6 +68,7 @@ AGT_STATUS_NAMES: tuple[str, ...] = (
 )
 AGT_OK = 0
 AGT_ECANCELLED = 14
+AGT_EINCOMPLETE = 16
 
 
 class LibraryNotFound(ImportError):

@@ -322,6 +322,7 @@ class Client:
         if st != _lib.AGT_OK:
             raise FetchError._from_c(st, err)
         self._handle: ctypes.c_void_p | None = handle
+        self._margin_us = int(c_opts.complete_margin_ms) * 1000
         self.base_url = url
         self.market = market
 
@@ -355,6 +356,13 @@ class Client:
             self.close()
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
+
+    def hour_open(self, info: dict[str, Any]) -> bool:
+        """True if the hour of a :meth:`fetch_hour` ``info`` had not ended when it was
+        fetched (its end plus ``complete_margin_ms`` was still ahead on the exchange's
+        clock): exact for its time, but more trades may come."""
+        end = info["hour_start"] + pd.Timedelta(hours=1) - pd.Timedelta(microseconds=1)
+        return bool(info["server_time"] < end + pd.Timedelta(microseconds=self._margin_us))
 
     def server_time(self) -> pd.Timestamp:
         """The exchange's clock (``GET /api/v3/time``)."""
@@ -481,11 +489,30 @@ def get_hourly_agg_trades(
         ``is_buyer_maker`` (bool), ascending by time then id, ids unique.
         An hour without trades gives an empty frame with the same dtypes.
 
+        An hour that has not ended yet on the exchange's clock (the current
+        one) gives the trades so far.
+
     Raises:
         ValueError: a bad argument; no request is sent.
         FetchError: the fetch failed after the allowed retries (or at once
             for an exchange error such as ``-1121`` invalid symbol, or a ban
-            longer than ``max_ban_wait_s``).
+            longer than ``max_ban_wait_s``); or the hour has ended but the
+            exchange's answers do not prove that every trade of it was
+            served (status ``AGT_EINCOMPLETE``; e.g. an hour older than the
+            exchange's REST history): never a frame missing trades.
     """
-    frame, _ = fetch_hour(ticker, date, hour, base_url=base_url, market=market, **opts)
+    _check_ticker(ticker)
+    day = _check_date(date)
+    h = _check_hour(hour)
+    _check_market(market)
+    with Client(base_url, market=market, **opts) as client:
+        frame, info = client.fetch_hour(ticker, day, h)
+        if not info["complete"] and not client.hour_open(info):
+            raise FetchError(
+                _lib.AGT_EINCOMPLETE,
+                f"{ticker} {day.isoformat()} {h:02d}:00 UTC has ended but the exchange's answers do not "
+                "prove it complete (its REST history may not reach back this far); no frame is "
+                "returned rather than one missing trades",
+                attempts=info["requests"],
+            )
     return frame

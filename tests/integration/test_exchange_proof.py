@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from aggtrades import FetchError, fetch_hour
+from aggtrades import FetchError, fetch_hour, get_hourly_agg_trades
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
@@ -91,6 +91,33 @@ def test_hour_whose_start_is_the_floor_is_not_proven(sim, paging):
     # the next hour chains to a served trade: proven
     frame, info = fetch_hour("BTCUSDT", "2024-02-20", 1, base_url=sim.url, paging=paging, **FAST)
     assert frame["trade_id"].tolist() == truth_ids(sim, "BTCUSDT", start + HOUR_US)
+    assert info["complete"] is True
+
+
+@pytest.mark.parametrize("day,hour", [("2024-02-19", 10), ("2024-02-20", 0)])
+def test_get_hourly_agg_trades_refuses_an_ended_hour_it_cannot_prove(sim, day, hour):
+    # Before: a frame came back (empty below the floor, without the proof of its start
+    # at the floor) as if it held every trade of the hour.
+    with pytest.raises(FetchError, match=r"has ended but the exchange's answers do not prove it complete") as e:
+        get_hourly_agg_trades("BTCUSDT", day, hour, base_url=sim.url, **FAST)
+    assert e.value.status == "AGT_EINCOMPLETE" and e.value.attempts >= 1
+    assert f"BTCUSDT {day} {hour:02d}:00 UTC" in str(e.value)
+    # the hour after the floor's chains to a served trade: proven, every trade
+    frame = get_hourly_agg_trades("BTCUSDT", "2024-02-20", 1, base_url=sim.url, **FAST)
+    assert frame["trade_id"].tolist() == truth_ids(sim, "BTCUSDT", hour_us("2024-02-20", 1))
+
+
+def test_get_hourly_agg_trades_gives_an_open_hour_as_it_stands(sim):
+    # 11:00 ended 2 s ago on the exchange's clock, inside the completeness margin:
+    # not provable yet, and not over either - what it holds so far is exact
+    sim.control(now="2024-03-01T12:00:02Z")
+    frame, info = fetch_hour("ETHUSDT", "2024-03-01", 11, base_url=sim.url, **FAST)
+    assert info["complete"] is False
+    got = get_hourly_agg_trades("ETHUSDT", "2024-03-01", 11, base_url=sim.url, **FAST)
+    assert got["trade_id"].tolist() == frame["trade_id"].tolist() == truth_ids(sim, "ETHUSDT", hour_us("2024-03-01", 11))
+    # once the margin has passed, the same hour is proven
+    sim.control(now="2024-03-01T12:00:30Z")
+    _, info = fetch_hour("ETHUSDT", "2024-03-01", 11, base_url=sim.url, **FAST)
     assert info["complete"] is True
 
 
