@@ -110,11 +110,11 @@ typedef struct agt_verify_report {
  *   AGT_EINCOMPLETE  problems remain: in out->index (the statistics, which
  *                    stop the check), out->found, or out->after; or units
  *                    of the refetch failed (in .retry; err says so);
- *   AGT_EINVAL       bad input (a symbol, a reversed range) or nothing
- *                    stored for the symbol: nothing written at all;
+ *   AGT_EINVAL       bad input (a symbol, a reversed range, no lake at the
+ *                    root) or nothing stored for the symbol: nothing written
+ *                    at all;
  *   AGT_ELOCKED, AGT_EIO, AGT_ENOSPC, AGT_ECORRUPT, AGT_ENOMEM
- *                    the lake could not be opened, read or written (no lake
- *                    at the root is AGT_EIO);
+ *                    the lake could not be opened, read or written;
  *   other statuses   the refetch stopped (out->refetch_status: interrupted,
  *                    the exchange out of reach), before the last check.
  * `err` (may be NULL) gets a one-line message.

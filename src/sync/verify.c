@@ -319,9 +319,9 @@ agt_status agt_sync_verify(agt_sync *s, const char *symbol, int64_t start_us, in
     v.err = err;
     s->verb = "verify";
     s->stopped = 0;
-    /* without a lake at the root, opening it to read says so (a writer would create one) */
-    unsigned flags = repair && sync_root_exists(s) ? AGT_LAKE_WRITE : AGT_LAKE_READ;
-    agt_status st = sync_lake_open_as(s, flags, &v.lake, err);
+    /* no lake at the root is bad input, as for every reader (a writer would create one) */
+    agt_status st = sync_root_exists(s) ? AGT_OK : sync_no_lake(s, AGT_EINVAL, err);
+    if (st == AGT_OK) st = sync_lake_open_as(s, repair ? AGT_LAKE_WRITE : AGT_LAKE_READ, &v.lake, err);
     if (st == AGT_OK) st = verify_open(&v, start_us, end_us);
     agt_lake_close(v.lake);
     s->verb = NULL;

@@ -120,6 +120,10 @@ def test_bad_input_raises_before_anything_is_written(clean: Any, tmp_path: Path)
             aggtrades.verify(root, args.pop("symbol"), **args)
     with pytest.raises(aggtrades.LakeError, match="no lake at"):
         aggtrades.verify(tmp_path / "none", SYM, repair=True, **py_opts(clean))
+    for args in (["verify", SYM], ["verify", SYM, "--repair"]):  # bad input for the tool too
+        p = run(clean, tmp_path / "none", *args)
+        assert p.returncode == 2 and p.stderr == (f"aggtrades: no lake at '{tmp_path / 'none'}' "
+                                                  "(run 'aggtrades download' first or set --root)\n")
     assert not (tmp_path / "none").exists()
     # the lock file names the last writer to open the lake (as after a bad update): not lake content
     after = tree(root)
