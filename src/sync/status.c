@@ -131,8 +131,6 @@ typedef struct names {
 
 static agt_status names_add(names *a, const char *s, agt_error *err)
 {
-    for (size_t i = 0; i < a->n; i++)
-        if (!strcmp(a->v[i], s)) return AGT_OK;
     if (a->n == a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 16;
         char (*v)[24] = realloc(a->v, cap * sizeof *v);
@@ -176,8 +174,13 @@ static agt_status all_symbols(agt_lake *l, const retry_list *ledger, names *a, a
     agt_lake_symbols_free(v, n);
     if (s == AGT_OK) s = stats_symbols(l, a, err);
     for (size_t i = 0; i < ledger->n && s == AGT_OK; i++) s = names_add(a, ledger->v[i].symbol, err);
-    if (s == AGT_OK && a->n) qsort(a->v, a->n, sizeof a->v[0], cmp_name);
-    return s;
+    if (s != AGT_OK || a->n == 0) return s;
+    qsort(a->v, a->n, sizeof a->v[0], cmp_name);
+    size_t k = 1; /* each once */
+    for (size_t i = 1; i < a->n; i++)
+        if (strcmp(a->v[i], a->v[k - 1]) != 0) memmove(a->v[k++], a->v[i], sizeof a->v[0]);
+    a->n = k;
+    return AGT_OK;
 }
 
 static agt_status asked_symbols(const char *const *symbols, size_t n, names *a, agt_error *err)
@@ -185,7 +188,9 @@ static agt_status asked_symbols(const char *const *symbols, size_t n, names *a, 
     for (size_t i = 0; i < n; i++) {
         char sym[24];
         AGT_TRY(agt_symbol_normalize(symbols[i], sym, err));
-        AGT_TRY(names_add(a, sym, err));
+        int seen = 0; /* a repeat counts once, in the place first asked */
+        for (size_t k = 0; k < a->n && !seen; k++) seen = !strcmp(a->v[k], sym);
+        if (!seen) AGT_TRY(names_add(a, sym, err));
     }
     return AGT_OK;
 }
