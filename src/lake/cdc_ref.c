@@ -121,30 +121,24 @@ static long find_id(const agt_trades *t, int64_t id)
     return lo < t->len && t->trade_id[lo] == id ? (long)lo : -1;
 }
 
-agt_status agt_cdc_ref_resolve(agt_lake *l, const char *symbol, agt_pq_file *f, const char *path,
-                               int64_t version, const int64_t *later, size_t n_later,
-                               agt_trades *out, int *in_flight, agt_error *err)
+/*
+ * The rows of the data file `dpath` whose ids lie in the runs, appended to
+ * `out`; *fv receives the file's commit version. *in_flight = 1 (nothing
+ * appended) if the file does not hold commit `version` yet while the WAL
+ * has it in flight; AGT_ECORRUPT if it does not and the WAL has not.
+ */
+static agt_status rows_in_runs(agt_lake *l, const char *symbol, const char *path,
+                               const char *dpath, int64_t hour, int64_t version, const run *r,
+                               size_t nr, agt_trades *out, int64_t *fv, int *in_flight,
+                               agt_error *err)
 {
-    *in_flight = 0;
-    const char *file = agt_pq_kv_get(f, "aggtrades.insert_file");
-    const char *ranges = agt_pq_kv_get(f, "aggtrades.insert_ranges");
-    const char *digest = agt_pq_kv_get(f, "aggtrades.insert_xxh64");
-    const char *hour_kv = agt_pq_kv_get(f, "aggtrades.hour_start_us");
-    run r[AGT_CDC_MAX_RUNS];
-    size_t nr;
-    if (!file || !digest || !hour_kv || !parse_runs(ranges, r, &nr) || strstr(file, ".."))
-        return agt_err(err, AGT_ECORRUPT, "change file '%s': a malformed insert reference", path);
-    char dpath[AGT_LAKE_PATH_MAX];
-    AGT_TRY(agt_lake_path(l, dpath, sizeof dpath, file, err));
     agt_trades rows;
     agt_trades_init(&rows);
-    int64_t fv = -1;
     agt_error e2;
     agt_error_clear(&e2);
-    agt_status s = agt_lake_load_file(dpath, &rows, &fv, &e2);
-    if ((s == AGT_OK || s == AGT_ENOTFOUND) && fv < version) {
+    agt_status s = agt_lake_load_file(dpath, &rows, fv, &e2);
+    if ((s == AGT_OK || s == AGT_ENOTFOUND) && *fv < version) {
         /* not applied yet: a commit in flight (its change file comes first), or lost */
-        int64_t hour = strtoll(hour_kv, NULL, 10);
         int busy = 0;
         agt_trades_release(&rows);
         AGT_TRY(agt_wal_in_flight(l, symbol, hour, hour, &busy, err));
@@ -166,16 +160,20 @@ agt_status agt_cdc_ref_resolve(agt_lake *l, const char *symbol, agt_pq_file *f, 
             s = agt_trades_push(out, rows.trade_id[i], rows.ts_us[i], rows.price[i],
                                 rows.quantity[i], rows.is_buyer_maker[i]);
     agt_trades_release(&rows);
-    if (s != AGT_OK) return agt_err(err, s, "out of memory");
-    /* later updates of those rows, earliest first: the first pre-image of an id is its value at v */
-    agt_trades as_is;
-    agt_trades_init(&as_is);
+    return s == AGT_OK ? AGT_OK : agt_err(err, s, "out of memory");
+}
+
+/*
+ * Each row of `out` back to its value at the commit: the first update
+ * pre-image of its id in the change files of `later` (ascending) that the
+ * data file, at version fv, already holds.
+ */
+static agt_status values_at_commit(agt_lake *l, const char *symbol, const int64_t *later,
+                                   size_t n_later, int64_t fv, agt_trades *out, agt_error *err)
+{
     uint8_t *fixed = calloc(out->len ? out->len : 1, 1);
-    if (!fixed || agt_trades_append(&as_is, out) != AGT_OK) {
-        free(fixed);
-        agt_trades_release(&as_is);
-        return agt_err(err, AGT_ENOMEM, "out of memory");
-    }
+    if (!fixed) return agt_err(err, AGT_ENOMEM, "out of memory");
+    agt_status s = AGT_OK;
     for (size_t k = 0; k < n_later && s == AGT_OK && later[k] <= fv; k++) {
         char rel[160], cpath[AGT_LAKE_PATH_MAX];
         agt_lake_change_rel(l, symbol, later[k], rel, sizeof rel);
@@ -197,20 +195,52 @@ agt_status agt_cdc_ref_resolve(agt_lake *l, const char *symbol, agt_pq_file *f, 
         agt_trades_release(&pre);
     }
     free(fixed);
-    char got[24], plain[24];
-    snprintf(got, sizeof got, "%016" PRIx64, agt_cdc_rows_hash(out));
-    snprintf(plain, sizeof plain, "%016" PRIx64, agt_cdc_rows_hash(&as_is));
-    if (s == AGT_OK && strcmp(got, digest) != 0 && strcmp(plain, digest) == 0) {
-        agt_trades_clear(out);
-        s = agt_trades_append(out, &as_is) == AGT_OK ? AGT_OK : agt_err(err, AGT_ENOMEM, "out of memory");
-        snprintf(got, sizeof got, "%s", plain);
+    return s;
+}
+
+/* 1 if the rows hash to `digest` (as aggtrades.insert_xxh64 writes it). */
+static int hash_is(const agt_trades *t, const char *digest)
+{
+    char got[24];
+    snprintf(got, sizeof got, "%016" PRIx64, agt_cdc_rows_hash(t));
+    return strcmp(got, digest) == 0;
+}
+
+agt_status agt_cdc_ref_resolve(agt_lake *l, const char *symbol, agt_pq_file *f, const char *path,
+                               int64_t version, const int64_t *later, size_t n_later,
+                               agt_trades *out, int *in_flight, agt_error *err)
+{
+    *in_flight = 0;
+    const char *file = agt_pq_kv_get(f, "aggtrades.insert_file");
+    const char *ranges = agt_pq_kv_get(f, "aggtrades.insert_ranges");
+    const char *digest = agt_pq_kv_get(f, "aggtrades.insert_xxh64");
+    const char *hour_kv = agt_pq_kv_get(f, "aggtrades.hour_start_us");
+    run r[AGT_CDC_MAX_RUNS];
+    size_t nr;
+    if (!file || !digest || !hour_kv || !parse_runs(ranges, r, &nr) || strstr(file, ".."))
+        return agt_err(err, AGT_ECORRUPT, "change file '%s': a malformed insert reference", path);
+    char dpath[AGT_LAKE_PATH_MAX];
+    AGT_TRY(agt_lake_path(l, dpath, sizeof dpath, file, err));
+    int64_t fv = -1;
+    AGT_TRY(rows_in_runs(l, symbol, path, dpath, strtoll(hour_kv, NULL, 10), version, r, nr, out,
+                         &fv, in_flight, err));
+    if (*in_flight) return AGT_OK;
+    agt_trades as_is; /* the rows as the data file holds them now */
+    agt_trades_init(&as_is);
+    agt_status s = agt_trades_append(&as_is, out) == AGT_OK
+                       ? values_at_commit(l, symbol, later, n_later, fv, out, err)
+                       : agt_err(err, AGT_ENOMEM, "out of memory");
+    if (s == AGT_OK && !hash_is(out, digest)) {
+        if (hash_is(&as_is, digest)) { /* the file holds the inserted values again */
+            agt_trades_clear(out);
+            if (agt_trades_append(out, &as_is) != AGT_OK) s = agt_err(err, AGT_ENOMEM, "out of memory");
+        } else {
+            s = agt_err(err, AGT_ECORRUPT,
+                        "change file '%s': the rows it inserted (ids %s of '%s') are no longer "
+                        "those it recorded",
+                        path, ranges, dpath);
+        }
     }
     agt_trades_release(&as_is);
-    if (s != AGT_OK) return s;
-    if (strcmp(got, digest) != 0)
-        return agt_err(err, AGT_ECORRUPT,
-                       "change file '%s': the rows it inserted (ids %s of '%s') are no longer "
-                       "those it recorded",
-                       path, ranges, dpath);
-    return AGT_OK;
+    return s;
 }

@@ -183,6 +183,69 @@ static agt_status load_dict(agt_pq_file *f, int col, pq_chunk *c, int64_t off, c
     return AGT_OK;
 }
 
+/*
+ * An optional column's definition levels, at the start of a data page:
+ * accepted only when every value is present; *p and *len step over them.
+ */
+static agt_status skip_definition_levels(agt_pq_file *f, const char *name, size_t n,
+                                         const uint8_t **p, size_t *len, agt_error *err)
+{
+    const char *why = NULL;
+    if (*len < 4 || pq_rd32(*p) > *len - 4)
+        return agt_err(err, AGT_ECORRUPT, "truncated definition levels in column '%s'", name);
+    size_t dl = pq_rd32(*p);
+    f->idx.len = 0;
+    if (agt_buf_reserve(&f->idx, n * 4) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
+    uint32_t *lv = (uint32_t *)(void *)f->idx.data;
+    if (pq_rle_decode(*p + 4, dl, 1, n, lv, NULL, &why) != 0)
+        return agt_err(err, AGT_ECORRUPT, "definition levels of column '%s': %s", name, why);
+    for (size_t i = 0; i < n; i++)
+        if (lv[i] != 1)
+            return agt_err(err, AGT_EUNSUPPORTED, "column '%s' holds nulls, not supported", name);
+    *p += 4 + dl;
+    *len -= 4 + dl;
+    return AGT_OK;
+}
+
+/*
+ * The n values of a dictionary-encoded page (elements of es bytes): its
+ * indices (bit width, then RLE/bit-packed runs) looked up in the chunk's
+ * dictionary.
+ */
+static agt_status gather_dict(agt_pq_file *f, const char *name, const pq_chunk *c,
+                              const uint8_t *p, size_t len, size_t n, size_t es, void *dst,
+                              agt_error *err)
+{
+    const char *why = NULL;
+    if (c->dict_state != 1)
+        return agt_err(err, AGT_ECORRUPT, "column '%s' has dictionary pages but no dictionary", name);
+    if (len < 1) return agt_err(err, AGT_ECORRUPT, "empty dictionary page in column '%s'", name);
+    f->idx.len = 0;
+    if (agt_buf_reserve(&f->idx, n * 4) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
+    uint32_t *ix = (uint32_t *)(void *)f->idx.data;
+    if (pq_rle_decode(p + 1, len - 1, p[0], n, ix, NULL, &why) != 0)
+        return agt_err(err, AGT_ECORRUPT, "bad page in column '%s': %s", name, why);
+    /* check all indices first (a max the compiler vectorises), then gather without branches */
+    const uint8_t *d = c->dict;
+    uint8_t *o = dst;
+    uint32_t top = 0;
+    for (size_t i = 0; i < n; i++) top = ix[i] > top ? ix[i] : top;
+    if (n && top >= c->dict_n)
+        return agt_err(err, AGT_ECORRUPT, "dictionary index out of range in column '%s'", name);
+    if (es == 8) {
+        const uint64_t *d8 = c->dict;
+        uint64_t *o8 = dst;
+        for (size_t i = 0; i < n; i++) o8[i] = d8[ix[i]];
+    } else if (es == 4) {
+        const uint32_t *d4 = c->dict;
+        uint32_t *o4 = dst;
+        for (size_t i = 0; i < n; i++) o4[i] = d4[ix[i]];
+    } else {
+        for (size_t i = 0; i < n; i++) memcpy(o + i * es, d + (size_t)ix[i] * es, es);
+    }
+    return AGT_OK;
+}
+
 static agt_status decode_page(agt_pq_file *f, int col, pq_chunk *c, int64_t off, const pghdr *h,
                               void *dst, agt_error *err)
 {
@@ -192,58 +255,15 @@ static agt_status decode_page(agt_pq_file *f, int col, pq_chunk *c, int64_t off,
     size_t len = 0, n = (size_t)h->nvals;
     AGT_TRY(page_body(f, col, c, off, h, &p, &len, err));
     f->pages_decoded++;
+    if (ci->optional) AGT_TRY(skip_definition_levels(f, name, n, &p, &len, err));
     const char *why = NULL;
-    if (ci->optional) { /* definition levels: accept only "all present" */
-        if (len < 4 || pq_rd32(p) > len - 4)
-            return agt_err(err, AGT_ECORRUPT, "truncated definition levels in column '%s'", name);
-        size_t dl = pq_rd32(p);
-        f->idx.len = 0;
-        if (agt_buf_reserve(&f->idx, n * 4) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
-        uint32_t *lv = (uint32_t *)(void *)f->idx.data;
-        if (pq_rle_decode(p + 4, dl, 1, n, lv, NULL, &why) != 0)
-            return agt_err(err, AGT_ECORRUPT, "definition levels of column '%s': %s", name, why);
-        for (size_t i = 0; i < n; i++)
-            if (lv[i] != 1)
-                return agt_err(err, AGT_EUNSUPPORTED, "column '%s' holds nulls, not supported", name);
-        p += 4 + dl;
-        len -= 4 + dl;
-    }
     int rc = 0;
     agt_pq_type t = ci->type;
     size_t es = pq_elem_size(t);
     switch (h->enc) {
     case PQ_ENC_PLAIN: rc = plain_decode(t, p, len, n, dst, &why); break;
     case PQ_ENC_PLAIN_DICT:
-    case PQ_ENC_RLE_DICT: {
-        if (c->dict_state != 1)
-            return agt_err(err, AGT_ECORRUPT, "column '%s' has dictionary pages but no dictionary", name);
-        if (len < 1) return agt_err(err, AGT_ECORRUPT, "empty dictionary page in column '%s'", name);
-        f->idx.len = 0;
-        if (agt_buf_reserve(&f->idx, n * 4) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
-        uint32_t *ix = (uint32_t *)(void *)f->idx.data;
-        rc = pq_rle_decode(p + 1, len - 1, p[0], n, ix, NULL, &why);
-        if (rc) break;
-        /* check all indices first (a max the compiler vectorises), then gather without branches */
-        const uint8_t *d = c->dict;
-        uint8_t *o = dst;
-        size_t dn = c->dict_n;
-        uint32_t top = 0;
-        for (size_t i = 0; i < n; i++) top = ix[i] > top ? ix[i] : top;
-        if (n && top >= dn)
-            return agt_err(err, AGT_ECORRUPT, "dictionary index out of range in column '%s'", name);
-        if (es == 8) {
-            const uint64_t *d8 = c->dict;
-            uint64_t *o8 = dst;
-            for (size_t i = 0; i < n; i++) o8[i] = d8[ix[i]];
-        } else if (es == 4) {
-            const uint32_t *d4 = c->dict;
-            uint32_t *o4 = dst;
-            for (size_t i = 0; i < n; i++) o4[i] = d4[ix[i]];
-        } else {
-            for (size_t i = 0; i < n; i++) memcpy(o + i * es, d + (size_t)ix[i] * es, es);
-        }
-        break;
-    }
+    case PQ_ENC_RLE_DICT: return gather_dict(f, name, c, p, len, n, es, dst, err);
     case PQ_ENC_DELTA:
         if (t == AGT_PQ_INT64 || t == AGT_PQ_TIMESTAMP_US) rc = pq_delta_decode(p, len, n, dst, &why);
         else if (t == AGT_PQ_INT32) rc = pq_delta_decode32(p, len, n, dst, &why);
