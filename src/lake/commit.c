@@ -379,11 +379,7 @@ agt_status agt_lake_recover(agt_lake *l, agt_wal_begin *pending, size_t n, agt_e
 static agt_status writable(agt_lake *l, agt_error *err)
 {
     if (!l) return agt_err(err, AGT_EINVAL, "no lake");
-    if (!(l->flags & AGT_LAKE_WRITE))
-        return agt_err(err, AGT_EINVAL, "lake '%s' is open read-only", l->root);
-    if (l->broken)
-        return agt_err(err, AGT_EIO, "lake '%s' had a failed write; reopen it to recover", l->root);
-    return AGT_OK;
+    return agt_lake_writable(l, err);
 }
 
 static agt_status check_rows(const char *symbol, int64_t hour, const agt_trades *t, agt_error *err)

@@ -183,6 +183,9 @@ void agt_lake_notice(agt_lake *l, const char *fmt, ...) AGT_PRINTF(2, 3);
 
 agt_status agt_lake_lock(agt_lake *l, agt_error *err);
 void agt_lake_unlock(agt_lake *l);
+/* AGT_OK if the handle may write: opened for write (so it holds the lock), and no
+   write failed half-way since (l->broken: the next open recovers). */
+agt_status agt_lake_writable(const agt_lake *l, agt_error *err);
 
 /* ---- wal.c ------------------------------------------------------------- */
 

@@ -49,6 +49,15 @@ agt_status agt_lake_lock(agt_lake *l, agt_error *err)
     return AGT_OK;
 }
 
+agt_status agt_lake_writable(const agt_lake *l, agt_error *err)
+{
+    if (!(l->flags & AGT_LAKE_WRITE))
+        return agt_err(err, AGT_EINVAL, "lake '%s' is open read-only", l->root);
+    if (l->broken)
+        return agt_err(err, AGT_EIO, "lake '%s' had a failed write; reopen it to recover", l->root);
+    return AGT_OK;
+}
+
 void agt_lake_unlock(agt_lake *l)
 {
     if (l->lock_fd < 0) return;

@@ -14,10 +14,7 @@ agt_status agt_lake_quarantine_hour(agt_lake *lake, const char *symbol, int64_t 
 {
     if (moved && n) moved[0] = '\0';
     if (!lake) return agt_err(err, AGT_EINVAL, "invalid argument");
-    if (!(lake->flags & AGT_LAKE_WRITE))
-        return agt_err(err, AGT_EINVAL, "lake '%s' is open read-only", lake->root);
-    if (lake->broken)
-        return agt_err(err, AGT_EIO, "lake '%s' had a failed write; reopen it to recover", lake->root);
+    AGT_TRY(agt_lake_writable(lake, err));
     AGT_TRY(agt_lake_check_hour(symbol, hour_start_us, err));
     char rel[160], prel[168], path[AGT_LAKE_PATH_MAX];
     AGT_TRY(agt_lake_data_rel(symbol, hour_start_us, rel, sizeof rel, err));

@@ -351,10 +351,7 @@ agt_status agt_lake_rebuild_stats(agt_lake *lake, const char *symbol, int64_t st
 {
     if (days_rewritten) *days_rewritten = 0;
     if (!lake) return agt_err(err, AGT_EINVAL, "invalid argument");
-    if (!(lake->flags & AGT_LAKE_WRITE))
-        return agt_err(err, AGT_EINVAL, "lake '%s' is open read-only", lake->root);
-    if (lake->broken)
-        return agt_err(err, AGT_EIO, "lake '%s' had a failed write; reopen it to recover", lake->root);
+    AGT_TRY(agt_lake_writable(lake, err));
     AGT_TRY(agt_lake_check_symbol(symbol, err));
     if (end_us < start_us) return agt_err(err, AGT_EINVAL, "rebuild end is before its start");
     /* every write is atomic: a failure leaves the old day file, nothing to recover */
