@@ -37,8 +37,11 @@
  * show to a user as it is.
  *
  * Threads: an agt_sync handle is used by one thread at a time; callbacks
- * run on the calling thread, inside the call. Distinct handles on distinct
- * lakes may run in parallel; a second writer on one lake gets AGT_ELOCKED.
+ * run on the calling thread, inside the call, also when several jobs fetch
+ * in parallel (agt_sync_opts.jobs): the jobs' threads never call it, their
+ * received bytes reach it as RECEIVED events sent by the calling thread.
+ * Distinct handles on distinct lakes may run in parallel; a second writer on
+ * one lake gets AGT_ELOCKED.
  */
 #ifndef AGGTRADES_SYNC_H
 #define AGGTRADES_SYNC_H
@@ -130,7 +133,17 @@ typedef struct agt_sync_opts {
     int archive_months;       /* 1 (default): a month whose every day is a whole-day unit is
                                  read from the archive's monthly file (agt_source_fetch_month),
                                  the daily files as the fallback; 0: daily files only */
+    int jobs;                 /* units (REST hours, archive days or months) fetched at once,
+                                 each job on a thread of its own with its own connection; REST
+                                 requests of all jobs share one weight budget. Units are still
+                                 committed one at a time in plan order, so the lake, .retry and
+                                 the events are those of one job. 0 (default): one job per
+                                 online CPU, at most AGT_SYNC_JOBS_DEFAULT_MAX; 1: one unit
+                                 after another on the calling thread; at most AGT_SYNC_JOBS_MAX */
 } agt_sync_opts;
+
+#define AGT_SYNC_JOBS_DEFAULT_MAX 8
+#define AGT_SYNC_JOBS_MAX 64
 
 /* Fill *o with the defaults above. */
 AGT_API void agt_sync_opts_default(agt_sync_opts *o);

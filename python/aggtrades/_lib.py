@@ -220,6 +220,7 @@ class AgtSyncOpts(ctypes.Structure):
         ("user", ctypes.c_void_p),
         ("market", ctypes.c_int),  # agt_market
         ("archive_months", ctypes.c_int),
+        ("jobs", ctypes.c_int),
     ]
 
 

@@ -155,7 +155,7 @@ class _Session:
     def __init__(self, root: str | os.PathLike[str], *, source: str = "auto", api_url: str | None = None,
                  archive_url: str | None = None, interval_ms: int = 50, paging: str = "time",
                  progress: Callable[[SyncEvent], Any] | None = None, market: str = "spot",
-                 monthly: bool = True) -> None:
+                 monthly: bool = True, jobs: int | None = None) -> None:
         if source not in _SOURCES:
             raise LakeError("AGT_EINVAL", f"invalid source {source!r} (expected auto, rest or archive)")
         if paging not in _PAGING:
@@ -164,6 +164,8 @@ class _Session:
             raise LakeError("AGT_EINVAL", f"invalid market {market!r} (expected spot, um or cm)")
         if isinstance(interval_ms, bool) or not isinstance(interval_ms, int) or interval_ms < 0:
             raise LakeError("AGT_EINVAL", f"invalid interval_ms {interval_ms!r} (an int, 0 or more)")
+        if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+            raise LakeError("AGT_EINVAL", f"invalid jobs {jobs!r} (an int, 1 or more, or None: one per CPU)")
         self._so = _lib.lib()
         self._progress = progress if progress is not None else _default_progress()
         self._raised: BaseException | None = None
@@ -178,6 +180,7 @@ class _Session:
         o.paging = _PAGING[paging]
         o.market = MARKETS[market][0]
         o.archive_months = 1 if monthly else 0
+        o.jobs = 0 if jobs is None else jobs
         o.on_event = self._cb
         self._opts = o
         self._handle = ctypes.c_void_p()
@@ -278,7 +281,7 @@ def download(root: str | os.PathLike[str], symbols: str | Iterable[str], start: 
              source: str = "auto", api_url: str | None = None, archive_url: str | None = None,
              interval_ms: int = 50, paging: str = "time",
              progress: Callable[[SyncEvent], Any] | None = None, market: str = "spot",
-             monthly: bool = True) -> SyncReport:
+             monthly: bool = True, jobs: int | None = None) -> SyncReport:
     """Fetch whole UTC days ``start`` .. ``end`` (dates, inclusive) of ``symbols`` into the lake.
 
     As ``aggtrades download``: days the lake proves complete are skipped
@@ -286,31 +289,39 @@ def download(root: str | os.PathLike[str], symbols: str | Iterable[str], start: 
     REST under ``source="auto"``, everything else hour by hour with REST.
     ``market``: ``"spot"`` (default), ``"um"`` or ``"cm"`` (futures, kept in
     ``<root>/_futures/um`` and ``cm``). ``monthly``: a month needed whole comes
-    from the archive's monthly file (False: the daily files only).
+    from the archive's monthly file (False: the daily files only). ``jobs``:
+    units (archive days or months, REST hours) fetched at once on threads of
+    their own, sharing one REST weight budget (None: one per CPU, at most 8;
+    1: one after another); they are committed in order, and ``progress`` is
+    always called on the calling thread.
     """
     syms = _symbols(symbols)
     start_us, end_us = _to_us(start, False), _to_us(end, True)
     with _Session(root, source=source, api_url=api_url, archive_url=archive_url,
                   interval_ms=interval_ms, paging=paging, progress=progress, market=market,
-                  monthly=monthly) as s:
+                  monthly=monthly, jobs=jobs) as s:
         return s.run(s._so.agt_sync_download, syms, len(syms), start_us, end_us)
 
 
 def update(root: str | os.PathLike[str], symbols: str | Iterable[str], *, force: bool = False,
            source: str = "auto", api_url: str | None = None, archive_url: str | None = None,
            interval_ms: int = 50, paging: str = "time",
-           progress: Callable[[SyncEvent], Any] | None = None, market: str = "spot") -> SyncReport:
-    """Bring stored ``symbols`` up to the exchange's now, as ``aggtrades update [--force]``."""
+           progress: Callable[[SyncEvent], Any] | None = None, market: str = "spot",
+           jobs: int | None = None) -> SyncReport:
+    """Bring stored ``symbols`` up to the exchange's now, as ``aggtrades update [--force]``
+    (``jobs`` as for :func:`download`)."""
     syms = _symbols(symbols)
     with _Session(root, source=source, api_url=api_url, archive_url=archive_url,
-                  interval_ms=interval_ms, paging=paging, progress=progress, market=market) as s:
+                  interval_ms=interval_ms, paging=paging, progress=progress, market=market,
+                  jobs=jobs) as s:
         return s.run(s._so.agt_sync_update, syms, len(syms), 1 if force else 0)
 
 
 def retry(root: str | os.PathLike[str], *, api_url: str | None = None, interval_ms: int = 50,
           paging: str = "time", progress: Callable[[SyncEvent], Any] | None = None,
-          market: str = "spot") -> SyncReport:
-    """Run again every unit of ``<root>/.retry``, as ``aggtrades retry``."""
+          market: str = "spot", jobs: int | None = None) -> SyncReport:
+    """Run again every unit of ``<root>/.retry``, as ``aggtrades retry`` (``jobs`` as for
+    :func:`download`)."""
     with _Session(root, source="rest", api_url=api_url, interval_ms=interval_ms, paging=paging,
-                  progress=progress, market=market) as s:
+                  progress=progress, market=market, jobs=jobs) as s:
         return s.run(s._so.agt_sync_retry)

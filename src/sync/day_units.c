@@ -11,32 +11,43 @@
 
 #include "sync/sync_int.h"
 
+agt_status job_source_make(agt_sync *s, agt_client *client, agt_fetch_progress_fn progress,
+                           void *user, agt_archive **archive, agt_source **source, agt_error *err)
+{
+    agt_archive_opts o;
+    agt_error e;
+    agt_error_clear(&e);
+    *archive = NULL;
+    *source = NULL;
+    agt_archive_opts_default(&o);
+    if (s->opts.archive_url) o.archive_url = s->opts.archive_url;
+    o.interval_ms = s->opts.interval_ms;
+    o.market = s->opts.market;
+    sync_slow_server(s, &o.low_speed_limit, &o.low_speed_time_s, &o.unit_deadline_s);
+    o.progress = progress;
+    o.progress_user = user;
+    agt_status st = agt_archive_new(&o, archive, &e);
+    if (st == AGT_OK) st = agt_source_new(client, *archive, source, &e);
+    if (st != AGT_OK) {
+        agt_source_free(*source);
+        agt_archive_free(*archive);
+        *source = NULL;
+        *archive = NULL;
+        return agt_err(err, st, "cannot use the archive: %s", e.message);
+    }
+    return AGT_OK;
+}
+
 agt_status job_source_open(agt_sync *s, job_plan *plan, agt_error *err)
 {
     agt_client *client;
-    agt_error e;
-    agt_error_clear(&e);
     plan->day_source = NULL;
     plan->archive = NULL;
     plan->policy = s->opts.source;
     plan->monthly = s->opts.archive_months;
     if (plan->policy == AGT_SOURCE_REST) return AGT_OK;
     AGT_TRY(sync_client(s, &client, err));
-    agt_archive_opts o;
-    agt_archive_opts_default(&o);
-    if (s->opts.archive_url) o.archive_url = s->opts.archive_url;
-    o.interval_ms = s->opts.interval_ms;
-    o.market = s->opts.market;
-    sync_slow_server(s, &o.low_speed_limit, &o.low_speed_time_s, &o.unit_deadline_s);
-    o.progress = sync_on_response;
-    o.progress_user = s;
-    agt_status st = agt_archive_new(&o, &plan->archive, &e);
-    if (st == AGT_OK) st = agt_source_new(client, plan->archive, &plan->day_source, &e);
-    if (st != AGT_OK) {
-        job_source_close(plan);
-        return agt_err(err, st, "cannot use the archive: %s", e.message);
-    }
-    return AGT_OK;
+    return job_source_make(s, client, sync_on_response, s, &plan->archive, &plan->day_source, err);
 }
 
 void job_source_close(job_plan *plan)

@@ -1,26 +1,29 @@
 /*
- * engine.c - running a plan (download, update, retry, repair): symbol-hours
- * are fetched hour by hour and every hour committed through the lake as soon
- * as it arrives, so whatever was committed survives an interruption and a
- * second run resumes after it.
+ * engine.c - running a plan (download, update, retry, repair): the plan's
+ * units (an hour with rest, an archive day or month) are fetched, by one job
+ * on the caller's thread or by several in parallel (pool.c), and committed
+ * one by one through the lake in plan order as they arrive, so whatever was
+ * committed survives an interruption and a second run resumes after it.
  *
  * Order of work:
  *   1. the first hour of every symbol is fetched before anything is
  *      written: an unknown symbol (exchange code -1121) stops the run with
  *      AGT_EINVAL and nothing written;
- *   2. then every hour in order: fetch (the client retries), commit with the
- *      facts the fetch learnt (prev_id, complete), or record the unit in
- *      .retry if it still fails; the run carries on;
+ *   2. then every unit in plan order: fetched (the client retries), each of
+ *      its hours committed with the facts the fetch learnt (prev_id,
+ *      complete), or recorded in .retry if it still fails; the run carries
+ *      on. Only this thread writes to the lake and sends events;
  *   3. .retry is rewritten: units that succeeded leave it, failures are
  *      added or updated (attempts accumulate).
- * A stop asked by the event callback makes the fetch in flight stop at its
- * next response; hours already committed stay. A failing disk (commit
- * error) ends the run at once.
+ * A stop asked by the event callback makes the fetches in flight stop at
+ * their next response; hours already committed stay. A failing disk
+ * (commit error) ends the run at once.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sync/sync_int.h"
 
@@ -31,16 +34,6 @@ typedef struct day_acc {
     int failed;
     uint64_t trades, bytes;
 } day_acc;
-
-/* Fetched ahead (step 1). */
-typedef struct prefetched {
-    int have;
-    agt_status status;
-    agt_trades rows;
-    agt_hour_info info;
-    agt_error err;
-    uint64_t bytes;
-} prefetched;
 
 /* One run of a plan. */
 typedef struct run_ctx {
@@ -54,8 +47,13 @@ typedef struct run_ctx {
     int retry_loaded;
     int interrupted;
     day_acc **days;      /* per symbol */
-    prefetched *pre;     /* per symbol */
-    job_months *months;  /* the days of a monthly file not yet run */
+    job_result *pre;     /* per symbol: its first hour, fetched by step 1 */
+    job_unit *units;     /* the plan's units, in order */
+    size_t nunits;
+    job_fetcher one;     /* the session's fetcher: step 1, and every unit with one job */
+    job_result fetched;  /* the unit it fetched last */
+    job_pool *pool;      /* the jobs, when there are several */
+    pthread_mutex_t *lake_mu; /* the pool's, while it runs */
 } run_ctx;
 
 /* "BTCUSDT 2024-03-01 05:00" */
@@ -98,104 +96,12 @@ static int emit_hour_begin(run_ctx *r, size_t i, int64_t hour_us)
     return sync_emit(r->s, &ev);
 }
 
-/*
- * Resuming inside an hour (docs/architecture.md, "Resuming"): every page of
- * the hour in flight goes into the lake's stash (the WAL) as it arrives, and
- * an hour is fetched from what its stash kept, so an interrupted hour only
- * fetches what it still lacks. The commit drops the stash.
- *
- * Step 1 runs before a new lake exists, and an unknown symbol must leave
- * nothing written. So with no lake yet the pages are kept only for the last
- * symbol step 1 checks, whose first page proves every symbol known (the
- * earlier ones passed their own check); the lake is opened at that page.
- */
-typedef struct hour_stash {
-    run_ctx *r;
-    int may_open;   /* open the lake at the first page if it is not open */
-    const char *symbol;
-    int64_t hour_us;
-    agt_status lake_st; /* the lake failed: the status that ends the run (message in r->err) */
-} hour_stash;
-
-static agt_status stash_page(void *user, const agt_trades *rows, agt_error *err)
-{
-    hour_stash *hs = user;
-    agt_lake **lakep = hs->r->lakep;
-    if (!*lakep && hs->may_open) {
-        agt_status st = sync_lake_open(hs->r->s, lakep, hs->r->err);
-        if (st != AGT_OK) {
-            hs->lake_st = st;
-            return agt_err(err, AGT_EIO, "cannot open the lake");
-        }
-    }
-    if (!*lakep) return AGT_OK;
-    agt_status s = agt_lake_stash_put(*lakep, hs->symbol, hs->hour_us, rows, err);
-    if (s != AGT_OK && !hs->lake_st) {
-        char label[64];
-        hour_label(hs->symbol, hs->hour_us, label, sizeof label);
-        hs->lake_st = agt_err(hs->r->err, lake_failure(s), "cannot keep the pages of %s in the wal: %s",
-                              label, err && err->message[0] ? err->message : agt_status_name(s));
-    }
-    return s;
-}
-
 /* 1 if no symbol after i has hours: step 1 checks it last. */
 static int checked_last(const job_plan *plan, size_t i)
 {
     for (size_t k = i + 1; k < plan->nsyms; k++)
         if (plan->syms[k].nhours) return 0;
     return 1;
-}
-
-/* The rows the stash kept of the hour (none if it cannot be read). */
-static void stash_load(const hour_stash *hs, agt_trades *kept)
-{
-    agt_error err;
-    size_t pages = 0;
-    char label[64];
-    agt_lake *lake = *hs->r->lakep;
-    if (!lake) return;
-    agt_error_clear(&err);
-    hour_label(hs->symbol, hs->hour_us, label, sizeof label);
-    if (agt_lake_stash_get(lake, hs->symbol, hs->hour_us, kept, &pages, &err) != AGT_OK) {
-        agt_trades_clear(kept);
-        sync_log(hs->r->s, AGT_SYNC_LOG, "%s: cannot read the pages kept in the wal (%s); fetching afresh",
-                 label, err.message);
-    } else if (kept->len > 0) {
-        char n[32];
-        agt_format_count(kept->len, n, sizeof n);
-        sync_log(hs->r->s, AGT_SYNC_LOG, "%s: resuming from %s trades kept in the wal", label, n);
-    }
-}
-
-/*
- * Fetch one hour through the stash. Resumed rows were downloaded by an
- * earlier run: they count as stored rows when the hour commits, never as
- * received (only responses go through the client's callback). Kept rows the
- * fetch refuses are dropped and the hour fetched afresh. If the lake fails,
- * hs->lake_st is set (message in the run's error).
- */
-static agt_status fetch_hour_kept(hour_stash *hs, agt_trades *rows, agt_hour_info *info,
-                                  agt_error *err)
-{
-    agt_client *client = hs->r->client;
-    agt_trades kept;
-    agt_trades_init(&kept);
-    stash_load(hs, &kept);
-    agt_status st = agt_fetch_hour_ex(client, hs->symbol, hs->hour_us, &kept, stash_page, hs, rows,
-                                      info, err);
-    if (st == AGT_EINVAL && kept.len > 0 && !hs->lake_st) {
-        char label[64];
-        hour_label(hs->symbol, hs->hour_us, label, sizeof label);
-        sync_log(hs->r->s, AGT_SYNC_LOG, "%s: the pages kept in the wal are unusable (%s); fetching afresh",
-                 label, err->message);
-        agt_lake_stash_drop(*hs->r->lakep, hs->symbol, hs->hour_us, NULL);
-        agt_error_clear(err);
-        memset(info, 0, sizeof *info);
-        st = agt_fetch_hour_ex(client, hs->symbol, hs->hour_us, NULL, stash_page, hs, rows, info, err);
-    }
-    agt_trades_release(&kept);
-    return st;
 }
 
 /* Step 1's verdict on a symbol the exchange does not list (the exchange's
@@ -211,17 +117,17 @@ static agt_status refuse_symbol(run_ctx *r, const char *symbol)
  * Step 1 for a symbol whose first unit is a whole day: one small request
  * (its first trade by id) tells whether the exchange lists it, without
  * fetching with rest an hour the archive will bring. 1 when that decided it
- * (pf->status AGT_OK, or the unknown-symbol error); 0 otherwise, and the day
+ * (*st AGT_OK, or the unknown-symbol error in err); 0 otherwise, and the day
  * becomes 24 ordinary hours whose first the usual prefetch then tries.
  */
-static int probe_symbol(agt_client *client, job_symbol *s, prefetched *pf)
+static int probe_symbol(agt_client *client, job_symbol *s, agt_status *st, agt_error *err)
 {
     agt_trades t;
     agt_trades_init(&t);
-    agt_error_clear(&pf->err);
-    pf->status = agt_fetch_from_id(client, s->symbol, 0, 1, &t, &pf->err);
+    agt_error_clear(err);
+    *st = agt_fetch_from_id(client, s->symbol, 0, 1, &t, err);
     agt_trades_release(&t);
-    if (pf->status == AGT_OK || unknown_symbol(pf->status, &pf->err)) return 1;
+    if (*st == AGT_OK || unknown_symbol(*st, err)) return 1;
     for (size_t k = 0; k < 24 && k < s->nhours; k++) s->hours[k].whole_day = 0;
     return 0;
 }
@@ -261,13 +167,15 @@ static void record_failure(run_ctx *r, size_t i, const char *symbol, int64_t hou
     sync_emit(r->s, &ev);
 }
 
-/* Commit a fetched hour with the facts its source learnt. */
+/* Commit a fetched hour with the facts its source learnt (the only lake
+ * write of a run but the ledger's; the jobs' stash waits meanwhile). */
 static agt_status commit_hour(run_ctx *r, size_t i, const char *symbol, int64_t hour, day_acc *day,
                               const agt_trades *rows, const agt_hour_info *info, const char *source)
 {
     agt_hour_meta meta;
     agt_commit_result res;
     agt_error e;
+    uint64_t lb = 0;
     memset(&meta, 0, sizeof meta);
     memset(&res, 0, sizeof res);
     meta.prev_id = info->prev_id;
@@ -275,8 +183,11 @@ static agt_status commit_hour(run_ctx *r, size_t i, const char *symbol, int64_t 
     meta.source = source;
     meta.fetched_at_us = info->server_time_us;
     agt_error_clear(&e);
+    if (r->lake_mu) pthread_mutex_lock(r->lake_mu);
     agt_status st = agt_lake_commit_hour(*r->lakep, symbol, hour, rows, &meta, &res, &e);
     sync_lake_notices(r->s, *r->lakep); /* e.g. a damaged file set aside before the commit */
+    int sized = st == AGT_OK && agt_lake_disk_bytes(*r->lakep, &lb, NULL) == AGT_OK;
+    if (r->lake_mu) pthread_mutex_unlock(r->lake_mu);
     if (st != AGT_OK) {
         char label[64];
         hour_label(symbol, hour, label, sizeof label);
@@ -299,8 +210,7 @@ static agt_status commit_hour(run_ctx *r, size_t i, const char *symbol, int64_t 
     ev.inserted = res.inserted;
     ev.updated = res.updated;
     sync_emit(r->s, &ev);
-    uint64_t lb = 0;
-    if (agt_lake_disk_bytes(*r->lakep, &lb, NULL) == AGT_OK) {
+    if (sized) {
         sync_event_init(&ev, AGT_SYNC_LAKE_BYTES);
         ev.bytes = lb;
         sync_emit(r->s, &ev);
@@ -357,37 +267,31 @@ static void day_note(run_ctx *r, const char *symbol, const agt_day_result *res)
 }
 
 /*
- * The 24 hours of a whole-day unit, s->hours[h .. h+23]: fetched at once
- * through the plan's day source (the archive, proved with rest), then
- * settled hour by hour like any other. Returns AGT_OK or the status that
- * ends the run; r->interrupted after a stop (hours fetched before it are kept).
+ * The 24 hours of a fetched whole day, s->hours[h .. h+23], settled hour by
+ * hour like any other. Returns AGT_OK or the status that ends the run;
+ * r->interrupted after a stop (hours fetched before it are kept).
  */
-static agt_status run_day(run_ctx *r, size_t i, const job_symbol *s, size_t h, day_acc *day)
+static agt_status settle_day(run_ctx *r, size_t i, const job_symbol *s, size_t h, job_day *jd)
 {
-    agt_day_result res;
-    agt_error err;
+    agt_day_result *res = &jd->res;
     agt_status fatal = AGT_OK;
-    uint64_t b0 = r->rep->bytes;
-    emit_hour_begin(r, i, s->hours[h].hour_us);
-    agt_day_result_init(&res);
-    agt_error_clear(&err);
-    agt_status st = job_fetch_day(&r->months, r->plan, s, day->day_us, &res, &err);
+    day_acc *day = &r->days[i][s->hours[h].day_index];
     agt_sync_event ev; /* rest trades reach the display through the client's callback */
     sync_event_init(&ev, AGT_SYNC_RECEIVED);
     for (int k = 0; k < 24; k++)
-        if (res.hour[k].status == AGT_OK && !strcmp(res.hour[k].source, "archive"))
-            ev.trades += res.hour[k].rows.len;
+        if (res->hour[k].status == AGT_OK && !strcmp(res->hour[k].source, "archive"))
+            ev.trades += res->hour[k].rows.len;
     sync_emit(r->s, &ev);
-    day->bytes += r->rep->bytes - b0;
-    if (st == AGT_ECANCELLED && r->s->stopped) r->interrupted = 1;
-    else if (st != AGT_OK) /* out of memory or bad input: every hour fails with it */
+    day->bytes += jd->bytes;
+    if (jd->st == AGT_ECANCELLED && r->s->stopped) r->interrupted = 1;
+    else if (jd->st != AGT_OK) /* out of memory or bad input: every hour fails with it */
         for (int k = 0; k < 24; k++) {
-            res.hour[k].status = st;
-            res.hour[k].err = err;
+            res->hour[k].status = jd->st;
+            res->hour[k].err = jd->err;
         }
-    else day_note(r, s->symbol, &res);
+    else day_note(r, s->symbol, res);
     for (int k = 0; k < 24 && fatal == AGT_OK; k++) {
-        agt_day_hour *dh = &res.hour[k];
+        agt_day_hour *dh = &res->hour[k];
         if (r->interrupted && dh->status == AGT_ECANCELLED) continue;
         int64_t hour = s->hours[h + (size_t)k].hour_us;
         emit_hour_begin(r, i, hour);
@@ -397,14 +301,45 @@ static agt_status run_day(run_ctx *r, size_t i, const job_symbol *s, size_t h, d
             if (r->plan->policy == AGT_SOURCE_ARCHIVE)
                 fatal = commit_hour(r, i, s->symbol, hour, day, &dh->rows, &dh->info, dh->source);
             dh->status = agt_err(&dh->err, AGT_EINCOMPLETE, "not proven complete: %.200s",
-                                 res.archive_message[0] ? res.archive_message
-                                                        : "rest does not prove it");
+                                 res->archive_message[0] ? res->archive_message
+                                                         : "rest does not prove it");
         }
         if (fatal == AGT_OK)
             fatal = settle_hour(r, i, s->symbol, hour, day, dh->status, &dh->rows, &dh->info,
                                 &dh->err, dh->source);
     }
-    agt_day_result_release(&res);
+    return fatal;
+}
+
+/* A fetched unit settled: its lines for the user, then each of its hours. */
+static agt_status settle_unit(run_ctx *r, const job_unit *u, job_result *res)
+{
+    const job_symbol *s = &r->plan->syms[u->sym];
+    for (size_t a = 0; a < res->notes.len;) {
+        const char *line = (const char *)res->notes.data + a;
+        const char *nl = memchr(line, '\n', res->notes.len - a);
+        size_t n = nl ? (size_t)(nl - line) : res->notes.len - a;
+        sync_log(r->s, AGT_SYNC_LOG, "%.*s", (int)n, line);
+        a += n + 1;
+    }
+    if (res->fatal) return agt_err(r->err, res->fatal, "%s", res->fatal_err.message);
+    if (u->kind == JOB_UNIT_HOUR) {
+        int64_t hour = s->hours[u->h].hour_us;
+        day_acc *day = &r->days[u->sym][s->hours[u->h].day_index];
+        day->bytes += res->bytes;
+        if (res->st == AGT_ECANCELLED && r->s->stopped) {
+            r->interrupted = 1;
+            return AGT_OK;
+        }
+        return settle_hour(r, u->sym, s->symbol, hour, day, res->st, &res->rows, &res->info,
+                           &res->err, res->source);
+    }
+    agt_status fatal = AGT_OK;
+    for (int d = 0; d < u->ndays && fatal == AGT_OK && !r->interrupted; d++) {
+        size_t h = u->h + 24 * (size_t)d;
+        if (d > 0) emit_hour_begin(r, u->sym, s->hours[h].hour_us);
+        fatal = settle_day(r, u->sym, s, h, &res->days[d]);
+    }
     return fatal;
 }
 
@@ -438,7 +373,6 @@ static agt_status plan_days(run_ctx *r)
         r->rep->units_total += s->nhours;
         r->rep->days_total += nd + s->days_skipped;
         r->rep->days_skipped += s->days_skipped;
-        agt_trades_init(&r->pre[i].rows);
     }
     return AGT_OK;
 }
@@ -449,29 +383,25 @@ static agt_status prefetch(run_ctx *r)
     job_plan *plan = r->plan;
     for (size_t i = 0; i < plan->nsyms; i++) {
         job_symbol *s = &plan->syms[i];
-        prefetched *pf = &r->pre[i];
+        job_result *pf = &r->pre[i];
+        agt_status st;
         if (s->nhours == 0) continue;
-        if (s->hours[0].whole_day && plan->day_source && probe_symbol(r->client, s, pf)) {
-            if (pf->status == AGT_OK) continue;
+        if (s->hours[0].whole_day && plan->day_source &&
+            probe_symbol(r->client, s, &st, &pf->err)) {
+            if (st == AGT_OK) continue;
             return refuse_symbol(r, s->symbol);
         }
-        uint64_t b0 = r->rep->bytes;
         if (emit_hour_begin(r, i, s->hours[0].hour_us)) {
             r->interrupted = 1;
             return AGT_OK;
         }
-        agt_error_clear(&pf->err);
-        memset(&pf->info, 0, sizeof pf->info);
-        hour_stash hs = { r, checked_last(plan, i), s->symbol, s->hours[0].hour_us, AGT_OK };
-        pf->status = fetch_hour_kept(&hs, &pf->rows, &pf->info, &pf->err);
-        if (hs.lake_st) return hs.lake_st;
-        pf->have = 1;
-        pf->bytes = r->rep->bytes - b0;
-        if (pf->status == AGT_ECANCELLED && r->s->stopped) {
+        job_unit u = {JOB_UNIT_HOUR, i, 0, 0, 1};
+        AGT_TRY(job_fetch_first_hour(&r->one, &u, checked_last(plan, i), pf, r->err));
+        if (pf->st == AGT_ECANCELLED && r->s->stopped) {
             r->interrupted = 1;
             return AGT_OK;
         }
-        if (unknown_symbol(pf->status, &pf->err)) return refuse_symbol(r, s->symbol);
+        if (unknown_symbol(pf->st, &pf->err)) return refuse_symbol(r, s->symbol);
     }
     return AGT_OK;
 }
@@ -492,84 +422,79 @@ static agt_status begin_writing(run_ctx *r)
     return AGT_OK;
 }
 
-/* One hour of symbol i fetched with rest (or taken from step 1) and settled. */
-static agt_status run_hour(run_ctx *r, size_t i, size_t h)
+/* How many jobs fetch at once: the session's option, by default one per
+ * online CPU (at most AGT_SYNC_JOBS_DEFAULT_MAX), and never more than the
+ * units there are to fetch. */
+static int jobs_for(const agt_sync *s, size_t units)
 {
-    job_symbol *s = &r->plan->syms[i];
-    int64_t hour = s->hours[h].hour_us;
-    day_acc *day = &r->days[i][s->hours[h].day_index];
-    prefetched *pf = &r->pre[i];
-    agt_trades rows;
-    agt_hour_info info;
-    agt_error err;
-    agt_status st;
-    uint64_t b0 = r->rep->bytes;
-    agt_trades_init(&rows);
-    agt_error_clear(&err);
-    memset(&info, 0, sizeof info);
-    if (h == 0 && pf->have) {
-        st = pf->status;
-        rows = pf->rows;
-        agt_trades_init(&pf->rows);
-        info = pf->info;
-        err = pf->err;
-        pf->have = 0;
-        b0 -= pf->bytes;
-    } else {
-        hour_stash hs = { r, 0, s->symbol, hour, AGT_OK };
-        st = fetch_hour_kept(&hs, &rows, &info, &err);
-        if (hs.lake_st) {
-            agt_trades_release(&rows);
-            return hs.lake_st;
-        }
+    long n = s->opts.jobs;
+    if (n <= 0) {
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+        if (n > AGT_SYNC_JOBS_DEFAULT_MAX) n = AGT_SYNC_JOBS_DEFAULT_MAX;
     }
-    day->bytes += r->rep->bytes - b0;
-    const char *source = "rest";
-    if (job_unproven(st, hour, &info)) {
-        agt_error_clear(&err);
-        st = job_fill_unproven(r->plan, s->symbol, hour, info.server_time_us, &rows, &info, &source,
-                               &err);
-        if (st == AGT_ECANCELLED || st == AGT_ENOMEM) {
-            agt_trades_release(&rows);
-            if (st == AGT_ECANCELLED && r->s->stopped) {
-                r->interrupted = 1;
-                return AGT_OK;
-            }
-            return agt_err(r->err, st, "%s", err.message);
-        }
+    if ((size_t)n > units) n = (long)units;
+    return n < 1 ? 1 : (int)n;
+}
+
+/* The plan's units with step 1's first hours marked; the jobs, if several. */
+static agt_status start_units(run_ctx *r)
+{
+    size_t todo = 0;
+    if (job_units_make(r->plan, &r->units, &r->nunits) != AGT_OK)
+        return agt_err(r->err, AGT_ENOMEM, "out of memory");
+    for (size_t k = 0; k < r->nunits; k++) {
+        job_unit *u = &r->units[k];
+        u->prefetched = u->kind == JOB_UNIT_HOUR && u->h == 0 && r->pre[u->sym].fetched;
+        todo += !u->prefetched;
     }
-    agt_status fatal = AGT_OK;
-    if (st == AGT_ECANCELLED && r->s->stopped) r->interrupted = 1;
-    else fatal = settle_hour(r, i, s->symbol, hour, day, st, &rows, &info, &err, source);
-    agt_trades_release(&rows);
+    int jobs = jobs_for(r->s, todo);
+    if (jobs < 2) return AGT_OK;
+    agt_status st = job_pool_start(r->s, r->plan, r->lakep, r->units, r->nunits, jobs, &r->pool,
+                                   r->err);
+    if (st == AGT_OK) r->lake_mu = job_pool_lake_mutex(r->pool);
+    return st;
+}
+
+/* Unit k: fetched (by step 1, a job, or here), then settled. */
+static agt_status run_unit(run_ctx *r, size_t k)
+{
+    const job_unit *u = &r->units[k];
+    const job_symbol *s = &r->plan->syms[u->sym];
+    job_result *res = &r->fetched;
+    if (emit_hour_begin(r, u->sym, s->hours[u->h].hour_us) && u->kind == JOB_UNIT_HOUR) {
+        r->interrupted = 1;
+        return AGT_OK;
+    }
+    if (u->prefetched) res = &r->pre[u->sym];
+    else if (r->pool) res = job_pool_wait(r->pool, k);
+    else job_fetch_unit(&r->one, u, res);
+    agt_status fatal = settle_unit(r, u, res);
+    job_result_clear(res);
+    if (r->pool) job_pool_settled(r->pool, k);
     return fatal;
 }
 
-/* Step 2: every hour, in order; whole-day units through the day source. */
+/* Step 2: every unit, in plan order. */
 static agt_status run_all(run_ctx *r)
 {
-    job_plan *plan = r->plan;
     agt_status fatal = AGT_OK;
-    for (size_t i = 0; i < plan->nsyms && !r->interrupted && fatal == AGT_OK; i++) {
-        job_symbol *s = &plan->syms[i];
+    size_t k = 0;
+    for (size_t i = 0; i < r->plan->nsyms && !r->interrupted && fatal == AGT_OK; i++) {
         emit_symbol(r, AGT_SYNC_SYMBOL_BEGIN, i);
-        for (size_t h = 0; h < s->nhours && fatal == AGT_OK; h++) {
+        for (; k < r->nunits && r->units[k].sym == i && fatal == AGT_OK; k++) {
             if (r->s->stopped) {
                 r->interrupted = 1;
                 break;
             }
-            if (s->hours[h].whole_day && plan->day_source) {
-                fatal = run_day(r, i, s, h, &r->days[i][s->hours[h].day_index]);
-                h += 23;
-            } else if (emit_hour_begin(r, i, s->hours[h].hour_us)) {
-                r->interrupted = 1;
-            } else {
-                fatal = run_hour(r, i, h);
-            }
+            fatal = run_unit(r, k);
             if (r->interrupted) break;
         }
         emit_symbol(r, AGT_SYNC_SYMBOL_END, i);
     }
+    /* the jobs stop before the run is reported finished */
+    job_pool_stop(r->pool);
+    r->pool = NULL;
+    r->lake_mu = NULL;
     return fatal;
 }
 
@@ -601,6 +526,17 @@ static agt_status finish(run_ctx *r, agt_status fatal)
     return AGT_OK;
 }
 
+/* The session's fetcher: its client, the plan's day source, on this thread. */
+static void one_job(run_ctx *r)
+{
+    r->one.s = r->s;
+    r->one.client = r->client;
+    r->one.view = *r->plan;
+    r->one.lakep = r->lakep;
+    r->one.lake_mu = NULL;
+    r->one.received = &r->rep->bytes;
+}
+
 agt_status job_run(agt_sync *s, agt_lake **lakep, job_plan *plan, agt_sync_report *rep,
                    agt_error *err)
 {
@@ -615,12 +551,17 @@ agt_status job_run(agt_sync *s, agt_lake **lakep, job_plan *plan, agt_sync_repor
     rep->symbols = ns;
     s->verb = plan->verb;
     s->stopped = 0;
+    job_result_init(&r.fetched);
     r.days = calloc(ns ? ns : 1, sizeof *r.days);
     r.pre = calloc(ns ? ns : 1, sizeof *r.pre);
+    for (size_t i = 0; r.pre && i < ns; i++) job_result_init(&r.pre[i]);
     agt_status st = !r.days || !r.pre ? agt_err(err, AGT_ENOMEM, "out of memory") : AGT_OK;
     if (st == AGT_OK) st = plan_days(&r);
     if (st == AGT_OK) st = sync_client(s, &r.client, err);
-    if (st == AGT_OK) st = prefetch(&r);
+    if (st == AGT_OK) {
+        one_job(&r);
+        st = prefetch(&r);
+    }
     if (st == AGT_OK && r.interrupted) {
         st = finish(&r, AGT_OK);
     } else if (st == AGT_OK) {
@@ -632,13 +573,20 @@ agt_status job_run(agt_sync *s, agt_lake **lakep, job_plan *plan, agt_sync_repor
         ev.days_skipped = rep->days_skipped;
         sync_emit(s, &ev);
         st = begin_writing(&r); /* its failure ends the run before any unit: no FINISH */
-        if (st == AGT_OK) st = finish(&r, run_all(&r));
+        if (st == AGT_OK) st = start_units(&r);
+        if (st == AGT_OK) st = run_all(&r);
+        else if (r.retry_loaded) { /* the jobs could not start: nothing fetched yet */
+            job_pool_stop(r.pool);
+            r.pool = NULL;
+        }
+        if (r.retry_loaded) st = finish(&r, st);
     }
     for (size_t i = 0; r.days && i < ns; i++) free(r.days[i]);
-    for (size_t i = 0; r.pre && i < ns; i++) agt_trades_release(&r.pre[i].rows);
+    for (size_t i = 0; r.pre && i < ns; i++) job_result_clear(&r.pre[i]);
     free(r.days);
     free(r.pre);
-    job_months_free(r.months);
+    free(r.units);
+    job_result_clear(&r.fetched);
     retry_list_release(&r.rl);
     s->verb = NULL;
     return st;

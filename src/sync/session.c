@@ -58,6 +58,9 @@ agt_status agt_sync_open(const char *root, const agt_sync_opts *o, agt_sync **ou
         return agt_err(err, AGT_EINVAL, "invalid source policy %d", (int)o->source);
     if (o->paging != AGT_PAGING_TIME && o->paging != AGT_PAGING_ID)
         return agt_err(err, AGT_EINVAL, "invalid paging %d", o->paging);
+    if (o->jobs < 0 || o->jobs > AGT_SYNC_JOBS_MAX)
+        return agt_err(err, AGT_EINVAL, "invalid number of jobs %d (expected 1 to %d, or 0 for one per CPU)",
+                       o->jobs, AGT_SYNC_JOBS_MAX);
     const char *market_dir = agt_market_lake_dir(o->market);
     if (!market_dir) return agt_err(err, AGT_EINVAL, "invalid market %d", (int)o->market);
     agt_sync *s = calloc(1, sizeof *s);
@@ -134,20 +137,26 @@ int sync_on_response(void *user, uint64_t body_bytes, uint64_t trades)
 
 /* ---- the exchange -------------------------------------------------------------------- */
 
+void sync_client_opts(const agt_sync *s, agt_fetch_progress_fn progress, void *user,
+                      agt_client_opts *o)
+{
+    agt_client_opts_default(o);
+    if (s->opts.api_url) o->api_url = s->opts.api_url;
+    o->interval_ms = s->opts.interval_ms;
+    o->paging = s->opts.paging;
+    o->market = s->opts.market;
+    sync_slow_server(s, &o->low_speed_limit, &o->low_speed_time_s, &o->unit_deadline_s);
+    o->progress = progress;
+    o->progress_user = user;
+}
+
 agt_status sync_client(agt_sync *s, agt_client **out, agt_error *err)
 {
     if (!s->client) {
         agt_client_opts o;
         agt_error e;
-        agt_client_opts_default(&o);
         agt_error_clear(&e);
-        if (s->opts.api_url) o.api_url = s->opts.api_url;
-        o.interval_ms = s->opts.interval_ms;
-        o.paging = s->opts.paging;
-        o.market = s->opts.market;
-        sync_slow_server(s, &o.low_speed_limit, &o.low_speed_time_s, &o.unit_deadline_s);
-        o.progress = sync_on_response;
-        o.progress_user = s;
+        sync_client_opts(s, sync_on_response, s, &o);
         agt_status st = agt_client_new(&o, &s->client, &e);
         if (st != AGT_OK)
             return agt_err(err, st, "cannot create the exchange client: %s", e.message);

@@ -5,7 +5,10 @@
  *   session.c    the agt_sync handle, its client, the exchange's clock, the lake
  *   plan.c       plans for download, update, retry and repair
  *   day_units.c  the day source (archive + REST proof) and which days are one unit
- *   engine.c     running a plan: fetch, stash, commit, ledger, events
+ *   units.c      the plan cut into units of work (an hour, a day, a month)
+ *   fetch_unit.c fetching one unit (a job's client and day source, the WAL stash)
+ *   pool.c       parallel jobs: fetching threads, one committer in plan order
+ *   engine.c     running a plan: commit, ledger, events
  *   retry_file.c the failure ledger <root>/.retry
  *   unproven.c   hours fetched but not proven complete
  *   verify.c     checking a symbol's stored hours, and repairing them
@@ -14,6 +17,7 @@
 #ifndef AGT_SYNC_INT_H
 #define AGT_SYNC_INT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +55,10 @@ int sync_on_response(void *user, uint64_t body_bytes, uint64_t trades);
 /* The session's slow-server options over a source's defaults. */
 void sync_slow_server(const agt_sync *s, long *low_speed_limit, int *low_speed_time_s,
                       int *unit_deadline_s);
+/* The options of the session's exchange clients, responses reported to
+ * progress(user). */
+void sync_client_opts(const agt_sync *s, agt_fetch_progress_fn progress, void *user,
+                      agt_client_opts *o);
 /* The session's exchange client, made at the first call. */
 agt_status sync_client(agt_sync *s, agt_client **out, agt_error *err);
 /* What the lake did on its own (agt_lake_next_notice) as WARNING events. */
@@ -129,6 +137,10 @@ agt_status job_nothing_stored(const agt_sync *s, const char *symbol, agt_error *
 /* Unless the session's policy is REST, make the archive handle and the day
  * source over the session's client into plan->day_source. */
 agt_status job_source_open(agt_sync *s, job_plan *plan, agt_error *err);
+/* An archive handle and a day source over `client` with the session's
+ * options, responses reported to progress(user). */
+agt_status job_source_make(agt_sync *s, agt_client *client, agt_fetch_progress_fn progress,
+                           void *user, agt_archive **archive, agt_source **source, agt_error *err);
 /* Free what job_source_open made. */
 void job_source_close(job_plan *plan);
 /* 1 if the plan has a day source and the day is older than the exchange's
@@ -141,13 +153,11 @@ int job_day_unit_ok(const job_plan *plan, int64_t day_us, int64_t now_us);
  * days marked. */
 int job_mark_day_units(const job_plan *plan, job_symbol *s, int64_t now_us);
 
-/* month_units.c: the days of a month a symbol needs whole, from one monthly
- * file (kept between calls in *m, freed by job_months_free); any other day
- * through agt_source_fetch_day. Statuses as agt_source_fetch_day. */
-typedef struct job_months job_months;
-agt_status job_fetch_day(job_months **m, const job_plan *plan, const job_symbol *s,
-                         int64_t day_us, agt_day_result *res, agt_error *err);
-void job_months_free(job_months *m);
+/* month_units.c: a month whose every day a symbol needs whole, from one
+ * monthly file. The number of days of the month starting at day_us if it is
+ * one (day_us its first day, every hour of it a whole-day unit of `s`, the
+ * plan allows monthly files), else 0. */
+int job_month_unit(const job_plan *plan, const job_symbol *s, int64_t day_us);
 
 /* ---- hours fetched but not proven complete (unproven.c) ------------------------------ */
 
@@ -167,6 +177,114 @@ int job_unproven(agt_status st, int64_t hour_us, const agt_hour_info *info);
 agt_status job_fill_unproven(const job_plan *plan, const char *symbol, int64_t hour_us,
                              int64_t now_us, agt_trades *rows, agt_hour_info *info,
                              const char **source, agt_error *err);
+
+/* ---- units of work (units.c, fetch_unit.c) ------------------------------------------ */
+
+typedef enum job_unit_kind {
+    JOB_UNIT_HOUR = 0, /* one hour with rest */
+    JOB_UNIT_DAY,      /* a whole day through the day source */
+    JOB_UNIT_MONTH     /* the whole-day units of a month, from its monthly file */
+} job_unit_kind;
+
+/* A day of a DAY or MONTH unit, as fetched. */
+typedef struct job_day {
+    agt_status st;      /* of agt_source_fetch_day (or the month's call) */
+    agt_error err;
+    agt_day_result res;
+    uint64_t bytes;     /* response bytes spent on it */
+} job_day;
+
+/* One unit of work. */
+typedef struct job_unit {
+    job_unit_kind kind;
+    size_t sym;         /* its symbol in the plan */
+    size_t h;           /* its first hour in syms[sym].hours */
+    int ndays;          /* DAY: 1, MONTH: the month's days, HOUR: 0 */
+    int prefetched;     /* step 1 fetched it (the symbol's first hour): no job does */
+} job_unit;
+
+/* What fetching a unit gave (one per unit in flight: a run holds at most
+ * jobs + 1 of them, whatever the plan's size). */
+typedef struct job_result {
+    int fetched;        /* what follows is set */
+    /* HOUR */
+    agt_status st;
+    agt_error err;
+    agt_trades rows;
+    agt_hour_info info;
+    const char *source; /* "rest" or "archive" */
+    /* DAY, MONTH: ndays of them */
+    job_day *days;
+    int ndays;
+    uint64_t bytes;     /* response bytes spent on the unit */
+    agt_status fatal;   /* the lake failed, or memory: ends the run (message in fatal_err) */
+    agt_error fatal_err;
+    agt_buf notes;      /* lines for the user, each ending in '\n', sent when it is settled */
+} job_result;
+
+/* The plan cut into units in plan order (symbol by symbol, hour by hour):
+ * *out (free()). AGT_ENOMEM only. */
+agt_status job_units_make(const job_plan *plan, job_unit **out, size_t *n);
+/* An empty result / free what a result holds (it is then empty again). */
+void job_result_init(job_result *r);
+void job_result_clear(job_result *r);
+
+/*
+ * What fetches units: a client, the plan seen with a day source over that
+ * client, and the lake for the WAL stash. One per job; the session's own
+ * (its client, the plan's day source) when there is one job.
+ */
+typedef struct job_fetcher {
+    agt_sync *s;
+    agt_client *client;
+    job_plan view;            /* the plan, with this fetcher's day source */
+    agt_lake **lakep;
+    pthread_mutex_t *lake_mu; /* held around every lake call; NULL with one job */
+    const uint64_t *received; /* a counter of response bytes this fetcher's responses
+                                 raise: a unit's bytes are its growth */
+} job_fetcher;
+
+/* A line for the user, kept in the result until its unit is settled. */
+void job_note(job_result *r, const char *fmt, ...) AGT_PRINTF(2, 3);
+/*
+ * Fetch unit u through f into `out` (empty): its rows and facts, or why
+ * not. A whole day or month from the day source; an hour with rest through
+ * the WAL stash (resuming from the pages a broken run kept), then from the
+ * archive if rest cannot prove it (unproven.c).
+ */
+void job_fetch_unit(job_fetcher *f, const job_unit *u, job_result *out);
+/*
+ * Step 1's fetch of a symbol's first hour (unit u, an hour) before the lake
+ * may exist: may_open opens the lake at the first page (the last symbol
+ * checked). Returns the status ending the run if the lake failed (message
+ * in err).
+ */
+agt_status job_fetch_first_hour(job_fetcher *f, const job_unit *u, int may_open,
+                                job_result *out, agt_error *err);
+
+/* ---- parallel jobs (pool.c) --------------------------------------------------------- */
+
+/*
+ * `jobs` fetchers on threads of their own, each with its own client (sharing
+ * the session client's rate limit) and day source, fetching units[0..n) in
+ * order, at most jobs + 1 units ahead of the committer. The committer (the
+ * caller's thread) waits for each unit in turn, settles it, and says so.
+ */
+typedef struct job_pool job_pool;
+
+agt_status job_pool_start(agt_sync *s, const job_plan *plan, agt_lake **lakep,
+                          const job_unit *units, size_t n, int jobs, job_pool **out,
+                          agt_error *err);
+/* The mutex every lake call of the run holds while the fetchers run. */
+pthread_mutex_t *job_pool_lake_mutex(job_pool *p);
+/* Wait until unit i is fetched; meanwhile what the jobs receive is reported as
+ * RECEIVED events on this thread (the callback may ask to stop: the jobs then
+ * stop at their next response). Its result, for the committer. */
+job_result *job_pool_wait(job_pool *p, size_t i);
+/* Unit i is settled (its result cleared): the jobs may run further ahead. */
+void job_pool_settled(job_pool *p, size_t i);
+/* Stop the jobs, wait for them, report what they received last, free all. */
+void job_pool_stop(job_pool *p);
 
 /* ---- running a plan (engine.c) ------------------------------------------------------ */
 
