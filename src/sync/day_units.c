@@ -1,7 +1,7 @@
 /*
  * day_units.c - the day source of a run: the archive handle and agt_source
  * behind a plan, and which days may be fetched as one unit through it.
- * engine.c runs those units (run_day); everything else stays hour by hour
+ * units.c cuts the plan into those units, fetch_unit.c fetches them; everything else stays hour by hour
  * with rest. Download, update and repair use the session's source policy;
  * retry's units are single hours from rest: its day source only fills the
  * hours rest cannot prove (unproven.c).

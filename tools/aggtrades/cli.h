@@ -51,6 +51,7 @@ typedef struct cli_ctx {
     long low_speed_limit;    /* --low-speed-limit bytes/s; -1: the library's default */
     long low_speed_time_s;   /* --low-speed-time seconds; -1: the library's default */
     long unit_deadline_s;    /* --unit-deadline seconds; -1: the library's default */
+    long jobs;               /* --jobs of download, update, retry; -1 (not given): one per CPU */
     int color_mode;          /* --color */
     int no_progress;         /* --no-progress */
     int quiet;               /* --quiet */
@@ -162,6 +163,14 @@ typedef struct cli_run {
     void *checked_user;
 } cli_run;
 
+/* The --jobs text every command that fetches shows in its --help. */
+#define CLI_JOBS_HELP                                                                             \
+    "  --jobs N       units (archive days or months, rest hours) fetched at once, each on\n"     \
+    "                 a connection of its own (1 to 64; default: one per CPU, at most 8);\n"     \
+    "                 rest requests of all jobs share one weight budget, and hours are\n"       \
+    "                 still committed one at a time in order\n"
+/* Check --jobs (`v`, -1 when not given) into ctx->jobs: 0, or EXIT_USAGE after printing. */
+int cli_jobs(cli_ctx *ctx, long v);
 /* Parse --source `arg` (NULL = "auto"): 0, or EXIT_USAGE after printing. */
 int cli_source_policy(const char *arg, agt_source_policy *out);
 /* A session of the engine over ctx->root with the global options and --source

@@ -24,6 +24,7 @@ static const char usage[] =
     "  --end DATE     last day, inclusive; not after today on the exchange's clock\n"
     "  --source SRC   auto (default), rest or archive: where whole missing days\n"
     "                 come from (see below)\n"
+    CLI_JOBS_HELP
     "\n"
     "Sources: a day with no hour stored yet and older than the exchange's\n"
     "yesterday is one unit. With 'auto' it comes from the daily archive\n"
@@ -49,10 +50,12 @@ static const char usage[] =
 int cmd_download(int argc, char **argv, cli_ctx *ctx)
 {
     const char *start_arg = NULL, *end_arg = NULL, *source_arg = NULL;
+    long jobs = -1;
     const cli_opt opts[] = {
         { OPT_STRING, "start", &start_arg },
         { OPT_STRING, "end", &end_arg },
         { OPT_STRING, "source", &source_arg },
+        { OPT_INT, "jobs", &jobs },
         { OPT_END, NULL, NULL },
     };
     char **pos;
@@ -62,6 +65,7 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
 
     int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
     if (rc || ctx->help) goto out;
+    if ((rc = cli_jobs(ctx, jobs))) goto out;
     if ((rc = cli_need_symbols("download", npos))) goto out;
     if (!start_arg || !end_arg) {
         cli_error("download needs --start and --end (see 'aggtrades download --help')");

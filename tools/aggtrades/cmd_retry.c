@@ -10,7 +10,7 @@
 #include "cli.h"
 
 static const char usage[] =
-    "usage: aggtrades retry\n"
+    "usage: aggtrades retry [--jobs N]\n"
     "\n"
     "Run again every symbol-hour that failed in an earlier download, update or\n"
     "repair. They are listed in <root>/.retry, one JSON object a line:\n"
@@ -26,18 +26,23 @@ static const char usage[] =
     "a whole old day from the archive, run 'aggtrades verify SYMBOL --repair' or\n"
     "'aggtrades download').\n"
     "\n"
+    "Options:\n"
+    CLI_JOBS_HELP
+    "\n"
     "Example:\n"
     "  aggtrades --root /srv/lake retry\n";
 
 int cmd_retry(int argc, char **argv, cli_ctx *ctx)
 {
-    const cli_opt opts[] = { { OPT_END, NULL, NULL } };
+    long jobs = -1;
+    const cli_opt opts[] = { { OPT_INT, "jobs", &jobs }, { OPT_END, NULL, NULL } };
     char **pos;
     int npos;
     agt_sync *sync = NULL;
     cli_run run;
     int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
     if (rc || ctx->help) goto out;
+    if ((rc = cli_jobs(ctx, jobs))) goto out;
     if (npos > 0) {
         cli_error("retry takes no arguments, got '%s'", pos[0]);
         rc = EXIT_USAGE;

@@ -28,6 +28,7 @@ static const char usage[] =
     "                 pre/post images\n"
     "  --source SRC   auto (default), rest or archive: where whole days come from\n"
     "                 (see below)\n"
+    CLI_JOBS_HELP
     "\n"
     "Sources: a day older than the exchange's yesterday whose every hour is to be\n"
     "fetched (with --force: every stored day) is one unit, as in 'aggtrades\n"
@@ -49,9 +50,11 @@ int cmd_update(int argc, char **argv, cli_ctx *ctx)
 {
     int force = 0;
     const char *source_arg = NULL;
+    long jobs = -1;
     const cli_opt opts[] = {
         { OPT_FLAG, "force", &force },
         { OPT_STRING, "source", &source_arg },
+        { OPT_INT, "jobs", &jobs },
         { OPT_END, NULL, NULL },
     };
     char **pos;
@@ -60,6 +63,7 @@ int cmd_update(int argc, char **argv, cli_ctx *ctx)
     cli_run run;
     int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
     if (rc || ctx->help) goto out;
+    if ((rc = cli_jobs(ctx, jobs))) goto out;
     if ((rc = cli_need_symbols("update", npos))) goto out;
     for (int i = 0; i < npos; i++) {
         char sym[24];

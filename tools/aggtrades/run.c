@@ -84,6 +84,16 @@ static int on_event(void *user, const agt_sync_event *ev)
     return cli_stop_requested();
 }
 
+int cli_jobs(cli_ctx *ctx, long v)
+{
+    if (v != -1 && (v < 1 || v > AGT_SYNC_JOBS_MAX)) {
+        cli_error("invalid --jobs '%ld' (expected 1 to %d)", v, AGT_SYNC_JOBS_MAX);
+        return EXIT_USAGE;
+    }
+    ctx->jobs = v;
+    return 0;
+}
+
 int cli_sync_open(const cli_ctx *ctx, const char *source_arg, cli_run *run, agt_sync **out)
 {
     agt_sync_opts o;
@@ -100,6 +110,7 @@ int cli_sync_open(const cli_ctx *ctx, const char *source_arg, cli_run *run, agt_
     o.low_speed_limit = ctx->low_speed_limit;
     o.low_speed_time_s = (int)ctx->low_speed_time_s;
     o.unit_deadline_s = (int)ctx->unit_deadline_s;
+    o.jobs = ctx->jobs > 0 ? (int)ctx->jobs : 0;
     o.on_event = on_event;
     o.user = run;
     agt_error_clear(&err);
