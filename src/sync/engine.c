@@ -465,8 +465,10 @@ static agt_status run_unit(run_ctx *r, size_t k)
         r->interrupted = 1;
         return AGT_OK;
     }
-    if (u->prefetched) res = &r->pre[u->sym];
-    else if (r->pool) res = job_pool_wait(r->pool, k);
+    if (u->prefetched) {
+        res = &r->pre[u->sym];
+        job_prove_hour(&r->one, u, res);
+    } else if (r->pool) res = job_pool_wait(r->pool, k);
     else job_fetch_unit(&r->one, u, res);
     agt_status fatal = settle_unit(r, u, res);
     job_result_clear(res);

@@ -165,10 +165,16 @@ agt_status job_fetch_first_hour(job_fetcher *f, const job_unit *u, int may_open,
 static void fetch_hour(job_fetcher *f, const job_unit *unit, job_result *u)
 {
     const job_symbol *s = &f->view.syms[unit->sym];
-    int64_t hour = s->hours[unit->h].hour_us;
-    hour_stash hs = {f, u, 0, s->symbol, hour};
+    hour_stash hs = {f, u, 0, s->symbol, s->hours[unit->h].hour_us};
     u->source = "rest";
     fetch_hour_kept(&hs);
+    job_prove_hour(f, unit, u);
+}
+
+void job_prove_hour(job_fetcher *f, const job_unit *unit, job_result *u)
+{
+    const job_symbol *s = &f->view.syms[unit->sym];
+    int64_t hour = s->hours[unit->h].hour_us;
     if (u->fatal || !job_unproven(u->st, hour, &u->info)) return;
     agt_error fe;
     agt_error_clear(&fe);

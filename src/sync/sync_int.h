@@ -253,11 +253,15 @@ void job_note(job_result *r, const char *fmt, ...) AGT_PRINTF(2, 3);
  * archive if rest cannot prove it (unproven.c).
  */
 void job_fetch_unit(job_fetcher *f, const job_unit *u, job_result *out);
+/* An hour unit rest fetched into u but did not prove complete (and that
+ * has ended): taken from the archive if that proves it, else failed
+ * (unproven.c). Nothing to do for any other. */
+void job_prove_hour(job_fetcher *f, const job_unit *u, job_result *res);
 /*
  * Step 1's fetch of a symbol's first hour (unit u, an hour) before the lake
  * may exist: may_open opens the lake at the first page (the last symbol
  * checked). Returns the status ending the run if the lake failed (message
- * in err).
+ * in err). job_prove_hour is left to the run, once the lake is written.
  */
 agt_status job_fetch_first_hour(job_fetcher *f, const job_unit *u, int may_open,
                                 job_result *out, agt_error *err);
