@@ -35,6 +35,10 @@ Options
 ``--fault-rate P``      probability that a data request gets a random fault (default 0).
 ``--faults LIST``       comma-separated kinds for random faults (default: all but stalls).
 ``--stall-seconds S``   length of a ``stall`` fault (default 5).
+``--latency-ms N``      wait N ms before answering each request (not the test-only
+                        ``/_*`` endpoints): a distant server's round trip (default 0).
+``--bandwidth B``       send each response body at most B bytes a second per
+                        connection (not ``/_*``; default 0: as fast as loopback goes).
 ``--rest-floor SYM=T``  REST history floor (repeatable): spot trades of SYM before time
                         ``T`` are not served by ``/api/v3/aggTrades`` (the archive and
                         ``/_truth`` still have them), as reported for DOGEUSDT and
@@ -1503,6 +1507,9 @@ class Handler(BaseHTTPRequestHandler):
               head_only=False, fault=None):
         with self.st.lock:
             self.st.stats["statuses"][str(status)] += 1
+        network = not self.path.startswith("/_")  # the test-only endpoints answer at once
+        if network and self.server.latency_s > 0:
+            self.st.stop.wait(self.server.latency_s)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -1535,8 +1542,21 @@ class Handler(BaseHTTPRequestHandler):
                 if self.st.stop.wait(1.0 / rate):
                     self._abort(rst=False)
                     return
+        elif network and self.server.bandwidth > 0:
+            self._send_throttled(body)
         else:
             self.wfile.write(body)
+
+    def _send_throttled(self, body):
+        """The body at ``--bandwidth`` bytes a second, in 16 KiB writes."""
+        chunk = 16384
+        t0 = time.monotonic()
+        for i in range(0, len(body), chunk):
+            self.wfile.write(body[i:i + chunk])
+            ahead = t0 + (i + chunk) / self.server.bandwidth - time.monotonic()
+            if ahead > 0 and self.st.stop.wait(ahead):
+                self._abort(rst=False)
+                return
 
     def _abort(self, rst):
         self.close_connection = True
@@ -1848,8 +1868,10 @@ class SimServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, addr, state):
+    def __init__(self, addr, state, latency_s=0.0, bandwidth=0.0):
         self.state = state
+        self.latency_s = latency_s                  # --latency-ms
+        self.bandwidth = bandwidth                  # --bandwidth, bytes/s; 0: unthrottled
         self.allow_reuse_address = addr[1] != 0     # port 0: never share a port
         super().__init__(addr, Handler)
 
@@ -1909,6 +1931,10 @@ def main(argv=None):
     ap.add_argument("--fault-rate", type=float, default=0.0)
     ap.add_argument("--faults", default=",".join(DEFAULT_RANDOM_FAULTS))
     ap.add_argument("--stall-seconds", type=float, default=5.0)
+    ap.add_argument("--latency-ms", type=float, default=0.0,
+                    help="wait this long before answering each request (not /_*)")
+    ap.add_argument("--bandwidth", type=float, default=0.0,
+                    help="bytes a second per response body (not /_*; 0: unthrottled)")
     ap.add_argument("--rest-floor", action="append", default=[], metavar="SYM=T",
                     help="REST serves no spot trade of SYM before time T (repeatable)")
     ap.add_argument("--replay", default=None)
@@ -1931,7 +1957,8 @@ def main(argv=None):
         floors[sym] = t
     if floors:
         state.control({"rest_floor": floors})
-    server = SimServer(("127.0.0.1", args.port), state)
+    server = SimServer(("127.0.0.1", args.port), state, latency_s=max(0.0, args.latency_ms) / 1000.0,
+                       bandwidth=max(0.0, args.bandwidth))
     print("listening on http://127.0.0.1:%d" % server.server_address[1], flush=True)
 
     def stop(signum, frame):
