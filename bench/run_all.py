@@ -54,6 +54,7 @@ BENCHMARKS: dict[str, dict[str, list[str]]] = {
     "ingest": {"full": [], "quick": ["--runs", "1"], "smoke": ["--smoke"]},
     "changes": {"full": [], "quick": [], "smoke": ["--smoke"]},
     "monthly": {"full": [], "quick": ["--scale", "0.2"], "smoke": ["--smoke"]},
+    "jobs": {"full": [], "quick": ["--runs", "1"], "smoke": ["--smoke"]},
     "plots": {"full": [], "quick": [], "smoke": ["--smoke"]},  # last: draws bench/*.png from bench/out/
 }
 
