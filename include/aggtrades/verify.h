@@ -117,12 +117,17 @@ typedef struct agt_verify_report {
  *                    the lake could not be opened, read or written;
  *   other statuses   the refetch stopped (out->refetch_status: interrupted,
  *                    the exchange out of reach), before the last check.
- * `err` (may be NULL) gets a one-line message.
+ * `err` (may be NULL) gets a one-line message. Threads: the session's rule
+ * (one thread at a time per handle; the callback runs inside the call, on
+ * the calling thread); a read-only check may run beside other readers and
+ * one writer of the same lake, a repair is that lake's one writer
+ * (AGT_ELOCKED otherwise).
  */
 AGT_API agt_status agt_sync_verify(agt_sync *s, const char *symbol, int64_t start_us, int64_t end_us,
                                    int repair, agt_verify_report **out, agt_error *err);
 
-/* Free a report and everything it holds (NULL accepted). */
+/* Free a report and everything it holds (NULL accepted); from any thread, once
+ * nothing else uses it. */
 AGT_API void agt_verify_report_free(agt_verify_report *r);
 
 #ifdef __cplusplus
