@@ -61,6 +61,18 @@ static inline void lt_cleanup(const char *root)
     lt_rmrf(base);
 }
 
+/* Overwrite the statistics file of `symbol`'s day `date` (YYYY-MM-DD) with what no
+ * JSON reader accepts; 0, or -1 if it cannot be written. */
+static inline int lt_scribble_stats(const char *root, const char *symbol, const char *date)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/metadata/stats/symbol=%s/_%s.json", root, symbol, date);
+    FILE *f = fopen(p, "w");
+    if (!f) return -1;
+    fputs("{not json", f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 /* Count files under `dir` whose name ends with `suffix`. */
 static inline int lt_count_suffix(const char *dir, const char *suffix)
 {

@@ -142,18 +142,14 @@ TEST(every_class_of_hour)
 
 TEST(damaged_statistics_are_named)
 {
-    char root[512], p[1024];
+    char root[512];
     agt_lake *l;
     agt_error e;
     ASSERT_OK(lt_open_new(root, sizeof root, &l, &e));
     int64_t h = lt_hour(2024, 1, 10, 0);
     ASSERT_OK(commit(l, "BTCUSDT", h, 10, 100, 1, h + 2 * AGT_US_PER_HOUR, &e));
     agt_lake_close(l);
-    snprintf(p, sizeof p, "%s/metadata/stats/symbol=BTCUSDT/_2024-01-10.json", root);
-    FILE *f = fopen(p, "w");
-    ASSERT(f != NULL);
-    fputs("{not json", f);
-    fclose(f);
+    ASSERT_OK(lt_scribble_stats(root, "BTCUSDT", "2024-01-10"));
     ASSERT_OK(agt_lake_open(root, AGT_LAKE_READ, &l, &e));
     agt_symbol_status *v = NULL;
     size_t n = 0;

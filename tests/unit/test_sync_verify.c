@@ -62,6 +62,20 @@ static void data_path(const char *root, int64_t hour, char *p, size_t n)
              tm.year, tm.month, tm.day, tm.year, tm.month, tm.day, tm.hour);
 }
 
+/* A new lake holding `n` complete hours of BTCUSDT from 2024-01-10 00:00 (10, 5, ... trades). */
+static agt_status complete_lake(char *root, size_t size, int n, agt_error *e)
+{
+    agt_lake *l;
+    int64_t h0 = lt_hour(2024, 1, 10, 0), id = 100;
+    agt_status st = lt_open_new(root, size, &l, e);
+    for (int h = 0; h < n && st == AGT_OK; h++) {
+        st = commit(l, h0 + h * H, (size_t)(10 - 5 * (h % 2)), id, 1, h0 + (h + 2) * H, e);
+        id += 10 - 5 * (h % 2);
+    }
+    if (st == AGT_OK) agt_lake_close(l);
+    return st;
+}
+
 TEST(a_check_lists_every_problem_in_order)
 {
     char root[512], p[1024];
@@ -123,20 +137,11 @@ TEST(a_check_lists_every_problem_in_order)
 
 TEST(damaged_statistics_stop_the_check_and_a_repair_rebuilds_them_without_a_request)
 {
-    char root[512], p[1024];
-    agt_lake *l;
+    char root[512];
     agt_sync *s;
     agt_error e;
-    int64_t h0 = lt_hour(2024, 1, 10, 0);
-    ASSERT_OK(lt_open_new(root, sizeof root, &l, &e));
-    ASSERT_OK(commit(l, h0, 10, 100, 1, h0 + 2 * H, &e));
-    ASSERT_OK(commit(l, h0 + H, 5, 110, 1, h0 + 3 * H, &e));
-    agt_lake_close(l);
-    snprintf(p, sizeof p, "%s/metadata/stats/symbol=BTCUSDT/_2024-01-10.json", root);
-    FILE *f = fopen(p, "w");
-    ASSERT(f != NULL);
-    fputs("{not json", f);
-    fclose(f);
+    ASSERT_OK(complete_lake(root, sizeof root, 2, &e));
+    ASSERT_OK(lt_scribble_stats(root, "BTCUSDT", "2024-01-10"));
 
     ASSERT_OK(session(root, &s, &e));
     agt_verify_report *r = NULL;
@@ -168,13 +173,10 @@ TEST(damaged_statistics_stop_the_check_and_a_repair_rebuilds_them_without_a_requ
 TEST(bad_input)
 {
     char root[512], none[600];
-    agt_lake *l;
     agt_sync *s;
     agt_error e;
     int64_t h0 = lt_hour(2024, 1, 10, 0);
-    ASSERT_OK(lt_open_new(root, sizeof root, &l, &e));
-    ASSERT_OK(commit(l, h0, 10, 100, 1, h0 + 2 * H, &e));
-    agt_lake_close(l);
+    ASSERT_OK(complete_lake(root, sizeof root, 1, &e));
     ASSERT_OK(session(root, &s, &e));
     agt_verify_report *r = (agt_verify_report *)1;
     ASSERT_EQ_INT(agt_sync_verify(s, "BTC/USDT", -1, -1, 1, &r, &e), AGT_EINVAL);
