@@ -36,7 +36,8 @@ US_PER_DAY = 24 * US_PER_HOUR
 
 
 class AgtLakeOpts(ctypes.Structure):
-    _fields_ = [("io", c_p), ("wal_checkpoint_bytes", ctypes.c_uint64), ("no_fsync", ctypes.c_int)]
+    _fields_ = [("io", c_p), ("wal_checkpoint_bytes", ctypes.c_uint64), ("no_fsync", ctypes.c_int),
+                ("market", ctypes.c_char_p)]
 
 
 class AgtRangeStats(ctypes.Structure):
@@ -185,7 +186,7 @@ class Lake:
     def __init__(self, root: str | Path, write: bool = False, no_fsync: bool = True):
         self.err = AgtError()
         self.h = c_p()
-        opts = AgtLakeOpts(None, 0, 1 if no_fsync else 0)
+        opts = AgtLakeOpts(None, 0, 1 if no_fsync else 0, None)
         st = lib().agt_lake_open_opts(str(root).encode(), AGT_LAKE_WRITE if write else AGT_LAKE_READ,
                                       ctypes.byref(opts), ctypes.byref(self.h),
                                       ctypes.byref(self.err))

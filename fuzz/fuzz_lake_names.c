@@ -35,15 +35,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* the path of 2024-01-v, 2024-v-01 or v-01-01: its directory at `level` */
         long y = level == 0 ? v : 2024, m = level == 1 ? v : 1, d = level == 2 ? v : 1;
         int64_t day = agt_days_from_civil(y, (unsigned)m, (unsigned)d) * AGT_US_PER_DAY;
-        if (agt_lake_data_rel("BTCUSDT", day, path, sizeof path, NULL) != AGT_OK) abort();
+        if (agt_lake_hour_rel("BTCUSDT", day, AGT_LAKE_SPOT_EXT, path, sizeof path, NULL) != AGT_OK)
+            abort();
         char *c = path;
         for (int k = 0; k <= level; k++) c = strchr(c, '/') + 1;
         size_t n = strcspn(c, "/");
         if (n != strlen(name) || strncmp(c, name, n) != 0) abort();
     }
     int64_t day_us, version, hour;
-    static agt_lake layouts[2] = {{.legacy = 0}, {.legacy = 1}}; /* names only: no lake opened */
-    for (int k = 0; k < 2; k++) {
+    /* names only: no lake opened (the first layout, this one, a futures market's) */
+    static agt_lake layouts[3] = {{.legacy = 0}, {.legacy = 1}, {.market = "um"}};
+    for (int k = 0; k < 3; k++) {
         const agt_lake *l = &layouts[k];
         if (agt_lake_stats_name_day(l, name, &day_us)) {
             if (day_us < 0 || day_us % AGT_US_PER_DAY != 0) abort();
@@ -55,11 +57,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             agt_lake_change_rel(l, "BTCUSDT", version, path, sizeof path);
             if (!ends_with_name(path, name)) abort();
         }
-    }
-    char sym[24];
-    if (agt_lake_hour_name(name, sym, &hour)) {
-        if (agt_lake_data_rel(sym, hour, path, sizeof path, NULL) != AGT_OK ||
-            !ends_with_name(path, name))
+        char sym[24];
+        if (agt_lake_hour_name(l, name, sym, &hour) &&
+            (agt_lake_data_rel(l, sym, hour, path, sizeof path, NULL) != AGT_OK ||
+             !ends_with_name(path, name)))
             abort();
     }
     return 0;

@@ -42,7 +42,8 @@ Options
 ``--rest-floor SYM=T``  REST history floor (repeatable): spot trades of SYM before time
                         ``T`` are not served by ``/api/v3/aggTrades`` (the archive and
                         ``/_truth`` still have them), as reported for DOGEUSDT and
-                        ETHUSDT in 2024.  See "REST history floor".
+                        ETHUSDT in 2024; ``um/SYM=T`` or ``cm/SYM=T`` for a futures
+                        contract (``/fapi/v1``, ``/dapi/v1``).  See "REST history floor".
 ``--replay DIR``        serve the genuine samples in DIR (e.g. /work/shared/realdata)
                         instead of the synthetic market (see "Replay mode").
 ``--verbose``           log every request on stderr.
@@ -138,7 +139,9 @@ USD-M futures (``um``) under ``/fapi/v1/`` and COIN-M futures (``cm``) under
 Each futures market counts its weight on its own per-minute counter (limit
 ``--futures-weight-limit``, default 2400, ``futures_weight_limit`` in ``/_control``),
 separate from spot's and from the other market's; over it: HTTP 429 -1003 with
-``Retry-After`` to the end of the minute (the 418 escalation is modelled on spot only).
+``Retry-After`` to the end of the minute, and a request of that market sent before then
+starts a 418 ban of that market, escalating as spot's (``--ban-seconds``, doubling, at
+most 3 days).  ``--rest-floor um/SYM=T`` gives a contract a REST history floor.
 
 Contracts (aggregate ids and trade ids start at 1; about one aggTrade in seven that
 covers several trades ends one trade id early, the skipped id standing for an
@@ -231,7 +234,8 @@ REST history floor
 ==================
 ``--rest-floor SYM=T`` or ``POST /_control {"rest_floor": {"SYM": T}}`` (``T`` as for
 ``--now``; ``{}`` or a null value clears) makes the spot REST API forget SYM's history
-before ``T``: with F the id of the first trade at or after ``T``, no trade with an id
+before ``T``; the key ``um/SYM`` or ``cm/SYM`` does the same for a futures contract
+(the futures pages say REST serves no trade "older than one year", docs/futures.md): with F the id of the first trade at or after ``T``, no trade with an id
 below F is served in any mode.  ``fromId`` below F starts at F (so ``fromId=0``
 returns the oldest id still served, not id 0); ``endTime`` before ``T`` returns
 ``[]``; a page that reaches the floor is simply short.  The archive, ``/_truth`` and
@@ -1107,6 +1111,35 @@ HTML_403 = (b'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN" '
             b'<ADDRESS>\n</ADDRESS>\n</BODY></HTML>')
 
 
+class Ban:
+    """One rate limit's escalation (spot's, or a futures market's): after a 429, any
+    request sent before its Retry-After is up starts a 418 ban of ``ban_seconds``,
+    doubling on each new ban, at most MAX_BAN_SECONDS; requests during a ban get 418
+    and do not extend it."""
+
+    def __init__(self):
+        self.wait_until = 0.0       # real time before which a request means a ban
+        self.ban_until = 0.0
+        self.bans = 0
+
+    def check(self, t, ban_seconds):
+        """Retry-After seconds of a 418 for a request at real time ``t``, or None."""
+        if t < self.ban_until:
+            return math.ceil(self.ban_until - t)
+        if t < self.wait_until:
+            dur = min(MAX_BAN_SECONDS, ban_seconds * (2 ** self.bans))
+            self.bans += 1
+            self.ban_until = t + dur
+            self.wait_until = 0.0
+            return math.ceil(dur)
+        return None
+
+    def body(self):
+        return err_body(-1003, "Way too much request weight used; IP banned until %d. Please use "
+                        "WebSocket Streams for live updates to avoid bans."
+                        % int(self.ban_until * 1000))
+
+
 class SimState:
     """Everything the handlers share: market, clock, weights, faults, statistics."""
 
@@ -1147,9 +1180,8 @@ class SimState:
         self.futures_used = {k: [None, 0] for k in ("um", "cm")}   # market -> [minute, weight]
         self.raw_window = None      # 5-minute window index of the request counter
         self.raw_used = 0
-        self.wait_until = 0.0       # real time before which a request means a ban
-        self.ban_until = 0.0
-        self.bans = 0
+        self.ban = Ban()            # spot's 429/418 escalation
+        self.futures_ban = {k: Ban() for k in ("um", "cm")}   # each futures market's own
         self.stats = {"requests": collections.Counter(), "statuses": collections.Counter(),
                       "data_requests": 0, "data_ok": 0, "rows_served": 0,
                       "faults": collections.Counter(), "faults_total": 0, "used_weight": 0,
@@ -1217,7 +1249,8 @@ class SimState:
                 floors = {}
                 for k, v in (cfg["rest_floor"] or {}).items():
                     if v is not None:
-                        if str(k) not in self.market.symbols:
+                        mk, sym = _floor_key(k)
+                        if mk not in self.markets or sym not in self.markets[mk].symbols:
                             raise ValueError("rest_floor: unknown symbol %r" % (k,))
                         floors[str(k)] = parse_time(v)
                 self.rest_floor = floors
@@ -1252,22 +1285,16 @@ class SimState:
             window = int(t // RAW_WINDOW_S)
             if window != self.raw_window:
                 self.raw_window, self.raw_used = window, 0
-            if t < self.ban_until:
+            banned = self.ban.check(t, self.ban_seconds)
+            if banned is not None:
                 self.stats["banned"] += 1
-                return 418, self.used, math.ceil(self.ban_until - t), self._ban_body()
-            if t < self.wait_until:
-                dur = min(MAX_BAN_SECONDS, self.ban_seconds * (2 ** self.bans))
-                self.bans += 1
-                self.ban_until = t + dur
-                self.wait_until = 0.0
-                self.stats["banned"] += 1
-                return 418, self.used, math.ceil(dur), self._ban_body()
+                return 418, self.used, banned, self.ban.body()
             self.raw_used += 1
             self.stats["raw_requests"] = self.raw_used
             self.stats["max_raw_requests"] = max(self.stats["max_raw_requests"], self.raw_used)
             if self.raw_used > self.raw_limit:
                 end = (window + 1) * RAW_WINDOW_S
-                self.wait_until = end
+                self.ban.wait_until = end
                 self.stats["rate_limited"] += 1
                 body = err_body(-1003, "Too many requests; current limit is %d requests per "
                                 "%d MINUTE. Please use WebSocket Streams for live updates to "
@@ -1278,7 +1305,7 @@ class SimState:
             self.stats["max_used_weight"] = max(self.stats["max_used_weight"], self.used)
             if self.used > self.weight_limit:
                 end = (minute + 1) * 60
-                self.wait_until = end
+                self.ban.wait_until = end
                 self.stats["rate_limited"] += 1
                 body = err_body(-1003, "Too much request weight used; current limit is %d request "
                                 "weight per 1 MINUTE. Please use WebSocket Streams for live "
@@ -1289,7 +1316,8 @@ class SimState:
     def charge_futures(self, mk, weight):
         """Account ``weight`` on futures market ``mk``'s own per-minute budget (USD-M and
         COIN-M limits are separate from spot's and from each other).  Over the limit:
-        429 with Retry-After to the end of the minute (no ban escalation is modelled).
+        429 with Retry-After to the end of the minute; a request before then starts a
+        418 ban of that market, escalating as spot's (um-errors, cm-errors).
         Returns (status, used, retry_after, body) like charge()."""
         t = time.time()
         with self.lock:
@@ -1297,10 +1325,16 @@ class SimState:
             b = self.futures_used[mk]
             if b[0] != minute:
                 b[0], b[1] = minute, 0
+            ban = self.futures_ban[mk]
+            banned = ban.check(t, self.ban_seconds)
+            if banned is not None:
+                self.stats["banned"] += 1
+                return 418, b[1], banned, ban.body()
             b[1] += weight
             mx = self.stats["futures_max_used_weight"]
             mx[mk] = max(mx[mk], b[1])
             if b[1] > self.futures_weight_limit:
+                ban.wait_until = (minute + 1) * 60
                 self.stats["rate_limited"] += 1
                 body = err_body(-1003, "Too many requests; current limit is %d requests per "
                                 "minute. Please use the websocket for live updates to avoid "
@@ -1308,21 +1342,18 @@ class SimState:
                 return 429, b[1], max(1, math.ceil((minute + 1) * 60 - t)), body
             return 200, b[1], None, None
 
-    def _ban_body(self):
-        return err_body(-1003, "Way too much request weight used; IP banned until %d. Please use "
-                        "WebSocket Streams for live updates to avoid bans."
-                        % int(self.ban_until * 1000))
-
-    def floor_id(self, symbol):
-        """(lowest id REST serves for ``symbol``, the floor time); (0, 0) without a floor."""
+    def floor_id(self, symbol, mk="spot"):
+        """(lowest id REST serves for ``symbol`` of market ``mk``, the floor time); (0, 0)
+        without a floor."""
+        name = symbol if mk == "spot" else "%s/%s" % (mk, symbol)
         with self.lock:
-            t = self.rest_floor.get(symbol)
+            t = self.rest_floor.get(name)
             if t is None:
                 return 0, 0
-            key = (symbol, t)
+            key = (name, t)
             if key in self.floor_ids:
                 return self.floor_ids[key], t
-        rows = self.market.first_from(symbol, t, 2 ** 62, 1)
+        rows = self.markets[mk].first_from(symbol, t, 2 ** 62, 1)
         fid = rows[0].a if rows else 2 ** 62
         with self.lock:
             self.floor_ids[key] = fid
@@ -1333,6 +1364,12 @@ class SimState:
             if self.minute != int(time.time() // 60):
                 return 0
             return self.used
+
+
+def _floor_key(key):
+    """("spot", SYM) for a rest_floor key "SYM"; (market, SYM) for "um/SYM", "cm/SYM"."""
+    mk, slash, sym = str(key).rpartition("/")
+    return (mk if slash else "spot"), sym
 
 
 def _archive_key(key):
@@ -1460,29 +1497,34 @@ def query_agg_trades(market, params, now_us, floor_id=None):
     return [r for r in rows if r.a >= floor] if floor else rows
 
 
-def query_futures_agg_trades(market, params, now_us):
+def query_futures_agg_trades(market, params, now_us, floor_id=None):
     """The futures aggTrades semantics (/fapi/v1, /dapi/v1; docs/futures.md).
 
     Only the documented forms are served: ``fromId``; ``startTime`` and ``endTime``
     together, less than an hour apart (ms); neither.  ``limit`` 1..1000, else -1130.
     The undocumented forms (one of startTime/endTime alone) get -1128, so a client
-    relying on them fails here rather than on the exchange.  Times are ms only."""
+    relying on them fails here rather than on the exchange.  Times are ms only.
+    ``floor_id(symbol)`` (optional): the REST history floor, as for spot."""
     symbol, from_id, start, end, limit = _agg_params(market, params)
     if limit is None:
         limit = DEFAULT_LIMIT
     elif not 1 <= limit <= MAX_LIMIT:
         raise ApiError(400, -1130, "Data sent for parameter 'limit' is not valid.")
+    floor, floor_ts = floor_id(symbol) if floor_id else (0, 0)
     if from_id is not None:
-        return market.from_id(symbol, from_id, limit, now_us)
+        return market.from_id(symbol, max(from_id, floor), limit, now_us)
     if start is None and end is None:
-        return market.last_upto(symbol, now_us, limit)
-    if start is None or end is None:
+        rows = market.last_upto(symbol, now_us, limit)
+    elif start is None or end is None:
         raise ApiError(400, -1128, "Combination of optional parameters invalid.")
-    if start > end:
+    elif start > end:
         raise ApiError(400, -1023, "Start time is greater than end time.")
-    if end - start >= 3_600_000:
+    elif end - start >= 3_600_000:
         raise ApiError(400, -1127, "More than 1 hours between startTime and endTime.")
-    return market.first_from(symbol, start * US_PER_MS, min(end * US_PER_MS + 999, now_us), limit)
+    else:
+        rows = market.first_from(symbol, max(start * US_PER_MS, floor_ts),
+                                 min(end * US_PER_MS + 999, now_us), limit)
+    return [r for r in rows if r.a >= floor] if floor else rows
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -1697,7 +1739,8 @@ class Handler(BaseHTTPRequestHandler):
                     st.stats["rows_served"] += len(rows)
                 out = rows_json(rows, micro)
             elif mk != "spot" and path.endswith("/aggTrades"):
-                rows = query_futures_agg_trades(st.markets[mk], params, now)
+                rows = query_futures_agg_trades(st.markets[mk], params, now,
+                                                lambda sym: st.floor_id(sym, mk))
                 with st.lock:
                     st.stats["data_ok"] += 1
                     st.stats["rows_served"] += len(rows)
@@ -1936,7 +1979,8 @@ def main(argv=None):
     ap.add_argument("--bandwidth", type=float, default=0.0,
                     help="bytes a second per response body (not /_*; 0: unthrottled)")
     ap.add_argument("--rest-floor", action="append", default=[], metavar="SYM=T",
-                    help="REST serves no spot trade of SYM before time T (repeatable)")
+                    help="REST serves no spot trade of SYM before time T (repeatable); "
+                         "um/SYM=T, cm/SYM=T for a futures contract")
     ap.add_argument("--replay", default=None)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
@@ -1952,8 +1996,9 @@ def main(argv=None):
     floors = {}
     for item in args.rest_floor:
         sym, eq, t = item.partition("=")
-        if not eq or sym not in market.symbols:
-            ap.error("--rest-floor %r: expected SYM=TIME with a known symbol" % item)
+        mk, name = _floor_key(sym)
+        if not eq or mk not in state.markets or name not in state.markets[mk].symbols:
+            ap.error("--rest-floor %r: expected [um/|cm/]SYM=TIME with a known symbol" % item)
         floors[sym] = t
     if floors:
         state.control({"rest_floor": floors})

@@ -66,6 +66,11 @@ typedef struct agt_lake_opts {
                                       this of finished commits and dropped pages; 0 = 4 MiB.
                                       A writer's close always checkpoints. */
     int no_fsync;                  /* 1: skip fsync (benchmarks only; not crash-safe) */
+    const char *market;            /* writers: the market whose lake this is, agt_market_name;
+                                      NULL = "spot". A futures lake records it on creation and
+                                      names its data files ".parq" (docs/lake-format.md); a
+                                      writer of another market is refused (AGT_EINVAL).
+                                      Readers find it in the lake. */
 } agt_lake_opts;
 
 /* Fill `o` with the defaults (all zero). */

@@ -8,8 +8,10 @@
  * one table (src/source/market.c, facts and sources in docs/futures.md). In
  * a lake, spot keeps the root's layout; a futures market is a lake of its own
  * in the folder agt_market_lake_dir names under the root, so a spot BTCUSDT
- * and a USD-M BTCUSDT never share a file, and engines that list the root
- * (they skip names starting with '_') see spot only.
+ * and a USD-M BTCUSDT never share a file: engines that list the root (they
+ * skip names starting with '_') see spot only, and its hour files end in
+ * ".parq", so that the spot glob of DuckDB and polars (every ".parquet" at
+ * any depth below the root) matches none of them (docs/lake-format.md).
  *
  * Every function here is pure and thread-safe.
  */

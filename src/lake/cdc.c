@@ -149,13 +149,12 @@ static agt_status write_file(const agt_wal_begin *b, const agt_merge *m, const a
     return s;
 }
 
-agt_status agt_cdc_encode(const agt_wal_begin *b, const agt_merge *m, const agt_file_stats *fs,
-                          agt_buf *out, agt_error *err)
+agt_status agt_cdc_encode(const agt_wal_begin *b, const char *drel, const agt_merge *m,
+                          const agt_file_stats *fs, agt_buf *out, agt_error *err)
 {
     /* inserts by reference when they can be (cdc_ref.c), else their rows */
-    char ranges[AGT_CDC_RANGES_MAX], digest[24], drel[160];
-    int by_ref = agt_cdc_ref_ranges(&m->ins, ranges, sizeof ranges) &&
-                 agt_lake_data_rel(b->symbol, b->hour_start_us, drel, sizeof drel, NULL) == AGT_OK;
+    char ranges[AGT_CDC_RANGES_MAX], digest[24];
+    int by_ref = agt_cdc_ref_ranges(&m->ins, ranges, sizeof ranges);
     if (by_ref) snprintf(digest, sizeof digest, "%016" PRIx64, agt_cdc_rows_hash(&m->ins));
     const agt_trades none = {0};
     const agt_trades *ins = by_ref ? &none : &m->ins;

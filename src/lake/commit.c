@@ -279,7 +279,7 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
                           agt_error *err)
 {
     char rel[128], path[AGT_LAKE_PATH_MAX], crel[160], cpath[AGT_LAKE_PATH_MAX];
-    AGT_TRY(agt_lake_data_rel(b->symbol, b->hour_start_us, rel, sizeof rel, err));
+    AGT_TRY(agt_lake_data_rel(l, b->symbol, b->hour_start_us, rel, sizeof rel, err));
     AGT_TRY(agt_lake_path(l, path, sizeof path, rel, err));
     agt_lake_change_rel(l, b->symbol, b->version, crel, sizeof crel);
     AGT_TRY(agt_lake_path(l, cpath, sizeof cpath, crel, err));
@@ -311,7 +311,7 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
             goto out;
         }
         fill_meta(b, old, &m.merged, &fs);
-        if ((s = agt_cdc_encode(b, &m, &fs, &data, err)) != AGT_OK) goto out;
+        if ((s = agt_cdc_encode(b, rel, &m, &fs, &data, err)) != AGT_OK) goto out;
         if ((s = agt_lake_write_atomic(l, cpath, data.data, data.len, err)) != AGT_OK) goto out;
         agt_lake_disk_add(l, (int64_t)data.len);
         data.len = 0;
@@ -353,7 +353,7 @@ static agt_status remove_temps(agt_lake *l, const agt_wal_begin *b, agt_error *e
 {
     char rel[160];
     agt_status s = AGT_OK;
-    if (agt_lake_data_rel(b->symbol, b->hour_start_us, rel, sizeof rel, NULL) == AGT_OK) {
+    if (agt_lake_data_rel(l, b->symbol, b->hour_start_us, rel, sizeof rel, NULL) == AGT_OK) {
         unlink_tmp(l, rel);
         s = unlink_prev(l, rel, err); /* the commit is complete: no reader needs it any more */
     }

@@ -46,6 +46,7 @@ struct agt_lake {
     int64_t last_version; /* highest commit version known */
     int broken;           /* a commit failed half-way: refuse writes until reopened */
     int legacy;           /* a read-only handle on a lake of the first layout (layout.c) */
+    char market[8];       /* a futures market's lake: its name (AGT_LAKE_MARKET); "" spot */
     int disk_known;
     uint64_t disk_bytes;
     agt_cdc_cache *cdc_cache;   /* cdc_list.c: the last listing of a changes directory */
@@ -95,9 +96,20 @@ agt_status agt_lake_list_values(const char *dir, agt_name_value_fn parse, void *
 
 /* "<root>/<rel>" into buf (AGT_EINVAL if too long). */
 agt_status agt_lake_path(const agt_lake *l, char *buf, size_t n, const char *rel, agt_error *err);
-/* Data file of an hour, relative to the root. hour_start_us must be a whole hour >= 0. */
-agt_status agt_lake_data_rel(const char *symbol, int64_t hour_start_us, char *buf, size_t n,
-                             agt_error *err);
+/* Data file of an hour with extension `ext`, relative to the root. hour_start_us must be a
+   whole hour >= 0. */
+agt_status agt_lake_hour_rel(const char *symbol, int64_t hour_start_us, const char *ext,
+                             char *buf, size_t n, agt_error *err);
+/* The same with l's extension. */
+agt_status agt_lake_data_rel(const agt_lake *l, const char *symbol, int64_t hour_start_us,
+                             char *buf, size_t n, agt_error *err);
+/* The extension of l's data files: AGT_LAKE_SPOT_EXT, or AGT_LAKE_FUTURES_EXT in a futures
+   market's lake (l->market set; why: layout.c). */
+const char *agt_lake_data_ext(const agt_lake *l);
+#define AGT_LAKE_SPOT_EXT ".parquet"
+#define AGT_LAKE_FUTURES_EXT ".parq"
+/* The file naming a futures market's lake ("um\n"; absent in a spot lake: layout.c). */
+#define AGT_LAKE_MARKET "metadata/_market"
 /*
  * Names of the layout (the why is in layout.c). A handle with l->legacy set
  * (a reader on a lake of the first layout, not yet migrated) gets that
@@ -134,6 +146,20 @@ agt_status agt_lake_aside_in(int legacy, const char *path, const char *kind, cha
 #define AGT_LAKE_TMP "tmp"
 #define AGT_LAKE_PREV "prev"
 
+/* ---- futures.c ----------------------------------------------------------- */
+
+/* l->market from AGT_LAKE_MARKET ("" when the file is absent: a spot lake). */
+agt_status agt_lake_read_market(agt_lake *l, agt_error *err);
+/*
+ * For a writer: the lake must be `market`'s (NULL or "spot": spot); a lake of
+ * another market, or a futures lake of the layout before AGT_LAKE_MARKET, is
+ * refused (AGT_EINVAL). Check writes nothing (before the lock is taken);
+ * claim, with the lock held, checks again and gives a futures market's new
+ * lake its AGT_LAKE_MARKET, before anything else is written there.
+ */
+agt_status agt_lake_check_market(agt_lake *l, const char *market, agt_error *err);
+agt_status agt_lake_claim_market(agt_lake *l, const char *market, agt_error *err);
+
 /* ---- migrate.c ---------------------------------------------------------- */
 
 /* 1 if the lake holds the first layout (not migrated, nor in the middle of it). */
@@ -164,8 +190,8 @@ int agt_lake_stats_name_day(const agt_lake *l, const char *name, int64_t *day_us
 /* Change file "vNNNNNNNNNNNNNNNNNNNN.pq" (".parquet" in l's first layout; 20 digits, at most
    INT64_MAX): its version. */
 int agt_lake_change_name_version(const agt_lake *l, const char *name, int64_t *version);
-/* Data file "<SYM>_YYYYMMDD_HH.parquet": its symbol (valid) and hour start. */
-int agt_lake_hour_name(const char *name, char symbol[24], int64_t *hour_us);
+/* Data file "<SYM>_YYYYMMDD_HH<agt_lake_data_ext>": its symbol (valid) and hour start. */
+int agt_lake_hour_name(const agt_lake *l, const char *name, char symbol[24], int64_t *hour_us);
 
 /* ---- quarantine.c ------------------------------------------------------ */
 
@@ -394,9 +420,10 @@ int agt_trades_contiguous(const agt_trades *t);
 
 /* ---- cdc.c ------------------------------------------------------------- */
 
-/* Encode the change file of a commit (Parquet) into `out`; `fs` is the hour's entry after it. */
-agt_status agt_cdc_encode(const agt_wal_begin *b, const agt_merge *m, const agt_file_stats *fs,
-                          agt_buf *out, agt_error *err);
+/* Encode the change file of a commit (Parquet) into `out`; `drel` is the hour's data file
+   (relative to the root), `fs` its entry after the commit. */
+agt_status agt_cdc_encode(const agt_wal_begin *b, const char *drel, const agt_merge *m,
+                          const agt_file_stats *fs, agt_buf *out, agt_error *err);
 
 /* ---- cdc_rows.c --------------------------------------------------------- */
 

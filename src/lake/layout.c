@@ -11,6 +11,10 @@
  *   <root>/metadata/_changes/symbol=SYM/vNNNNNNNNNNNNNNNNNNNN.pq (cdc.c)
  *   a file being written or replaced: ".<name>.tmp", ".<name>.prev" beside it
  *
+ * A futures market's lake (<root>/_futures/um, .../cm) has the same layout,
+ * but its data files end in ".parq" and metadata/_market names its market
+ * (futures.c says why: the spot glob below must not reach them).
+ *
  * month and day are not zero-padded in directory names; the hour in the
  * file name has two digits. Symbols are checked with agt_symbol_valid
  * ([A-Z0-9]{2,20}) before any path is built, so no path leaves the root.
@@ -80,17 +84,28 @@ agt_status agt_lake_path(const agt_lake *l, char *buf, size_t n, const char *rel
     return AGT_OK;
 }
 
-agt_status agt_lake_data_rel(const char *symbol, int64_t hour_start_us, char *buf, size_t n,
-                             agt_error *err)
+const char *agt_lake_data_ext(const agt_lake *l)
+{
+    return l->market[0] ? AGT_LAKE_FUTURES_EXT : AGT_LAKE_SPOT_EXT;
+}
+
+agt_status agt_lake_hour_rel(const char *symbol, int64_t hour_start_us, const char *ext,
+                             char *buf, size_t n, agt_error *err)
 {
     AGT_TRY(agt_lake_check_hour(symbol, hour_start_us, err));
     agt_tm tm;
     agt_tm_from_us(hour_start_us, &tm);
-    if ((size_t)snprintf(buf, n, "symbol=%s/year=%04d/month=%d/day=%d/%s_%04d%02d%02d_%02d.parquet",
+    if ((size_t)snprintf(buf, n, "symbol=%s/year=%04d/month=%d/day=%d/%s_%04d%02d%02d_%02d%s",
                          symbol, tm.year, tm.month, tm.day, symbol, tm.year, tm.month, tm.day,
-                         tm.hour) >= n)
+                         tm.hour, ext) >= n)
         return agt_err(err, AGT_EINVAL, "path too long");
     return AGT_OK;
+}
+
+agt_status agt_lake_data_rel(const agt_lake *l, const char *symbol, int64_t hour_start_us,
+                             char *buf, size_t n, agt_error *err)
+{
+    return agt_lake_hour_rel(symbol, hour_start_us, agt_lake_data_ext(l), buf, n, err);
 }
 
 /* The names that differ between the first layout (l->legacy) and this one. */
@@ -257,13 +272,14 @@ int agt_lake_change_name_version(const agt_lake *l, const char *name, int64_t *v
     return 1;
 }
 
-int agt_lake_hour_name(const char *name, char symbol[24], int64_t *hour_us)
+int agt_lake_hour_name(const agt_lake *l, const char *name, char symbol[24], int64_t *hour_us)
 {
-    size_t n = strlen(name);
-    if (n < 22 || n > 40) return 0; /* "<2..20 chars>_YYYYMMDD_HH.parquet" */
-    size_t k = n - 20;
+    const char *ext = agt_lake_data_ext(l);
+    size_t n = strlen(name), e = strlen(ext);
+    if (n < 14 + e || n > 32 + e) return 0; /* "<2..20 chars>_YYYYMMDD_HH<ext>" */
+    size_t k = n - 12 - e;
     const char *t = name + k;
-    if (t[0] != '_' || t[9] != '_' || strcmp(t + 12, ".parquet") != 0) return 0;
+    if (t[0] != '_' || t[9] != '_' || strcmp(t + 12, ext) != 0) return 0;
     memcpy(symbol, name, k);
     symbol[k] = 0;
     int64_t hh = agt_digits_value(t + 10, 2);
@@ -360,7 +376,7 @@ agt_status agt_lake_data_days(agt_lake *l, const char *symbol, int64_t lo_us, in
 int agt_lake_day_has_data(agt_lake *l, const char *symbol, int64_t day_us)
 {
     char rel[160], dir[AGT_LAKE_PATH_MAX];
-    if (agt_lake_data_rel(symbol, day_us, rel, sizeof rel, NULL) != AGT_OK) return 0;
+    if (agt_lake_data_rel(l, symbol, day_us, rel, sizeof rel, NULL) != AGT_OK) return 0;
     *strrchr(rel, '/') = '\0';
     if (agt_lake_path(l, dir, sizeof dir, rel, NULL) != AGT_OK) return 0;
     DIR *d = opendir(dir);
@@ -371,7 +387,7 @@ int agt_lake_day_has_data(agt_lake *l, const char *symbol, int64_t day_us)
         l->day_entries++;
         char sym[24];
         int64_t hour;
-        found = agt_lake_hour_name(e->d_name, sym, &hour) && strcmp(sym, symbol) == 0 &&
+        found = agt_lake_hour_name(l, e->d_name, sym, &hour) && strcmp(sym, symbol) == 0 &&
                 hour - hour % AGT_US_PER_DAY == day_us;
     }
     closedir(d);

@@ -200,7 +200,7 @@ static agt_status each_data_dir(agt_lake *l, const agt_lake *old, phase ph, agt_
         s = agt_lake_data_days(l, syms[i], 0, INT64_MAX, &days, &nd, err);
         for (size_t k = 0; k < nd && s == AGT_OK; k++) {
             char rel[160], dir[AGT_LAKE_PATH_MAX];
-            s = agt_lake_data_rel(syms[i], days[k], rel, sizeof rel, err);
+            s = agt_lake_data_rel(l, syms[i], days[k], rel, sizeof rel, err);
             if (s != AGT_OK) break;
             *strrchr(rel, '/') = '\0';
             s = agt_lake_path(l, dir, sizeof dir, rel, err);

@@ -1,9 +1,11 @@
 /*
  * open.c - opening and closing a lake handle.
  *
- * A reader only checks that the root is a directory and which layout it
- * holds (layout.c): it takes no lock and writes nothing. Opening for write
- * creates the root, takes the lock (lock.c), migrates a lake of the first
+ * A reader only checks that the root is a directory, which layout it holds
+ * (layout.c) and which market (futures.c): it takes no lock and writes
+ * nothing. Opening for write refuses a folder of another market (futures.c),
+ * creates the root, takes the lock (lock.c), records a new futures lake's
+ * market, migrates a lake of the first
  * layout (migrate.c), creates the layout's directories and the schema file
  * (below), opens the write-ahead log (wal.c) and runs recovery: every
  * commit whose intent is in the WAL but has no COMMIT record is carried out
@@ -85,14 +87,18 @@ agt_status agt_lake_open_opts(const char *root, unsigned flags, const agt_lake_o
             goto fail;
         }
         l->legacy = agt_lake_layout_is_legacy(l);
+        if ((s = agt_lake_read_market(l, err)) != AGT_OK) goto fail;
         *out = l;
         return AGT_OK;
     }
     char p[AGT_LAKE_PATH_MAX];
+    /* a folder of another market is refused before anything is written (futures.c) */
+    if ((s = agt_lake_check_market(l, o ? o->market : NULL, err)) != AGT_OK) goto fail;
     if ((s = agt_lake_mkdirs(l, l->root, err)) != AGT_OK) goto fail;
     if ((s = agt_lake_path(l, p, sizeof p, "metadata", err)) != AGT_OK) goto fail;
     if ((s = agt_lake_mkdirs(l, p, err)) != AGT_OK) goto fail;
     if ((s = agt_lake_lock(l, err)) != AGT_OK) goto fail;
+    if ((s = agt_lake_claim_market(l, o ? o->market : NULL, err)) != AGT_OK) goto fail;
     if ((s = agt_lake_migrate(l, err)) != AGT_OK) goto fail;
     if ((s = create_layout(l, err)) != AGT_OK) goto fail;
     agt_wal_begin *pending = NULL;

@@ -17,7 +17,7 @@ agt_status agt_lake_quarantine_hour(agt_lake *lake, const char *symbol, int64_t 
     AGT_TRY(agt_lake_writable(lake, err));
     AGT_TRY(agt_lake_check_hour(symbol, hour_start_us, err));
     char rel[160], prel[168], path[AGT_LAKE_PATH_MAX];
-    AGT_TRY(agt_lake_data_rel(symbol, hour_start_us, rel, sizeof rel, err));
+    AGT_TRY(agt_lake_data_rel(lake, symbol, hour_start_us, rel, sizeof rel, err));
     /* A writer has no commit in flight here (recovery ran at open): a "prev"
        name is a leftover, its content no more trusted than the file's. */
     AGT_TRY(agt_lake_aside(lake, rel, AGT_LAKE_PREV, prel, sizeof prel, err));

@@ -105,7 +105,7 @@ static agt_status entry_from_file(agt_lake *l, const char *symbol, int64_t hour,
     char rel[128], path[AGT_LAKE_PATH_MAX];
     *present = 0;
     memset(fs, 0, sizeof *fs);
-    AGT_TRY(agt_lake_data_rel(symbol, hour, rel, sizeof rel, err));
+    AGT_TRY(agt_lake_data_rel(l, symbol, hour, rel, sizeof rel, err));
     AGT_TRY(agt_lake_path(l, path, sizeof path, rel, err));
     if (!agt_lake_exists(path)) return AGT_OK;
     agt_buf b;
@@ -255,7 +255,7 @@ static agt_status derive_day(agt_lake *l, const char *symbol, int64_t day, const
         agt_status s = entry_from_file(l, symbol, hour, &d->h[d->n], &present, &e2);
         if (present < 0) { /* never rebuilt around: set aside, the hour's data is lost */
             char rel[160], to[AGT_LAKE_PATH_MAX];
-            AGT_TRY(agt_lake_data_rel(symbol, hour, rel, sizeof rel, err));
+            AGT_TRY(agt_lake_data_rel(l, symbol, hour, rel, sizeof rel, err));
             AGT_TRY(agt_lake_set_aside(l, rel, to, sizeof to, err));
             agt_lake_notice(l, "%s: moved aside to '%s'", e2.message, to);
         } else if (s != AGT_OK) {

@@ -318,9 +318,13 @@ static int parse_entry(jp *j, const char *symbol, int64_t day_us, int *hour_out,
         if (f->first_id < 0 || f->last_id < f->first_id || f->min_ts_us < hs ||
             f->max_ts_us > he || f->min_ts_us > f->max_ts_us || f->size <= 0)
             return jfail(j, "inconsistent row statistics");
-        if (agt_lake_data_rel(symbol, hs, want, sizeof want, NULL) != AGT_OK ||
-            strcmp(want, f->path) != 0)
-            return jfail(j, "path does not match the layout");
+        /* either market's name here; agt_stats_load checks it is the lake's */
+        int named = 0;
+        for (int k = 0; k < 2 && !named; k++)
+            named = agt_lake_hour_rel(symbol, hs, k ? AGT_LAKE_FUTURES_EXT : AGT_LAKE_SPOT_EXT,
+                                      want, sizeof want, NULL) == AGT_OK &&
+                    strcmp(want, f->path) == 0;
+        if (!named) return jfail(j, "path does not match the layout");
     } else if (f->path[0] || f->first_id != -1 || f->last_id != -1 || f->size != 0) {
         return jfail(j, "inconsistent empty hour");
     }
@@ -410,6 +414,15 @@ agt_status agt_stats_load(agt_lake *l, const char *symbol, int64_t day_us, agt_d
         s = AGT_ECORRUPT;
         agt_err(&e2, s, "statistics json: symbol or date does not match the file name");
     }
+    char want[160];
+    for (size_t k = 0; s == AGT_OK && k < out->n; k++)
+        if (out->h[k].rows > 0 &&
+            (agt_lake_data_rel(l, symbol, out->h[k].hour_start_us, want, sizeof want, NULL) != AGT_OK ||
+             strcmp(want, out->h[k].path) != 0)) {
+            s = AGT_ECORRUPT;
+            agt_err(&e2, s, "statistics json: '%s' is not a data file name of this lake",
+                    out->h[k].path);
+        }
     agt_buf_release(&b);
     if (s != AGT_OK) {
         memset(out, 0, sizeof *out);

@@ -11,8 +11,11 @@
  *
  *   "*.tmp"                          removed: a write that never completed
  *   "*.prev"                         set aside (quarantine.c)
- *   "*.parquet" the statistics of    set aside: the hour reads as missing
- *    its day do not list              and is fetched again
+ *   a data file ("*.parquet", a      set aside: the hour reads as missing
+ *    futures lake's "*.parq") the     and is fetched again
+ *    statistics of its day do not
+ *    list, and any "*.parquet" in a
+ *    futures lake
  *
  * in the symbol's data directories of the range, and "*.tmp" in its
  * statistics and change directories. A day whose statistics do not load is
@@ -49,12 +52,14 @@ static int listed(const agt_day_stats *d, const char *rel)
 
 /*
  * Handle the leftovers of one directory (relative to the root). `day` NULL:
- * only "*.tmp" are looked at; else ".prev" and unlisted ".parquet" too.
+ * only "*.tmp" are looked at; else ".prev" and unlisted data files too, and
+ * in a futures lake any ".parquet" (never its data: the spot glob would take it).
  */
 static agt_status tidy_dir(agt_lake *l, const char *rel_dir, const agt_day_stats *day, size_t *n,
                            agt_error *err)
 {
     char dir[AGT_LAKE_PATH_MAX];
+    const char *ext = agt_lake_data_ext(l);
     AGT_TRY(agt_lake_path(l, dir, sizeof dir, rel_dir, err));
     DIR *dh = opendir(dir);
     if (!dh) return AGT_OK; /* nothing stored there */
@@ -68,7 +73,8 @@ static agt_status tidy_dir(agt_lake *l, const char *rel_dir, const agt_day_stats
         /* (a name set aside, ".<name>.damaged-<time>", ends otherwise: it stays) */
         if (strlen(nm) >= sizeof names[0]) continue;
         int tmp = ends_with(nm, "." AGT_LAKE_TMP);
-        if (!tmp && !(day && (ends_with(nm, "." AGT_LAKE_PREV) || ends_with(nm, ".parquet"))))
+        if (!tmp && !(day && (ends_with(nm, "." AGT_LAKE_PREV) || ends_with(nm, ext) ||
+                              ends_with(nm, AGT_LAKE_SPOT_EXT))))
             continue;
         if (nn == cap) {
             size_t nc = cap ? cap * 2 : 8;
@@ -92,7 +98,7 @@ static agt_status tidy_dir(agt_lake *l, const char *rel_dir, const agt_day_stats
                 agt_lake_notice(l, "removed the unfinished write '%s'", rel);
                 (*n)++;
             }
-        } else if (!ends_with(names[i], ".parquet") || !listed(day, rel)) {
+        } else if (!ends_with(names[i], ext) || !listed(day, rel)) {
             if ((s = agt_lake_set_aside(l, rel, to, sizeof to, err)) == AGT_OK) {
                 agt_lake_notice(l, "'%s' is not in the statistics index: moved aside to '%s'", rel, to);
                 (*n)++;
@@ -127,7 +133,7 @@ agt_status agt_lake_tidy(agt_lake *lake, const char *symbol, int64_t start_us, i
     for (size_t i = 0; i < nd && s == AGT_OK; i++) {
         agt_day_stats d;
         if (agt_stats_load(lake, symbol, days[i], &d, NULL) != AGT_OK) continue;
-        if ((s = agt_lake_data_rel(symbol, days[i], rel, sizeof rel, err)) != AGT_OK) break;
+        if ((s = agt_lake_data_rel(lake, symbol, days[i], rel, sizeof rel, err)) != AGT_OK) break;
         dir_of(rel, dir, sizeof dir);
         s = tidy_dir(lake, dir, &d, &n, err);
     }

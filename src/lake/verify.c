@@ -144,7 +144,7 @@ static int in_flight_file(agt_lake *l, const char *symbol, int64_t day, const ch
     static const char *const kinds[] = {AGT_LAKE_TMP, AGT_LAKE_PREV};
     for (int64_t h = day; h < day + AGT_US_PER_DAY; h += AGT_US_PER_HOUR) {
         char hrel[160], name[200];
-        if (agt_lake_data_rel(symbol, h, hrel, sizeof hrel, NULL) != AGT_OK) return 0;
+        if (agt_lake_data_rel(l, symbol, h, hrel, sizeof hrel, NULL) != AGT_OK) return 0;
         int match = 0; /* second names of either layout: a migration may be under way */
         for (size_t k = 0; k < 5 && !match; k++) {
             if (!k) snprintf(name, sizeof name, "%s", hrel);
@@ -168,7 +168,7 @@ static int has_suffix(const char *s, size_t n, const char *suffix)
 static void check_orphans(agt_lake *l, vctx *v, const char *symbol, const agt_day_stats *d)
 {
     char rel[160], dir[AGT_LAKE_PATH_MAX];
-    if (agt_lake_data_rel(symbol, d->day_start_us, rel, sizeof rel, NULL) != AGT_OK) return;
+    if (agt_lake_data_rel(l, symbol, d->day_start_us, rel, sizeof rel, NULL) != AGT_OK) return;
     char *slash = strrchr(rel, '/');
     if (!slash) return;
     *slash = '\0';
@@ -178,8 +178,10 @@ static void check_orphans(agt_lake *l, vctx *v, const char *symbol, const agt_da
     struct dirent *e;
     while ((e = readdir(dh)) != NULL && !v->stop) {
         size_t n = strlen(e->d_name);
-        if (!has_suffix(e->d_name, n, ".parquet") && !has_suffix(e->d_name, n, "." AGT_LAKE_TMP) &&
-            !has_suffix(e->d_name, n, "." AGT_LAKE_PREV))
+        /* a futures lake's data files end in AGT_LAKE_FUTURES_EXT: a ".parquet" there is foreign */
+        if (!has_suffix(e->d_name, n, agt_lake_data_ext(l)) &&
+            !has_suffix(e->d_name, n, AGT_LAKE_SPOT_EXT) &&
+            !has_suffix(e->d_name, n, "." AGT_LAKE_TMP) && !has_suffix(e->d_name, n, "." AGT_LAKE_PREV))
             continue;
         char frel[480];
         if ((size_t)snprintf(frel, sizeof frel, "%s/%s", rel, e->d_name) >= sizeof frel) continue;

@@ -227,7 +227,10 @@ agt_status sync_lake_open_as(agt_sync *s, unsigned flags, agt_lake **out, agt_er
     if (root_not_dir(s))
         return agt_err(err, AGT_EIO, "cannot use '%s' as the lake: not a directory", s->root);
     agt_error_clear(&e);
-    agt_status st = agt_lake_open(s->root, flags, out, &e);
+    agt_lake_opts lo;
+    agt_lake_opts_default(&lo);
+    lo.market = agt_market_name(s->opts.market); /* a futures lake's names (market.h) */
+    agt_status st = agt_lake_open_opts(s->root, flags, &lo, out, &e);
     switch (st) {
     case AGT_OK:
         sync_lake_notices(s, *out); /* e.g. a damaged write-ahead log set aside */

@@ -1,10 +1,16 @@
 """Spot, USD-M and COIN-M symbols downloaded by the real binary into ONE lake root,
 through both sources, with faults: each market equals the simulator's truth, spot
-files are exactly those of a spot-only download, and each market opens in the
-engines with its one documented line (docs/futures.md, "In the lake")."""
+files are exactly those of a spot-only download; per-market verify --repair, update,
+the REST history floor, and a writer refusing a folder that is not its market's.
+The engines' lines for each market are run by test_engines.py on such a root.
+
+The root downloaded through ``--source auto`` with faults is made once for the module
+(``shared``); the tests that change it put it back as it was."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +33,39 @@ def sim(start_sim_module: Any) -> Any:
                             "--futures-weight-limit", "1000000")
 
 
-@pytest.fixture()
-def clean(sim: Any) -> Any:
+def fresh(sim: Any) -> Any:
     sim.reset()
     sim.control(fault_rate=0, next=[], fault_paths=FAULT_PATHS, archive_truncate={},
-                archive_unpublished=[], archive_bad_checksum=[])
+                archive_unpublished=[], archive_bad_checksum=[], rest_floor={})
     return sim
+
+
+@pytest.fixture()
+def clean(sim: Any) -> Any:
+    return fresh(sim)
+
+
+@pytest.fixture(scope="module")
+def shared(sim: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ONE root holding the three markets over FIRST..LAST, through --source auto with
+    random and queued faults on every market's REST and archive."""
+    root = tmp_path_factory.mktemp("futures") / "lake"
+    fresh(sim).control(fault_rate=0.08, seed=11,
+                       faults=["500json", "503json", "502html", "reset", "truncate", "429"],
+                       next=["500json", "reset"])
+    for market in ("spot", "um", "cm"):
+        download_until_done(sim, root, market, "auto")
+    assert sim.stats()["faults_total"] > 2
+    fresh(sim)
+    return root
 
 
 def mrun(sim: Any, root: Path, market: str, *args: str) -> Any:
     return run(sim, root, "--market", market, *args)
 
 
-def lake_rows(root: Path, market: str, symbol: str) -> list[tuple]:
-    p = run(None, root, "--market", market, "query", symbol, "--start", FIRST, "--end", LAST,
+def lake_rows(root: Path, market: str, symbol: str, last: str = LAST) -> list[tuple]:
+    p = run(None, root, "--market", market, "query", symbol, "--start", FIRST, "--end", last,
             "--output", "csv")
     assert p.returncode == 0, p.stderr
     rows = []
@@ -50,16 +75,16 @@ def lake_rows(root: Path, market: str, symbol: str) -> list[tuple]:
     return rows
 
 
-def truth_rows(sim: Any, market: str, symbol: str) -> list[tuple]:
-    start, end = day_us(FIRST), day_us(LAST) + 86_400_000_000 - 1
+def truth_rows(sim: Any, market: str, symbol: str, last: str = LAST) -> list[tuple]:
+    start, end = day_us(FIRST), day_us(last) + 86_400_000_000 - 1
     return [(r["a"], r["T"], float(r["p"]), float(r["q"]), bool(r["m"]))
             for r in sim.truth(symbol, start, end, market=market)]
 
 
-def download_until_done(sim: Any, root: Path, market: str, source: str) -> None:
+def download_until_done(sim: Any, root: Path, market: str, source: str, last: str = LAST) -> None:
     """download, then `retry` while units are left in .retry (faults may exhaust the
     retries of a unit: that is exit 1 with the unit listed, never a silent loss)."""
-    p = mrun(sim, root, market, "download", SYMBOLS[market], "--start", FIRST, "--end", LAST,
+    p = mrun(sim, root, market, "download", SYMBOLS[market], "--start", FIRST, "--end", last,
              "--source", source, "--no-progress")
     assert p.returncode in (0, 1), p.stderr
     for _ in range(5):
@@ -84,83 +109,142 @@ def spot_files(root: Path) -> dict[str, Any]:
     return out
 
 
-@pytest.mark.parametrize("source", ["auto", "rest"])
-def test_three_markets_in_one_lake_with_faults(clean: Any, tmp_path: Path, source: str) -> None:
-    root = tmp_path / "lake"
-    clean.control(fault_rate=0.08, seed=11,
-                  faults=["500json", "503json", "502html", "reset", "truncate", "429"],
-                  next=["500json", "reset"])
-    for market in ("spot", "um", "cm"):
-        download_until_done(clean, root, market, source)
-    assert clean.stats()["faults_total"] > 2
+def test_three_markets_in_one_lake_with_faults(shared: Path, clean: Any, tmp_path: Path) -> None:
+    """--source auto with faults (the shared root): each market equals the truth; spot files
+    are exactly those of a spot-only download."""
+    import aggtrades
+
     for market, symbol in SYMBOLS.items():
-        got, want = lake_rows(root, market, symbol), truth_rows(clean, market, symbol)
+        got, want = lake_rows(shared, market, symbol), truth_rows(clean, market, symbol)
         assert len(got) == len(want) > 1000
         assert got == want, market
+        df = aggtrades.read_trades(shared, symbol, FIRST, LAST, market=market)
+        assert df["trade_id"].tolist() == [r[0] for r in want]
     # spot BTCUSDT and USD-M BTCUSDT are different trades, kept apart
-    assert lake_rows(root, "spot", "BTCUSDT") != lake_rows(root, "um", "BTCUSDT")
+    assert lake_rows(shared, "spot", "BTCUSDT") != lake_rows(shared, "um", "BTCUSDT")
     # a second download of each market proves every day complete without a request
-    clean.control(fault_rate=0, next=[], reset_counters=True)
     for market in ("spot", "um", "cm"):
-        p = mrun(clean, root, market, "download", SYMBOLS[market], "--start", FIRST, "--end", LAST)
+        p = mrun(clean, shared, market, "download", SYMBOLS[market], "--start", FIRST, "--end", LAST)
         assert p.returncode == 0 and "2 dates already complete" in p.stderr, p.stderr
     assert clean.stats()["data_requests"] == 0
     # the spot files are exactly those of a spot-only download (rows and statistics)
     alone = tmp_path / "spot-only"
-    download_until_done(clean, alone, "spot", source)
-    assert spot_files(root) == spot_files(alone)
+    download_until_done(clean, alone, "spot", "auto")
+    assert spot_files(shared) == spot_files(alone)
     assert not (alone / "_futures").exists()
+    # no futures data file is named like a spot one (the spot glob would read it)
+    assert list((shared / "_futures").rglob("*.parquet")) == []
+    assert len(list((shared / "_futures" / "um").rglob("symbol=BTCUSDT/**/*.parq"))) == 48
 
 
-def test_engines_open_each_market_with_one_line(clean: Any, tmp_path: Path) -> None:
-    import duckdb
-    import polars as pl
-
+def test_rest_source_with_faults(clean: Any, tmp_path: Path) -> None:
+    """--source rest: every hour of every market by REST pages, with faults (one day)."""
     root = tmp_path / "lake"
+    clean.control(fault_rate=0.08, seed=12,
+                  faults=["500json", "503json", "502html", "reset", "truncate", "429"],
+                  next=["503json", "truncate"])
     for market in ("spot", "um", "cm"):
-        download_until_done(clean, root, market, "auto")
-    counts = {m: len(truth_rows(clean, m, s)) for m, s in SYMBOLS.items()}
-    # pyarrow (and pandas, Spark) list the root and skip '_futures': spot only
-    assert ds.dataset(root, partitioning="hive").count_rows() == counts["spot"]
-    for market in ("um", "cm"):
-        sub = root / "_futures" / market
-        assert ds.dataset(sub, partitioning="hive").count_rows() == counts[market]
-        n = duckdb.sql(f"SELECT count(*) FROM read_parquet('{sub}/symbol=*/**/*.parquet', "
-                       "hive_partitioning=true)").fetchall()[0][0]
-        assert n == counts[market]
-        df = pl.scan_parquet(f"{sub}/symbol=*/**/*.parquet", hive_partitioning=True).collect()
-        assert df.height == counts[market]
-        assert set(df["symbol"].to_list()) == {SYMBOLS[market]}
-    # the Python binding: market= on every reader
-    import aggtrades
-    from aggtrades.lake import market_root
+        download_until_done(clean, root, market, "rest", last=FIRST)
+    assert clean.stats()["faults_total"] > 2
     for market, symbol in SYMBOLS.items():
-        df = aggtrades.read_trades(root, symbol, FIRST, LAST, market=market)
-        assert len(df) == counts[market]
-        assert df["trade_id"].tolist() == [r[0] for r in truth_rows(clean, market, symbol)]
-    assert market_root(root, "um") == str(root / "_futures" / "um")
-    n = duckdb.sql(f"SELECT count(*) FROM read_parquet('{root}/symbol=*/**/*.parquet', "
-                   "hive_partitioning=true)").fetchall()[0][0]
-    assert n == counts["spot"]
+        got, want = lake_rows(root, market, symbol, FIRST), truth_rows(clean, market, symbol, FIRST)
+        assert len(got) == len(want) > 500
+        assert got == want, market
 
 
-def test_update_verify_status_per_market(clean: Any, tmp_path: Path) -> None:
-    root = tmp_path / "lake"
-    download_until_done(clean, root, "cm", "rest")
-    f = next((root / "_futures" / "cm").glob("symbol=BTCUSD_PERP/year=2024/month=2/day=27/*_05.parquet"))
+def test_verify_repair_per_market(shared: Path, clean: Any) -> None:
+    cm = shared / "_futures" / "cm"
+    f = next(cm.glob("symbol=BTCUSD_PERP/year=2024/month=2/day=27/*_05.parq"))
     f.unlink()
-    p = mrun(clean, root, "cm", "verify", "BTCUSD_PERP", "--start", FIRST, "--end", LAST)
+    p = mrun(clean, shared, "cm", "verify", "BTCUSD_PERP", "--start", FIRST, "--end", LAST)
     assert p.returncode == 1 and "missing" in p.stdout + p.stderr
-    p = mrun(clean, root, "cm", "verify", "BTCUSD_PERP", "--start", FIRST, "--end", LAST, "--repair")
+    # spot's verify of the same root does not look into the futures folders
+    assert run(None, shared, "verify", "BTCUSDT", "--start", FIRST, "--end", LAST).returncode == 0
+    p = mrun(clean, shared, "cm", "verify", "BTCUSD_PERP", "--start", FIRST, "--end", LAST, "--repair")
     assert p.returncode == 0, p.stderr
-    assert lake_rows(root, "cm", "BTCUSD_PERP") == truth_rows(clean, "cm", "BTCUSD_PERP")
-    # the spot lake of the same root is untouched and still empty
-    assert run(None, root, "query", "BTCUSDT", "--start", FIRST, "--end", LAST, "--stats").returncode == 0
-    p = mrun(clean, root, "cm", "update", "BTCUSD_PERP", "--no-progress")
+    assert f.exists()
+    assert lake_rows(shared, "cm", "BTCUSD_PERP") == truth_rows(clean, "cm", "BTCUSD_PERP")
+    # a file named like a spot hour in a futures folder is foreign: reported, set aside
+    stray = f.with_name(f.name[:-len(".parq")] + ".parquet")
+    shutil.copy(f, stray)
+    p = mrun(clean, shared, "cm", "verify", "BTCUSD_PERP", "--start", FIRST, "--end", LAST)
+    assert p.returncode == 1 and "not in the statistics index" in p.stdout, p.stdout
+    p = mrun(clean, shared, "cm", "verify", "BTCUSD_PERP", "--start", FIRST, "--end", LAST, "--repair")
+    assert p.returncode == 0 and not stray.exists(), p.stderr
+    assert list(cm.rglob("*.parquet")) == []
+
+
+def test_writer_refuses_a_folder_of_another_market(shared: Path, clean: Any, tmp_path: Path) -> None:
+    """metadata/_market names a futures folder's market: a writer of another market (or of
+    spot pointed at it) is refused, exit 2, nothing written; a futures folder of the layout
+    before .parq (no _market, data files .parquet) is refused by writers, read by readers."""
+    root = tmp_path / "lake"
+    shutil.copytree(shared / "_futures" / "cm", root / "_futures" / "cm")
+    cm = root / "_futures" / "cm"
+    assert (cm / "metadata" / "_market").read_text() == "cm\n"
+    before = tree(root)
+    # spot pointed at the COIN-M folder
+    p = run(clean, cm, "download", "BTCUSDT", "--start", FIRST, "--end", FIRST)
+    assert p.returncode == 2 and "holds the cm market's lake, not spot's" in p.stderr, p.stderr
+    # USD-M pointed at it (its root being the futures folder's parent's parent)
+    (root / "_futures" / "um").symlink_to(cm)
+    p = mrun(clean, root, "um", "download", "BTCUSDT", "--start", FIRST, "--end", FIRST)
+    assert p.returncode == 2 and "holds the cm market's lake, not um's" in p.stderr, p.stderr
+    (root / "_futures" / "um").unlink()
+    assert tree(root) == before
+    # the layout before: data files ".parquet", statistics naming them, no _market
+    want = lake_rows(root, "cm", "BTCUSD_PERP")
+    for f in cm.rglob("*.parq"):
+        f.rename(f.with_suffix(".parquet"))
+    for j in (cm / "metadata" / "stats").rglob("_*.json"):
+        j.write_text(j.read_text().replace('.parq"', '.parquet"'))
+    (cm / "metadata" / "_market").unlink()
+    before = tree(root)
+    p = mrun(clean, root, "cm", "download", "BTCUSD_PERP", "--start", FIRST, "--end", LAST)
+    assert p.returncode == 2 and "earlier layout" in p.stderr and "move it aside" in p.stderr, p.stderr
+    assert tree(root) == before
+    assert lake_rows(root, "cm", "BTCUSD_PERP") == want      # readers open it as it is
+
+
+def test_futures_hour_below_the_rest_floor_is_not_complete(clean: Any, tmp_path: Path) -> None:
+    """USD-M REST forgets BTCUSDT before 04:00 of FIRST: hours 00-04 cannot be proven by
+    REST (04:00's first trade has no served trade before it). --source rest: none of them
+    is called complete, all in the market's .retry, exit 1; retry and --source auto fill
+    them from the archive, proven by its files."""
+    clean.control(rest_floor={"um/BTCUSDT": FIRST + "T04:00:00Z"})
+    root = tmp_path / "lake"
+    p = mrun(clean, root, "um", "download", "BTCUSDT", "--start", FIRST, "--end", FIRST,
+             "--source", "rest", "--no-progress")
+    assert p.returncode == 1, p.stderr
+    ledger = root / "_futures" / "um" / ".retry"
+    units = [json.loads(line) for line in ledger.read_text().splitlines()]
+    assert sorted(u["hour"] for u in units) == [0, 1, 2, 3, 4]
+    assert all(u["error"].startswith("not proven complete") for u in units), units[0]
+    assert not (root / ".retry").exists()                   # spot's ledger: untouched
+    v = mrun(None, root, "um", "verify", "BTCUSDT", "--start", FIRST, "--end", FIRST)
+    assert v.returncode == 1 and "04:00" in v.stdout, v.stdout
+    p = mrun(clean, root, "um", "retry", "--no-progress")
     assert p.returncode == 0, p.stderr
-    s = mrun(clean, root, "cm", "query", "BTCUSD_PERP", "--start", FIRST, "--end", "2024-03-01",
+    assert not ledger.exists()
+    assert lake_rows(root, "um", "BTCUSDT", FIRST) == truth_rows(clean, "um", "BTCUSDT", FIRST)
+    # --source auto on a root of its own: the archive day, proven without REST's word
+    auto = tmp_path / "auto"
+    p = mrun(clean, auto, "um", "download", "BTCUSDT", "--start", FIRST, "--end", FIRST,
+             "--no-progress")
+    assert p.returncode == 0, p.stderr
+    assert lake_rows(auto, "um", "BTCUSDT", FIRST) == truth_rows(clean, "um", "BTCUSDT", FIRST)
+
+
+def test_update_per_market(shared: Path, clean: Any) -> None:
+    # last: it extends the shared root's COIN-M symbol up to the simulator's clock
+    p = mrun(clean, shared, "cm", "update", "BTCUSD_PERP", "--no-progress")
+    assert p.returncode == 0, p.stderr
+    s = mrun(clean, shared, "cm", "query", "BTCUSD_PERP", "--start", FIRST, "--end", "2024-03-01",
              "--stats")
     assert s.returncode == 0 and "trades" in s.stdout
+    assert lake_rows(shared, "cm", "BTCUSD_PERP", "2024-02-29") == \
+        truth_rows(clean, "cm", "BTCUSD_PERP", "2024-02-29")
+    assert not (shared / "symbol=BTCUSD_PERP").exists()     # nothing of it in spot's folders
 
 
 def test_bad_market_is_refused_and_writes_nothing(clean: Any, tmp_path: Path) -> None:
@@ -177,12 +261,12 @@ def test_python_download_per_market(clean: Any, tmp_path: Path) -> None:
     import aggtrades
 
     root = tmp_path / "lake"
-    rep = aggtrades.download(root, "btcusd_perp", FIRST, LAST, market="cm", api_url=clean.url,
+    rep = aggtrades.download(root, "btcusd_perp", FIRST, FIRST, market="cm", api_url=clean.url,
                              archive_url=clean.url, interval_ms=0, progress=lambda ev: None)
     assert rep.status == "AGT_OK" and rep.units_failed == 0
     assert (root / "_futures" / "cm" / "symbol=BTCUSD_PERP").is_dir()
     assert not (root / "symbol=BTCUSD_PERP").exists()
-    assert lake_rows(root, "cm", "BTCUSD_PERP") == truth_rows(clean, "cm", "BTCUSD_PERP")
+    assert lake_rows(root, "cm", "BTCUSD_PERP", FIRST) == truth_rows(clean, "cm", "BTCUSD_PERP", FIRST)
     with pytest.raises(aggtrades.LakeError):
         aggtrades.download(root, "BTCUSDT", FIRST, LAST, market="usdm", api_url=clean.url)
 
@@ -218,6 +302,6 @@ def bs_us(day: str) -> int:
 
 
 def spot_like_files(root: Path) -> dict[str, Any]:
-    """Rows of every data file under root, any market."""
+    """Rows of every data file of a futures market's root."""
     return {str(f.relative_to(root)): pq.read_table(f).to_pylist()
-            for f in sorted(root.rglob("symbol=*/**/*.parquet"))}
+            for f in sorted(root.rglob("symbol=*/**/*.parq"))}

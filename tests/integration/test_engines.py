@@ -43,6 +43,8 @@ NOW = "2024-03-01T12:34:56Z"
 SYMBOLS = ("BTCUSDT", "ETHBTC")
 WINDOW = ("BTCUSDT", "2024-02-06 12:30:00.500", "2024-02-06 12:35:00")
 TAMPERED = Path("symbol=ETHBTC/year=2024/month=2/day=5/ETHBTC_20240205_03.parquet")
+# each futures market stored beside spot: (the name its doc blocks give its trades, symbol)
+FUTURES = {"um": ("usdm", "BTCUSDT"), "cm": ("coinm", "BTCUSD_PERP")}
 
 pytestmark = pytest.mark.skipif(not Path(BIN).exists(), reason=f"no binary at {BIN}")
 
@@ -57,11 +59,17 @@ def run(sim: Any, root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def lake(start_sim_module: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sim = start_sim_module("--now", NOW, "--weight-limit", "1000000")
+    sim = start_sim_module("--now", NOW, "--weight-limit", "1000000",
+                           "--futures-weight-limit", "1000000")
     home = tmp_path_factory.mktemp("engines")
     root = home / "data"
     p = run(sim, root, "download", *SYMBOLS, "--start", "2024-02-05", "--end", "2024-02-06")
     assert p.returncode == 0, p.stderr
+    # the futures markets of the same days in the same root: no spot line may see them
+    for market, (_, symbol) in FUTURES.items():
+        p = run(sim, root, "--market", market, "download", symbol, "--start", "2024-02-05",
+                "--end", "2024-02-06")
+        assert p.returncode == 0, p.stderr
     # an hour committed with other prices (through the lake: a commit of its own), which
     # update --force puts back: two commits of real updates, before and after images
     t = pq.read_table(root / TAMPERED)
@@ -146,7 +154,7 @@ def doc_blocks() -> list[tuple[str, str]]:
     return out
 
 
-RESULTS = ("trades", "window", "changes", "references")
+RESULTS = ("trades", "window", "changes", "references") + tuple(v for v, _ in FUTURES.values())
 
 
 def run_block(code: str, lake: Path, spark: Any = None) -> dict[str, Any]:
@@ -203,12 +211,17 @@ SECTIONS = ("DuckDB", "polars", "pyarrow", "pandas")
 
 def test_doc_has_every_engine() -> None:
     titles = [s for s, _ in doc_blocks()]
-    for s in SECTIONS + ("PySpark", "The change feed"):
+    for s in SECTIONS + ("PySpark", "The change feed", "Futures markets"):
         assert s in titles, s
-    # every block of an engine opens the whole lake as `trades`
+    # every block of an engine opens the whole lake as `trades`; each futures block opens
+    # both futures markets
     for s, code in doc_blocks():
-        if s != "The change feed":
+        if s == "Futures markets":
+            assert all(re.search(rf"^{v} = ", code, re.M) for v, _ in FUTURES.values()), code
+        elif s != "The change feed":
             assert re.search(r"^trades = ", code, re.M), (s, code)
+    # DuckDB, polars, pyarrow, pandas, Spark, aggtrades
+    assert sum(s == "Futures markets" for s, _ in doc_blocks()) == 6
 
 
 @pytest.mark.parametrize("k", [k for k, (s, _) in enumerate(doc_blocks()) if s in SECTIONS])
@@ -295,3 +308,63 @@ def test_change_feed_blocks(lake: Path) -> None:
         assert math.isclose(got["price"].sum(), held["price"].sum(), rel_tol=1e-12)
         if "references" in ns:
             assert len(ns["references"]) == len(refs)
+
+
+# --------------------------------------------------------------------------
+# futures markets stored in the same root
+
+
+def futures_truth(lake: Path, market: str) -> pd.DataFrame:
+    symbol = FUTURES[market][1]
+    return read_trades(lake, symbol, 0, 2**62, market=market).assign(symbol=symbol)
+
+
+@pytest.mark.parametrize("k", [k for k, (s, _) in enumerate(doc_blocks()) if s == "Futures markets"])
+def test_doc_futures_block(lake: Path, request: pytest.FixtureRequest, k: int) -> None:
+    """Each futures line gives exactly its market's trades (never spot's, never the other
+    market's, never change-feed rows)."""
+    code = doc_blocks()[k][1]
+    spark = request.getfixturevalue("spark") if "spark." in code else None
+    ns = run_block(code, lake, spark)
+    for market, (var, symbol) in FUTURES.items():
+        want = futures_truth(lake, market)
+        assert len(want) > 1000
+        # a spot symbol of the same name holds other trades
+        if symbol in SYMBOLS:
+            assert figures(truth(lake, symbol)) != figures(want)
+        if spark is not None:
+            same(spark_figures(ns[var]), figures(want))
+            continue
+        got = ns[var]
+        if "symbol" not in got:  # aggtrades.read_trades: one symbol, no partition column
+            got = got.assign(symbol=symbol)
+        else:
+            check_types(got, partitioned=True)
+        same(figures(got), figures(want))
+        assert sorted(got["trade_id"]) == list(want["trade_id"])
+
+
+def test_each_glob_lists_exactly_its_markets_data_files(lake: Path) -> None:
+    """As DuckDB expands them (polars expands the same way, hidden names included): the
+    spot glob lists the spot hour files only, each futures glob its market's only (no
+    change file, no temporary, nothing of the other markets)."""
+    import duckdb
+    con = duckdb.connect()
+
+    def expanded(pattern: str) -> set[Path]:
+        return {Path(r[0]) for r in con.execute("SELECT file FROM glob(?)", [pattern]).fetchall()}
+
+    def hour_files(root: Path, ext: str) -> set[Path]:
+        return {f for f in root.glob(f"symbol=*/year=*/month=*/day=*/*{ext}")
+                if not f.name.startswith(".")}
+
+    spot = hour_files(lake, ".parquet")
+    assert len(spot) > 40 and expanded(f"{lake}/**/*.parquet") == spot
+    for market in FUTURES:
+        sub = lake / "_futures" / market
+        files = hour_files(sub, ".parq")
+        assert len(files) > 40 and expanded(f"{sub}/**/*.parq") == files
+        assert list(sub.rglob("*.parquet")) == []
+        assert list((sub / "metadata" / "_changes").rglob("*.pq"))  # its change feed is there
+        assert (sub / "metadata" / "_market").read_text() == f"{market}\n"
+    assert not (lake / "metadata" / "_market").exists()  # spot's layout is unchanged

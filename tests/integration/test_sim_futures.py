@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import urllib.error
 import zipfile
 
 import pytest
@@ -106,13 +107,49 @@ def test_exchange_info_and_own_budget(clean: SimProcess) -> None:
     try:
         codes = [fapi(clean, "um", symbol="BTCUSDT", limit=1)[0] for _ in range(3)]
         assert codes == [200, 200, 429]
+        # a request before the 429's Retry-After is up: a 418 ban of that market, which
+        # further requests do not extend
         st, h, body = fapi(clean, "um", symbol="BTCUSDT", limit=1)
-        assert st == 429 and body["code"] == -1003 and int(h["retry-after"]) >= 1
-        # USD-M's budget is its own: spot and COIN-M still answer
+        assert st == 418 and body["code"] == -1003 and "banned until" in body["msg"]
+        assert 100 <= int(h["retry-after"]) <= 120
+        st, h2, _ = fapi(clean, "um", symbol="BTCUSDT", limit=1)
+        assert st == 418 and int(h2["retry-after"]) <= int(h["retry-after"])
+        assert clean.get("/fapi/v1/time")[0] == 418     # the whole market, not one endpoint
+        assert clean.stats()["banned"] == 3
+        # USD-M's budget and ban are its own: spot and COIN-M still answer
         assert clean.agg_trades(symbol="BTCUSDT", limit=1)[0] == 200
         assert fapi(clean, "cm", symbol="BTCUSD_PERP", limit=1)[0] == 200
     finally:
         clean.control(futures_weight_limit=2400, reset_counters=True)
+    assert fapi(clean, "um", symbol="BTCUSDT", limit=1)[0] == 200
+
+
+@pytest.mark.parametrize("market,symbol", [("um", "BTCUSDT"), ("cm", "BTCUSD_PERP")])
+def test_rest_history_floor_per_market(clean: SimProcess, market: str, symbol: str) -> None:
+    """rest_floor {"um/SYM": T}: that contract's REST forgets trades before T; the archive,
+    the truth and the other markets are unchanged."""
+    model = bs.Market(seed=1, market=market)
+    floor_id = model.first_from(symbol, H0, NOW_US, 1)[0].a
+    clean.control(rest_floor={f"{market}/{symbol}": "2024-02-27T05:00:00Z"})
+    try:
+        st, _, rows = fapi(clean, market, symbol=symbol, startTime=ms(H0 - HOUR),
+                           endTime=ms(H0) - 1)
+        assert (st, rows) == (200, [])                       # the hour below: nothing
+        st, _, rows = fapi(clean, market, symbol=symbol, fromId=floor_id - 50, limit=3)
+        assert [r["a"] for r in rows] == [floor_id, floor_id + 1, floor_id + 2]
+        st, _, rows = fapi(clean, market, symbol=symbol, startTime=ms(H0), endTime=ms(H0) + 60_000,
+                           limit=1)
+        assert rows[0]["a"] == floor_id
+        assert clean.truth(symbol, H0 - HOUR, H0 - 1, market=market)
+        other = "cm" if market == "um" else "um"
+        osym = "BTCUSD_PERP" if other == "cm" else "BTCUSDT"
+        assert fapi(clean, other, symbol=osym, startTime=ms(H0 - HOUR), endTime=ms(H0) - 1)[2]
+        assert clean.agg_trades(symbol="BTCUSDT", startTime=ms(H0 - HOUR), endTime=ms(H0) - 1,
+                                limit=5)[2]
+        with pytest.raises(urllib.error.HTTPError):  # not a USD-M symbol
+            clean.control(rest_floor={"um/BTCUSD_PERP": "2024-02-27T05:00:00Z"})
+    finally:
+        clean.control(rest_floor={})
 
 
 def _zip_csv(body: bytes) -> tuple[str, str]:

@@ -684,7 +684,7 @@ TEST(stats_json_roundtrip)
     snprintf(f->source, sizeof f->source, "archive");
     f->version = 77;
     f->complete = 1;
-    agt_lake_data_rel("XRPUSDT", f->hour_start_us, f->path, sizeof f->path, NULL);
+    agt_lake_hour_rel("XRPUSDT", f->hour_start_us, AGT_LAKE_SPOT_EXT, f->path, sizeof f->path, NULL);
     d.h[1].hour_start_us = d.day_start_us + 23 * AGT_US_PER_HOUR;
     d.h[1].first_id = d.h[1].last_id = -1;
     d.h[1].prev_id = -2;

@@ -187,7 +187,7 @@ TEST(damaged_data_file_is_an_error)
     agt_lake_close(l);
     /* hour 2 rewritten behind the lake's back with other prices (same version in its footer) */
     char rel[160], path[512];
-    ASSERT_OK(agt_lake_data_rel(SYM, lt_hour(2024, 1, 1, 2), rel, sizeof rel, &e));
+    ASSERT_OK(agt_lake_hour_rel(SYM, lt_hour(2024, 1, 1, 2), AGT_LAKE_SPOT_EXT, rel, sizeof rel, &e));
     snprintf(path, sizeof path, "%s/%s", root, rel);
     agt_trades t;
     agt_trades_init(&t);

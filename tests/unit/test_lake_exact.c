@@ -397,7 +397,7 @@ TEST(stats_json_exact_keys)
     f->quote_e16_lo = 1;
     f->quote_e16_hi = UINT64_MAX;
     snprintf(f->source, sizeof f->source, "rest");
-    agt_lake_data_rel(SYM, f->hour_start_us, f->path, sizeof f->path, NULL);
+    agt_lake_hour_rel(SYM, f->hour_start_us, AGT_LAKE_SPOT_EXT, f->path, sizeof f->path, NULL);
     agt_buf b;
     agt_buf_init(&b, 0);
     ASSERT_OK(agt_stats_format(SYM, &d, &b));

@@ -452,7 +452,10 @@ static int lake_open(const cli_ctx *ctx, unsigned flags, agt_lake **out)
     agt_error err;
     agt_error_clear(&err);
     if (root_not_dir(ctx)) return EXIT_LAKE;
-    agt_status s = agt_lake_open(ctx->lake, flags, out, &err);
+    agt_lake_opts o;
+    agt_lake_opts_default(&o);
+    o.market = agt_market_name(ctx->market); /* a futures lake's names (market.h) */
+    agt_status s = agt_lake_open_opts(ctx->lake, flags, &o, out, &err);
     if (s == AGT_OK) {
         cli_lake_notices(ctx, *out); /* e.g. a damaged write-ahead log set aside */
         return 0;
