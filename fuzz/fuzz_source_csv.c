@@ -1,7 +1,8 @@
 /*
  * fuzz_source_csv.c - fuzz target for the archive's text parsers: the daily
  * CSV (tried as the CSV of five days, three in milliseconds and two in
- * microseconds; spot files and 7-column futures files) and the .CHECKSUM line. Checks, on every input:
+ * microseconds, each as a spot file and as a 7-column futures file) and the
+ * .CHECKSUM line. Checks, on every input:
  *   - a success yields only valid rows (id >= 0, finite non-negative price
  *     and quantity, flag 0/1, time inside the day);
  *   - a failure leaves the table unchanged and says why, naming a line;
@@ -30,11 +31,12 @@ static const int64_t days[] = {
 };
 
 /* Parse in pieces of `piece` bytes through a carry buffer, as the zip reader does. */
-static agt_status pieces(const char *s, size_t n, int64_t day, size_t piece, agt_trades *out)
+static agt_status pieces(const char *s, size_t n, int64_t day, agt_market m, size_t piece,
+                         agt_trades *out)
 {
     agt_csv p;
     agt_error err;
-    if (agt_csv_init(&p, day, &err) != AGT_OK) abort();
+    if (agt_csv_init(&p, day, m, &err) != AGT_OK) abort();
     char *buf = malloc(n + 1);
     if (!buf) abort();
     size_t have = 0, off = 0;
@@ -56,13 +58,15 @@ static agt_status pieces(const char *s, size_t n, int64_t day, size_t piece, agt
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *s = (const char *)data;
-    for (size_t d = 0; d < sizeof days / sizeof days[0]; d++) {
+    for (size_t k = 0; k < 2 * sizeof days / sizeof days[0]; k++) {
+        size_t d = k / 2;
+        agt_market m = k % 2 ? AGT_MARKET_UM : AGT_MARKET_SPOT;
         agt_trades t;
         agt_trades_init(&t);
         agt_trades_push(&t, 42, 42, 42, 42, 1);
         agt_error err;
         agt_error_clear(&err);
-        agt_status st = agt_archive_parse_csv(s, size, days[d], &t, &err);
+        agt_status st = agt_archive_parse_csv(s, size, days[d], m, &t, &err);
         if (st == AGT_OK) {
             for (size_t i = 1; i < t.len; i++)
                 if (t.trade_id[i] < 0 || !(t.price[i] >= 0) || !isfinite(t.price[i]) ||
@@ -77,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         agt_trades u;
         agt_trades_init(&u);
         agt_trades_push(&u, 42, 42, 42, 42, 1);
-        agt_status su = pieces(s, size, days[d], 1 + size % 61, &u);
+        agt_status su = pieces(s, size, days[d], m, 1 + size % 61, &u);
         if ((su == AGT_OK) != (st == AGT_OK)) abort();
         if (st == AGT_OK && !trades_equal(&u, &t)) abort();
         agt_trades_release(&u);

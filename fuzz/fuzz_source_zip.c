@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     agt_trades t;
     agt_trades_init(&t);
     agt_error err;
-    if (agt_archive_read_zip(data, size, "x.csv", 0, 1, &t, NULL, &err) != AGT_EUNSUPPORTED) abort();
+    if (agt_archive_read_zip(data, size, "x.csv", 0, AGT_MARKET_SPOT, 1, &t, NULL, &err) != AGT_EUNSUPPORTED) abort();
     agt_trades_release(&t);
     return 0;
 }
@@ -79,8 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         agt_error err;
         agt_error_clear(&err);
         uint64_t bytes = 0;
-        agt_status st = agt_archive_read_zip(data, size, days[d].member, days[d].day_us, MAX_CSV,
-                                             &t, &bytes, &err);
+        agt_status st = agt_archive_read_zip(data, size, days[d].member, days[d].day_us,
+                                             AGT_MARKET_SPOT, MAX_CSV, &t, &bytes, &err);
         if (st != AGT_OK) {
             if ((st != AGT_ECORRUPT && st != AGT_EPARSE && st != AGT_ENOMEM) || t.len != 1 ||
                 t.trade_id[0] != 42 || err.message[0] == 0)
@@ -91,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!csv || n != bytes) abort();
             agt_trades ref;
             agt_trades_init(&ref);
-            if (agt_archive_parse_csv(csv, n, days[d].day_us, &ref, &err) != AGT_OK ||
+            if (agt_archive_parse_csv(csv, n, days[d].day_us, AGT_MARKET_SPOT, &ref, &err) != AGT_OK ||
                 t.len != ref.len + 1 || !trades_rows_equal(&t, 1, &ref, ref.len))
                 abort();
             agt_trades_release(&ref);

@@ -121,19 +121,21 @@ AGT_API agt_status agt_archive_fetch_month(agt_archive *a, const char *symbol, i
                                            agt_trades *out, agt_archive_info *info, agt_error *err);
 
 /*
- * Parse the text of one daily CSV, csv[0..n), for the UTC day starting at
- * `day_start_us`, appending its rows to `out` in file order (not sorted, not
- * de-duplicated). Strict: 8 comma-separated fields per line for a spot file
- * (id, price, quantity, first id, last id, time, is_buyer_maker,
- * is_best_match), 7 for a futures file (no is_best_match), the same number on
- * every line, "\n" or "\r\n" line ends, booleans True/False or true/false,
- * one header line tolerated at the top; the time must fall inside the day:
- * in a spot file ms before 2025-01-01 and µs from then, in a futures file ms. AGT_EPARSE naming the line number for anything
- * else; AGT_EINVAL for a day that is not a whole UTC day. `out` is unchanged
- * on failure. Thread-safe.
+ * Parse the text of one daily CSV of `market`, csv[0..n), for the UTC day
+ * starting at `day_start_us`, appending its rows to `out` in file order (not
+ * sorted, not de-duplicated). The market decides the format, never the
+ * file: 8 comma-separated fields per line for spot (id, price, quantity,
+ * first id, last id, time, is_buyer_maker, is_best_match), 7 for a futures
+ * market (no is_best_match); "\n" or "\r\n" line ends, booleans True/False
+ * or true/false, one header line of the market's width tolerated at the top;
+ * the time must fall inside the day: for spot ms before 2025-01-01 and µs
+ * from then, for futures ms. AGT_EPARSE naming the line number for anything
+ * else (a row of the other market's width: "expected 8 fields (a spot
+ * file), found 7"); AGT_EINVAL for a day that is not a whole UTC day or an
+ * unknown market. `out` is unchanged on failure. Thread-safe.
  */
 AGT_API agt_status agt_archive_parse_csv(const char *csv, size_t n, int64_t day_start_us,
-                                 agt_trades *out, agt_error *err);
+                                         agt_market market, agt_trades *out, agt_error *err);
 
 #ifdef __cplusplus
 }

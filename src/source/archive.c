@@ -223,11 +223,12 @@ static agt_status read_member(zip_t *z, zip_uint64_t idx, const char *member, ag
 }
 
 agt_status agt_archive_read_zip_range(const uint8_t *zip, size_t n, const char *member,
-                                      int64_t start_us, int64_t end_us, uint64_t max_csv,
-                                      agt_trades *out, uint64_t *csv_bytes, agt_error *err)
+                                      int64_t start_us, int64_t end_us, agt_market market,
+                                      uint64_t max_csv, agt_trades *out, uint64_t *csv_bytes,
+                                      agt_error *err)
 {
     agt_csv p;
-    AGT_TRY(agt_csv_init_range(&p, start_us, end_us, err));
+    AGT_TRY(agt_csv_init_range(&p, start_us, end_us, market, err));
     zip_error_t ze;
     zip_error_init(&ze);
     zip_source_t *src = zip_source_buffer_create(zip, n, 0, &ze);
@@ -268,8 +269,9 @@ agt_status agt_archive_read_zip_range(const uint8_t *zip, size_t n, const char *
 #else /* no libzip */
 
 agt_status agt_archive_read_zip_range(const uint8_t *zip, size_t n, const char *member,
-                                      int64_t start_us, int64_t end_us, uint64_t max_csv,
-                                      agt_trades *out, uint64_t *csv_bytes, agt_error *err)
+                                      int64_t start_us, int64_t end_us, agt_market market,
+                                      uint64_t max_csv, agt_trades *out, uint64_t *csv_bytes,
+                                      agt_error *err)
 {
     return agt_err(err, AGT_EUNSUPPORTED, "built without libzip: cannot read archive zips");
 }
@@ -277,12 +279,12 @@ agt_status agt_archive_read_zip_range(const uint8_t *zip, size_t n, const char *
 #endif
 
 agt_status agt_archive_read_zip(const uint8_t *zip, size_t n, const char *member,
-                                int64_t day_start_us, uint64_t max_csv, agt_trades *out,
-                                uint64_t *csv_bytes, agt_error *err)
+                                int64_t day_start_us, agt_market market, uint64_t max_csv,
+                                agt_trades *out, uint64_t *csv_bytes, agt_error *err)
 {
     return agt_archive_read_zip_range(zip, n, member, day_start_us,
-                                      day_start_us + AGT_US_PER_DAY - 1, max_csv, out, csv_bytes,
-                                      err);
+                                      day_start_us + AGT_US_PER_DAY - 1, market, max_csv, out,
+                                      csv_bytes, err);
 }
 
 /* ---- the day ---------------------------------------------------------------- */
@@ -428,7 +430,7 @@ static agt_status fetch_file(agt_archive *a, const char *symbol, const char *per
         agt_trades tmp;
         agt_trades_init(&tmp);
         s = agt_archive_read_zip_range(a->net->resp.body.data, a->net->resp.body.len, csv_name,
-                                       start_us, end_us, a->opts.max_csv_bytes, &tmp,
+                                       start_us, end_us, a->opts.market, a->opts.max_csv_bytes, &tmp,
                                        &inf.csv_bytes, err);
         give_back_body(a); /* the rows are out: the zip's memory is not needed any more */
         size_t dropped = 0;

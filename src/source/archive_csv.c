@@ -1,6 +1,6 @@
 /*
- * archive_csv.c - the strict parser for Binance daily aggTrades CSV, spot and
- * futures.
+ * archive_csv.c - the strict parser for Binance daily (and monthly) aggTrades
+ * CSV, spot and futures.
  *
  * One line per aggregate trade, 8 comma-separated fields (spot) or 7
  * (futures: no M column, docs/futures.md), no quoting:
@@ -17,18 +17,22 @@
  *   m  is_buyer_maker          True/False or true/false
  *   M  is_best_match           same (checked, not kept); spot only
  *
- * The first data line fixes the file's kind: 8 fields is a spot file (T in µs
- * from 2025-01-01), 7 a futures file (T in ms whatever the day); every later
- * line must have the same number of fields. The URL a file came from already
- * names its market, and the two formats cannot be confused: a futures file
- * read as spot lacks a field on every line.
+ * The market decides the format, never the file: the URL a file comes from
+ * names its market, and the caller says which (agt_csv_init): a spot file
+ * has 8 fields and T in µs from 2025-01-01 (ms before), a futures file 7
+ * fields and T in ms whatever the day (agt_market_def.csv_fields,
+ * csv_micros_from_2025). A row with another number of fields is refused,
+ * naming the market's format ("expected 7 fields (a futures file), found 8"):
+ * a spot file read as futures, or the reverse, fails on its first line.
  *
- * Lines end in "\n" or "\r\n"; the last may lack its end. Spot files have no
- * header; futures-style files do, so one line at the top whose first byte is
- * a letter is skipped. Anything else is refused with the line number and an
- * excerpt. The unit of T is decided per file by its day, and validated by
- * requiring every time inside the day: a µs file read as ms (or the reverse)
- * lands decades away and is caught on its first row.
+ * Lines end in "\n" or "\r\n"; the last may lack its end. Futures files
+ * published from about 2022-08 start with a header line, spot files have
+ * none; one line at the top whose first byte is a letter is taken for a
+ * header when it has the market's number of fields, each a name of lower
+ * case letters, digits and '_' (anything else there is refused). Anything
+ * else is refused with the line number and an excerpt. The unit of T is
+ * validated by requiring every time inside the day: a µs file read as ms (or
+ * the reverse) lands decades away and is caught on its first row.
  *
  * The parser works on a borrowed buffer, never allocates per field, and
  * streams: agt_csv_feed parses whole lines and reports how far it got, so a
@@ -40,14 +44,17 @@
 #include "source/archive_int.h"
 #include "source/source_int.h"
 
-agt_status agt_csv_init(agt_csv *p, int64_t day_start_us, agt_error *err)
+agt_status agt_csv_init(agt_csv *p, int64_t day_start_us, agt_market market, agt_error *err)
 {
-    return agt_csv_init_range(p, day_start_us, day_start_us + AGT_US_PER_DAY - 1, err);
+    return agt_csv_init_range(p, day_start_us, day_start_us + AGT_US_PER_DAY - 1, market, err);
 }
 
-agt_status agt_csv_init_range(agt_csv *p, int64_t start_us, int64_t end_us, agt_error *err)
+agt_status agt_csv_init_range(agt_csv *p, int64_t start_us, int64_t end_us, agt_market market,
+                              agt_error *err)
 {
     memset(p, 0, sizeof *p);
+    const agt_market_def *def = agt_market_def_of(market);
+    if (!def) return agt_err(err, AGT_EINVAL, "invalid market %d", (int)market);
     if (start_us < 0 || start_us % AGT_US_PER_DAY != 0 ||
         start_us > INT64_C(253402214400000000) || /* 9999-12-31 */
         end_us < start_us || (end_us + 1) % AGT_US_PER_DAY != 0 ||
@@ -56,8 +63,11 @@ agt_status agt_csv_init_range(agt_csv *p, int64_t start_us, int64_t end_us, agt_
                        (long long)start_us, (long long)end_us);
     p->day_start_us = start_us;
     p->day_end_us = end_us;
+    p->fields = def->csv_fields;
+    p->kind = market == AGT_MARKET_SPOT ? "a spot file" : "a futures file";
     /* a month never straddles 2025-01-01, so one unit per file holds */
-    p->unit_us = start_us >= AGT_ARCHIVE_MICROS_FROM_US ? 1 : AGT_US_PER_MS;
+    p->unit_us = def->csv_micros_from_2025 && start_us >= AGT_ARCHIVE_MICROS_FROM_US
+                     ? 1 : AGT_US_PER_MS;
     return AGT_OK;
 }
 
@@ -125,6 +135,34 @@ static int parse_bool(const char *s, size_t n, uint8_t *v)
     return -1;
 }
 
+/* The first line starts with a letter: a header of the market's width, or refused. */
+static agt_status header_line(agt_csv *p, const char *s, size_t n, agt_error *err)
+{
+    size_t o = (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) ? 3 : 0; /* UTF-8 BOM */
+    int names = 1, ok = 1;
+    size_t len = 0;
+    for (size_t i = o; i < n && ok; i++) {
+        char c = s[i];
+        if (c == ',') {
+            ok = len > 0;
+            names++;
+            len = 0;
+        } else {
+            ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+            len++;
+        }
+    }
+    if (!ok || len == 0) return bad_line(p, err, s, n, "not a row nor a header of names");
+    if (names != p->fields) {
+        char what[96];
+        snprintf(what, sizeof what, "a header of %d names, but %s has %d fields", names, p->kind,
+                 p->fields);
+        return bad_line(p, err, s, n, what);
+    }
+    p->header = 1;
+    return AGT_OK;
+}
+
 /* One line without its end. */
 static agt_status parse_line(agt_csv *p, const char *s, size_t n, agt_trades *out,
                              agt_error *err)
@@ -134,10 +172,8 @@ static agt_status parse_line(agt_csv *p, const char *s, size_t n, agt_trades *ou
     if (p->line == 1) {
         size_t o = (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) ? 3 : 0; /* UTF-8 BOM */
         unsigned char c = o < n ? (unsigned char)s[o] : 0;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
-            p->header = 1;
-            return AGT_OK;
-        }
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_')
+            return header_line(p, s, n, err);
     }
     const char *f[8];
     size_t len[8];
@@ -154,18 +190,13 @@ static agt_status parse_line(agt_csv *p, const char *s, size_t n, agt_trades *ou
             start = i + 1;
         }
     }
-    if (p->fields == 0 && nf == 7) { /* the first row of a futures file */
-        p->fields = 7;
-        p->unit_us = AGT_US_PER_MS;
-    } else if (p->fields == 0 && nf == 8) {
-        p->fields = 8;
-    }
-    if (nf != (size_t)(p->fields ? p->fields : 8)) {
+    if (nf != (size_t)p->fields) {
         char what[64];
         if (nf > 8)
-            snprintf(what, sizeof what, "more than 8 fields");
+            snprintf(what, sizeof what, "expected %d fields (%s), found more than 8", p->fields,
+                     p->kind);
         else
-            snprintf(what, sizeof what, "expected %d fields, found %zu", p->fields ? p->fields : 8,
+            snprintf(what, sizeof what, "expected %d fields (%s), found %zu", p->fields, p->kind,
                      nf);
         return bad_line(p, err, s, n, what);
     }
@@ -253,12 +284,12 @@ agt_status agt_csv_feed(agt_csv *p, const char *s, size_t n, int at_end, agt_tra
 }
 
 agt_status agt_archive_parse_csv(const char *csv, size_t n, int64_t day_start_us,
-                                 agt_trades *out, agt_error *err)
+                                 agt_market market, agt_trades *out, agt_error *err)
 {
     agt_error_clear(err);
     if (!out || (!csv && n)) return agt_err(err, AGT_EINVAL, "null argument");
     agt_csv p;
-    AGT_TRY(agt_csv_init(&p, day_start_us, err));
+    AGT_TRY(agt_csv_init(&p, day_start_us, market, err));
     size_t before = out->len, used = 0;
     agt_status s = agt_csv_feed(&p, csv ? csv : "", n, 1, out, &used, err);
     if (s != AGT_OK) out->len = before;

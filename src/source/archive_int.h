@@ -44,19 +44,20 @@ agt_status agt_checksum_parse(const uint8_t *s, size_t n, const char *expect_nam
 
 /*
  * Read the member `member` of the zip zip[0..n) (in memory, not copied) and
- * parse it as the CSV of the day starting at `day_start_us`, appending rows to
+ * parse it as the CSV of `market`'s day starting at `day_start_us`, appending rows to
  * `out` in file order (not sorted). `max_csv` caps the uncompressed size.
  * AGT_ECORRUPT for a zip that cannot be read or lacks the member, AGT_EPARSE
  * for a bad row, AGT_ENOMEM, AGT_EUNSUPPORTED if built without libzip.
  * `out` is unchanged on failure. *csv_bytes (may be NULL) gets the size read.
  */
 agt_status agt_archive_read_zip(const uint8_t *zip, size_t n, const char *member,
-                                int64_t day_start_us, uint64_t max_csv, agt_trades *out,
-                                uint64_t *csv_bytes, agt_error *err);
+                                int64_t day_start_us, agt_market market, uint64_t max_csv,
+                                agt_trades *out, uint64_t *csv_bytes, agt_error *err);
 /* The same for a file of whole days [start_us, end_us] (a monthly file). */
 agt_status agt_archive_read_zip_range(const uint8_t *zip, size_t n, const char *member,
-                                      int64_t start_us, int64_t end_us, uint64_t max_csv,
-                                      agt_trades *out, uint64_t *csv_bytes, agt_error *err);
+                                      int64_t start_us, int64_t end_us, agt_market market,
+                                      uint64_t max_csv, agt_trades *out, uint64_t *csv_bytes,
+                                      agt_error *err);
 
 /* Create a handle with an injected clock and transport (NULL: system / libcurl). */
 agt_status agt_archive_new_with(const agt_archive_opts *o, const agt_clock *clock,
@@ -77,17 +78,20 @@ typedef struct agt_csv {
     int64_t day_start_us;
     int64_t day_end_us;  /* inclusive */
     int64_t unit_us;     /* 1000 (ms file) or 1 (µs file) */
-    int fields;          /* 8 (spot) or 7 (futures), set by the first row; 0 before */
+    int fields;          /* 8 (spot) or 7 (futures): the market's (agt_market_def.csv_fields) */
+    const char *kind;    /* "a spot file" or "a futures file", for messages */
     uint64_t line;       /* lines consumed so far */
     uint64_t header;     /* 1 if a header line was skipped */
     int64_t max_line;    /* longest accepted line, bytes (for callers' buffers) */
 } agt_csv;
 
-/* AGT_EINVAL if day_start_us is not a whole UTC day. */
-agt_status agt_csv_init(agt_csv *p, int64_t day_start_us, agt_error *err);
+/* A file of `market` (its format: archive_csv.c). AGT_EINVAL if day_start_us is not a whole
+ * UTC day or market unknown. */
+agt_status agt_csv_init(agt_csv *p, int64_t day_start_us, agt_market market, agt_error *err);
 /* The same for a file of whole days [start_us, end_us] (a monthly file: at
  * most 31 days; times must fall inside). */
-agt_status agt_csv_init_range(agt_csv *p, int64_t start_us, int64_t end_us, agt_error *err);
+agt_status agt_csv_init_range(agt_csv *p, int64_t start_us, int64_t end_us, agt_market market,
+                              agt_error *err);
 
 /* A line longer than this is malformed (a real row is under 100 bytes). */
 #define AGT_CSV_MAX_LINE 512

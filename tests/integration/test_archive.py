@@ -391,7 +391,7 @@ def test_malformed_row_names_the_line(files: tuple[str, dict[str, bytes]]) -> No
     try:
         st, cols, _, err = a.day("BTCUSDT", DAY_2024_04_29)
         assert st == AGT_EPARSE
-        assert "line 4: expected 8 fields, found 6" in err.message.decode()
+        assert "line 4: expected 8 fields (a spot file), found 6" in err.message.decode()
         assert len(cols["trade_id"]) == 0
         publish(fs, make_zip("BTCUSDT-aggTrades-2024-04-30.csv", ROWS_2024))
         st, _, _, err = a.day("BTCUSDT", DAY_2024_04_29)

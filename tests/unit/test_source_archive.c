@@ -197,7 +197,7 @@ TEST(csv_genuine_2026_01_01)
     agt_trades_init(&t);
     agt_error e;
     agt_error_clear(&e);
-    ASSERT_OK(agt_archive_parse_csv(s, n, DAY_2026_01_01, &t, &e));
+    ASSERT_OK(agt_archive_parse_csv(s, n, DAY_2026_01_01, AGT_MARKET_SPOT, &t, &e));
     ASSERT_EQ_INT(t.len, 5000);
     ASSERT_EQ_INT(t.trade_id[0], INT64_C(3800397495));
     ASSERT_EQ_INT(t.trade_id[4999], INT64_C(3800402494));
@@ -221,7 +221,7 @@ TEST(csv_genuine_2026_01_01)
         agt_trades u;
         agt_trades_init(&u);
         agt_csv st;
-        ASSERT_OK(agt_csv_init(&st, DAY_2026_01_01, &e));
+        ASSERT_OK(agt_csv_init(&st, DAY_2026_01_01, AGT_MARKET_SPOT, &e));
         char *buf = malloc(n + 1);
         size_t have = 0, off = 0;
         for (;;) {
@@ -252,13 +252,13 @@ TEST(csv_genuine_minute_2026_09_16)
     agt_trades t;
     agt_trades_init(&t);
     agt_error e;
-    ASSERT_OK(agt_archive_parse_csv(s, n, INT64_C(1789516800000000), &t, &e));
+    ASSERT_OK(agt_archive_parse_csv(s, n, INT64_C(1789516800000000), AGT_MARKET_SPOT, &t, &e));
     ASSERT_EQ_INT(t.len, 76643 - 74204); /* selected_row_start/stop of its provenance */
     ASSERT_EQ_INT(t.trade_id[0], INT64_C(4064947752));
     ASSERT_EQ_INT(t.ts_us[0], INT64_C(1789525800105269));
     /* a µs file read as another day fails on its first row */
     agt_trades_clear(&t);
-    ASSERT_EQ_INT(agt_archive_parse_csv(s, n, DAY_2026_01_01, &t, &e), AGT_EPARSE);
+    ASSERT_EQ_INT(agt_archive_parse_csv(s, n, DAY_2026_01_01, AGT_MARKET_SPOT, &t, &e), AGT_EPARSE);
     ASSERT(strstr(e.message, "line 1: time 1789525800105269 is not in 2026-01-01") != NULL);
     ASSERT_EQ_INT(t.len, 0);
     agt_trades_release(&t);
@@ -276,7 +276,7 @@ TEST(csv_milliseconds_before_2025)
     agt_trades t;
     agt_trades_init(&t);
     agt_error e;
-    ASSERT_OK(agt_archive_parse_csv(tail_2021_12_14, strlen(tail_2021_12_14), DAY_2021_12_14, &t,
+    ASSERT_OK(agt_archive_parse_csv(tail_2021_12_14, strlen(tail_2021_12_14), DAY_2021_12_14, AGT_MARKET_SPOT, &t,
                                     &e));
     ASSERT_EQ_INT(t.len, 3);
     ASSERT_EQ_INT(t.ts_us[0], INT64_C(1639474150242000));
@@ -285,22 +285,22 @@ TEST(csv_milliseconds_before_2025)
     /* ms values in a µs day, and µs values in an ms day, are refused */
     const char *ms_in_2025 = "1,1.0,1.0,1,1,1735689600010,True,True\n";
     ASSERT_EQ_INT(agt_archive_parse_csv(ms_in_2025, strlen(ms_in_2025), INT64_C(1735689600000000),
-                                        &t, &e),
+                                        AGT_MARKET_SPOT, &t, &e),
                   AGT_EPARSE);
     ASSERT(strstr(e.message, "expected microseconds") != NULL);
     const char *us_in_2024 = "1,1.0,1.0,1,1,1735603200010866,True,True\n";
     ASSERT_EQ_INT(agt_archive_parse_csv(us_in_2024, strlen(us_in_2024), INT64_C(1735603200000000),
-                                        &t, &e),
+                                        AGT_MARKET_SPOT, &t, &e),
                   AGT_EPARSE);
     ASSERT(strstr(e.message, "expected milliseconds") != NULL);
     /* the last µs / ms of a day is inside, the next one is not */
     const char *last = "1,1.0,1.0,1,1,1735689599999999,True,True\n";
-    ASSERT_EQ_INT(agt_archive_parse_csv(last, strlen(last), INT64_C(1735689600000000), &t, &e),
+    ASSERT_EQ_INT(agt_archive_parse_csv(last, strlen(last), INT64_C(1735689600000000), AGT_MARKET_SPOT, &t, &e),
                   AGT_EPARSE);
     const char *last_ms = "1,1.0,1.0,1,1,1735689599999,True,True\n";
-    ASSERT_OK(agt_archive_parse_csv(last_ms, strlen(last_ms), INT64_C(1735603200000000), &t, &e));
+    ASSERT_OK(agt_archive_parse_csv(last_ms, strlen(last_ms), INT64_C(1735603200000000), AGT_MARKET_SPOT, &t, &e));
     ASSERT_EQ_INT(t.ts_us[t.len - 1], INT64_C(1735689599999000));
-    ASSERT_EQ_INT(agt_archive_parse_csv(last_ms, strlen(last_ms), INT64_C(1735603200000001), &t, &e),
+    ASSERT_EQ_INT(agt_archive_parse_csv(last_ms, strlen(last_ms), INT64_C(1735603200000001), AGT_MARKET_SPOT, &t, &e),
                   AGT_EINVAL);
     agt_trades_release(&t);
 }
@@ -313,7 +313,7 @@ TEST(csv_line_ends_booleans_header)
     const char *crlf = "1,2.5,0.1,10,11,1639440000000,true,true\r\n"
                        "2,2.50000000,0.20000000,12,12,1639440000001,false,False\r\n"
                        "3,2.6,0.3,-1,-1,1639440000002,False,True";
-    ASSERT_OK(agt_archive_parse_csv(crlf, strlen(crlf), DAY_2021_12_14, &t, &e));
+    ASSERT_OK(agt_archive_parse_csv(crlf, strlen(crlf), DAY_2021_12_14, AGT_MARKET_SPOT, &t, &e));
     ASSERT_EQ_INT(t.len, 3);
     ASSERT_EQ_INT(t.is_buyer_maker[0], 1);
     ASSERT_EQ_INT(t.is_buyer_maker[1], 0);
@@ -322,17 +322,18 @@ TEST(csv_line_ends_booleans_header)
     const char *hdr = "agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,"
                       "is_buyer_maker,is_best_match\n"
                       "1,2.5,0.1,10,11,1639440000000,true,true\n";
-    ASSERT_OK(agt_archive_parse_csv(hdr, strlen(hdr), DAY_2021_12_14, &t, &e));
+    ASSERT_OK(agt_archive_parse_csv(hdr, strlen(hdr), DAY_2021_12_14, AGT_MARKET_SPOT, &t, &e));
     ASSERT_EQ_INT(t.len, 1);
     agt_trades_clear(&t);
-    ASSERT_OK(agt_archive_parse_csv("", 0, DAY_2021_12_14, &t, &e)); /* a day without trades */
+    ASSERT_OK(agt_archive_parse_csv("", 0, DAY_2021_12_14, AGT_MARKET_SPOT, &t, &e)); /* a day without trades */
     ASSERT_EQ_INT(t.len, 0);
     agt_trades_release(&t);
 }
 
 /* The USD-M BTCUSDT file of 2020-01-01: its genuine first and last rows (7
  * columns, no header then, ms); later futures files carry a header, and stay
- * in ms after 2025-01-01 (docs/futures.md). */
+ * in ms after 2025-01-01 (docs/futures.md). The market decides the format:
+ * a file of the other market's width is refused on its first row. */
 TEST(csv_futures_seven_columns)
 {
     agt_trades t;
@@ -340,30 +341,53 @@ TEST(csv_futures_seven_columns)
     agt_error e;
     const char *genuine = "18374167,7189.43,0.030,25247504,25247504,1577836801481,true\n"
                           "18445525,7197.57,0.002,25349374,25349374,1577923196199,true\n";
-    ASSERT_OK(agt_archive_parse_csv(genuine, strlen(genuine), INT64_C(1577836800000000), &t, &e));
+    const int64_t day = INT64_C(1577836800000000);
+    ASSERT_OK(agt_archive_parse_csv(genuine, strlen(genuine), day, AGT_MARKET_UM, &t, &e));
     ASSERT_EQ_INT(t.len, 2);
     ASSERT_EQ_INT(t.trade_id[0], 18374167);
     ASSERT_EQ_INT(t.ts_us[1], INT64_C(1577923196199000));
     ASSERT_EQ_DBL_BITS(t.price[0], 7189.43);
     ASSERT_EQ_DBL_BITS(t.quantity[0], 0.03);
     agt_trades_clear(&t);
+    ASSERT_OK(agt_archive_parse_csv(genuine, strlen(genuine), day, AGT_MARKET_CM, &t, &e));
+    ASSERT_EQ_INT(t.len, 2);
+    agt_trades_clear(&t);
+    /* the same rows as a spot file: refused on line 1, saying what a spot file is */
+    ASSERT_EQ_INT(agt_archive_parse_csv(genuine, strlen(genuine), day, AGT_MARKET_SPOT, &t, &e),
+                  AGT_EPARSE);
+    ASSERT(strstr(e.message, "line 1: expected 8 fields (a spot file), found 7") != NULL);
+    ASSERT_EQ_INT(t.len, 0);
     const char *with_header = "agg_trade_id,price,quantity,first_trade_id,last_trade_id,"
                               "transact_time,is_buyer_maker\n"
                               "5,98000.1,0.003,7,9,1735689600123,false\n";
     ASSERT_OK(agt_archive_parse_csv(with_header, strlen(with_header), INT64_C(1735689600000000),
-                                    &t, &e));
+                                    AGT_MARKET_UM, &t, &e));
     ASSERT_EQ_INT(t.len, 1);
     ASSERT_EQ_INT(t.ts_us[0], INT64_C(1735689600123000)); /* ms in 2025: futures */
     agt_trades_clear(&t);
-    /* one kind per file: a spot row after a futures row (and the reverse) is refused */
+    /* a futures header on a spot day: the header's width is not spot's */
+    ASSERT_EQ_INT(agt_archive_parse_csv(with_header, strlen(with_header),
+                                        INT64_C(1735689600000000), AGT_MARKET_SPOT, &t, &e),
+                  AGT_EPARSE);
+    ASSERT(strstr(e.message, "line 1: a header of 7 names, but a spot file has 8 fields") != NULL);
+    /* a spot file read as futures fails on its first row */
+    const char *spot = "1,1.0,1.0,1,1,1577836801481,true,true\n";
+    ASSERT_EQ_INT(agt_archive_parse_csv(spot, strlen(spot), day, AGT_MARKET_UM, &t, &e),
+                  AGT_EPARSE);
+    ASSERT(strstr(e.message, "line 1: expected 7 fields (a futures file), found 8") != NULL);
+    /* one width per file: a spot row after a futures row is refused at its line */
     const char *mixed = "1,1.0,1.0,1,1,1577836801481,true\n2,1.0,1.0,2,2,1577836801482,true,true\n";
-    ASSERT_EQ_INT(agt_archive_parse_csv(mixed, strlen(mixed), INT64_C(1577836800000000), &t, &e),
+    ASSERT_EQ_INT(agt_archive_parse_csv(mixed, strlen(mixed), day, AGT_MARKET_UM, &t, &e),
                   AGT_EPARSE);
-    ASSERT(strstr(e.message, "line 2: expected 7 fields, found 8") != NULL);
-    const char *mixed2 = "1,1.0,1.0,1,1,1577836801481,true,true\n2,1.0,1.0,2,2,1577836801482,true\n";
-    ASSERT_EQ_INT(agt_archive_parse_csv(mixed2, strlen(mixed2), INT64_C(1577836800000000), &t, &e),
+    ASSERT(strstr(e.message, "line 2: expected 7 fields (a futures file), found 8") != NULL);
+    ASSERT_EQ_INT(t.len, 0);
+    /* a first line of letters that is no header */
+    const char *junk = "Not Found\n";
+    ASSERT_EQ_INT(agt_archive_parse_csv(junk, strlen(junk), day, AGT_MARKET_UM, &t, &e),
                   AGT_EPARSE);
-    ASSERT(strstr(e.message, "expected 8 fields, found 7") != NULL);
+    ASSERT(strstr(e.message, "line 1: not a row nor a header of names") != NULL);
+    ASSERT_EQ_INT(agt_archive_parse_csv(genuine, strlen(genuine), day, (agt_market)7, &t, &e),
+                  AGT_EINVAL);
     agt_trades_release(&t);
 }
 
@@ -405,7 +429,7 @@ TEST(csv_malformed_rows)
         agt_trades_push(&t, 7, 7, 7, 7, 0);
         agt_error e;
         agt_error_clear(&e);
-        int s = agt_archive_parse_csv(text, strlen(text), DAY_2024_04_29, &t, &e);
+        int s = agt_archive_parse_csv(text, strlen(text), DAY_2024_04_29, AGT_MARKET_SPOT, &t, &e);
         if (s != AGT_EPARSE) fprintf(stderr, "  case %zu: %s\n", i, bad[i]);
         ASSERT_EQ_INT(s, AGT_EPARSE);
         if (strncmp(e.message, "line 2: ", 8) != 0) fprintf(stderr, "  case %zu: %s\n", i, e.message);
@@ -418,17 +442,17 @@ TEST(csv_malformed_rows)
     agt_trades_init(&t);
     agt_error e;
     const char *b = "1,2.5,0.1,10,11,1714348800000,TRUE,True\n";
-    ASSERT_EQ_INT(agt_archive_parse_csv(b, strlen(b), DAY_2024_04_29, &t, &e), AGT_EPARSE);
+    ASSERT_EQ_INT(agt_archive_parse_csv(b, strlen(b), DAY_2024_04_29, AGT_MARKET_SPOT, &t, &e), AGT_EPARSE);
     ASSERT(strstr(e.message, "line 1: field 7 (is_buyer_maker) is not True/False") != NULL);
     b = "2990172343,63008.69000000,0.00018000,3578270992,3578270992,17144\n";
-    ASSERT_EQ_INT(agt_archive_parse_csv(b, strlen(b), DAY_2024_04_29, &t, &e), AGT_EPARSE);
-    ASSERT(strstr(e.message, "line 1: expected 8 fields, found 6") != NULL);
+    ASSERT_EQ_INT(agt_archive_parse_csv(b, strlen(b), DAY_2024_04_29, AGT_MARKET_SPOT, &t, &e), AGT_EPARSE);
+    ASSERT(strstr(e.message, "line 1: expected 8 fields (a spot file), found 6") != NULL);
     /* a line too long to be a row, even when it never ends */
     char *lng = malloc(100000);
     memset(lng, '1', 100000);
-    ASSERT_EQ_INT(agt_archive_parse_csv(lng, 100000, DAY_2024_04_29, &t, &e), AGT_EPARSE);
+    ASSERT_EQ_INT(agt_archive_parse_csv(lng, 100000, DAY_2024_04_29, AGT_MARKET_SPOT, &t, &e), AGT_EPARSE);
     agt_csv st;
-    agt_csv_init(&st, DAY_2024_04_29, &e);
+    agt_csv_init(&st, DAY_2024_04_29, AGT_MARKET_SPOT, &e);
     size_t used;
     ASSERT_EQ_INT(agt_csv_feed(&st, lng, 100000, 0, &t, &used, &e), AGT_EPARSE);
     free(lng);
@@ -479,9 +503,9 @@ TEST(zip_round_trip)
     agt_error e;
     agt_error_clear(&e);
     uint64_t csv_bytes = 0;
-    ASSERT_OK(agt_archive_read_zip(z, zn, "BTCUSDT-aggTrades-2026-01-01.csv", DAY_2026_01_01,
+    ASSERT_OK(agt_archive_read_zip(z, zn, "BTCUSDT-aggTrades-2026-01-01.csv", DAY_2026_01_01, AGT_MARKET_SPOT,
                                    1 << 30, &t, &csv_bytes, &e));
-    ASSERT_OK(agt_archive_parse_csv(s, n, DAY_2026_01_01, &ref, &e));
+    ASSERT_OK(agt_archive_parse_csv(s, n, DAY_2026_01_01, AGT_MARKET_SPOT, &ref, &e));
     ASSERT_EQ_INT(csv_bytes, n);
     ASSERT_EQ_INT(t.len, 5000);
     ASSERT(memcmp(t.trade_id, ref.trade_id, 5000 * 8) == 0);
@@ -492,19 +516,19 @@ TEST(zip_round_trip)
 
     /* wrong member name, a cap too small, a damaged byte, not a zip at all */
     agt_trades_clear(&t);
-    ASSERT_EQ_INT(agt_archive_read_zip(z, zn, "BTCUSDT-aggTrades-2026-01-02.csv", DAY_2026_01_01,
+    ASSERT_EQ_INT(agt_archive_read_zip(z, zn, "BTCUSDT-aggTrades-2026-01-02.csv", DAY_2026_01_01, AGT_MARKET_SPOT,
                                        1 << 30, &t, NULL, &e),
                   AGT_ECORRUPT);
     ASSERT(strstr(e.message, "first is 'BTCUSDT-aggTrades-2026-01-01.csv'") != NULL);
-    ASSERT_EQ_INT(agt_archive_read_zip(z, zn, "BTCUSDT-aggTrades-2026-01-01.csv", DAY_2026_01_01,
+    ASSERT_EQ_INT(agt_archive_read_zip(z, zn, "BTCUSDT-aggTrades-2026-01-01.csv", DAY_2026_01_01, AGT_MARKET_SPOT,
                                        1000, &t, NULL, &e),
                   AGT_ENOMEM);
     z[zn / 3] ^= 0x55; /* inside the deflated data */
-    int st = agt_archive_read_zip(z, zn, "BTCUSDT-aggTrades-2026-01-01.csv", DAY_2026_01_01,
+    int st = agt_archive_read_zip(z, zn, "BTCUSDT-aggTrades-2026-01-01.csv", DAY_2026_01_01, AGT_MARKET_SPOT,
                                   1 << 30, &t, NULL, &e);
     ASSERT(st == AGT_ECORRUPT || st == AGT_EPARSE);
     ASSERT_EQ_INT(t.len, 0);
-    ASSERT_EQ_INT(agt_archive_read_zip((const uint8_t *)s, 1000, "x.csv", DAY_2026_01_01, 1 << 30,
+    ASSERT_EQ_INT(agt_archive_read_zip((const uint8_t *)s, 1000, "x.csv", DAY_2026_01_01, AGT_MARKET_SPOT, 1 << 30,
                                        &t, NULL, &e),
                   AGT_ECORRUPT);
     ASSERT_EQ_INT(t.len, 0);
