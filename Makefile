@@ -23,6 +23,9 @@
 #                   floor, a truncated and a corrupt archive day: the lake equals the truth and
 #                   .retry names exactly what cannot be proven (tests/campaign/soak.py)
 #
+#   make tsan   the parallel jobs' tests (tests/integration/test_jobs.py) with the tool built
+#               under ThreadSanitizer (build-tsan/)
+#
 # Other targets: deps, deps-build, build, asan, unit, integration, bench, clean.
 
 SHELL := /bin/bash
@@ -48,7 +51,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
 .PHONY: all deps deps-build deps-test fuzz-deps build asan unit unit-asan integration test \
-        demo bench fuzz install uninstall python clean damage crashloop soak
+        demo bench fuzz install uninstall python clean damage crashloop soak tsan
 
 all: build python
 
@@ -105,6 +108,18 @@ integration: build deps python
 	  $(VPY) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test: unit unit-asan integration
+
+# The parallel jobs under ThreadSanitizer: the tool built with -fsanitize=thread in
+# build-tsan/ runs the four-jobs tests against the simulator (the Python side reads
+# back with the dev build's library); any race makes the tool exit 66.
+tsan: build deps python
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DAGT_BUILD_TESTS=OFF -DAGT_TESTING_LIB=OFF \
+	  "-DCMAKE_C_FLAGS=-fsanitize=thread -g -O1" -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread \
+	  -DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread >/dev/null
+	cmake --build build-tsan -j$(JOBS) --target aggtrades
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  AGT_LIB=$(CURDIR)/build/libaggtrades.so AGT_BIN=$(CURDIR)/build-tsan/aggtrades $(PYTHONPATH_IF_SHARED) \
+	  $(VPY) -m pytest tests/integration/test_jobs.py -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # Only the tool: no test environment, no unit tests.
 demo: deps-build

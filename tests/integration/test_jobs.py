@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import aggtrades
 from test_cli import day_us, lake_rows, run, truth_rows
 from test_sync_python import data_files, parquet_facts, stats_entries
 
@@ -130,3 +132,30 @@ def test_bad_jobs_is_refused_before_anything_is_written(jsim: Any, tmp_path: Pat
                 "--jobs", bad)
         assert p.returncode == 2 and "--jobs" in p.stderr and len(p.stderr.splitlines()) == 1, p.stderr
         assert not root.exists()
+
+
+def test_python_jobs_report_on_the_calling_thread(jsim: Any, tmp_path: Path) -> None:
+    """jobs= from Python: the same lake as one job; every event, RECEIVED included, comes
+    on the calling thread, and the RECEIVED bytes add up to the report's."""
+    jsim.reset()
+    opts = {"api_url": jsim.url, "archive_url": jsim.url, "interval_ms": 0}
+    threads: set[int] = set()
+    received = [0]
+
+    def progress(ev: aggtrades.SyncEvent) -> None:
+        threads.add(threading.get_ident())
+        if ev.kind == "received":
+            received[0] += ev.bytes
+
+    a = aggtrades.download(tmp_path / "a", ["btcusdt", "ETHBTC"], "2024-03-01", "2024-03-03", jobs=3,
+                           progress=progress, **opts)
+    b = aggtrades.download(tmp_path / "b", ["BTCUSDT", "ETHBTC"], "2024-03-01", "2024-03-03", jobs=1, **opts)
+    assert threads == {threading.get_ident()}
+    assert a.status == b.status == "AGT_OK" and a.units_done == b.units_done == 2 * 3 * 24
+    assert a.trades == b.trades > 0 and received[0] == a.bytes > 0
+    fa, fb = data_files(tmp_path / "a"), data_files(tmp_path / "b")
+    assert fa.keys() == fb.keys() and all(parquet_facts(fa[n]) == parquet_facts(fb[n]) for n in fa)
+    for bad in (0, -1, True, 1.5):
+        with pytest.raises(aggtrades.LakeError):
+            aggtrades.download(tmp_path / "c", "BTCUSDT", "2024-03-01", "2024-03-01", jobs=bad, **opts)
+    assert not (tmp_path / "c").exists()
