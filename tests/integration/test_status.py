@@ -68,9 +68,10 @@ def lake(sim: Any, tmp_path_factory: Any) -> Path:
 
 
 def data_files(root: Path, symbol: str) -> list[Path]:
-    """The data files engines see (hidden leftovers excluded)."""
-    return sorted(f for f in (root / f"symbol={symbol}").rglob("*.parquet")
-                  if not f.name.startswith("."))
+    """The data files engines see (hidden leftovers excluded): `.parquet` for spot,
+    `.parq` in a futures lake."""
+    return sorted(f for f in (root / f"symbol={symbol}").rglob("*.parq*")
+                  if not f.name.startswith(".") and f.suffix in (".parquet", ".parq"))
 
 
 def expected(root: Path, symbol: str, stored: list[int]) -> dict[str, Any]:
@@ -182,7 +183,7 @@ def test_no_data_file_is_opened(lake: Path, tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     calls = log.read_text()
     assert re.search(r"metadata/stats/symbol=BTCUSDT/_2024-02-26\.json", calls)  # it did read the index
-    touched = re.findall(r'"([^"]*\.parquet)"', calls)
+    touched = re.findall(r'"([^"]*\.parq(?:uet)?)"', calls)
     assert touched == [], touched[:5]
 
 
@@ -280,7 +281,7 @@ def test_futures_market(sim: Any, lake: Path, tmp_path: Path) -> None:
     got = status_json(root, "--market", "um")
     assert got["market"] == "um"
     assert got["symbols"] == [expected(um, "BTCUSDT", hours("2024-02-27", "2024-02-27"))]
-    assert got["symbols"][0]["complete"] == 24
+    assert got["symbols"][0]["complete"] == 24 and got["symbols"][0]["data_files"] == 24
     assert status_json(root) == spot  # spot's lake does not count the futures files
     p = run(None, root, "--market", "cm", "status")
     assert p.returncode == 2 and f"no lake at '{root}/_futures/cm'" in p.stderr
