@@ -341,3 +341,31 @@ def test_python_status_of_a_futures_lake(sim: Any, lake: Path, tmp_path: Path) -
     assert [s.as_dict() for s in got] == status_json(root, "--market", "cm")["symbols"]
     assert got[0].symbol == "BTCUSD_PERP" and got[0].complete == 24 and got[0].missing == 0
     assert aggtrades.status(root) == []  # the spot lake of that root holds nothing
+
+
+def test_beside_a_running_download(sim: Any, tmp_path: Path) -> None:
+    """Status answers while a writer commits (no lock, never blocked), each answer whole:
+    its classes add up to its span and the trades only grow."""
+    root = tmp_path / "lake"
+    sim.reset()
+    sim.control(weight_limit=1000000)
+    cmd = [BIN, "--root", str(root), "--api-url", sim.url, "--archive-url", sim.url, "--interval-ms", "20",
+           "download", "BTCUSDT", "--start", "2024-02-20", "--end", "2024-02-21", "--source", "rest",
+           "--no-progress"]
+    writer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen = []
+    try:
+        while writer.poll() is None:
+            p = run(None, root, "status", "--output", "json")
+            if p.returncode == 2 and "no lake at" in p.stderr:
+                continue  # not created yet
+            assert p.returncode == 0, p.stderr
+            for s in json.loads(p.stdout)["symbols"]:
+                assert s["complete"] + s["open"] + s["failed"] + s["missing"] == s["hours"]
+                seen.append(s["trades"])
+    finally:
+        writer.wait(120)
+    assert writer.returncode == 0
+    assert seen == sorted(seen) and len(set(seen)) >= 3, seen  # answered mid-run, growing
+    final = status_json(root)["symbols"][0]
+    assert (final["hours"], final["complete"], final["missing"]) == (48, 48, 0)
