@@ -2,6 +2,11 @@
  * lake_int.h - pieces shared inside the lake module: the lake handle, the
  * I/O table every file write goes through, paths of the layout, the WAL,
  * the statistics index, merging and the change feed. Unit tests include it.
+ *
+ * The files call each other one way, from the layout up to opening a lake
+ * (the layers are listed in docs/architecture.md; ctest's
+ * structure_file_cycles fails on a cycle). A piece two files both need
+ * goes into a lower file of its own.
  */
 #ifndef AGT_LAKE_INT_H
 #define AGT_LAKE_INT_H
