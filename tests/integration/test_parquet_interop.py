@@ -228,17 +228,18 @@ def test_pandas_reads_ours(files, name):
 @pytest.mark.parametrize("name", ["edge", "one", "big", "bss"])
 def test_duckdb_reads_ours(files, name):
     import duckdb
+    con = duckdb.connect()  # its own: results left on the default connection leak into later tests
     path, tab = files[name]
-    t = duckdb.execute(f"select trade_id, epoch_us(timestamp) as timestamp, price, quantity, "
-                   f"is_buyer_maker from read_parquet('{path}')").to_arrow_table()
+    t = con.execute(f"select trade_id, epoch_us(timestamp) as timestamp, price, quantity, "
+                    f"is_buyer_maker from read_parquet('{path}')").to_arrow_table()
     got = {c: t[c].to_numpy() for c in COLS}
     check_columns(tab, got)
-    types = dict(duckdb.execute(f"select name, type from parquet_schema('{path}')").fetchall())
+    types = dict(con.execute(f"select name, type from parquet_schema('{path}')").fetchall())
     assert types["timestamp"] == "INT64" and types["price"] == "DOUBLE"
-    lt = duckdb.execute(f"select logical_type from parquet_schema('{path}') where name='timestamp'").fetchone()[0]
+    lt = con.execute(f"select logical_type from parquet_schema('{path}') where name='timestamp'").fetchone()[0]
     assert "isAdjustedToUTC=1" in lt.replace(" ", "") and "MICROS" in lt
-    md = duckdb.execute(f"select path_in_schema, compression, stats_min_value, stats_max_value, "
-                    f"stats_null_count, bloom_filter_offset from parquet_metadata('{path}')").fetchall()
+    md = con.execute(f"select path_in_schema, compression, stats_min_value, stats_max_value, "
+                     f"stats_null_count, bloom_filter_offset from parquet_metadata('{path}')").fetchall()
     for p, comp, mn, mx, nulls, bloom in md:
         assert comp == "ZSTD" and nulls == 0
         if p == "trade_id":
@@ -246,10 +247,10 @@ def test_duckdb_reads_ours(files, name):
     if name != "edge":
         present, absent = int(tab[0][len(tab[0]) // 2]), int(tab[0][-1]) + 12345
         q = "select bloom_filter_excludes from parquet_bloom_probe('{}', 'trade_id', {})"
-        assert duckdb.execute(q.format(path, present)).fetchone()[0] is False
-        assert duckdb.execute(q.format(path, absent)).fetchone()[0] is True
+        assert con.execute(q.format(path, present)).fetchone()[0] is False
+        assert con.execute(q.format(path, absent)).fetchone()[0] is True
         # a point query agrees
-        assert duckdb.execute(f"select count(*) from '{path}' where trade_id = {present}").fetchone()[0] == 1
+        assert con.execute(f"select count(*) from '{path}' where trade_id = {present}").fetchone()[0] == 1
 
 
 @pytest.mark.parametrize("name", ["edge", "one", "big", "bss"])
@@ -365,6 +366,7 @@ def test_our_reader_rejects_snappy_clearly(tmp_path):
 
 def test_string_and_int32_columns(tmp_path):
     import duckdb
+    con = duckdb.connect()  # its own: results left on the default connection leak into later tests
     n = 5000
     seq = np.arange(n, dtype=np.int32) * 3 - 7000
     names = [f"op-{i % 17}-é" for i in range(n)]
@@ -381,7 +383,7 @@ def test_string_and_int32_columns(tmp_path):
     t = pq.read_table(p)
     assert t.schema.field("op").type == pa.string() and t.schema.field("seq").type == pa.int32()
     assert t["op"].to_pylist() == names and np.array_equal(t["seq"].to_numpy(), seq)
-    assert duckdb.execute(f"select count(*) from '{p}' where op = 'op-3-é'").fetchone()[0] == len([s for s in names if s == "op-3-é"])
+    assert con.execute(f"select count(*) from '{p}' where op = 'op-3-é'").fetchone()[0] == len([s for s in names if s == "op-3-é"])
     import polars as pl
     assert pl.read_parquet(p)["op"].to_list() == names
 
