@@ -165,8 +165,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     agt_net *net;
     agt_error err;
     if (agt_net_new(&o, &net, &err) != AGT_OK) abort();
-    agt_net_req rq = {"http://127.0.0.1/api/v3/aggTrades", "aggTrades page", 4, on_body, NULL,
-                      NULL, NULL};
+    agt_net_req rq = {.url = "http://127.0.0.1/api/v3/aggTrades", .what = "aggTrades page",
+                      .weight = 4, .on_body = on_body};
     for (int i = 0; i < 4 && rp.p < rp.end; i++) {
         rp.calls = 0;
         agt_error_clear(&err);

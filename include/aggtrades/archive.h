@@ -20,10 +20,12 @@
  * trade after last_id lies after the day), which the caller proves, e.g.
  * with REST. Architecture.md §2.
  *
- * Zip reader: libzip (Debian libzip-dev). It opens an archive straight from
- * memory (zip_source_buffer_create + zip_open_from_source), so a downloaded
- * body is read without a temporary file; it checks each member's CRC-32 while
- * reading; it is maintained upstream and packaged everywhere. minizip (zlib's
+ * Zip reader: libzip (Debian libzip-dev). The zip is streamed to an
+ * unlinked temporary file (tmp_dir below) while its SHA-256 is computed, and
+ * only once verified is its member inflated, in pieces (zip_source_filep_create
+ * + zip_fread), so memory does not grow with the file; libzip checks the
+ * member's CRC-32 while reading; it is maintained upstream and packaged
+ * everywhere. minizip (zlib's
  * contrib) needs custom I/O callbacks for memory and is packaged
  * inconsistently (minizip vs minizip-ng APIs); libarchive is a much larger
  * dependency aimed at many formats and streaming extraction. Without libzip
@@ -50,8 +52,8 @@ typedef struct agt_archive_opts {
     long connect_timeout_ms;  /* default 10000 */
     long timeout_ms;          /* whole request (a zip is tens of MB); default 600000 */
     int backoff_base_ms;      /* first retry delay before jitter; default 500 */
-    uint64_t max_zip_bytes;   /* cap on a downloaded zip; default 512 MiB */
-    uint64_t max_csv_bytes;   /* cap on the CSV inside; default 4 GiB */
+    uint64_t max_zip_bytes;   /* cap on a downloaded zip (on disk); default 16 GiB */
+    uint64_t max_csv_bytes;   /* cap on the CSV inside (never held whole); default 256 GiB */
     long low_speed_limit;     /* bytes/s: a download slower than this for low_speed_time_s is
                                  aborted and retried; default 1024, 0 = off */
     int low_speed_time_s;     /* default 20 */
@@ -61,6 +63,10 @@ typedef struct agt_archive_opts {
     void *progress_user;
     agt_market market;        /* default AGT_MARKET_SPOT: data/spot/...; um and cm read
                                  data/futures/{um,cm}/... (7-column CSV, ms) */
+    const char *tmp_dir;      /* where a zip is kept while it is read, as a file without a
+                                 name (freed at close, or by the kernel after a crash);
+                                 NULL or missing: $TMPDIR, else /tmp. The sync engine gives
+                                 the lake's metadata directory. Copied. */
 } agt_archive_opts;
 
 /* Fill `o` with the defaults above. */
@@ -101,8 +107,10 @@ typedef struct agt_archive_info {
  * AGT_ECHECKSUM (the zip does not match its .CHECKSUM; nothing returned),
  * AGT_ECORRUPT (a verified zip that cannot be read: bad member, CRC), AGT_EPARSE
  * (a malformed .CHECKSUM after retries, or a malformed CSV row: the message
- * names the line), AGT_ENOMEM (also: a cap was hit), AGT_ENET, AGT_EHTTP,
- * AGT_EBANNED, AGT_ECANCELLED, AGT_EUNSUPPORTED (built without libzip).
+ * names the line), AGT_ENOMEM (also: a cap was hit), AGT_EIO (the temporary
+ * file cannot be written), AGT_ENET, AGT_EHTTP, AGT_EBANNED, AGT_ECANCELLED,
+ * AGT_EUNSUPPORTED (built without libzip). The rows are returned whole; the
+ * sync engine instead reads a day hour by hour (bounded memory).
  */
 AGT_API agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int64_t day_start_us,
                                  agt_trades *out, agt_archive_info *info, agt_error *err);
@@ -115,7 +123,7 @@ AGT_API agt_status agt_archive_fetch_day(agt_archive *a, const char *symbol, int
  * the month. `info->day_start_us` is the month's start. Errors as
  * agt_archive_fetch_day (AGT_EINVAL also when `month_start_us` is not the
  * first instant of a month; AGT_ENOMEM when the zip or its CSV is above the
- * handle's caps: the caller then falls back to the daily files).
+ * handle's caps).
  */
 AGT_API agt_status agt_archive_fetch_month(agt_archive *a, const char *symbol, int64_t month_start_us,
                                            agt_trades *out, agt_archive_info *info, agt_error *err);

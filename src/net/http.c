@@ -28,6 +28,7 @@ struct agt_http {
     struct curl_slist *headers;
     agt_http_resp *cur; /* response being filled */
     int too_big;
+    agt_status sink_failed; /* the sink's status when it refused a piece */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -46,6 +47,7 @@ void agt_http_resp_reset(agt_http_resp *r)
     r->retry_after_s = -1;
     r->retry_at_us = -1;
     r->is_html = 0;
+    r->sunk = 0;
     r->body.len = 0;
     if (r->body.data) r->body.data[0] = 0;
 }
@@ -141,7 +143,19 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 {
     agt_http *h = ud;
     size_t n = size * nmemb;
-    if (agt_buf_append(&h->cur->body, p, n) != AGT_OK) {
+    agt_http_resp *r = h->cur;
+    long code = 0;
+    if (r->sink && curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
+        code == 200) {
+        agt_status st = r->sink(r->sink_ctx, (const uint8_t *)p, n);
+        if (st != AGT_OK) {
+            h->sink_failed = st;
+            return 0;
+        }
+        r->sunk += n;
+        return n;
+    }
+    if (agt_buf_append(&r->body, p, n) != AGT_OK) {
         h->too_big = 1;
         return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
     }
@@ -259,6 +273,7 @@ agt_status agt_http_get(void *ctx, const char *url, agt_http_resp *r, int *trans
     *transient = 0;
     h->cur = r;
     h->too_big = 0;
+    h->sink_failed = AGT_OK;
     h->errbuf[0] = 0;
     if (curl_easy_setopt(h->curl, CURLOPT_URL, url) != CURLE_OK)
         return agt_err(err, AGT_ENOMEM, "out of memory");
@@ -269,6 +284,10 @@ agt_status agt_http_get(void *ctx, const char *url, agt_http_resp *r, int *trans
     if (rc == CURLE_OK) {
         r->status = (int)status;
         return AGT_OK;
+    }
+    if (h->sink_failed != AGT_OK) {
+        r->status = (int)status;
+        return agt_err(err, h->sink_failed, "the response body could not be stored");
     }
     if (h->too_big) {
         r->status = (int)status;

@@ -220,9 +220,17 @@ typedef struct agt_http_resp {
     int64_t retry_at_us;   /* Retry-After as an HTTP-date (µs since the epoch), -1 if not */
     int is_html;           /* Content-Type text/html (a WAF page) */
     agt_buf body;          /* decoded body, capped */
+    /* When `sink` is set (by agt_net_request, from agt_net_req.sink), the
+     * body of a 200 goes to it piece by piece instead of into `body`, which
+     * then holds only error bodies: a download of any size in bounded
+     * memory. A sink's failure stops the transfer with its status. */
+    agt_status (*sink)(void *ctx, const uint8_t *p, size_t n);
+    void *sink_ctx;
+    uint64_t sunk;         /* bytes of this response the sink took */
 } agt_http_resp;
 
-/* Reset the per-response fields and empty the body (keeps its memory). */
+/* Reset the per-response fields and empty the body (keeps its memory and
+ * the sink). */
 void agt_http_resp_reset(agt_http_resp *r);
 
 /*
@@ -230,7 +238,9 @@ void agt_http_resp_reset(agt_http_resp *r);
  * whatever its status. Otherwise a transport failure: AGT_ENET with
  * *transient = 1 if retrying may help (connect, reset, timeout, DNS),
  * *transient = 0 if not (TLS verification, bad URL); AGT_ENOMEM if the body
- * exceeded its cap. The message goes into `err`.
+ * exceeded its cap, or the status of a failing sink. The message goes into
+ * `err`. A transport that ignores r->sink fills `body`; agt_net_request
+ * then hands that to the sink.
  */
 typedef agt_status (*agt_transport_fn)(void *ctx, const char *url, agt_http_resp *r,
                                        int *transient, agt_error *err);
@@ -303,6 +313,12 @@ typedef struct agt_net_req {
     /* Called after every response (or transport failure, r->status == 0).
      * Non-zero stops everything with AGT_ECANCELLED. May be NULL. */
     int (*observe)(void *user, const agt_http_resp *r);
+    /* When set, a 200 body is streamed here (see agt_http_resp.sink) and
+     * on_body sees an empty body. Called with p == NULL before every
+     * attempt: what an earlier attempt gave is to be dropped. A status
+     * other than AGT_OK (AGT_EIO: cannot store it; AGT_ENOMEM: above a cap)
+     * fails the request at once. May be NULL. */
+    agt_status (*sink)(void *user, const uint8_t *p, size_t n);
     void *user;
 } agt_net_req;
 

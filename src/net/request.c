@@ -187,13 +187,13 @@ static agt_status judge(agt_net *n, const agt_net_req *rq, agt_status ts, int tr
     if (a->retry_after_s < 0 && r->retry_at_us >= 0) /* an HTTP-date */
         a->retry_after_s = seconds_until(n, r->retry_at_us);
     detail[0] = 0;
-    if (ts == AGT_ENOMEM) {
-        agt_err(err, AGT_ENOMEM, "%s: %s", rq->what, te->message);
+    if (ts == AGT_ENOMEM || ts == AGT_EIO) { /* a cap, or the sink cannot store: final */
+        agt_err(err, ts, "%s: %s", rq->what, te->message);
         if (err) {
             err->http_status = r->status;
             err->attempts = attempt;
         }
-        return AGT_ENOMEM;
+        return ts;
     }
     if (ts != AGT_OK) {
         a->outcome = transient ? AGT_OUT_NET : AGT_OUT_NET_FATAL;
@@ -281,6 +281,27 @@ static agt_status fail(agt_net *n, const char *what, const agt_attempt *a,
     return d->status;
 }
 
+/* Point the response at the request's sink (if any), which starts over. */
+static agt_status begin_sink(agt_net *n, const agt_net_req *rq, agt_error *err)
+{
+    n->resp.sink = rq->sink;
+    n->resp.sink_ctx = rq->user;
+    if (rq->sink && rq->sink(rq->user, NULL, 0) != AGT_OK)
+        return agt_err(err, AGT_EIO, "cannot start storing the response");
+    return AGT_OK;
+}
+
+/* A transport that filled `body` despite the sink (a test's): hand it over. */
+static agt_status drain_into_sink(agt_http_resp *r, agt_error *err)
+{
+    if (!r->sink || r->status != 200 || r->body.len == 0) return AGT_OK;
+    agt_status st = r->sink(r->sink_ctx, r->body.data, r->body.len);
+    if (st != AGT_OK) return agt_err(err, st, "the response body could not be stored");
+    r->sunk += r->body.len;
+    r->body.len = 0;
+    return AGT_OK;
+}
+
 agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err)
 {
     const agt_clock *ck = &n->clock;
@@ -296,10 +317,13 @@ agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err)
         agt_error te;
         agt_error_clear(&te);
         int transient = 0;
-        agt_status ts = n->transport(n->transport_ctx, rq->url, &n->resp, &transient, &te);
         agt_http_resp *r = &n->resp;
+        agt_status ts = begin_sink(n, rq, &te);
+        if (ts == AGT_OK) ts = n->transport(n->transport_ctx, rq->url, r, &transient, &te);
+        if (ts == AGT_OK) ts = drain_into_sink(r, &te);
+        r->sink = NULL;
         n->requests++;
-        n->bytes += r->body.len;
+        n->bytes += r->body.len + r->sunk;
         if (r->used_weight >= 0) agt_limiter_on_response(n->limiter, ck->real_us(ck->ctx), r->used_weight);
 
         agt_attempt a;

@@ -1,7 +1,8 @@
 /*
  * archive_int.h - the archive source inside the library (not public):
- * SHA-256 (sha256.c), the .CHECKSUM parser and the in-memory zip reader
- * (archive.c), and the streaming CSV row parser (archive_csv.c), exposed
+ * SHA-256 (sha256.c), the .CHECKSUM parser and the download into a
+ * temporary file (archive.c), the streaming zip reader (archive_zip.c), and
+ * the streaming CSV row parser (archive_csv.c), exposed
  * here so unit tests and the fuzz target reach each piece on its own.
  */
 #ifndef AGT_ARCHIVE_INT_H
@@ -42,6 +43,10 @@ void agt_sha256_hex(const uint8_t digest[32], char hex[65]);
 agt_status agt_checksum_parse(const uint8_t *s, size_t n, const char *expect_name,
                               uint8_t digest[32], agt_error *err);
 
+/* A batch of rows read from a file, in file order (borrowed for the call).
+ * Anything but AGT_OK stops the reading with that status. */
+typedef agt_status (*agt_rows_fn)(void *user, const agt_trades *rows, agt_error *err);
+
 /*
  * Read the member `member` of the zip zip[0..n) (in memory, not copied) and
  * parse it as the CSV of `market`'s day starting at `day_start_us`, appending rows to
@@ -58,6 +63,44 @@ agt_status agt_archive_read_zip_range(const uint8_t *zip, size_t n, const char *
                                       int64_t start_us, int64_t end_us, agt_market market,
                                       uint64_t max_csv, agt_trades *out, uint64_t *csv_bytes,
                                       agt_error *err);
+
+/*
+ * A published file, downloaded and verified against its .CHECKSUM, kept in
+ * an unlinked temporary file (nothing to clean up after a crash), so that
+ * neither the zip nor its CSV is ever held in memory.
+ */
+typedef struct agt_archive_zip {
+    int fd;                  /* the zip; -1 when none */
+    char csv_name[72];       /* its member */
+    int64_t start_us, end_us; /* the whole days it covers */
+    uint64_t max_csv;        /* the handle's cap on the member's size */
+    agt_market market;       /* whose format the member has */
+    agt_archive_info info;   /* day_start_us, ts_unit_us, requests, zip_bytes, sha256 */
+} agt_archive_zip;
+
+/* fd = -1, nothing else. */
+void agt_archive_zip_init(agt_archive_zip *z);
+void agt_archive_zip_close(agt_archive_zip *z);
+
+/*
+ * Download the daily (monthly = 0; start_us a day) or monthly (start_us the
+ * first of a month) file of `symbol` into `out` (closed first), checksum
+ * computed while it is written. Errors as agt_archive_fetch_day; `out->info`
+ * tells the requests sent either way.
+ */
+agt_status agt_archive_download(agt_archive *a, const char *symbol, int monthly,
+                                int64_t start_us, agt_archive_zip *out, agt_error *err);
+
+/*
+ * Inflate the member of a downloaded file and parse it as it comes, handing
+ * the rows to `fn` in file order, in batches of at most a few thousand
+ * (memory: one batch and libzip's buffers). Errors: AGT_ECORRUPT (unreadable
+ * zip, missing member, CRC), AGT_EPARSE (a bad row: the message names the
+ * member and line), AGT_ENOMEM (also the size cap), AGT_EUNSUPPORTED, or
+ * whatever `fn` returned. *csv_bytes (may be NULL) gets the bytes read.
+ */
+agt_status agt_archive_zip_rows(const agt_archive_zip *z, agt_rows_fn fn, void *user,
+                                uint64_t *csv_bytes, agt_error *err);
 
 /* Create a handle with an injected clock and transport (NULL: system / libcurl). */
 agt_status agt_archive_new_with(const agt_archive_opts *o, const agt_clock *clock,

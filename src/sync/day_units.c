@@ -6,6 +6,7 @@
  * retry's units are single hours from rest: its day source only fills the
  * hours rest cannot prove (unproven.c).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,10 @@ agt_status job_source_make(agt_sync *s, agt_client *client, agt_fetch_progress_f
     sync_slow_server(s, &o.low_speed_limit, &o.low_speed_time_s, &o.unit_deadline_s);
     o.progress = progress;
     o.progress_user = user;
+    /* the zips are kept, without a name, on the lake's file system */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s/metadata", s->root);
+    o.tmp_dir = tmp;
     agt_status st = agt_archive_new(&o, archive, &e);
     if (st == AGT_OK) st = agt_source_new(client, *archive, source, &e);
     if (st != AGT_OK) {

@@ -73,6 +73,7 @@ class AgtArchiveOpts(ctypes.Structure):
         ("progress", _lib.PROGRESS_FN),
         ("progress_user", ctypes.c_void_p),
         ("market", ctypes.c_int),
+        ("tmp_dir", ctypes.c_char_p),
     ]
 
 

@@ -354,7 +354,7 @@ static void hdr(agt_http_resp *r, const char *line)
 
 TEST(header_parsing)
 {
-    agt_http_resp r;
+    agt_http_resp r = {0};
     agt_buf_init(&r.body, 0);
     agt_http_resp_reset(&r);
     hdr(&r, "HTTP/1.1 429 Too Many Requests\r\n");
@@ -408,7 +408,7 @@ TEST(retry_after_http_date)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ASSERT_EQ_INT(agt_http_date_us(bad[i], strlen(bad[i])), -1);
     /* through the header parser: seconds stay seconds, a date becomes a time */
-    agt_http_resp r;
+    agt_http_resp r = {0};
     agt_buf_init(&r.body, 0);
     agt_http_resp_reset(&r);
     hdr(&r, "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n");
@@ -848,7 +848,7 @@ TEST(curl_transport_reports_connection_refused)
     agt_error e;
     agt_error_clear(&e);
     ASSERT_OK(agt_http_new(&o, &h, &e));
-    agt_http_resp r;
+    agt_http_resp r = {0};
     agt_buf_init(&r.body, AGT_NET_BODY_CAP);
     int transient = -1;
     agt_status s = agt_http_get(h, "http://127.0.0.1:1/api/v3/time", &r, &transient, &e);

@@ -1,5 +1,5 @@
 /*
- * test_source_day.c - the pure part of agt_source_fetch_day (day_proof.c):
+ * test_source_day.c - the pure part of agt_source_fetch_day (day_stream.c):
  * an archive day's rows split into hours, prev_id chained through empty
  * hours, and exactly the hours a failed proof can touch marked unproven - a
  * whole proven day, a file cut at 09:29, a hole in the ids, an unconfirmed
@@ -126,11 +126,12 @@ TEST(unconfirmed_start_marks_up_to_the_first_row)
     done(&rows, &s);
 }
 
-TEST(out_of_order_ids_inside_an_hour_are_not_proven)
+TEST(rows_out_of_order_leave_the_hour_they_name_and_the_rest_unproven)
 {
     agt_trades rows;
     agt_trades_init(&rows);
-    /* id 11 is timed in hour 1 and id 12 back in hour 0: both hours hold a hole */
+    /* id 11 is timed in hour 1 and id 12 back in hour 0: hour 0 was handed on
+     * when id 11 closed it, so the file is abandoned from there */
     agt_trades_push(&rows, 10, DAY + 5, 1, 1, 0);
     agt_trades_push(&rows, 11, DAY + HOUR + 5, 1, 1, 0);
     agt_trades_push(&rows, 12, DAY + 10, 1, 1, 0);
@@ -138,9 +139,30 @@ TEST(out_of_order_ids_inside_an_hour_are_not_proven)
     agt_day_proof p = { 1, 9, DAY - 1, 1 };
     split s;
     ASSERT_OK(run(&rows, &p, &s));
-    ASSERT_EQ_INT(unproven_mask(&s), 0x3);
-    ASSERT(s.info[2].complete);
-    ASSERT_EQ_INT(s.info[2].prev_id, 13);
+    ASSERT_EQ_INT(unproven_mask(&s), 0xffffff);
+    ASSERT(!s.info[0].complete);
+    ASSERT(!s.info[2].complete);
+    done(&rows, &s);
+}
+
+TEST(ids_out_of_order_inside_one_hour_are_sorted)
+{
+    agt_trades rows;
+    agt_trades_init(&rows);
+    /* inside the hour being read any order holds; a repeated id keeps its last row */
+    agt_trades_push(&rows, 12, DAY + 7, 1, 1, 0);
+    agt_trades_push(&rows, 10, DAY + 5, 1, 1, 0);
+    agt_trades_push(&rows, 11, DAY + 6, 1, 1, 0);
+    agt_trades_push(&rows, 11, DAY + 6, 2, 1, 0);
+    agt_trades_push(&rows, 13, DAY + HOUR, 1, 1, 0);
+    agt_day_proof p = { 1, 9, DAY - 1, 1 };
+    split s;
+    ASSERT_OK(run(&rows, &p, &s));
+    ASSERT_EQ_INT(unproven_mask(&s), 0);
+    ASSERT_EQ_INT(s.hours[0].len, 3);
+    ASSERT_EQ_INT(s.hours[0].trade_id[1], 11);
+    ASSERT(s.hours[0].price[1] == 2);
+    ASSERT_EQ_INT(s.info[1].prev_id, 12);
     done(&rows, &s);
 }
 
@@ -179,5 +201,6 @@ TEST_MAIN(TEST_REF(proven_day_chains_through_an_empty_hour),
           TEST_REF(truncated_file_marks_the_hour_of_the_cut_and_after),
           TEST_REF(hole_in_ids_marks_the_hours_between_its_sides),
           TEST_REF(unconfirmed_start_marks_up_to_the_first_row),
-          TEST_REF(out_of_order_ids_inside_an_hour_are_not_proven),
+          TEST_REF(rows_out_of_order_leave_the_hour_they_name_and_the_rest_unproven),
+          TEST_REF(ids_out_of_order_inside_one_hour_are_sorted),
           TEST_REF(empty_file_and_rows_outside_the_day), TEST_REF(policy_names))

@@ -92,7 +92,7 @@ static int equals_truth(const sim *s, const char *market, const char *sym, int64
     char path[256];
     snprintf(path, sizeof path, "/_truth?market=%s&symbol=%s&startTime=%lld&endTime=%lld", market,
              sym, (long long)start, (long long)end);
-    agt_http_resp r;
+    agt_http_resp r = {0};
     agt_buf_init(&r.body, 0);
     *n = (size_t)-1;
     if (sim_get(s, path, &r) != 0) return 0;
@@ -163,7 +163,7 @@ TEST(simulator_hours_equal_the_truth)
         ASSERT_EQ_INT(info.complete, 1);
     }
     /* the burst hours of February (> 1000 aggTrades in one microsecond) */
-    agt_http_resp r;
+    agt_http_resp r = {0};
     agt_buf_init(&r.body, 0);
     int64_t bursts[] = {INT64_C(1708995600000000), INT64_C(1708952400000000)};
     for (int i = 0; i < 2 && !*agt_failed_; i++) {
