@@ -35,18 +35,6 @@ agt_status agt_source_policy_parse(const char *name, agt_source_policy *out, agt
                    name ? name : "(null)");
 }
 
-void agt_day_result_init(agt_day_result *r)
-{
-    memset(r, 0, sizeof *r);
-    for (int h = 0; h < 24; h++) agt_trades_init(&r->hour[h].rows);
-}
-
-void agt_day_result_release(agt_day_result *r)
-{
-    if (!r) return;
-    for (int h = 0; h < 24; h++) agt_trades_release(&r->hour[h].rows);
-}
-
 agt_status agt_source_new(agt_client *client, agt_archive *archive, agt_source **out,
                           agt_error *err)
 {

@@ -54,6 +54,18 @@ typedef struct unit {
     agt_error *err;
 } unit;
 
+void agt_day_result_init(agt_day_result *r)
+{
+    memset(r, 0, sizeof *r);
+    for (int h = 0; h < 24; h++) agt_trades_init(&r->hour[h].rows);
+}
+
+void agt_day_result_release(agt_day_result *r)
+{
+    if (!r) return;
+    for (int h = 0; h < 24; h++) agt_trades_release(&r->hour[h].rows);
+}
+
 static void unit_init(unit *u, agt_source *s, const char *symbol, agt_source_policy policy,
                       agt_hour_sink fn, void *user, agt_day_result *r, int64_t start_us,
                       int64_t end_us, agt_error *err)
