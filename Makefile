@@ -40,7 +40,7 @@ APT_PACKAGES := cmake ninja-build pkg-config gcc make libcurl4-openssl-dev libzs
                 libxxhash-dev libzip-dev $(if $(shell command -v $(PYTHON) 2>/dev/null),,python3)
 # What the tests add: venv for the Python environment, man for the manual page
 # test, a Java runtime for Spark (interop tests; any one will do).
-TEST_APT_PACKAGES := man-db groff-base \
+TEST_APT_PACKAGES := man-db groff-base zsh \
     $(if $(shell $(PYTHON) -c 'import ensurepip' 2>/dev/null && echo y),,python3-venv) \
     $(if $(shell command -v java 2>/dev/null),,default-jre-headless)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)

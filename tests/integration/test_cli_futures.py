@@ -250,7 +250,7 @@ def test_update_per_market(shared: Path, clean: Any) -> None:
 def test_bad_market_is_refused_and_writes_nothing(clean: Any, tmp_path: Path) -> None:
     root = tmp_path / "lake"
     p = mrun(clean, root, "usdm", "download", "BTCUSDT", "--start", FIRST, "--end", FIRST)
-    assert p.returncode == 2 and "unknown market 'usdm'" in p.stderr
+    assert p.returncode == 2 and "invalid --market 'usdm' (expected spot, um or cm)" in p.stderr
     assert tree(root) == {}
     p = mrun(clean, root, "spot", "download", "BTCUSD_PERP", "--start", FIRST, "--end", FIRST)
     assert p.returncode == 2, p.stderr            # not a spot symbol: the exchange says so

@@ -300,7 +300,7 @@ def test_help_and_completion(lake: Path, tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:3] == ["status", "--output", "ETHBTC"]
     zsh = run(None, tmp_path, "completion", "zsh").stdout
-    assert "status) _arguments $global '--output[format]:format:(table json)'" in zsh
+    assert "status) _arguments $global '--output[the format]:FORMAT:(table json)' '*:symbol:_aggtrades_symbols'" in zsh
     assert "status\\:" in zsh
 
 

@@ -1,8 +1,8 @@
 /*
  * cli.h - what the files of the aggtrades tool share: the run context built
- * from the global options, the option parser, exit statuses, error output,
- * and the bridge to the library's engine (aggtrades/sync.h) used by
- * download, update, retry and verify --repair.
+ * from the global options, the command descriptors and their parser, exit
+ * statuses, error output, and the bridge to the library's engine
+ * (aggtrades/sync.h) used by download, update, retry and verify --repair.
  *
  * The tool only calls the public API (include/aggtrades/): it parses and
  * draws, the library does the work.
@@ -51,57 +51,135 @@ typedef struct cli_ctx {
     long low_speed_limit;    /* --low-speed-limit bytes/s; -1: the library's default */
     long low_speed_time_s;   /* --low-speed-time seconds; -1: the library's default */
     long unit_deadline_s;    /* --unit-deadline seconds; -1: the library's default */
-    long jobs;               /* --jobs of download, update, retry; -1 (not given): one per CPU */
+    long jobs;               /* --jobs of download, update, retry; 0: the library's default */
     int color_mode;          /* --color */
     int no_progress;         /* --no-progress */
     int quiet;               /* --quiet */
     int help;                /* --help / -h seen */
     int version;             /* --version seen (main only) */
     const char *cmd;         /* the command's name, for messages */
+    const struct cli_commands *commands; /* every command (for the completion scripts) */
     int argc;                /* the whole command line, for "run it again" hints */
     char **argv;
+    char lake_buf[4096];     /* ctx->lake when it is a folder of the root */
 } cli_ctx;
 
-/* ---- option parsing ------------------------------------------------------ */
+/* ---- commands and their options (parse.c, globals.c, help.c, completion_*.c) -- */
 
-enum { OPT_END, OPT_FLAG, OPT_STRING, OPT_INT };
+/* What an option's value (or a command's operand) is: it decides how the
+ * value is checked and how the shells complete it. */
+typedef enum cli_kind {
+    CLI_FLAG,   /* no value */
+    CLI_TEXT,   /* any text (a URL) */
+    CLI_INT,    /* a whole number from 0 to the option's max */
+    CLI_TIME,   /* a day (YYYY-MM-DD) or a time */
+    CLI_DATE,   /* a day */
+    CLI_ENUM,   /* one of the option's values */
+    CLI_FILE,   /* a file to write */
+    CLI_DIR,    /* a directory */
+    CLI_SYMBOL  /* operands only: a symbol (completed from the lake) */
+} cli_kind;
 
-typedef struct cli_opt {
-    int kind;
-    const char *name; /* long name without "--" */
-    void *dest;       /* int* for OPT_FLAG/OPT_INT, const char** for OPT_STRING */
-} cli_opt;
+/* One option of a command, or a global one. */
+typedef struct cli_option {
+    const char *name;   /* long name without "--"; NULL ends a table */
+    cli_kind kind;
+    const char *meta;   /* the value's name in help (DATE, SRC, N); NULL for a flag */
+    const char *values; /* CLI_ENUM: the values, separated by spaces */
+    long max;           /* CLI_INT: the largest value (0: 2000000000) */
+    /* Help, lines separated by '\n'. Its first line up to a ':', ';' or
+     * " (" is the option's description in zsh completion. */
+    const char *help;
+    long min;           /* CLI_INT: the smallest value (default 0) */
+} cli_option;
+
+/* --jobs of the commands that fetch (download, update, retry): into ctx->jobs. */
+#define CLI_JOBS_OPTION                                                                       \
+    { "jobs", CLI_INT, "N", NULL, AGT_SYNC_JOBS_MAX,                                          \
+      "units (archive days or months, rest hours) fetched at once, each\n"                    \
+      "on a connection of its own (1 to 64; default: one per CPU, at most\n"                  \
+      "8); rest requests of all jobs share one weight budget, and hours\n"                    \
+      "are still committed one at a time in order",                                           \
+      1 }
+
+/* Most options a command may have (its own or the global ones). */
+#define CLI_MAX_OPTIONS 24
+
+/* A command line parsed against a command's options (or the global ones). */
+typedef struct cli_args {
+    const char *value[CLI_MAX_OPTIONS]; /* option i's value, as given; a flag: ""; NULL if absent */
+    long num[CLI_MAX_OPTIONS];          /* a CLI_INT option's value */
+    char **pos;                         /* the operands, in order */
+    int npos;
+} cli_args;
 
 /*
- * The start of every command: parse argv[1..argc-1] against the command's
- * `opts` (terminated by OPT_END) and the global options. Positional arguments
- * are collected, in order, into *pos, allocated here (room for argc entries;
- * the caller frees it, also on failure), and counted in *npos. Accepts
- * "--name value", "--name=value", "-h" and "--" (everything after is
- * positional). For --help sets ctx->help and prints `usage` and the global
- * options' help (NULL: the command prints its own); the command is then done.
+ * One command: everything --help prints and the shells complete comes from
+ * here (help.c, completion_bash.c, completion_zsh.c). A command is one file
+ * cmd_<name>.c defining its cli_command, and one line in dispatch.c's table.
+ */
+typedef struct cli_command {
+    const char *name;
+    const char *summary;  /* one line in 'aggtrades --help' */
+    const char *synopsis; /* after "usage: aggtrades NAME "; '\n' starts an aligned line */
+    const char *about;    /* what it does: between the usage and the options */
+    const cli_option *options; /* ended by { NULL } */
+    const char *more;     /* after the options: details, then "Examples:" */
+    cli_kind operand;     /* CLI_SYMBOL, CLI_ENUM (operand_values) or CLI_FLAG: none */
+    const char *operand_values;
+    int operands_many;    /* any number of operands (SYMBOL...), else at most one */
+    int no_globals;       /* the global options do not apply */
+    /* Run the parsed command line; returns the exit status. */
+    int (*run)(cli_ctx *ctx, const cli_args *args);
+} cli_command;
+
+/* The commands, in the order of 'aggtrades --help' (dispatch.c). */
+typedef struct cli_commands {
+    const cli_command *const *v;
+    size_t n;
+} cli_commands;
+
+/* The global options (globals.c), accepted before or after the command. */
+extern const cli_option cli_global_options[];
+
+/*
+ * Parse argv[1..argc-1] of `cmd` against its options and (unless
+ * cmd->no_globals) the global ones, then apply the global ones to ctx.
+ * Accepts "--name value", "--name=value", "-h"/"--help" (sets ctx->help:
+ * parsing stops there) and "--" (everything after is an operand). Checks
+ * CLI_INT and CLI_ENUM values. The caller frees args->pos (also on failure).
  * On error prints one line and returns EXIT_USAGE (EXIT_LAKE out of memory);
  * otherwise 0.
  */
-int cli_parse(cli_ctx *ctx, int argc, char **argv, const cli_opt *opts, const char *usage,
-              char ***pos, int *npos);
+int cli_parse(cli_ctx *ctx, const cli_command *cmd, int argc, char **argv, cli_args *args);
 
 /* Global option parsing for main (before the command name). Returns the index of
  * the first non-option argument, or -1 after printing an error. */
 int cli_parse_global(cli_ctx *ctx, int argc, char **argv);
 
+/* Apply the parsed global options `g` (cli_global_options) to ctx.
+ * 0, or EXIT_USAGE after printing. */
+int cli_globals_apply(cli_ctx *ctx, const cli_args *g);
+
+/* 'aggtrades --help' (help.c). */
+void cli_help_main(const cli_commands *cmds, FILE *f);
+/* 'aggtrades CMD --help'. */
+void cli_help_command(const cli_command *cmd, FILE *f);
+
+/* The completion scripts (completion_bash.c, completion_zsh.c). */
+void cli_completion_bash(const cli_commands *cmds, FILE *f);
+void cli_completion_zsh(const cli_commands *cmds, FILE *f);
+
 /* 0 if a command `verb` was given symbols (npos > 0), else EXIT_USAGE after
  * saying it needs one. */
 int cli_need_symbols(const char *verb, int npos);
 
-/* ---- messages -------------------------------------------------------------- */
+/* ---- messages (util.c) --------------------------------------------------------- */
 
 /* "aggtrades: <message>\n" on stderr. Always printed (even with --quiet). */
 void cli_error(const char *fmt, ...) AGT_PRINTF(1, 2);
 /* "aggtrades: warning: <message>\n" on stderr unless --quiet. */
 void cli_warn(const cli_ctx *ctx, const char *fmt, ...) AGT_PRINTF(2, 3);
-/* Print a command's usage text on stdout (for --help). */
-void cli_usage(const char *text);
 
 /* Copy `src` into dst[n], cut if needed, always NUL-terminated. */
 void cli_strlcpy(char *dst, size_t n, const char *src);
@@ -115,17 +193,17 @@ int cli_color(const cli_ctx *ctx, int fd);
 /* Flush stdout and report a write error (EPIPE is quiet). Returns `rc` or EXIT_LAKE. */
 int cli_finish_stdout(int rc);
 
-/* ---- inputs ------------------------------------------------------------------ */
+/* ---- inputs (util.c) ----------------------------------------------------------- */
 
 /* Upper-case and validate a symbol into out[24]. 0 on success, else prints and EXIT_USAGE. */
 int cli_symbol(const char *arg, char out[24]);
 /* Parse a --start/--end value: a date (whole UTC day; as an end it means the
  * day's last microsecond) or a time. 0 or EXIT_USAGE after printing. */
 int cli_time_arg(const char *opt, const char *arg, int is_end, int64_t *us, int *date_only);
-/* Parse a strictly positive integer option. */
+/* Parse a whole-number argument from min to max: 0, or EXIT_USAGE after printing. */
 int cli_int_arg(const char *opt, const char *arg, long min, long max, long *out);
 
-/* ---- signals ---------------------------------------------------------------- */
+/* ---- signals (signals.c) ------------------------------------------------------- */
 
 /* SIGINT/SIGTERM: the first sets the stop flag, the second exits at once.
  * SIGPIPE is ignored. */
@@ -133,20 +211,17 @@ void cli_signals_install(void);
 /* Non-zero once the user asked to stop. */
 int cli_stop_requested(void);
 
-/* ---- time helpers -------------------------------------------------------------- */
+/* ---- time helpers (clock.c) ------------------------------------------------------ */
 
 double cli_mono(void);              /* monotonic seconds */
 int64_t cli_wall_us(void);          /* the local wall clock, UTC µs (logs only) */
 /* "YYYY-MM-DD" of a time */
 void cli_date_str(int64_t us, char out[16]);
 
-/* ---- the lake ---------------------------------------------------------------- */
+/* ---- the lake (lake.c) --------------------------------------------------------- */
 
-/* Print what the lake did on its own (agt_lake_next_notice) as warnings. */
-void cli_lake_notices(const cli_ctx *ctx, agt_lake *lake);
 /* Open the lake for reading. Prints the error and returns the exit status on failure. */
 int cli_lake_open_read(const cli_ctx *ctx, agt_lake **out);
-
 
 /* ---- the engine (run.c) ------------------------------------------------------------ */
 
@@ -163,16 +238,6 @@ typedef struct cli_run {
     void *checked_user;
 } cli_run;
 
-/* The --jobs text every command that fetches shows in its --help. */
-#define CLI_JOBS_HELP                                                                             \
-    "  --jobs N       units (archive days or months, rest hours) fetched at once, each on\n"     \
-    "                 a connection of its own (1 to 64; default: one per CPU, at most 8);\n"     \
-    "                 rest requests of all jobs share one weight budget, and hours are\n"       \
-    "                 still committed one at a time in order\n"
-/* Check --jobs (`v`, -1 when not given) into ctx->jobs: 0, or EXIT_USAGE after printing. */
-int cli_jobs(cli_ctx *ctx, long v);
-/* Parse --source `arg` (NULL = "auto"): 0, or EXIT_USAGE after printing. */
-int cli_source_policy(const char *arg, agt_source_policy *out);
 /* A session of the engine over ctx->root with the global options and --source
  * `source_arg`, its events drawn through `run`. 0, or the exit status after
  * printing. The caller frees *out with agt_sync_close. */
@@ -186,19 +251,6 @@ int cli_sync_done(cli_run *run, agt_status st, const agt_error *err, const agt_s
 
 /* The command line as a shell would need it, for "run it again" hints. */
 void cli_cmdline(const cli_ctx *ctx, char *out, size_t n);
-
-/* ---- commands -------------------------------------------------------------------- */
-
-int cmd_download(int argc, char **argv, cli_ctx *ctx);
-int cmd_update(int argc, char **argv, cli_ctx *ctx);
-int cmd_query(int argc, char **argv, cli_ctx *ctx);
-int cmd_retry(int argc, char **argv, cli_ctx *ctx);
-int cmd_verify(int argc, char **argv, cli_ctx *ctx);
-int cmd_status(int argc, char **argv, cli_ctx *ctx);
-int cmd_completion(int argc, char **argv, cli_ctx *ctx);
-
-/* The global options' help text (shared by every usage text). */
-extern const char cli_global_help[];
 
 /* The whole tool (dispatch.c): global options from the environment and argv,
  * then the command; returns the process exit status. */

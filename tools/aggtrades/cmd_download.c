@@ -9,63 +9,71 @@
 
 #include "cli.h"
 
-static const char usage[] =
-    "usage: aggtrades download SYMBOL... --start DATE --end DATE\n"
-    "\n"
-    "Fetch every aggregate trade of the symbols over whole UTC days into the lake.\n"
-    "Days the lake already proves complete (consecutive trade ids, chained with\n"
-    "the neighbouring hours) are skipped without a request; of the others only\n"
-    "the missing or incomplete hours are fetched, and each hour is committed as\n"
-    "soon as it arrives. Hours that have not ended yet (by the exchange's clock)\n"
-    "are stored and marked incomplete; the next run fetches them again.\n"
-    "\n"
-    "Options:\n"
-    "  --start DATE   first day, YYYY-MM-DD (UTC), not before " CLI_EPOCH_DATE "\n"
-    "  --end DATE     last day, inclusive; not after today on the exchange's clock\n"
-    "  --source SRC   auto (default), rest or archive: where whole missing days\n"
-    "                 come from (see below)\n"
-    CLI_JOBS_HELP
-    "\n"
-    "Sources: a day with no hour stored yet and older than the exchange's\n"
-    "yesterday is one unit. With 'auto' it comes from the daily archive\n"
-    "(--archive-url; the zip checked against its SHA-256 .CHECKSUM), proved\n"
-    "complete with two small rest requests (the trades just before and after\n"
-    "the file's ids); hours the proof does not cover - a truncated or damaged\n"
-    "file, a day not published yet - are fetched with rest. 'rest' fetches every\n"
-    "hour with rest and never asks the archive. 'archive' takes the file's rows\n"
-    "only and stores the hours it cannot prove as incomplete. Other days, and\n"
-    "the rest of a partly stored day, always go hour by hour through rest.\n"
-    "\n"
-    "An hour that still fails after its retries is appended to <root>/.retry, one\n"
-    "JSON object a line, and the run carries on (exit status 1 at the end):\n"
-    "  {\"symbol\":\"BTCUSDT\",\"date\":\"2023-10-01\",\"hour\":5,\"error\":\"...\",\n"
-    "   \"attempts\":4,\"time\":\"2023-10-02T08:00:00Z\"}\n"
-    "'aggtrades retry' runs them again. Ctrl-C stops after the hour in flight;\n"
-    "running the same command again resumes (a second Ctrl-C quits at once).\n"
-    "\n"
-    "Examples:\n"
-    "  aggtrades download BTCUSDT ETHUSDT --start 2023-01-01 --end 2023-12-31\n"
-    "  aggtrades --root /srv/lake download BTCUSDT --start 2024-03-01 --end 2024-03-01\n";
+enum { O_START, O_END, O_SOURCE, O_JOBS };
 
-int cmd_download(int argc, char **argv, cli_ctx *ctx)
+static const cli_option options[] = {
+    [O_START] = { "start", CLI_DATE, "DATE", NULL, 0,
+                  "first day, YYYY-MM-DD (UTC), not before " CLI_EPOCH_DATE },
+    [O_END] = { "end", CLI_DATE, "DATE", NULL, 0,
+                "last day, inclusive; not after today on the exchange's clock" },
+    [O_SOURCE] = { "source", CLI_ENUM, "SRC", "auto rest archive", 0,
+                   "where whole missing days come from: auto (default), rest or\n"
+                   "archive (see below)" },
+    [O_JOBS] = CLI_JOBS_OPTION,
+    { NULL, CLI_FLAG, NULL, NULL, 0, NULL },
+};
+
+static int run_download(cli_ctx *ctx, const cli_args *args);
+
+const cli_command cmd_download = {
+    .name = "download",
+    .summary = "fetch symbols over a range of days into the lake",
+    .synopsis = "SYMBOL... --start DATE --end DATE [--source SRC] [--jobs N]",
+    .about =
+        "Fetch every aggregate trade of the symbols over whole UTC days into the lake.\n"
+        "Days the lake already proves complete (consecutive trade ids, chained with\n"
+        "the neighbouring hours) are skipped without a request; of the others only\n"
+        "the missing or incomplete hours are fetched, and each hour is committed as\n"
+        "soon as it arrives. Hours that have not ended yet (by the exchange's clock)\n"
+        "are stored and marked incomplete; the next run fetches them again.\n",
+    .options = options,
+    .more =
+        "Sources: a day with no hour stored yet and older than the exchange's\n"
+        "yesterday is one unit. With 'auto' it comes from the daily archive\n"
+        "(--archive-url; the zip checked against its SHA-256 .CHECKSUM), proved\n"
+        "complete with two small rest requests (the trades just before and after\n"
+        "the file's ids); hours the proof does not cover - a truncated or damaged\n"
+        "file, a day not published yet - are fetched with rest. 'rest' fetches every\n"
+        "hour with rest and never asks the archive. 'archive' takes the file's rows\n"
+        "only and stores the hours it cannot prove as incomplete. Other days, and\n"
+        "the rest of a partly stored day, always go hour by hour through rest.\n"
+        "\n"
+        "An hour that still fails after its retries is appended to <root>/.retry, one\n"
+        "JSON object a line, and the run carries on (exit status 1 at the end):\n"
+        "  {\"symbol\":\"BTCUSDT\",\"date\":\"2023-10-01\",\"hour\":5,\"error\":\"...\",\n"
+        "   \"attempts\":4,\"time\":\"2023-10-02T08:00:00Z\"}\n"
+        "'aggtrades retry' runs them again. Ctrl-C stops after the hour in flight;\n"
+        "running the same command again resumes (a second Ctrl-C quits at once).\n"
+        "\n"
+        "Examples:\n"
+        "  aggtrades download BTCUSDT ETHUSDT --start 2023-01-01 --end 2023-12-31\n"
+        "  aggtrades --root /srv/lake download BTCUSDT --start 2024-03-01 --end 2024-03-01\n",
+    .operand = CLI_SYMBOL,
+    .operands_many = 1,
+    .run = run_download,
+};
+
+static int run_download(cli_ctx *ctx, const cli_args *args)
 {
-    const char *start_arg = NULL, *end_arg = NULL, *source_arg = NULL;
-    long jobs = -1;
-    const cli_opt opts[] = {
-        { OPT_STRING, "start", &start_arg },
-        { OPT_STRING, "end", &end_arg },
-        { OPT_STRING, "source", &source_arg },
-        { OPT_INT, "jobs", &jobs },
-        { OPT_END, NULL, NULL },
-    };
-    char **pos;
-    int npos;
+    const char *start_arg = args->value[O_START], *end_arg = args->value[O_END];
+    const char *source_arg = args->value[O_SOURCE];
+    char **pos = args->pos;
+    int npos = args->npos;
     agt_sync *sync = NULL;
     cli_run run;
+    int rc;
 
-    int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
-    if (rc || ctx->help) goto out;
-    if ((rc = cli_jobs(ctx, jobs))) goto out;
+    ctx->jobs = args->value[O_JOBS] ? args->num[O_JOBS] : 0;
     if ((rc = cli_need_symbols("download", npos))) goto out;
     if (!start_arg || !end_arg) {
         cli_error("download needs --start and --end (see 'aggtrades download --help')");
@@ -124,6 +132,5 @@ int cmd_download(int argc, char **argv, cli_ctx *ctx)
     rc = cli_sync_done(&run, st, &err, &rep);
 out:
     agt_sync_close(sync);
-    free(pos);
     return rc;
 }

@@ -17,45 +17,61 @@
 #include "ui/format.h"
 #include "ui/table.h"
 
-static const char usage[] =
-    "usage: aggtrades query SYMBOL --start TIME --end TIME [--stats]\n"
-    "                       [--output table|csv|json|jsonl|parquet] [--file PATH [--force]]\n"
-    "                       [--limit N]\n"
-    "\n"
-    "Read the trades of SYMBOL between two UTC times, both inclusive. TIME is a\n"
-    "day (YYYY-MM-DD: as --start its first microsecond, as --end its last) or a\n"
-    "time: 'YYYY-MM-DD HH:MM:SS[.fff[fff]]' or ISO 8601 (2023-10-05T12:30:00.5Z).\n"
-    "\n"
-    "Options:\n"
-    "  --start TIME       first instant of the window\n"
-    "  --end TIME         last instant of the window (inclusive)\n"
-    "  --stats            row count, first and last trade time, summed quantity,\n"
-    "                     summed quote volume (price x quantity), VWAP and the\n"
-    "                     share of trades where the buyer was the maker\n"
-    "  --output FORMAT    table (default: the first 10 rows and the total count),\n"
-    "                     csv, json or jsonl (every row, streamed), or parquet\n"
-    "                     (one ZSTD Parquet file of the window; needs --file)\n"
-    "  --file PATH        write to PATH instead of standard output (written whole\n"
-    "                     under a temporary name, then renamed); an existing PATH\n"
-    "                     is refused\n"
-    "  --force            with --file: replace PATH if it exists\n"
-    "  --limit N          at most N rows (table default 10, otherwise all)\n"
-    "\n"
-    "CSV columns: trade_id,timestamp,price,quantity,is_buyer_maker with\n"
-    "timestamps as 2023-10-05T12:30:00.500Z (microseconds when the data has them).\n"
-    "JSON: an array with one object a line, the same five fields. JSONL: the same\n"
-    "objects, one a line, without the array (pandas.read_json(lines=True), DuckDB\n"
-    "read_json). Parquet: the lake's schema (timestamp a UTC instant), readable\n"
-    "by pandas, pyarrow, polars, DuckDB and Spark.\n"
-    "\n"
-    "Examples:\n"
-    "  aggtrades query BTCUSDT --start 2023-10-01 --end 2023-10-31 --stats\n"
-    "  aggtrades query BTCUSDT --start \"2023-10-05 12:30:00.500\" \\\n"
-    "                          --end \"2023-10-05 12:35:00\" --output csv\n"
-    "  aggtrades query ETHUSDT --start 2023-10-05 --end 2023-10-05 --output json \\\n"
-    "                          --file eth.json\n"
-    "  aggtrades query ETHUSDT --start 2023-10-05 --end 2023-10-05 --output parquet \\\n"
-    "                          --file eth-2023-10-05.parquet\n";
+enum { O_START, O_END, O_STATS, O_OUTPUT, O_FILE, O_FORCE, O_LIMIT };
+
+static const cli_option options[] = {
+    [O_START] = { "start", CLI_TIME, "TIME", NULL, 0, "first instant of the window" },
+    [O_END] = { "end", CLI_TIME, "TIME", NULL, 0, "last instant of the window (inclusive)" },
+    [O_STATS] = { "stats", CLI_FLAG, NULL, NULL, 0,
+                  "print an aggregate: row count, first and last trade time,\n"
+                  "summed quantity, summed quote volume (price x quantity),\n"
+                  "VWAP and the share of trades where the buyer was the maker" },
+    [O_OUTPUT] = { "output", CLI_ENUM, "FORMAT", "table csv json jsonl parquet", 0,
+                   "the format: table (default: the first 10 rows and the total\n"
+                   "count), csv, json or jsonl (every row, streamed), or parquet\n"
+                   "(one ZSTD Parquet file of the window; needs --file)" },
+    [O_FILE] = { "file", CLI_FILE, "PATH", NULL, 0,
+                 "write to PATH instead of standard output (written whole\n"
+                 "under a temporary name, then renamed); an existing PATH\n"
+                 "is refused" },
+    [O_FORCE] = { "force", CLI_FLAG, NULL, NULL, 0, "replace PATH if it exists (with --file)" },
+    [O_LIMIT] = { "limit", CLI_INT, "N", NULL, 0,
+                  "at most N rows (table default 10, otherwise all)" },
+    { NULL, CLI_FLAG, NULL, NULL, 0, NULL },
+};
+
+static int run_query(cli_ctx *ctx, const cli_args *args);
+
+const cli_command cmd_query = {
+    .name = "query",
+    .summary = "print, summarise or export the trades of a time window",
+    .synopsis = "SYMBOL --start TIME --end TIME [--stats]\n"
+                "[--output table|csv|json|jsonl|parquet]\n"
+                "[--file PATH [--force]] [--limit N]",
+    .about =
+        "Read the trades of SYMBOL between two UTC times, both inclusive. TIME is a\n"
+        "day (YYYY-MM-DD: as --start its first microsecond, as --end its last) or a\n"
+        "time: 'YYYY-MM-DD HH:MM:SS[.fff[fff]]' or ISO 8601 (2023-10-05T12:30:00.5Z).\n",
+    .options = options,
+    .more =
+        "CSV columns: trade_id,timestamp,price,quantity,is_buyer_maker with\n"
+        "timestamps as 2023-10-05T12:30:00.500Z (microseconds when the data has them).\n"
+        "JSON: an array with one object a line, the same five fields. JSONL: the same\n"
+        "objects, one a line, without the array (pandas.read_json(lines=True), DuckDB\n"
+        "read_json). Parquet: the lake's schema (timestamp a UTC instant), readable\n"
+        "by pandas, pyarrow, polars, DuckDB and Spark.\n"
+        "\n"
+        "Examples:\n"
+        "  aggtrades query BTCUSDT --start 2023-10-01 --end 2023-10-31 --stats\n"
+        "  aggtrades query BTCUSDT --start \"2023-10-05 12:30:00.500\" \\\n"
+        "                          --end \"2023-10-05 12:35:00\" --output csv\n"
+        "  aggtrades query ETHUSDT --start 2023-10-05 --end 2023-10-05 --output json \\\n"
+        "                          --file eth.json\n"
+        "  aggtrades query ETHUSDT --start 2023-10-05 --end 2023-10-05 --output parquet \\\n"
+        "                          --file eth-2023-10-05.parquet\n",
+    .operand = CLI_SYMBOL,
+    .run = run_query,
+};
 
 enum { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_JSONL, FMT_PARQUET };
 static const char *const fmt_name[] = {"table", "csv", "json", "jsonl", "parquet"};
@@ -135,7 +151,11 @@ static int out_broken(qout *o)
 /* Finish the output: flush, rename into place (or drop it if `rc`). */
 static int out_close(qout *o, int rc)
 {
-    if (!o->f) return rc;
+    if (!o->f) { /* never opened */
+        free(o->path);
+        free(o->tmp);
+        return rc;
+    }
     if (o->f == stdout) {
         if (ferror(stdout) && errno == EPIPE) return rc; /* reader gone */
         return rc;                                     /* main() checks and reports */
@@ -359,81 +379,81 @@ static int do_parquet(agt_lake *lake, const char *sym, int64_t start, int64_t en
     return s == AGT_OK ? 0 : query_err(s, &err);
 }
 
-int cmd_query(int argc, char **argv, cli_ctx *ctx)
-{
-    const char *start_arg = NULL, *end_arg = NULL, *output = NULL, *file = NULL;
-    int stats = 0, force = 0;
-    long limit = -1;
-    const cli_opt opts[] = {
-        { OPT_STRING, "start", &start_arg }, { OPT_STRING, "end", &end_arg },
-        { OPT_FLAG, "stats", &stats },       { OPT_STRING, "output", &output },
-        { OPT_STRING, "file", &file },       { OPT_INT, "limit", &limit },
-        { OPT_FLAG, "force", &force },       { OPT_END, NULL, NULL },
-    };
-    char **pos;
-    int npos, fmt = FMT_TABLE;
-    agt_lake *lake = NULL;
-    qout o;
-    memset(&o, 0, sizeof o);
-    int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
-    if (rc || ctx->help) goto out;
-    if (npos != 1) {
-        cli_error(npos == 0 ? "query needs a symbol (see 'aggtrades query --help')"
-                            : "query takes one symbol, not %d", npos);
-        rc = EXIT_USAGE;
-        goto out;
-    }
+/* What the command line asks for, checked. */
+typedef struct qreq {
     char sym[24];
-    if ((rc = cli_symbol(pos[0], sym))) goto out;
+    int64_t start, end;
+    int fmt, stats, force;
+    long limit; /* -1: all */
+    const char *file;
+} qreq;
+
+/* The command line into *q; 0, or EXIT_USAGE after printing. Writes nothing. */
+static int query_args(const cli_args *args, qreq *q)
+{
+    const char *start_arg = args->value[O_START], *end_arg = args->value[O_END];
+    const char *output = args->value[O_OUTPUT];
+    int rc;
+    memset(q, 0, sizeof *q);
+    q->stats = args->value[O_STATS] != NULL;
+    q->force = args->value[O_FORCE] != NULL;
+    q->file = args->value[O_FILE];
+    q->limit = args->value[O_LIMIT] ? args->num[O_LIMIT] : -1;
+    if (args->npos != 1) {
+        cli_error(args->npos == 0 ? "query needs a symbol (see 'aggtrades query --help')"
+                                  : "query takes one symbol, not %d", args->npos);
+        return EXIT_USAGE;
+    }
+    if ((rc = cli_symbol(args->pos[0], q->sym))) return rc;
     if (!start_arg || !end_arg) {
         cli_error("query needs --start and --end (see 'aggtrades query --help')");
-        rc = EXIT_USAGE;
-        goto out;
+        return EXIT_USAGE;
     }
-    int64_t start, end;
-    if ((rc = cli_time_arg("--start", start_arg, 0, &start, NULL))) goto out;
-    if ((rc = cli_time_arg("--end", end_arg, 1, &end, NULL))) goto out;
-    if (end < start) {
+    if ((rc = cli_time_arg("--start", start_arg, 0, &q->start, NULL))) return rc;
+    if ((rc = cli_time_arg("--end", end_arg, 1, &q->end, NULL))) return rc;
+    if (q->end < q->start) {
         cli_error("reversed range: --end '%s' is before --start '%s'", end_arg, start_arg);
-        rc = EXIT_USAGE;
-        goto out;
+        return EXIT_USAGE;
     }
-    if (output) {
-        for (fmt = FMT_PARQUET; fmt >= 0 && strcmp(output, fmt_name[fmt]) != 0; fmt--) continue;
-        if (fmt < 0) {
-            cli_error("invalid --output '%s' (expected table, csv, json, jsonl or parquet)", output);
-            rc = EXIT_USAGE;
-            goto out;
-        }
+    /* the parser took only a value of the option's table */
+    q->fmt = FMT_TABLE;
+    if (output)
+        for (q->fmt = FMT_PARQUET; q->fmt > FMT_TABLE && strcmp(output, fmt_name[q->fmt]); q->fmt--)
+            continue;
+    if (q->stats && (q->fmt == FMT_CSV || q->fmt == FMT_PARQUET)) {
+        cli_error("--stats prints a table, json or jsonl, not %s", fmt_name[q->fmt]);
+        return EXIT_USAGE;
     }
-    if (stats && (fmt == FMT_CSV || fmt == FMT_PARQUET)) {
-        cli_error("--stats prints a table, json or jsonl, not %s", fmt_name[fmt]);
-        rc = EXIT_USAGE;
-        goto out;
-    }
-    if (fmt == FMT_PARQUET && (!file || !strcmp(file, "-"))) {
+    if (q->fmt == FMT_PARQUET && (!q->file || !strcmp(q->file, "-"))) {
         cli_error("--output parquet needs --file PATH");
-        rc = EXIT_USAGE;
-        goto out;
+        return EXIT_USAGE;
     }
-    if (force && !file) {
+    if (q->force && !q->file) {
         cli_error("--force goes with --file PATH");
-        rc = EXIT_USAGE;
-        goto out;
+        return EXIT_USAGE;
     }
-    if ((rc = out_check(file, force))) goto out;
-    if (limit < 0 && fmt == FMT_TABLE) limit = 10;
+    if ((rc = out_check(q->file, q->force))) return rc;
+    if (q->limit < 0 && q->fmt == FMT_TABLE) q->limit = 10;
+    return 0;
+}
 
-    if ((rc = cli_lake_open_read(ctx, &lake))) goto out;
-    if ((rc = out_open(&o, file))) goto out;
-    int color = o.f == stdout && cli_color(ctx, 1);
-    if (stats) rc = do_stats(lake, sym, start, end, fmt, &o);
-    else if (fmt == FMT_TABLE) rc = do_table(lake, sym, start, end, limit, &o, color);
-    else if (fmt == FMT_PARQUET) rc = do_parquet(lake, sym, start, end, limit, &o);
-    else rc = do_stream(lake, sym, start, end, limit, fmt, &o);
+static int run_query(cli_ctx *ctx, const cli_args *args)
+{
+    agt_lake *lake = NULL;
+    qreq q;
+    qout o;
+    memset(&o, 0, sizeof o);
+    int rc = query_args(args, &q);
+    if (rc) return rc;
+    if ((rc = cli_lake_open_read(ctx, &lake))) return rc;
+    if ((rc = out_open(&o, q.file)) == 0) {
+        int color = o.f == stdout && cli_color(ctx, 1);
+        if (q.stats) rc = do_stats(lake, q.sym, q.start, q.end, q.fmt, &o);
+        else if (q.fmt == FMT_TABLE) rc = do_table(lake, q.sym, q.start, q.end, q.limit, &o, color);
+        else if (q.fmt == FMT_PARQUET) rc = do_parquet(lake, q.sym, q.start, q.end, q.limit, &o);
+        else rc = do_stream(lake, q.sym, q.start, q.end, q.limit, q.fmt, &o);
+    }
     rc = out_close(&o, rc);
-out:
     agt_lake_close(lake);
-    free(pos);
     return rc;
 }

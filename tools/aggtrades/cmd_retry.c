@@ -9,42 +9,49 @@
 
 #include "cli.h"
 
-static const char usage[] =
-    "usage: aggtrades retry [--jobs N]\n"
-    "\n"
-    "Run again every symbol-hour that failed in an earlier download, update or\n"
-    "repair. They are listed in <root>/.retry, one JSON object a line:\n"
-    "  {\"symbol\":\"BTCUSDT\",\"date\":\"2023-10-01\",\"hour\":5,\"error\":\"...\",\n"
-    "   \"attempts\":4,\"time\":\"2023-10-02T08:00:00Z\"}\n"
-    "(hour 0-23 UTC; attempts counts the requests tried over every run; time is\n"
-    "when it last failed). Units that succeed are removed from the file; the file\n"
-    "is deleted when none is left. Exit status 1 if some still fail.\n"
-    "\n"
-    "Every unit is one hour, so retry fetches with rest, hour by hour; an hour rest\n"
-    "cannot prove complete (its history may not reach back that far) is taken from\n"
-    "the daily archive when the day's file proves it. It takes no --source (to take\n"
-    "a whole old day from the archive, run 'aggtrades verify SYMBOL --repair' or\n"
-    "'aggtrades download').\n"
-    "\n"
-    "Options:\n"
-    CLI_JOBS_HELP
-    "\n"
-    "Example:\n"
-    "  aggtrades --root /srv/lake retry\n";
+static int run_retry(cli_ctx *ctx, const cli_args *args);
 
-int cmd_retry(int argc, char **argv, cli_ctx *ctx)
+enum { O_JOBS };
+
+static const cli_option options[] = {
+    [O_JOBS] = CLI_JOBS_OPTION,
+    { NULL, CLI_FLAG, NULL, NULL, 0, NULL, 0 },
+};
+
+const cli_command cmd_retry = {
+    .name = "retry",
+    .summary = "re-run the failed units recorded in <root>/.retry",
+    .synopsis = "[--jobs N]",
+    .about =
+        "Run again every symbol-hour that failed in an earlier download, update or\n"
+        "repair. They are listed in <root>/.retry, one JSON object a line:\n"
+        "  {\"symbol\":\"BTCUSDT\",\"date\":\"2023-10-01\",\"hour\":5,\"error\":\"...\",\n"
+        "   \"attempts\":4,\"time\":\"2023-10-02T08:00:00Z\"}\n"
+        "(hour 0-23 UTC; attempts counts the requests tried over every run; time is\n"
+        "when it last failed). Units that succeed are removed from the file; the file\n"
+        "is deleted when none is left. Exit status 1 if some still fail.\n"
+        "\n"
+        "Every unit is one hour, so retry fetches with rest, hour by hour; an hour rest\n"
+        "cannot prove complete (its history may not reach back that far) is taken from\n"
+        "the daily archive when the day's file proves it. It takes no --source (to take\n"
+        "a whole old day from the archive, run 'aggtrades verify SYMBOL --repair' or\n"
+        "'aggtrades download').\n",
+    .options = options,
+    .more =
+        "Example:\n"
+        "  aggtrades --root /srv/lake retry\n",
+    .operand = CLI_FLAG,
+    .run = run_retry,
+};
+
+static int run_retry(cli_ctx *ctx, const cli_args *args)
 {
-    long jobs = -1;
-    const cli_opt opts[] = { { OPT_INT, "jobs", &jobs }, { OPT_END, NULL, NULL } };
-    char **pos;
-    int npos;
     agt_sync *sync = NULL;
     cli_run run;
-    int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
-    if (rc || ctx->help) goto out;
-    if ((rc = cli_jobs(ctx, jobs))) goto out;
-    if (npos > 0) {
-        cli_error("retry takes no arguments, got '%s'", pos[0]);
+    int rc = 0;
+    ctx->jobs = args->value[O_JOBS] ? args->num[O_JOBS] : 0;
+    if (args->npos > 0) {
+        cli_error("retry takes no arguments, got '%s'", args->pos[0]);
         rc = EXIT_USAGE;
         goto out;
     }
@@ -58,6 +65,5 @@ int cmd_retry(int argc, char **argv, cli_ctx *ctx)
         printf("nothing to retry in '%s'\n", ctx->lake);
 out:
     agt_sync_close(sync);
-    free(pos);
     return rc;
 }

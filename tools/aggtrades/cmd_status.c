@@ -12,33 +12,47 @@
 #include "cli.h"
 #include "ui/format.h"
 
-static const char usage[] =
-    "usage: aggtrades status [SYMBOL...] [--output table|json]\n"
-    "\n"
-    "What the lake holds for each SYMBOL (default: every symbol stored or listed\n"
-    "in <root>/.retry), from its statistics alone: no data file is read, nothing\n"
-    "is written, and a running download is neither waited for nor disturbed.\n"
-    "\n"
-    "The span runs from the first to the last hour stored or failed; each of its\n"
-    "hours is counted once, as\n"
-    "  failed    listed in <root>/.retry ('aggtrades retry' fetches it again)\n"
-    "  complete  proven complete\n"
-    "  open      stored before the hour had ended ('aggtrades update' completes it)\n"
-    "  missing   any other hour: never stored (a gap), or stored unproven\n"
-    "'aggtrades verify' reads the data files themselves.\n"
-    "\n"
-    "Options:\n"
-    "  --output FORMAT    table (default) or json (one object: \"market\" and\n"
-    "                     \"symbols\", an array with one object per symbol)\n"
-    "\n"
-    "Columns: trades (rows stored), data (bytes of the data files), changes\n"
-    "(change-feed files, one per commit), latest (the newest commit version),\n"
-    "feed (bytes of the change-feed files).\n"
-    "\n"
-    "Examples:\n"
-    "  aggtrades status\n"
-    "  aggtrades status BTCUSDT ETHUSDT --output json\n"
-    "  aggtrades --market um status\n";
+enum { O_OUTPUT };
+
+static const cli_option options[] = {
+    [O_OUTPUT] = { "output", CLI_ENUM, "FORMAT", "table json", 0,
+                   "the format: table (default) or json (one object: \"market\"\n"
+                   "and \"symbols\", an array with one object per symbol)" },
+    { NULL, CLI_FLAG, NULL, NULL, 0, NULL },
+};
+
+static int run_status(cli_ctx *ctx, const cli_args *args);
+
+const cli_command cmd_status = {
+    .name = "status",
+    .summary = "what the lake holds: hours complete, open, failed, missing",
+    .synopsis = "[SYMBOL...] [--output table|json]",
+    .about =
+        "What the lake holds for each SYMBOL (default: every symbol stored or listed\n"
+        "in <root>/.retry), from its statistics alone: no data file is read, nothing\n"
+        "is written, and a running download is neither waited for nor disturbed.\n"
+        "\n"
+        "The span runs from the first to the last hour stored or failed; each of its\n"
+        "hours is counted once, as\n"
+        "  failed    listed in <root>/.retry ('aggtrades retry' fetches it again)\n"
+        "  complete  proven complete\n"
+        "  open      stored before the hour had ended ('aggtrades update' completes it)\n"
+        "  missing   any other hour: never stored (a gap), or stored unproven\n"
+        "'aggtrades verify' reads the data files themselves.\n",
+    .options = options,
+    .more =
+        "Columns: trades (rows stored), data (bytes of the data files), changes\n"
+        "(change-feed files, one per commit), latest (the newest commit version),\n"
+        "feed (bytes of the change-feed files).\n"
+        "\n"
+        "Examples:\n"
+        "  aggtrades status\n"
+        "  aggtrades status BTCUSDT ETHUSDT --output json\n"
+        "  aggtrades --market um status\n",
+    .operand = CLI_SYMBOL,
+    .operands_many = 1,
+    .run = run_status,
+};
 
 enum { C_SYMBOL, C_FIRST, C_LAST, C_HOURS, C_COMPLETE, C_OPEN, C_FAILED, C_MISSING, C_TRADES,
        C_DATA, C_CHANGES, C_LATEST, C_FEED, C_N };
@@ -138,28 +152,18 @@ static void print_json(const cli_ctx *ctx, const agt_symbol_status *v, size_t n)
     printf("%s]}\n", n ? "\n" : "");
 }
 
-int cmd_status(int argc, char **argv, cli_ctx *ctx)
+static int run_status(cli_ctx *ctx, const cli_args *args)
 {
-    const char *output = NULL;
-    const cli_opt opts[] = {
-        { OPT_STRING, "output", &output },
-        { OPT_END, NULL, NULL },
-    };
-    char **pos;
-    int npos;
+    const char *output = args->value[O_OUTPUT];
+    char **pos = args->pos;
+    int npos = args->npos;
     agt_lake *lake = NULL;
     agt_symbol_status *v = NULL;
     size_t n = 0;
     char (*syms)[24] = NULL;
     const char **names = NULL;
-    int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
-    if (rc || ctx->help) goto out;
-    int json = output && !strcmp(output, "json");
-    if (output && !json && strcmp(output, "table") != 0) {
-        cli_error("invalid --output '%s' (expected table or json)", output);
-        rc = EXIT_USAGE;
-        goto out;
-    }
+    int rc = 0;
+    int json = output && !strcmp(output, "json"); /* the parser took table or json */
     syms = calloc((size_t)npos + 1, sizeof *syms);
     names = calloc((size_t)npos + 1, sizeof *names);
     if (!syms || !names) {
@@ -192,6 +196,5 @@ out:
     agt_lake_close(lake);
     free(syms);
     free(names);
-    free(pos);
     return rc;
 }

@@ -13,57 +13,64 @@
 
 #include "cli.h"
 
-static const char usage[] =
-    "usage: aggtrades update SYMBOL... [--force] [--source SRC]\n"
-    "\n"
-    "Fetch everything after the newest stored trade of each symbol, up to the\n"
-    "exchange's current time. The symbols must already be in the lake (use\n"
-    "'aggtrades download' first). The current hour is stored incomplete and\n"
-    "fetched again by the next update.\n"
-    "\n"
-    "Options:\n"
-    "  --force        re-fetch the whole stored range (from the first stored trade\n"
-    "                 to now) and overwrite: changed trades are replaced and\n"
-    "                 recorded in the change feed (metadata/_changes/) as update\n"
-    "                 pre/post images\n"
-    "  --source SRC   auto (default), rest or archive: where whole days come from\n"
-    "                 (see below)\n"
-    CLI_JOBS_HELP
-    "\n"
-    "Sources: a day older than the exchange's yesterday whose every hour is to be\n"
-    "fetched (with --force: every stored day) is one unit, as in 'aggtrades\n"
-    "download --help': 'auto' takes the daily archive proved complete with two\n"
-    "rest requests and fetches with rest what the proof does not cover; 'rest'\n"
-    "fetches every hour with rest and never asks the archive; 'archive' stores the\n"
-    "hours it cannot prove as incomplete. Rows are merged the same way whatever\n"
-    "their source, so --force records the same changes in the change feed.\n"
-    "\n"
-    "Failed hours go to <root>/.retry as with download (see 'aggtrades download\n"
-    "--help'); exit status 1 then.\n"
-    "\n"
-    "Examples:\n"
-    "  aggtrades update ETHUSDT\n"
-    "  aggtrades update BTCUSDT ETHUSDT --force\n"
-    "  aggtrades update BTCUSDT --force --source rest\n";
+enum { O_FORCE, O_SOURCE, O_JOBS };
 
-int cmd_update(int argc, char **argv, cli_ctx *ctx)
+static const cli_option options[] = {
+    [O_FORCE] = { "force", CLI_FLAG, NULL, NULL, 0,
+                  "re-fetch the whole stored range (from the first stored trade\n"
+                  "to now) and overwrite: changed trades are replaced and\n"
+                  "recorded in the change feed (metadata/_changes/) as update\n"
+                  "pre/post images" },
+    [O_SOURCE] = { "source", CLI_ENUM, "SRC", "auto rest archive", 0,
+                   "where whole days come from: auto (default), rest or archive\n"
+                   "(see below)" },
+    [O_JOBS] = CLI_JOBS_OPTION,
+    { NULL, CLI_FLAG, NULL, NULL, 0, NULL },
+};
+
+static int run_update(cli_ctx *ctx, const cli_args *args);
+
+const cli_command cmd_update = {
+    .name = "update",
+    .summary = "fetch everything after the newest stored trade",
+    .synopsis = "SYMBOL... [--force] [--source SRC] [--jobs N]",
+    .about =
+        "Fetch everything after the newest stored trade of each symbol, up to the\n"
+        "exchange's current time. The symbols must already be in the lake (use\n"
+        "'aggtrades download' first). The current hour is stored incomplete and\n"
+        "fetched again by the next update.\n",
+    .options = options,
+    .more =
+        "Sources: a day older than the exchange's yesterday whose every hour is to be\n"
+        "fetched (with --force: every stored day) is one unit, as in 'aggtrades\n"
+        "download --help': 'auto' takes the daily archive proved complete with two\n"
+        "rest requests and fetches with rest what the proof does not cover; 'rest'\n"
+        "fetches every hour with rest and never asks the archive; 'archive' stores the\n"
+        "hours it cannot prove as incomplete. Rows are merged the same way whatever\n"
+        "their source, so --force records the same changes in the change feed.\n"
+        "\n"
+        "Failed hours go to <root>/.retry as with download (see 'aggtrades download\n"
+        "--help'); exit status 1 then.\n"
+        "\n"
+        "Examples:\n"
+        "  aggtrades update ETHUSDT\n"
+        "  aggtrades update BTCUSDT ETHUSDT --force\n"
+        "  aggtrades update BTCUSDT --force --source rest\n",
+    .operand = CLI_SYMBOL,
+    .operands_many = 1,
+    .run = run_update,
+};
+
+static int run_update(cli_ctx *ctx, const cli_args *args)
 {
-    int force = 0;
-    const char *source_arg = NULL;
-    long jobs = -1;
-    const cli_opt opts[] = {
-        { OPT_FLAG, "force", &force },
-        { OPT_STRING, "source", &source_arg },
-        { OPT_INT, "jobs", &jobs },
-        { OPT_END, NULL, NULL },
-    };
-    char **pos;
-    int npos;
+    int force = args->value[O_FORCE] != NULL;
+    const char *source_arg = args->value[O_SOURCE];
+    char **pos = args->pos;
+    int npos = args->npos;
     agt_sync *sync = NULL;
     cli_run run;
-    int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
-    if (rc || ctx->help) goto out;
-    if ((rc = cli_jobs(ctx, jobs))) goto out;
+    int rc;
+    ctx->jobs = args->value[O_JOBS] ? args->num[O_JOBS] : 0;
     if ((rc = cli_need_symbols("update", npos))) goto out;
     for (int i = 0; i < npos; i++) {
         char sym[24];
@@ -77,6 +84,5 @@ int cmd_update(int argc, char **argv, cli_ctx *ctx)
     rc = cli_sync_done(&run, st, &err, &rep);
 out:
     agt_sync_close(sync);
-    free(pos);
     return rc;
 }

@@ -12,32 +12,48 @@
 #include "cli.h"
 #include "ui/format.h"
 
-static const char usage[] =
-    "usage: aggtrades verify SYMBOL [--start TIME] [--end TIME]\n"
-    "                        [--repair [--source SRC]]\n"
-    "\n"
-    "Check the stored hours of SYMBOL: every data file is read back, its checksum\n"
-    "and statistics recomputed, its trade ids checked for holes and for chaining\n"
-    "with the previous hour; hours missing inside the range are listed too.\n"
-    "By default the range runs from the oldest stored hour to the newest. Exit\n"
-    "status 0 if nothing is wrong, 1 if problems remain.\n"
-    "\n"
-    "Options:\n"
-    "  --start TIME   first hour to check (a day or a time, UTC)\n"
-    "  --end TIME     last hour to check (inclusive)\n"
-    "  --repair       rebuild damaged statistics from the data files, set damaged\n"
-    "                 and stray files aside (kept as .<name>.damaged-<time>), then\n"
-    "                 fetch every damaged, missing or incomplete hour again and\n"
-    "                 commit it; hours that still fail go to <root>/.retry\n"
-    "  --source SRC   with --repair: auto (default), rest or archive. A day older\n"
-    "                 than the exchange's yesterday whose 24 hours all need a new\n"
-    "                 fetch comes from the daily archive proved with two rest\n"
-    "                 requests under 'auto' (see 'aggtrades download --help');\n"
-    "                 single hours always come from rest\n"
-    "\n"
-    "Examples:\n"
-    "  aggtrades verify BTCUSDT\n"
-    "  aggtrades verify BTCUSDT --start 2023-10-01 --end 2023-10-31 --repair\n";
+enum { O_START, O_END, O_REPAIR, O_SOURCE };
+
+static const cli_option options[] = {
+    [O_START] = { "start", CLI_TIME, "TIME", NULL, 0, "first hour to check (a day or a time, UTC)" },
+    [O_END] = { "end", CLI_TIME, "TIME", NULL, 0, "last hour to check (inclusive)" },
+    [O_REPAIR] = { "repair", CLI_FLAG, NULL, NULL, 0,
+                   "repair what is found: rebuild damaged statistics from the\n"
+                   "data files, set damaged and stray files aside (kept as\n"
+                   ".<name>.damaged-<time>), then fetch every damaged, missing\n"
+                   "or incomplete hour again and commit it; hours that still\n"
+                   "fail go to <root>/.retry" },
+    [O_SOURCE] = { "source", CLI_ENUM, "SRC", "auto rest archive", 0,
+                   "with --repair, where whole days come from: auto (default),\n"
+                   "rest or archive. A day older than the exchange's yesterday\n"
+                   "whose 24 hours all need a new fetch comes from the daily\n"
+                   "archive proved with two rest requests under 'auto' (see\n"
+                   "'aggtrades download --help'); single hours always come\n"
+                   "from rest" },
+    { NULL, CLI_FLAG, NULL, NULL, 0, NULL },
+};
+
+static int run_verify(cli_ctx *ctx, const cli_args *args);
+
+const cli_command cmd_verify = {
+    .name = "verify",
+    .summary = "check stored hours for holes and damage; --repair them",
+    .synopsis = "SYMBOL [--start TIME] [--end TIME]\n"
+                "[--repair [--source SRC]]",
+    .about =
+        "Check the stored hours of SYMBOL: every data file is read back, its checksum\n"
+        "and statistics recomputed, its trade ids checked for holes and for chaining\n"
+        "with the previous hour; hours missing inside the range are listed too.\n"
+        "By default the range runs from the oldest stored hour to the newest. Exit\n"
+        "status 0 if nothing is wrong, 1 if problems remain.\n",
+    .options = options,
+    .more =
+        "Examples:\n"
+        "  aggtrades verify BTCUSDT\n"
+        "  aggtrades verify BTCUSDT --start 2023-10-01 --end 2023-10-31 --repair\n",
+    .operand = CLI_SYMBOL,
+    .run = run_verify,
+};
 
 typedef struct verify_view {
     const cli_ctx *ctx;
@@ -133,23 +149,16 @@ static void hint(const cli_ctx *ctx, const char *sym, const agt_verify_report *r
         cli_error("problems found; run 'aggtrades verify %s --repair' to fetch them again", sym);
 }
 
-int cmd_verify(int argc, char **argv, cli_ctx *ctx)
+static int run_verify(cli_ctx *ctx, const cli_args *args)
 {
-    const char *start_arg = NULL, *end_arg = NULL, *source_arg = NULL;
-    int repair = 0;
-    const cli_opt opts[] = {
-        { OPT_STRING, "start", &start_arg },
-        { OPT_STRING, "end", &end_arg },
-        { OPT_FLAG, "repair", &repair },
-        { OPT_STRING, "source", &source_arg },
-        { OPT_END, NULL, NULL },
-    };
-    char **pos;
-    int npos;
+    const char *start_arg = args->value[O_START], *end_arg = args->value[O_END];
+    const char *source_arg = args->value[O_SOURCE];
+    int repair = args->value[O_REPAIR] != NULL;
+    char **pos = args->pos;
+    int npos = args->npos;
     agt_sync *sync = NULL;
     agt_verify_report *rep = NULL;
-    int rc = cli_parse(ctx, argc, argv, opts, usage, &pos, &npos);
-    if (rc || ctx->help) goto out;
+    int rc;
     if (npos != 1) {
         cli_error(npos == 0 ? "verify needs a symbol (see 'aggtrades verify --help')"
                             : "verify takes one symbol, not %d", npos);
@@ -161,8 +170,6 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
         rc = EXIT_USAGE;
         goto out;
     }
-    agt_source_policy policy;
-    if (source_arg && (rc = cli_source_policy(source_arg, &policy))) goto out;
     char sym[24];
     if ((rc = cli_symbol(pos[0], sym))) goto out;
     int64_t start = -1, end = -1;
@@ -196,6 +203,5 @@ int cmd_verify(int argc, char **argv, cli_ctx *ctx)
 out:
     agt_verify_report_free(rep);
     agt_sync_close(sync);
-    free(pos);
     return rc;
 }

@@ -10,7 +10,8 @@
 #include "cli.h"
 #include "ui/progress.h"
 
-int cli_source_policy(const char *arg, agt_source_policy *out)
+/* Parse --source `arg` (NULL = "auto"): 0, or EXIT_USAGE after printing. */
+static int source_policy(const char *arg, agt_source_policy *out)
 {
     if (agt_source_policy_parse(arg ? arg : "auto", out, NULL) != AGT_OK) {
         cli_error("invalid --source '%s' (expected auto, rest or archive)", arg);
@@ -57,6 +58,8 @@ static int on_event(void *user, const agt_sync_event *ev)
     if (ev->kind == AGT_SYNC_CHECKED && r->on_checked) r->on_checked(r->checked_user, ev->verify);
     if (ev->kind == AGT_SYNC_START && start_display(r, ev)) return 1;
     if (!r->ui) return cli_stop_requested(); /* before the run: the clock, the ledger */
+    ui = r->ui;
+    ui->stopping = cli_stop_requested(); /* "stopping (Ctrl-C again quits)" */
     switch (ev->kind) {
     case AGT_SYNC_SYMBOL:
         ui_progress_symbol(ui, ev->index, ev->symbol, ev->units, ev->days_total, ev->days_skipped);
@@ -84,16 +87,6 @@ static int on_event(void *user, const agt_sync_event *ev)
     return cli_stop_requested();
 }
 
-int cli_jobs(cli_ctx *ctx, long v)
-{
-    if (v != -1 && (v < 1 || v > AGT_SYNC_JOBS_MAX)) {
-        cli_error("invalid --jobs '%ld' (expected 1 to %d)", v, AGT_SYNC_JOBS_MAX);
-        return EXIT_USAGE;
-    }
-    ctx->jobs = v;
-    return 0;
-}
-
 int cli_sync_open(const cli_ctx *ctx, const char *source_arg, cli_run *run, agt_sync **out)
 {
     agt_sync_opts o;
@@ -101,7 +94,7 @@ int cli_sync_open(const cli_ctx *ctx, const char *source_arg, cli_run *run, agt_
     memset(run, 0, sizeof *run);
     run->ctx = ctx;
     agt_sync_opts_default(&o);
-    if (cli_source_policy(source_arg, &o.source)) return EXIT_USAGE;
+    if (source_policy(source_arg, &o.source)) return EXIT_USAGE;
     o.api_url = ctx->api_url;
     o.archive_url = ctx->archive_url;
     o.interval_ms = ctx->interval_ms;
@@ -110,7 +103,7 @@ int cli_sync_open(const cli_ctx *ctx, const char *source_arg, cli_run *run, agt_
     o.low_speed_limit = ctx->low_speed_limit;
     o.low_speed_time_s = (int)ctx->low_speed_time_s;
     o.unit_deadline_s = (int)ctx->unit_deadline_s;
-    o.jobs = ctx->jobs > 0 ? (int)ctx->jobs : 0;
+    o.jobs = (int)ctx->jobs;
     o.on_event = on_event;
     o.user = run;
     agt_error_clear(&err);

@@ -398,7 +398,7 @@ static void draw(ui_progress *p, double now, const char *message)
     snprintf(tp[2].s, sizeof tp[2].s, "%s trades/s", fmt_si(tps, a, sizeof a));
     tp[2].drop = 3;
     if (p->stopped && p->units_done < p->units_total) snprintf(tp[3].s, sizeof tp[3].s, "stopped");
-    else if (cli_stop_requested() && p->units_done < p->units_total)
+    else if (p->stopping && p->units_done < p->units_total)
         snprintf(tp[3].s, sizeof tp[3].s, "stopping (Ctrl-C again quits)");
     else snprintf(tp[3].s, sizeof tp[3].s, "ETA %s", fmt_eta(eta, a, sizeof a));
     tp[3].drop = 1;

@@ -51,6 +51,7 @@ typedef struct ui_progress {
     int line_w[UI_MAX_LINES];    /* their widths in columns */
     int drawn_cols;              /* the terminal's width when they were drawn */
     int stopped;                 /* interrupted: the final frame says so */
+    int stopping;                /* the user asked to stop: set by the caller before each call */
     char *fb;                    /* the frame being built (one write per frame) */
     size_t fb_n, fb_cap;
     struct { double t; uint64_t bytes, trades; } win[UI_WINDOW];
