@@ -25,8 +25,10 @@
  *   AGT_EINCOMPLETE  some units failed and are listed in <root>/.retry
  *                    (report.units_failed says how many);
  *   AGT_EINVAL       bad input (symbol, range, an unknown symbol - then
- *                    err->api_code is the exchange's -1121 -, nothing stored
- *                    to update): nothing was written at all;
+ *                    err->api_code is the exchange's -1121): nothing was
+ *                    written at all;
+ *   AGT_ENOTFOUND    no lake at the root (update, retry, repair), or nothing
+ *                    stored for a symbol to update: nothing was written;
  *   AGT_ECANCELLED   the callback asked to stop (report.interrupted);
  *   AGT_ELOCKED, AGT_EIO, AGT_ENOSPC, AGT_ECORRUPT, AGT_ENOMEM
  *                    the lake could not be opened or written: the run
@@ -206,17 +208,17 @@ AGT_API agt_status agt_sync_download(agt_sync *s, const char *const *symbols, si
  * Bring stored symbols up to the exchange's now: from the hour of the newest
  * stored trade (force: from the first stored trade) to the current hour,
  * fetching only what is not proven complete (force: everything, merged as a
- * replacement so the change feed records every changed trade). AGT_EINVAL
- * ("nothing stored for ...") for a symbol the lake does not hold, before any
- * request.
+ * replacement so the change feed records every changed trade).
+ * AGT_ENOTFOUND ("nothing stored for ...") for a symbol the lake does not
+ * hold, or no lake at the root, before any request.
  */
 AGT_API agt_status agt_sync_update(agt_sync *s, const char *const *symbols, size_t n, int force,
                            agt_sync_report *rep, agt_error *err);
 
 /*
  * Run again every unit of <root>/.retry, hour by hour with REST. Nothing to
- * retry is AGT_OK with rep->units_total 0. AGT_EINVAL if there is no lake at
- * the root.
+ * retry is AGT_OK with rep->units_total 0. AGT_ENOTFOUND if there is no lake
+ * at the root.
  */
 AGT_API agt_status agt_sync_retry(agt_sync *s, agt_sync_report *rep, agt_error *err);
 

@@ -110,9 +110,10 @@ typedef struct agt_verify_report {
  *   AGT_EINCOMPLETE  problems remain: in out->index (the statistics, which
  *                    stop the check), out->found, or out->after; or units
  *                    of the refetch failed (in .retry; err says so);
- *   AGT_EINVAL       bad input (a symbol, a reversed range, no lake at the
- *                    root) or nothing stored for the symbol: nothing written
- *                    at all;
+ *   AGT_EINVAL       bad input (a symbol, a reversed range): nothing
+ *                    written at all;
+ *   AGT_ENOTFOUND    no lake at the root, or nothing stored for the symbol:
+ *                    nothing written at all;
  *   AGT_ELOCKED, AGT_EIO, AGT_ENOSPC, AGT_ECORRUPT, AGT_ENOMEM
  *                    the lake could not be opened, read or written;
  *   other statuses   the refetch stopped (out->refetch_status: interrupted,

@@ -522,7 +522,7 @@ static agt_status finish(run_ctx *r, agt_status fatal)
         uint64_t n = r->rep->units_failed;
         agt_format_count(n, a, sizeof a);
         return agt_err(r->err, AGT_EINCOMPLETE,
-                       "%s hour%s failed and %s recorded in '%s/.retry'; run 'aggtrades retry' later",
+                       "%s hour%s failed and %s recorded in '%s/.retry'",
                        a, n == 1 ? "" : "s", n == 1 ? "is" : "are", r->s->root);
     }
     return AGT_OK;

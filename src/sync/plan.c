@@ -257,7 +257,7 @@ static int on_update_hour(void *user, int64_t hour_us, agt_hour_status st, const
 
 agt_status job_nothing_stored(const agt_sync *s, const char *symbol, agt_error *err)
 {
-    return agt_err(err, AGT_EINVAL, "nothing stored for '%s' in '%s' (use 'aggtrades download' first)",
+    return agt_err(err, AGT_ENOTFOUND, "nothing stored for '%s' in '%s'",
                    symbol, s->root);
 }
 
@@ -317,7 +317,7 @@ agt_status agt_sync_update(agt_sync *s, const char *const *symbols, size_t n, in
 static agt_status need_lake(agt_sync *s, agt_lake **lake, agt_error *err)
 {
     if (!sync_root_exists(s))
-        return agt_err(err, AGT_EINVAL, "no lake at '%s' (set --root or AGT_ROOT)", s->root);
+        return sync_no_lake(s, err);
     return sync_lake_open(s, lake, err);
 }
 

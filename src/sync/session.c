@@ -211,9 +211,9 @@ void sync_lake_notices(agt_sync *s, agt_lake *lake)
     while (agt_lake_next_notice(lake, msg, sizeof msg)) sync_log(s, AGT_SYNC_WARNING, "%s", msg);
 }
 
-agt_status sync_no_lake(const agt_sync *s, agt_status st, agt_error *err)
+agt_status sync_no_lake(const agt_sync *s, agt_error *err)
 {
-    return agt_err(err, st, "no lake at '%s' (run 'aggtrades download' first or set --root)", s->root);
+    return agt_err(err, AGT_ENOTFOUND, "no lake at '%s'", s->root);
 }
 
 agt_status sync_lake_open(agt_sync *s, agt_lake **out, agt_error *err)
@@ -235,7 +235,7 @@ agt_status sync_lake_open_as(agt_sync *s, unsigned flags, agt_lake **out, agt_er
     case AGT_OK:
         sync_lake_notices(s, *out); /* e.g. a damaged write-ahead log set aside */
         return AGT_OK;
-    case AGT_ENOTFOUND: return sync_no_lake(s, AGT_EIO, err);
+    case AGT_ENOTFOUND: return sync_no_lake(s, err);
     case AGT_EINVAL: case AGT_ELOCKED: case AGT_EIO: case AGT_ENOSPC: case AGT_ECORRUPT:
     case AGT_ENOMEM: break;
     default: st = AGT_EIO; break;

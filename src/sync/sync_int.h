@@ -63,8 +63,8 @@ void sync_client_opts(const agt_sync *s, agt_fetch_progress_fn progress, void *u
 agt_status sync_client(agt_sync *s, agt_client **out, agt_error *err);
 /* What the lake did on its own (agt_lake_next_notice) as WARNING events. */
 void sync_lake_notices(agt_sync *s, agt_lake *lake);
-/* "no lake at '<root>' (...)" with status st. */
-agt_status sync_no_lake(const agt_sync *s, agt_status st, agt_error *err);
+/* AGT_ENOTFOUND, "no lake at '<root>'". */
+agt_status sync_no_lake(const agt_sync *s, agt_error *err);
 /* Open the lake for writing, with the messages the tool shows. */
 agt_status sync_lake_open(agt_sync *s, agt_lake **out, agt_error *err);
 /* The same with agt_lake_open's flags (AGT_LAKE_READ: no lock). */

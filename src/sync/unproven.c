@@ -65,7 +65,7 @@ agt_status job_fill_unproven(const job_plan *plan, const char *symbol, int64_t h
     } else if (plan->policy == AGT_SOURCE_REST) {
         snprintf(why, sizeof why, "%s",
                  "rest does not prove it (its history may not reach back this far; "
-                 "--source auto takes such hours from the archive)");
+                 "the auto source takes such hours from the archive)");
     }
     return agt_err(err, AGT_EINCOMPLETE, "not proven complete: %s", why);
 }

@@ -320,7 +320,7 @@ agt_status agt_sync_verify(agt_sync *s, const char *symbol, int64_t start_us, in
     s->verb = "verify";
     s->stopped = 0;
     /* no lake at the root is bad input, as for every reader (a writer would create one) */
-    agt_status st = sync_root_exists(s) ? AGT_OK : sync_no_lake(s, AGT_EINVAL, err);
+    agt_status st = sync_root_exists(s) ? AGT_OK : sync_no_lake(s, err);
     if (st == AGT_OK) st = sync_lake_open_as(s, repair ? AGT_LAKE_WRITE : AGT_LAKE_READ, &v.lake, err);
     if (st == AGT_OK) st = verify_open(&v, start_us, end_us);
     agt_lake_close(v.lake);

@@ -297,7 +297,7 @@ BAD_INPUT = [
      "aggtrades: invalid --start: cannot parse time 'yesterday' (expected YYYY-MM-DD or "
      "YYYY-MM-DD HH:MM:SS[.ffffff])"),
     (["update", "ETHUSDT"], 2,
-     "aggtrades: nothing stored for 'ETHUSDT' in '{root}' (use 'aggtrades download' first)"),
+     "aggtrades: nothing stored for 'ETHUSDT' in '{root}' (run 'aggtrades download' first or set --root)"),
     (["verify", "ETHUSDT", "BTCUSDT"], 2, "aggtrades: verify takes one symbol, not 2"),
 ]
 

@@ -363,7 +363,7 @@ def test_rest_below_the_floor_fails_visibly(sim, tmp_path):
     units = [json.loads(line) for line in (root / ".retry").read_text().splitlines()]
     assert sorted(u["hour"] for u in units) == list(range(24))
     assert all(u["error"].startswith("not proven complete: rest does not prove it") for u in units)
-    assert "--source auto" in units[0]["error"]
+    assert "the auto source takes such hours from the archive" in units[0]["error"]
     q = run(None, root, "query", "BTCUSDT", "--start", "2024-02-18", "--end", "2024-02-18", "--stats")
     assert "trades         0" in q.stdout or q.returncode != 0 or "no trades" in q.stdout
 

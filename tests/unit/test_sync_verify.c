@@ -183,13 +183,13 @@ TEST(bad_input)
     ASSERT(r == NULL);
     ASSERT_EQ_INT(agt_sync_verify(s, "BTCUSDT", h0 + H, h0, 1, &r, &e), AGT_EINVAL);
     ASSERT(r == NULL && strstr(e.message, "reversed range") != NULL);
-    ASSERT_EQ_INT(agt_sync_verify(s, "ETHUSDT", -1, -1, 1, &r, &e), AGT_EINVAL);
+    ASSERT_EQ_INT(agt_sync_verify(s, "ETHUSDT", -1, -1, 1, &r, &e), AGT_ENOTFOUND);
     ASSERT(strstr(e.message, "nothing stored for 'ETHUSDT'") != NULL);
     agt_verify_report_free(r);
     agt_sync_close(s);
     snprintf(none, sizeof none, "%s/none", root);
     ASSERT_OK(session(none, &s, &e));
-    ASSERT_EQ_INT(agt_sync_verify(s, "BTCUSDT", -1, -1, 1, &r, &e), AGT_EINVAL);
+    ASSERT_EQ_INT(agt_sync_verify(s, "BTCUSDT", -1, -1, 1, &r, &e), AGT_ENOTFOUND);
     ASSERT(strstr(e.message, "no lake at") != NULL);
     agt_verify_report_free(r);
     agt_sync_close(s);

@@ -244,6 +244,9 @@ typedef struct cli_run {
 int cli_sync_open(const cli_ctx *ctx, const char *source_arg, cli_run *run, agt_sync **out);
 /* The exchange's clock through the session. 0, or the exit status after printing. */
 int cli_sync_now(agt_sync *s, int64_t *now_us);
+/* Say a failed call of the engine on one line, with the hint a user of this
+ * tool needs (what to run next), and return its exit status. `rep` may be NULL. */
+int cli_sync_error(agt_status st, const agt_error *err, const agt_sync_report *rep);
 /* The end of a run: the display taken down, the outcome `st` said (with the
  * "run it again" hint after an interruption) and mapped, with the run's
  * report, to the exit status. */

@@ -197,8 +197,7 @@ static int run_verify(cli_ctx *ctx, const cli_args *args)
         if (!rep->nrefetched) hint(ctx, sym, rep, repair, &err);
         rc = EXIT_FAILED;
     } else if (st != AGT_OK) {
-        cli_error("%s", err.message[0] ? err.message : agt_status_name(st));
-        rc = cli_exit_for(st);
+        rc = cli_sync_error(st, &err, NULL);
     }
 out:
     agt_verify_report_free(rep);

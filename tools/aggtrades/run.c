@@ -129,6 +129,18 @@ int cli_sync_now(agt_sync *s, int64_t *now_us)
     return st == AGT_ECANCELLED ? EXIT_INTERRUPTED : EXIT_UNREACHABLE;
 }
 
+int cli_sync_error(agt_status st, const agt_error *err, const agt_sync_report *rep)
+{
+    const char *msg = err->message[0] ? err->message : agt_status_name(st);
+    if (st == AGT_ENOTFOUND) /* no lake at the root, or nothing stored for a symbol */
+        cli_error("%s (run 'aggtrades download' first or set --root)", msg);
+    else if (st == AGT_EINCOMPLETE && rep && rep->units_failed)
+        cli_error("%s; run 'aggtrades retry' later", msg);
+    else
+        cli_error("%s", msg);
+    return cli_exit_for(st);
+}
+
 int cli_sync_done(cli_run *run, agt_status st, const agt_error *err, const agt_sync_report *rep)
 {
     int rc = rep->unreachable ? EXIT_UNREACHABLE : cli_exit_for(st);
@@ -141,7 +153,7 @@ int cli_sync_done(cli_run *run, agt_status st, const agt_error *err, const agt_s
         cli_cmdline(run->ctx, cmd, sizeof cmd);
         cli_error("interrupted; committed hours are kept, run '%s' again to resume", cmd);
     } else if (st != AGT_OK) {
-        cli_error("%s", err->message[0] ? err->message : agt_status_name(st));
+        cli_sync_error(st, err, rep);
         if (st == AGT_ECANCELLED) rc = EXIT_INTERRUPTED;
     }
     if (run->ui) {

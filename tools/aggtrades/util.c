@@ -46,7 +46,8 @@ int cli_exit_for(agt_status s)
 {
     switch (s) {
     case AGT_OK: return EXIT_DONE;
-    case AGT_EINVAL: return EXIT_USAGE;
+    case AGT_EINVAL:
+    case AGT_ENOTFOUND: return EXIT_USAGE; /* no lake at the root, nothing stored for a symbol */
     case AGT_ELOCKED:
     case AGT_EIO:
     case AGT_ENOSPC:

@@ -316,7 +316,7 @@ static void window_sample(ui_progress *p, double now)
 }
 
 /* Rates over the last few seconds (the whole run while it is young). */
-static void rates(ui_progress *p, double now, double *bps, double *tps)
+static void rates(const ui_progress *p, double now, double *bps, double *tps)
 {
     double t_old = p->t0;
     uint64_t b_old = 0, tr_old = 0;
@@ -368,23 +368,12 @@ static int sym_pieces(const ui_progress *p, const ui_sym *s, piece *pc)
     return n;
 }
 
-static void draw(ui_progress *p, double now, const char *message)
+/* The pieces of the total line: hours, MB/s, trades/s, ETA (or the stop). */
+static void total_pieces(const ui_progress *p, double now, piece tp[4])
 {
-    int cols, rows;
-    char a[32], b[32], c[32];
-    piece tp[4], sp[5], pp[4];
+    char a[32];
     double bps, tps;
-    term_size(&cols, &rows);
     rates(p, now, &bps, &tps);
-    if (!g_cursor_hidden) {
-        fb_puts(p, "\033[?25l");
-        g_cursor_hidden = 1;
-    }
-    fb_erase(p, cols);
-    if (message) fb_puts(p, message);
-
-    /* overall */
-    double frac = p->units_total ? (double)p->units_done / (double)p->units_total : 1.0;
     double elapsed = now - p->t0;
     double eta = -1;
     if (p->units_done >= p->units_total) eta = 0;
@@ -402,51 +391,50 @@ static void draw(ui_progress *p, double now, const char *message)
         snprintf(tp[3].s, sizeof tp[3].s, "stopping (Ctrl-C again quits)");
     else snprintf(tp[3].s, sizeof tp[3].s, "ETA %s", fmt_eta(eta, a, sizeof a));
     tp[3].drop = 1;
+}
 
-    /* symbols: the running one and its neighbours when there are many */
+/* The symbols shown, syms[*first .. *first + *nshow): the running one and its
+ * neighbours when there are more than the terminal's `rows` can take. */
+static void shown_symbols(const ui_progress *p, int rows, size_t *first, size_t *nshow)
+{
     int max_sym = rows - 4; /* total, "... in all", panel, and the cursor's row */
     if (max_sym > MAX_SYM_LINES) max_sym = MAX_SYM_LINES;
     if (max_sym < 1) max_sym = 1;
-    size_t nshow = p->nsyms < (size_t)max_sym ? p->nsyms : (size_t)max_sym;
-    size_t first = 0;
-    if (p->nsyms > nshow && p->cur > 0) {
-        first = (size_t)p->cur > nshow / 2 ? (size_t)p->cur - nshow / 2 : 0;
-        if (first + nshow > p->nsyms) first = p->nsyms - nshow;
+    *nshow = p->nsyms < (size_t)max_sym ? p->nsyms : (size_t)max_sym;
+    *first = 0;
+    if (p->nsyms > *nshow && p->cur > 0) {
+        *first = (size_t)p->cur > *nshow / 2 ? (size_t)p->cur - *nshow / 2 : 0;
+        if (*first + *nshow > p->nsyms) *first = p->nsyms - *nshow;
     }
+}
 
-    /* geometry: every bar the same width, from what the longest text leaves */
-    layout L;
-    L.cols = cols;
-    L.label_w = 5;
+/* The geometry: every bar the same width, from what the longest text leaves. */
+static void make_layout(const ui_progress *p, int cols, const piece tp[4], size_t first,
+                        size_t nshow, layout *L)
+{
+    piece sp[5];
+    L->cols = cols;
+    L->label_w = 5;
     int maxtext = full_len(tp, 4, "  ");
     for (size_t i = first; i < first + nshow; i++) {
         int l = (int)strlen(p->syms[i].name);
-        if (l > L.label_w) L.label_w = l;
+        if (l > L->label_w) L->label_w = l;
         int t = full_len(sp, sym_pieces(p, &p->syms[i], sp), "  ");
         if (t > maxtext) maxtext = t;
     }
     int avail = cols - 1; /* the last column stays free: no auto-wrap surprises */
-    int fixed = 2 + L.label_w + 5;
-    L.bar_w = avail - fixed - 4 - 2 - maxtext;
-    if (L.bar_w > 40) L.bar_w = 40;
-    if (L.bar_w < 10) L.bar_w = avail - fixed - 4 - 2 >= 10 + 16 ? 10 : 0;
-    L.text_room = avail - fixed - (L.bar_w ? L.bar_w + 4 : 0) - 2;
+    int fixed = 2 + L->label_w + 5;
+    L->bar_w = avail - fixed - 4 - 2 - maxtext;
+    if (L->bar_w > 40) L->bar_w = 40;
+    if (L->bar_w < 10) L->bar_w = avail - fixed - 4 - 2 >= 10 + 16 ? 10 : 0;
+    L->text_room = avail - fixed - (L->bar_w ? L->bar_w + 4 : 0) - 2;
+}
 
-    draw_line(p, &L, "total", frac, tp, 4, 1);
-    for (size_t i = first; i < first + nshow; i++) {
-        const ui_sym *s = &p->syms[i];
-        double f = s->units_total ? (double)s->units_done / (double)s->units_total : 1.0;
-        draw_line(p, &L, s->name, f, sp, sym_pieces(p, s, sp), 0);
-    }
-    if (p->nsyms > nshow) {
-        int n = snprintf(a, sizeof a, "  ... %zu symbols in all", p->nsyms);
-        fb_puts(p, a);
-        fb_puts(p, "\033[K\n");
-        p->line_w[p->lines++] = n;
-    }
-
-    /* panel */
-    char text[512];
+/* The panel under the bars: dates, the hour in flight, the lake's size, the time taken. */
+static void draw_panel(ui_progress *p, double now, int avail)
+{
+    piece pp[4];
+    char b[32], c[32], text[512];
     snprintf(pp[0].s, sizeof pp[0].s, "dates %d/%d", p->days_done, p->days_total);
     pp[0].drop = 0;
     if (p->cur >= 0 && p->cur_hour_us >= 0) {
@@ -460,7 +448,7 @@ static void draw(ui_progress *p, double now, const char *message)
     pp[1].drop = 1;
     snprintf(pp[2].s, sizeof pp[2].s, "lake %s on disk", fmt_bytes(p->lake_bytes, b, sizeof b));
     pp[2].drop = 2;
-    snprintf(pp[3].s, sizeof pp[3].s, "%s", fmt_duration(elapsed, c, sizeof c));
+    snprintf(pp[3].s, sizeof pp[3].s, "%s", fmt_duration(now - p->t0, c, sizeof c));
     pp[3].drop = 3;
     int n = fit(pp, 4, " | ", avail - 2, text, sizeof text);
     fb_puts(p, "  ");
@@ -469,6 +457,41 @@ static void draw(ui_progress *p, double now, const char *message)
     if (p->color) fb_puts(p, "\033[0m");
     fb_puts(p, "\033[K\n");
     p->line_w[p->lines++] = 2 + n;
+}
+
+static void draw(ui_progress *p, double now, const char *message)
+{
+    int cols, rows;
+    piece tp[4], sp[5];
+    term_size(&cols, &rows);
+    if (!g_cursor_hidden) {
+        fb_puts(p, "\033[?25l");
+        g_cursor_hidden = 1;
+    }
+    fb_erase(p, cols);
+    if (message) fb_puts(p, message);
+
+    total_pieces(p, now, tp);
+    size_t first, nshow;
+    shown_symbols(p, rows, &first, &nshow);
+    layout L;
+    make_layout(p, cols, tp, first, nshow, &L);
+
+    double frac = p->units_total ? (double)p->units_done / (double)p->units_total : 1.0;
+    draw_line(p, &L, "total", frac, tp, 4, 1);
+    for (size_t i = first; i < first + nshow; i++) {
+        const ui_sym *s = &p->syms[i];
+        double f = s->units_total ? (double)s->units_done / (double)s->units_total : 1.0;
+        draw_line(p, &L, s->name, f, sp, sym_pieces(p, s, sp), 0);
+    }
+    if (p->nsyms > nshow) {
+        char a[48];
+        int n = snprintf(a, sizeof a, "  ... %zu symbols in all", p->nsyms);
+        fb_puts(p, a);
+        fb_puts(p, "\033[K\n");
+        p->line_w[p->lines++] = n;
+    }
+    draw_panel(p, now, cols - 1);
     p->drawn_cols = cols;
     fb_flush(p);
     p->last_draw = now;
