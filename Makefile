@@ -157,8 +157,9 @@ uninstall:
 
 # Every benchmark, then bench/RESULTS.md rewritten from that run (BENCH_SCALE=quick: smaller data).
 BENCH_SCALE ?= full
-bench: build
-	cmake --preset release -DAGT_TESTING_LIB=ON >/dev/null && cmake --build build-release -j$(JOBS)
+bench: deps
+	cmake --preset release -DAGT_TESTING_LIB=ON >/dev/null
+	cmake --build build-release -j$(JOBS) --target libaggtrades libaggtrades_testing aggtrades
 	AGT_LIB=$(CURDIR)/build-release/libaggtrades.so AGT_TESTING_LIB=$(CURDIR)/build-release/libaggtrades_testing.so \
 	  AGT_BIN=$(CURDIR)/build-release/aggtrades PYTHONPATH=$(CURDIR)/python $(VPY) bench/run_all.py --scale $(BENCH_SCALE)
 

@@ -134,7 +134,7 @@ def run(label, tab, tmp):
     con = duckdb.connect()
     con.register("t", table)
     writers = {
-        "aggtrades (zstd 3)": lambda p: ours_write(tab, p),
+        "aggtrades (writer defaults, bloom 1 %)": lambda p: ours_write(tab, p),
         "pyarrow default zstd": lambda p: pq.write_table(table, p, compression="zstd"),
         "pyarrow best (dict+delta, zstd 9)": lambda p: pq.write_table(
             table, p, compression="zstd", compression_level=9, use_dictionary=["price", "quantity"],

@@ -120,6 +120,8 @@ def command() -> str:
 
 def publish(name: str, lines: list[str], goals: list[Goal] = (), smoke: bool = False) -> None:
     """Print a benchmark's report and leave it in results/<name>.json for RESULTS.md."""
+    if not isinstance(smoke, bool) or not all(isinstance(g, Goal) for g in goals):
+        raise TypeError("publish(name, lines, goals, smoke): goals is a list of report.Goal, smoke a bool")
     text = "\n".join(lines)
     print(text)
     if goals:

@@ -16,7 +16,9 @@ every benchmark succeeded, 1 otherwise (the others still run).
 Scales: `full` (the default) measures at the sizes the goals are about (a
 year lake of 50,000 trades an hour, a 7.4 M-trade month, ...); `quick`
 measures the same things on smaller data in a few minutes. `--only` runs a
-subset and writes RESULTS.md only with `--write`.
+subset and writes RESULTS.md only with `--write`; `--only X --add` runs X
+and adds it to the results the last run left (a benchmark that failed, or
+one added to the suite since), RESULTS.md's header then naming both runs.
 
 A benchmark is added by one entry in BENCHMARKS: its arguments per scale and
 for the smoke run of `make test` (tests/integration/test_bench_smoke.py runs
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import shlex
 import shutil
@@ -89,6 +92,9 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default=",".join(BENCHMARKS),
                     help="comma-separated subset of: " + ", ".join(BENCHMARKS))
     ap.add_argument("--write", action="store_true", help="write RESULTS.md even with --only")
+    ap.add_argument("--results", default=str(BENCH / "RESULTS.md"), help="the file to write (default bench/RESULTS.md)")
+    ap.add_argument("--add", action="store_true",
+                    help="keep the last run's results, add those of --only, rewrite RESULTS.md")
     for name in BENCHMARKS:
         ap.add_argument(f"--{name}-args", default=None, help=f"arguments for bench/{name}.py instead of the scale's")
     a = ap.parse_args(argv)
@@ -97,9 +103,13 @@ def main(argv=None) -> int:
     if unknown:
         ap.error(f"unknown benchmark(s): {', '.join(unknown)}")
     whole = names == list(BENCHMARKS)
+    run_file = report.results_dir() / "run.json"  # what the last run that wrote RESULTS.md ran
+    if a.add and not run_file.exists():
+        ap.error(f"--add: {run_file} is missing (no earlier run to add to)")
 
     env = library_env(dict(os.environ))
-    shutil.rmtree(report.results_dir(), ignore_errors=True)
+    if not a.add:
+        shutil.rmtree(report.results_dir(), ignore_errors=True)
     machine, versions, commit = report.machine(), report.versions(), git_commit()
     started = dt.datetime.now(dt.timezone.utc)
     t_all = time.perf_counter()
@@ -119,20 +129,25 @@ def main(argv=None) -> int:
     print(f"\n== done in {total / 60:.1f} min: {len(names) - len(failed)}/{len(names)} benchmarks succeeded"
           + (f" (failed: {', '.join(failed)})" if failed else ""))
 
-    if whole or a.write:
+    if whole or a.write or a.add:
+        command = " ".join([".venv/bin/python", "bench/run_all.py", *(argv if argv is not None else sys.argv[1:])])
+        runs = [f"- Run: {started:%Y-%m-%d %H:%M} UTC, commit `{commit}`, scale `{a.scale}`, `{command}`: "
+                f"{total / 60:.1f} minutes ({', '.join(f'{n} {status[n]}' for n in names)}). "
+                f"Machine: {machine}; {versions}. Library: `{env['AGT_LIB']}`."]
+        if a.add:
+            last = json.loads(run_file.read_text())
+            runs = last["runs"] + runs
+            status = {**last["status"], **status}
+            names = [n for n in BENCHMARKS if n in status]
+        run_file.write_text(json.dumps({"runs": runs, "status": status}, indent=1))
         header = [
-            "Written by `make bench` (bench/run_all.py) from one run; do not edit: the next run "
-            "replaces it. Earlier measurements and what changed between them: [HISTORY.md](HISTORY.md).",
-            "",
-            f"- Run: {started:%Y-%m-%d %H:%M} UTC, commit `{commit}`, scale `{a.scale}`, "
-            f"`{' '.join(['.venv/bin/python', 'bench/run_all.py', *(argv if argv is not None else sys.argv[1:])])}`.",
-            f"- Whole suite: {total / 60:.1f} minutes ({', '.join(f'{n} {status[n]}' for n in names)}).",
-            f"- Machine: {machine}; {versions}. A shared machine: wall times move with the load, "
-            "so most benchmarks give CPU time too.",
-            f"- Library: `{env['AGT_LIB']}`.",
-        ]
-        (BENCH / "RESULTS.md").write_text(report.results_markdown(names, status, header))
-        print(f"== wrote {BENCH / 'RESULTS.md'}")
+            "Written by `make bench` (bench/run_all.py); do not edit: the next run replaces it. "
+            + ("From one run." if len(runs) == 1 else "From a run and what was added to it (`--add`).")
+            + " A shared machine: wall times move with the load, so most benchmarks give CPU time too. "
+            "Earlier measurements and what changed between them: [HISTORY.md](HISTORY.md).",
+            "", *runs]
+        Path(a.results).write_text(report.results_markdown(names, status, header))
+        print(f"== wrote {a.results}")
     return 1 if failed else 0
 
 

@@ -99,13 +99,16 @@
  * with both) and it still turns away a few percent of such probes; its
  * exact rate for a given size is pq_bloom_fpp() (src/parquet/bloom.c).
  *
- * Why 0.97 and not lower: the data files must not be larger than pyarrow's
- * best tuned writer (dictionary + delta + ZSTD 9, no filter) on the same
- * hours. Measured on 192 hours of 3.6 M trades (bench/size.py), columns
- * and footer take 5.60 bytes a trade against pyarrow best's 5.79, which
- * leaves ~0.19 byte for the filter: at 0.9 it took 0.24 (files 1.008x
- * pyarrow best), at 0.95 0.20 (1.0004x), at 0.97 0.17 (0.996x). The 1 %
- * default gave 7.16 bytes a trade (1.24x).
+ * Why 0.97 and not lower: the data files are to be no larger than
+ * pyarrow's best tuned writer (dictionary + delta + ZSTD 9, no filter) on
+ * the same hours. Measured on 192 hours of 3.6 M trades (bench/size.py),
+ * columns and footer take 5.75 bytes a trade against pyarrow best's 5.79:
+ * the filter cannot fit in that budget at any useful rate (0.9: 0.24 byte
+ * a trade, 0.97: 0.17, files 1.02x pyarrow best; the 1 % default gave
+ * 7.16 bytes a trade, 1.24x), so it takes the rate at which it still turns
+ * away a few percent of the probes that reach it. What closes the rest
+ * (ZSTD 15 on dictionary pages) costs the ingest too much: see
+ * page_level() in src/parquet/writer.c.
  */
 #define DATA_BLOOM_FPP 0.97
 

@@ -420,42 +420,37 @@ static int build_dict(wctx *w, const agt_pq_column *c, chunk *ch, agt_status *st
 /* ---- pages ------------------------------------------------------------- */
 
 /*
- * The ZSTD level of a page. Data pages use the writer's level (default 3),
- * except two kinds that a stronger match finder shrinks for little CPU:
- *   - the dictionary page (one a chunk, sorted 8-byte entries whose top
- *     bytes repeat): level 15 takes a quantity dictionary from 1.113 to
- *     0.955 byte a trade (level 9: 0.986) on bench/size.py's 192 hours;
- *   - dictionary indices at a whole-byte width (choose_index_width() picks
- *     it when index sequences repeat, e.g. a price walking up and down a
- *     few ticks): level 9 takes price from 0.665 to 0.634 byte a trade.
+ * The ZSTD level of a page: the writer's level (default 3), except
+ * dictionary indices written at a whole-byte width (choose_index_width()
+ * picks it when index sequences repeat, e.g. a price walking up and down a
+ * few ticks): a stronger match finder finds those repeats, level 9 takes
+ * price from 0.665 to 0.634 byte a trade on bench/size.py's 192 hours.
  * Indices at a narrow width (quantities: few repeats, every bit phase)
- * gain nothing above level 3 (2.569 at 3, 2.566 at 9 and 2.569 at 12),
- * nor do DELTA pages (timestamps 2.194 at 3, 2.197 at 9), so they stay at
- * the writer's level. Cost, encoding an 80,000-row hour: ~8 ms at level 3
- * everywhere, +~4 ms for these two (one dictionary page of up to 1 MiB
- * at level 15 and the price index pages at 9); level 12 on the wide index
- * pages would save another 0.056 byte a trade for +8 ms, and level 15 on
- * every page 0.3 % more for 4x the time.
+ * gain nothing above level 3 (2.569 at 3, 2.566 at 9), nor do DELTA pages
+ * (timestamps 2.194 at 3, 2.197 at 9), so they stay at the writer's level.
+ *
+ * Measured and not taken: level 15 on the dictionary page (sorted 8-byte
+ * entries) shrinks a quantity dictionary from 1.113 to 0.955 byte a trade
+ * and made the files 0.996x pyarrow's best writer, but its cost grows with
+ * the distinct values: `download --source archive` of a 573,000-trade
+ * simulator day took 1.21 s CPU against 0.56 s (level 9 on the dictionary
+ * still ~+30 %), where the ingest is already behind DuckDB. Level 12 on the
+ * byte-wide index pages saves another 0.056 byte a trade for twice their
+ * encoding time; level 15 everywhere 0.3 % more for 4x the time.
  */
-#define DICT_PAGE_ZSTD_LEVEL 15
 #define WIDE_INDEX_ZSTD_LEVEL 9
-
-static int at_least(int lvl, int floor_lvl)
-{
-    return lvl > floor_lvl ? lvl : floor_lvl;
-}
 
 /* The level of dictionary index pages of bit width `width`. */
 static int index_level(const wctx *w, int width)
 {
-    return width % 8 == 0 ? at_least(w->o->zstd_level, WIDE_INDEX_ZSTD_LEVEL) : w->o->zstd_level;
+    int lvl = w->o->zstd_level;
+    return width % 8 == 0 && lvl < WIDE_INDEX_ZSTD_LEVEL ? WIDE_INDEX_ZSTD_LEVEL : lvl;
 }
 
 static int page_level(const wctx *w, const chunk *ch, int type)
 {
-    if (type == PQ_PAGE_DICT) return at_least(w->o->zstd_level, DICT_PAGE_ZSTD_LEVEL);
-    if (ch->enc == PQ_ENC_RLE_DICT) return index_level(w, ch->idx_width);
-    return w->o->zstd_level;
+    return type == PQ_PAGE_DATA && ch->enc == PQ_ENC_RLE_DICT ? index_level(w, ch->idx_width)
+                                                              : w->o->zstd_level;
 }
 
 /* Compress raw[0..len) and append PageHeader + body; returns status. */

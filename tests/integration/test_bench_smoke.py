@@ -88,3 +88,25 @@ def test_results_markdown_from_the_smoke_results(smoke):
     assert md.count("| size | data-file size") == 1 and md.count("| changes | change feed") == 1
     assert "## size\n\nCommand: `.venv/bin/python bench/size.py --smoke` (3 s)" in md
     assert "## nothere\n\nNo results: FAILED, exit status 1." in md
+
+
+def test_run_all_writes_results_and_adds_a_benchmark(tmp_path):
+    """run_all.py: a run writes RESULTS.md (here elsewhere) from its results alone; --add runs
+    one more benchmark and adds it, the header naming both runs."""
+    env = dict(os.environ, AGT_BENCH_OUT=str(tmp_path / "out"))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "python"), env.get("PYTHONPATH")) if p)
+    md = tmp_path / "RESULTS.md"
+    run_all = [sys.executable, str(REPO / "bench" / "run_all.py"), "--results", str(md)]
+    r = subprocess.run([*run_all, "--only", "size", "--size-args=--smoke", "--write"], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    first = md.read_text()
+    assert "From one run." in first and first.count("- Run: ") == 1
+    assert "| size | data-file size" in first and "## changes" not in first
+    r = subprocess.run([*run_all, "--only", "changes", "--changes-args=--smoke", "--add"], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    both = md.read_text()
+    assert both.count("- Run: ") == 2 and "`--add`" in both
+    assert "| size | data-file size" in both and "| changes | change feed" in both
+    assert both.index("## size") < both.index("## changes")  # the suite's order, not the runs'
