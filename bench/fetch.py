@@ -35,7 +35,6 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 import report  # noqa: E402
-SIM = REPO / "tools" / "binance_sim.py"
 NOW = "2024-03-01T12:00:00Z"
 IMPLS = ("ours", "reference")
 
@@ -96,21 +95,6 @@ def child(impl: str, url: str, symbol: str, day: dt.date, hour: int, interval_ms
 # parent: simulator, repeats, table
 
 
-def start_sim(scale: float) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, str(SIM), "--port", "0", "--now", NOW, "--scale", str(scale)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    if not line.startswith("listening on "):
-        proc.kill()
-        raise SystemExit(f"simulator did not start: {line!r}")
-    return proc, line.removeprefix("listening on ")
-
-
 def run_child(args: argparse.Namespace, impl: str, url: str) -> dict[str, Any]:
     cmd = [
         sys.executable, __file__, "--child", impl, "--url", url, "--symbol", args.symbol,
@@ -164,7 +148,7 @@ def main() -> int:
         print(json.dumps(child(args.child, args.url, args.symbol, day, hour, args.interval_ms)))
         return 0
 
-    proc, url = start_sim(args.scale)
+    proc, url = report.start_sim("--now", NOW, "--scale", str(args.scale))
     try:
         start_us = int(dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.timezone.utc).timestamp()) * 10**6
         with urllib.request.urlopen(

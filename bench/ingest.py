@@ -39,7 +39,6 @@ import report  # noqa: E402
 import sample_lake as S  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-SIM = REPO / "tools" / "binance_sim.py"
 NOW, DAY, SYMBOL = "2024-03-01T12:00:00Z", "2024-02-20", "BTCUSDT"
 COLS = {"a": "BIGINT", "p": "DOUBLE", "q": "DOUBLE", "f": "BIGINT", "l": "BIGINT", "t": "BIGINT",
         "m": "BOOLEAN", "best": "BOOLEAN"}  # the archive's a,p,q,f,l,T,m,M (names are case-blind)
@@ -48,16 +47,6 @@ COLS = {"a": "BIGINT", "p": "DOUBLE", "q": "DOUBLE", "f": "BIGINT", "l": "BIGINT
 def binary() -> Path:
     b = os.environ.get("AGT_BIN")
     return Path(b) if b else REPO / "build-release" / "aggtrades"
-
-
-def start_sim(scale: float) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, str(SIM), "--port", "0", "--now", NOW, "--scale", str(scale)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline().strip()
-    if not line.startswith("listening on "):
-        proc.kill()
-        raise SystemExit(f"simulator did not start: {line!r}")
-    return proc, line.removeprefix("listening on ")
 
 
 def ours(url: str, root: Path) -> dict:
@@ -104,7 +93,7 @@ def main(argv=None) -> int:
     scratch.mkdir(parents=True, exist_ok=True)
     results = []
     for scale in ([1.0] if a.smoke else [5.0, 25.0, 75.0]):
-        sim, url = start_sim(scale)
+        sim, url = report.start_sim("--now", NOW, "--scale", str(scale))
         try:
             csv, out, root = scratch / "day.csv", scratch / "duck.parquet", scratch / "lake"
             archive_csv(url, csv)

@@ -36,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import report  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-SIM = REPO / "tools" / "binance_sim.py"
 NOW = "2024-03-10T12:00:00Z"
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "ETHBTC"]
 FULL = {"start": "2024-01-10", "end": "2024-02-08", "days": 30, "scale": 5.0, "latency_ms": 50,
@@ -48,17 +47,6 @@ SMOKE = {"start": "2024-02-20", "end": "2024-02-22", "days": 3, "scale": 0.2, "l
 def binary() -> Path:
     b = os.environ.get("AGT_BIN")
     return Path(b) if b else REPO / "build-release" / "aggtrades"
-
-
-def start_sim(cfg: dict) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, str(SIM), "--port", "0", "--now", NOW, "--scale", str(cfg["scale"]),
-                             "--latency-ms", str(cfg["latency_ms"]), "--bandwidth", str(cfg["bandwidth"])],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline().strip()
-    if not line.startswith("listening on "):
-        proc.kill()
-        raise SystemExit(f"simulator did not start: {line!r}")
-    return proc, line.removeprefix("listening on ")
 
 
 def download(url: str, root: Path, cfg: dict, jobs: int) -> dict:
@@ -109,7 +97,8 @@ def main(argv=None) -> int:
     machine = report.machine()
     scratch = report.out_dir() / "jobs"
     scratch.mkdir(parents=True, exist_ok=True)
-    sim, url = start_sim(cfg)
+    sim, url = report.start_sim("--now", NOW, "--scale", str(cfg["scale"]), "--latency-ms",
+                                str(cfg["latency_ms"]), "--bandwidth", str(cfg["bandwidth"]))
     runs: dict[int, list[dict]] = {n: [] for n in counts}
     try:
         download(url, scratch / "warm", cfg, counts[-1])  # the simulator generates and keeps every zip

@@ -27,6 +27,7 @@ import os
 import platform
 import shlex
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -87,6 +88,19 @@ def versions() -> str:
         except ImportError:
             pass
     return ", ".join(out)
+
+
+def start_sim(*args: str) -> tuple[subprocess.Popen, str]:
+    """tools/binance_sim.py on a free port with `args`: (the process, its base URL)."""
+    sim = BENCH.parent / "tools" / "binance_sim.py"
+    proc = subprocess.Popen([sys.executable, str(sim), "--port", "0", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    if not line.startswith("listening on "):
+        proc.kill()
+        raise SystemExit(f"simulator did not start: {line!r}")
+    return proc, line.removeprefix("listening on ")
 
 
 def out_dir() -> Path:
