@@ -168,7 +168,7 @@ agt_status sync_client(agt_sync *s, agt_client **out, agt_error *err)
 agt_status agt_sync_server_time(agt_sync *s, int64_t *now_us, agt_error *err)
 {
     if (s->now_us < 0) {
-        agt_client *c;
+        agt_client *c = NULL; /* set by sync_client on success; NULL quiets the release build */
         agt_error e;
         AGT_TRY(sync_client(s, &c, err));
         agt_error_clear(&e);
