@@ -220,7 +220,7 @@ def zsh_completions(lines: list[str], tmp_path: Path) -> list[set[str]]:
     env = {**os.environ, "FPATHDIR": str(fdir), "CASES": "\n".join(lines), "TERM": "dumb",
            "HOME": str(tmp_path), "AGT_ROOT": str(tmp_path)}
     p = subprocess.run([ZSH, "-f", "-c", ZSH_DRIVER], capture_output=True, text=True, env=env,
-                       timeout=120)
+                       timeout=600)  # a loaded machine: each TAB waits for its completion
     assert p.returncode == 0, p.stderr
     parts = p.stdout.split("<line>")[1:]
     assert len(parts) == len(lines), p.stdout
