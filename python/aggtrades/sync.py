@@ -320,8 +320,10 @@ def update(root: str | os.PathLike[str], symbols: str | Iterable[str], *, force:
 def retry(root: str | os.PathLike[str], *, api_url: str | None = None, interval_ms: int = 50,
           paging: str = "time", progress: Callable[[SyncEvent], Any] | None = None,
           market: str = "spot", jobs: int | None = None) -> SyncReport:
-    """Run again every unit of ``<root>/.retry``, as ``aggtrades retry`` (``jobs`` as for
-    :func:`download`)."""
+    """Run again every unit of ``market``'s ``.retry`` (``<root>/.retry`` for spot,
+    ``<root>/_futures/um/.retry`` for USD-M ...), as ``aggtrades --market M retry``
+    (``jobs`` as for :func:`download`). One market a call, one report; the tool's
+    ``retry`` without ``--market`` runs every market that has a ledger."""
     with _Session(root, source="rest", api_url=api_url, interval_ms=interval_ms, paging=paging,
                   progress=progress, market=market, jobs=jobs) as s:
         return s.run(s._so.agt_sync_retry)

@@ -235,6 +235,44 @@ def test_futures_hour_below_the_rest_floor_is_not_complete(clean: Any, tmp_path:
     assert lake_rows(auto, "um", "BTCUSDT", FIRST) == truth_rows(clean, "um", "BTCUSDT", FIRST)
 
 
+def test_retry_without_market_runs_every_markets_ledger(clean: Any, tmp_path: Path) -> None:
+    """Each market keeps its own .retry; `retry` without --market runs every one of them,
+    `--market M retry` that market's only."""
+    root = tmp_path / "lake"
+    hours = {"spot": 3, "um": 4, "cm": 5}
+    ledgers = {m: (root / "_futures" / m if m != "spot" else root) / ".retry" for m in hours}
+    for market, hour in hours.items():
+        # a lake holding FIRST, whose ledger lists an hour of LAST that failed
+        p = mrun(clean, root, market, "download", SYMBOLS[market], "--start", FIRST, "--end",
+                 FIRST, "--no-progress")
+        assert p.returncode == 0, p.stderr
+        ledgers[market].write_text(json.dumps({
+            "symbol": SYMBOLS[market], "date": LAST, "hour": hour, "error": "earlier",
+            "attempts": 1, "time": "2024-03-01T00:00:00Z"}) + "\n")
+
+    def hour_rows(market: str, hour: int) -> tuple[list[int], list[int]]:
+        start = f"{LAST} {hour:02d}:00"
+        p = run(None, root, "--market", market, "query", SYMBOLS[market], "--start", start,
+                "--end", f"{LAST} {hour:02d}:59:59.999999", "--output", "csv")
+        got = [int(line.split(",")[0]) for line in p.stdout.splitlines()[1:]]
+        s = day_us(LAST) + hour * 3_600_000_000
+        want = [t["a"] for t in clean.truth(SYMBOLS[market], s, s + 3_599_999_999, market=market)]
+        return got, want
+
+    p = mrun(clean, root, "cm", "retry", "--no-progress")
+    assert p.returncode == 0, p.stderr
+    assert not ledgers["cm"].exists() and ledgers["spot"].exists() and ledgers["um"].exists()
+    p = run(clean, root, "retry", "--no-progress")
+    assert p.returncode == 0, p.stderr
+    assert "_futures/um" in p.stderr and "_futures/cm" not in p.stderr, p.stderr
+    for market, hour in hours.items():
+        assert not ledgers[market].exists(), market
+        got, want = hour_rows(market, hour)
+        assert got == want and len(want) > 10, market
+    p = run(clean, root, "retry")
+    assert p.returncode == 0 and "nothing to retry" in p.stdout, p.stdout + p.stderr
+
+
 def test_update_per_market(shared: Path, clean: Any) -> None:
     # last: it extends the shared root's COIN-M symbol up to the simulator's clock
     p = mrun(clean, shared, "cm", "update", "BTCUSD_PERP", "--no-progress")
@@ -275,7 +313,8 @@ def test_python_download_per_market(clean: Any, tmp_path: Path) -> None:
 def test_whole_month_from_the_monthly_file(clean: Any, tmp_path: Path, market: str,
                                            symbol: str) -> None:
     """A month needed whole: one monthly zip (and its checksum) instead of 31 daily ones,
-    the same rows and proofs; with monthly=False the daily files, same lake."""
+    the same rows and proofs (Python, monthly=True, the default); the tool's --no-monthly
+    (Python's monthly=False) keeps to the daily files: the same lake."""
     import aggtrades
 
     def archive_paths() -> list[str]:
@@ -284,10 +323,15 @@ def test_whole_month_from_the_monthly_file(clean: Any, tmp_path: Path, market: s
     start = "2024-01-01"
     for monthly, root in ((True, tmp_path / "m"), (False, tmp_path / "d")):
         clean.reset()
-        rep = aggtrades.download(root, symbol, start, "2024-01-31", market=market,
-                                 api_url=clean.url, archive_url=clean.url, interval_ms=0,
-                                 monthly=monthly, progress=lambda ev: None)
-        assert rep.status == "AGT_OK" and rep.units_failed == 0
+        if monthly:
+            rep = aggtrades.download(root, symbol, start, "2024-01-31", market=market,
+                                     api_url=clean.url, archive_url=clean.url, interval_ms=0,
+                                     progress=lambda ev: None)
+            assert rep.status == "AGT_OK" and rep.units_failed == 0
+        else:
+            p = mrun(clean, root, market, "download", symbol, "--start", start, "--end",
+                     "2024-01-31", "--no-monthly", "--no-progress")
+            assert p.returncode == 0, p.stderr
         paths = archive_paths()
         assert (len(paths) == 2 and all("/monthly/" in p for p in paths)) if monthly \
             else (len(paths) == 62 and all("/daily/" in p for p in paths))

@@ -43,6 +43,7 @@ enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 typedef struct cli_ctx {
     const char *root;        /* --root, AGT_ROOT, "./data" */
     agt_market market;       /* --market spot|um|cm (default spot) */
+    int market_given;        /* --market was given (retry without it runs every market) */
     const char *lake;        /* the market's lake: root, or its futures folder under root */
     const char *api_url;     /* --api-url, AGT_API_URL */
     const char *archive_url; /* --archive-url, AGT_ARCHIVE_URL */
@@ -52,6 +53,7 @@ typedef struct cli_ctx {
     long low_speed_time_s;   /* --low-speed-time seconds; -1: the library's default */
     long unit_deadline_s;    /* --unit-deadline seconds; -1: the library's default */
     long jobs;               /* --jobs of download, update, retry; 0: the library's default */
+    int no_monthly;          /* --no-monthly of download, update, verify: daily files only */
     int color_mode;          /* --color */
     int no_progress;         /* --no-progress */
     int quiet;               /* --quiet */
@@ -101,6 +103,15 @@ typedef struct cli_option {
       "8); rest requests of all jobs share one weight budget, and hours\n"                    \
       "are still committed one at a time in order",                                           \
       1 }
+
+/* --no-monthly of the commands that may take a month whole (download, update,
+ * verify --repair): into ctx->no_monthly (agt_sync_opts.archive_months = 0). */
+#define CLI_NO_MONTHLY_OPTION                                                                 \
+    { "no-monthly", CLI_FLAG, NULL, NULL, 0,                                                  \
+      "take the archive's daily files, not the monthly one, for a month\n"                    \
+      "needed whole (the monthly file is one request instead of 31;\n"                        \
+      "the lake is the same either way)",                                                     \
+      0 }
 
 /* Most options a command may have (its own or the global ones). */
 #define CLI_MAX_OPTIONS 24
@@ -160,6 +171,8 @@ int cli_parse_global(cli_ctx *ctx, int argc, char **argv);
 /* Apply the parsed global options `g` (cli_global_options) to ctx.
  * 0, or EXIT_USAGE after printing. */
 int cli_globals_apply(cli_ctx *ctx, const cli_args *g);
+/* Work on market `m`: ctx->market, and ctx->lake its folder of ctx->root. */
+void cli_use_market(cli_ctx *ctx, agt_market m);
 
 /* 'aggtrades --help' (help.c). */
 void cli_help_main(const cli_commands *cmds, FILE *f);

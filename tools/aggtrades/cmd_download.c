@@ -9,7 +9,7 @@
 
 #include "cli.h"
 
-enum { O_START, O_END, O_SOURCE, O_JOBS };
+enum { O_START, O_END, O_SOURCE, O_JOBS, O_NO_MONTHLY };
 
 static const cli_option options[] = {
     [O_START] = { "start", CLI_DATE, "DATE", NULL, 0,
@@ -20,6 +20,7 @@ static const cli_option options[] = {
                    "where whole missing days come from: auto (default), rest or\n"
                    "archive (see below)" },
     [O_JOBS] = CLI_JOBS_OPTION,
+    [O_NO_MONTHLY] = CLI_NO_MONTHLY_OPTION,
     { NULL, CLI_FLAG, NULL, NULL, 0, NULL },
 };
 
@@ -28,7 +29,8 @@ static int run_download(cli_ctx *ctx, const cli_args *args);
 const cli_command cmd_download = {
     .name = "download",
     .summary = "fetch symbols over a range of days into the lake",
-    .synopsis = "SYMBOL... --start DATE --end DATE [--source SRC] [--jobs N]",
+    .synopsis = "SYMBOL... --start DATE --end DATE [--source SRC] [--jobs N]\n"
+                "[--no-monthly]",
     .about =
         "Fetch every aggregate trade of the symbols over whole UTC days into the lake.\n"
         "Days the lake already proves complete (consecutive trade ids, chained with\n"
@@ -74,6 +76,7 @@ static int run_download(cli_ctx *ctx, const cli_args *args)
     int rc;
 
     ctx->jobs = args->value[O_JOBS] ? args->num[O_JOBS] : 0;
+    ctx->no_monthly = args->value[O_NO_MONTHLY] != NULL;
     if ((rc = cli_need_symbols("download", npos))) goto out;
     if (!start_arg || !end_arg) {
         cli_error("download needs --start and --end (see 'aggtrades download --help')");

@@ -13,7 +13,7 @@
 
 #include "cli.h"
 
-enum { O_FORCE, O_SOURCE, O_JOBS };
+enum { O_FORCE, O_SOURCE, O_JOBS, O_NO_MONTHLY };
 
 static const cli_option options[] = {
     [O_FORCE] = { "force", CLI_FLAG, NULL, NULL, 0,
@@ -25,6 +25,7 @@ static const cli_option options[] = {
                    "where whole days come from: auto (default), rest or archive\n"
                    "(see below)" },
     [O_JOBS] = CLI_JOBS_OPTION,
+    [O_NO_MONTHLY] = CLI_NO_MONTHLY_OPTION,
     { NULL, CLI_FLAG, NULL, NULL, 0, NULL },
 };
 
@@ -33,7 +34,7 @@ static int run_update(cli_ctx *ctx, const cli_args *args);
 const cli_command cmd_update = {
     .name = "update",
     .summary = "fetch everything after the newest stored trade",
-    .synopsis = "SYMBOL... [--force] [--source SRC] [--jobs N]",
+    .synopsis = "SYMBOL... [--force] [--source SRC] [--jobs N] [--no-monthly]",
     .about =
         "Fetch everything after the newest stored trade of each symbol, up to the\n"
         "exchange's current time. The symbols must already be in the lake (use\n"
@@ -71,6 +72,7 @@ static int run_update(cli_ctx *ctx, const cli_args *args)
     cli_run run;
     int rc;
     ctx->jobs = args->value[O_JOBS] ? args->num[O_JOBS] : 0;
+    ctx->no_monthly = args->value[O_NO_MONTHLY] != NULL;
     if ((rc = cli_need_symbols("update", npos))) goto out;
     for (int i = 0; i < npos; i++) {
         char sym[24];

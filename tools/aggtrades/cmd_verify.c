@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "ui/format.h"
 
-enum { O_START, O_END, O_REPAIR, O_SOURCE };
+enum { O_START, O_END, O_REPAIR, O_SOURCE, O_NO_MONTHLY };
 
 static const cli_option options[] = {
     [O_START] = { "start", CLI_TIME, "TIME", NULL, 0, "first hour to check (a day or a time, UTC)" },
@@ -30,6 +30,7 @@ static const cli_option options[] = {
                    "archive proved with two rest requests under 'auto' (see\n"
                    "'aggtrades download --help'); single hours always come\n"
                    "from rest" },
+    [O_NO_MONTHLY] = CLI_NO_MONTHLY_OPTION,
     { NULL, CLI_FLAG, NULL, NULL, 0, NULL },
 };
 
@@ -39,7 +40,7 @@ const cli_command cmd_verify = {
     .name = "verify",
     .summary = "check stored hours for holes and damage; --repair them",
     .synopsis = "SYMBOL [--start TIME] [--end TIME]\n"
-                "[--repair [--source SRC]]",
+                "[--repair [--source SRC] [--no-monthly]]",
     .about =
         "Check the stored hours of SYMBOL: every data file is read back, its checksum\n"
         "and statistics recomputed, its trade ids checked for holes and for chaining\n"
@@ -165,8 +166,10 @@ static int run_verify(cli_ctx *ctx, const cli_args *args)
         rc = EXIT_USAGE;
         goto out;
     }
-    if (source_arg && !repair) {
-        cli_error("--source only applies to --repair (see 'aggtrades verify --help')");
+    ctx->no_monthly = args->value[O_NO_MONTHLY] != NULL;
+    if ((source_arg || ctx->no_monthly) && !repair) {
+        cli_error("--%s only applies to --repair (see 'aggtrades verify --help')",
+                  source_arg ? "source" : "no-monthly");
         rc = EXIT_USAGE;
         goto out;
     }

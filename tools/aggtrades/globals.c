@@ -69,6 +69,7 @@ int cli_globals_apply(cli_ctx *ctx, const cli_args *g)
             cli_error("%s", e.message);
             return EXIT_USAGE;
         }
+        ctx->market_given = 1;
     }
     if (v[G_API_URL]) ctx->api_url = v[G_API_URL];
     if (v[G_ARCHIVE_URL]) ctx->archive_url = v[G_ARCHIVE_URL];
@@ -83,13 +84,19 @@ int cli_globals_apply(cli_ctx *ctx, const cli_args *g)
                                                          : COLOR_AUTO;
     if (v[G_NO_PROGRESS]) ctx->no_progress = 1;
     if (v[G_QUIET]) ctx->quiet = 1;
+    cli_use_market(ctx, ctx->market);
+    return 0;
+}
+
+void cli_use_market(cli_ctx *ctx, agt_market m)
+{
+    ctx->market = m;
     /* a futures market's lake is a folder of the root (market.h) */
-    const char *dir = agt_market_lake_dir(ctx->market);
-    if (*dir) {
+    const char *dir = agt_market_lake_dir(m);
+    if (dir && *dir) {
         snprintf(ctx->lake_buf, sizeof ctx->lake_buf, "%s/%s", ctx->root, dir);
         ctx->lake = ctx->lake_buf;
     } else {
         ctx->lake = ctx->root;
     }
-    return 0;
 }

@@ -104,6 +104,7 @@ int cli_sync_open(const cli_ctx *ctx, const char *source_arg, cli_run *run, agt_
     o.low_speed_time_s = (int)ctx->low_speed_time_s;
     o.unit_deadline_s = (int)ctx->unit_deadline_s;
     o.jobs = (int)ctx->jobs;
+    o.archive_months = !ctx->no_monthly;
     o.on_event = on_event;
     o.user = run;
     agt_error_clear(&err);
