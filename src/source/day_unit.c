@@ -254,6 +254,7 @@ static agt_status deliver(void *user, int idx, agt_trades *rows, const agt_hour_
     if (unproven && u->policy != AGT_SOURCE_ARCHIVE) {
         agt_status st = rest_hour(u, dh);
         if (st != AGT_OK) return u->fatal = agt_err(u->err, st, "%s", dh->err.message);
+        dh->info.hour_start_us = u->start_us + idx * AGT_US_PER_HOUR; /* whatever rest left */
     } else if (unproven && u->file_st != AGT_OK) {
         dh->status = u->file_st;
         dh->err = u->file_err;

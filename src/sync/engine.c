@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "source/source_units.h"
 #include "sync/sync_int.h"
 
 /* Per symbol: the days it touches, for "dates done/total". */
@@ -266,6 +267,27 @@ static void day_note(run_ctx *r, const char *symbol, const agt_day_result *res)
                  res->archive_message, res->unproven_hours, res->unproven_hours == 1 ? "" : "s");
 }
 
+/* One hour of an archive unit, decided by the source, settled: what the
+ * archive and rest could not prove between them fails (--source archive
+ * stores the file's rows first, as documented). `why` says what the source
+ * could not prove. */
+static agt_status settle_archive_hour(run_ctx *r, size_t i, const char *symbol, int64_t hour,
+                                      day_acc *day, agt_day_hour *dh, const char *why)
+{
+    agt_status fatal = AGT_OK;
+    emit_hour_begin(r, i, hour);
+    if (job_unproven(dh->status, hour, &dh->info)) {
+        if (r->plan->policy == AGT_SOURCE_ARCHIVE)
+            fatal = commit_hour(r, i, symbol, hour, day, &dh->rows, &dh->info, dh->source);
+        dh->status = agt_err(&dh->err, AGT_EINCOMPLETE, "not proven complete: %.200s",
+                             why[0] ? why : "rest does not prove it");
+    }
+    if (fatal == AGT_OK)
+        fatal = settle_hour(r, i, symbol, hour, day, dh->status, &dh->rows, &dh->info, &dh->err,
+                            dh->source);
+    return fatal;
+}
+
 /*
  * The 24 hours of a fetched whole day, s->hours[h .. h+23], settled hour by
  * hour like any other. Returns AGT_OK or the status that ends the run;
@@ -293,21 +315,84 @@ static agt_status settle_day(run_ctx *r, size_t i, const job_symbol *s, size_t h
     for (int k = 0; k < 24 && fatal == AGT_OK; k++) {
         agt_day_hour *dh = &res->hour[k];
         if (r->interrupted && dh->status == AGT_ECANCELLED) continue;
-        int64_t hour = s->hours[h + (size_t)k].hour_us;
-        emit_hour_begin(r, i, hour);
-        if (job_unproven(dh->status, hour, &dh->info)) {
-            /* what the archive and rest could not prove between them fails
-             * (--source archive stores the file's rows first, as documented) */
-            if (r->plan->policy == AGT_SOURCE_ARCHIVE)
-                fatal = commit_hour(r, i, s->symbol, hour, day, &dh->rows, &dh->info, dh->source);
-            dh->status = agt_err(&dh->err, AGT_EINCOMPLETE, "not proven complete: %.200s",
-                                 res->archive_message[0] ? res->archive_message
-                                                         : "rest does not prove it");
-        }
-        if (fatal == AGT_OK)
-            fatal = settle_hour(r, i, s->symbol, hour, day, dh->status, &dh->rows, &dh->info,
-                                &dh->err, dh->source);
+        fatal = settle_archive_hour(r, i, s->symbol, s->hours[h + (size_t)k].hour_us, day, dh,
+                                    res->archive_message);
     }
+    return fatal;
+}
+
+/* An archive unit (a day, or a month) settled hour by hour as the source
+ * decides each hour (one job: nothing to keep in plan order meanwhile). */
+typedef struct unit_stream {
+    run_ctx *r;
+    const job_unit *u;
+    const agt_day_result *sum; /* what the source says of the unit so far */
+    uint64_t bytes;            /* the run's received bytes at the last hour */
+    size_t settled;            /* hours settled */
+    agt_status fatal;          /* the lake failed (message in the run's error) */
+} unit_stream;
+
+static agt_status settle_streamed(void *user, agt_day_hour *dh)
+{
+    unit_stream *us = user;
+    run_ctx *r = us->r;
+    const job_symbol *s = &r->plan->syms[us->u->sym];
+    size_t k = us->u->h + (size_t)((dh->info.hour_start_us - s->hours[us->u->h].hour_us) /
+                                   AGT_US_PER_HOUR);
+    if (k >= s->nhours || s->hours[k].hour_us != dh->info.hour_start_us)
+        return us->fatal = agt_err(r->err, AGT_EINVAL, "the source gave an hour the plan lacks");
+    day_acc *day = &r->days[us->u->sym][s->hours[k].day_index];
+    day->bytes += r->rep->bytes - us->bytes;
+    us->bytes = r->rep->bytes;
+    agt_sync_event ev; /* rest trades reach the display through the client's callback */
+    sync_event_init(&ev, AGT_SYNC_RECEIVED);
+    if (dh->status == AGT_OK && !strcmp(dh->source, "archive")) ev.trades = dh->rows.len;
+    sync_emit(r->s, &ev);
+    agt_status fatal = settle_archive_hour(r, us->u->sym, s->symbol, s->hours[k].hour_us, day, dh,
+                                           us->sum->archive_message);
+    us->settled = k + 1 - us->u->h;
+    if (fatal != AGT_OK) return us->fatal = fatal;
+    return r->s->stopped ? AGT_ECANCELLED : AGT_OK;
+}
+
+/* A DAY or MONTH unit streamed through the plan's day source: at most an
+ * hour of rows held, whatever the size of the file. */
+static agt_status stream_unit(run_ctx *r, const job_unit *u)
+{
+    const job_symbol *s = &r->plan->syms[u->sym];
+    const job_plan *plan = &r->one.view;
+    agt_day_result sum;
+    agt_error err;
+    unit_stream us = { r, u, &sum, r->rep->bytes, 0, AGT_OK };
+    agt_day_result_init(&sum);
+    agt_error_clear(&err);
+    int used = 0;
+    int64_t first = s->hours[u->h].hour_us;
+    agt_status st = AGT_OK;
+    if (u->kind == JOB_UNIT_MONTH)
+        st = agt_source_stream_month(plan->day_source, s->symbol, first, plan->policy,
+                                     settle_streamed, &us, &sum, &used, &err);
+    if (used) day_note(r, s->symbol, &sum);
+    for (int d = 0; !used && st == AGT_OK && d < u->ndays; d++) {
+        st = agt_source_stream_day(plan->day_source, s->symbol, first + d * AGT_US_PER_DAY,
+                                   plan->policy, settle_streamed, &us, &sum, &err);
+        if (st == AGT_OK) day_note(r, s->symbol, &sum);
+    }
+    agt_status fatal = us.fatal;
+    if (fatal == AGT_OK && st == AGT_ECANCELLED && r->s->stopped) {
+        r->interrupted = 1;
+    } else if (fatal == AGT_OK && st != AGT_OK) { /* out of memory: the hours left fail with it */
+        agt_day_hour dh;
+        memset(&dh, 0, sizeof dh);
+        dh.status = st;
+        dh.err = err;
+        dh.source = "rest";
+        for (size_t k = u->h + us.settled; k < u->h + 24 * (size_t)u->ndays && fatal == AGT_OK; k++)
+            fatal = settle_hour(r, u->sym, s->symbol, s->hours[k].hour_us,
+                                &r->days[u->sym][s->hours[k].day_index], st, &dh.rows, &dh.info,
+                                &dh.err, dh.source);
+    }
+    agt_day_result_release(&sum);
     return fatal;
 }
 
@@ -469,6 +554,7 @@ static agt_status run_unit(run_ctx *r, size_t k)
         res = &r->pre[u->sym];
         job_prove_hour(&r->one, u, res);
     } else if (r->pool) res = job_pool_wait(r->pool, k);
+    else if (u->kind != JOB_UNIT_HOUR) return stream_unit(r, u);
     else job_fetch_unit(&r->one, u, res);
     agt_status fatal = settle_unit(r, u, res);
     job_result_clear(res);
