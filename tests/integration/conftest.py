@@ -110,8 +110,10 @@ class SimProcess:
         return self._json("/_control", {**(cfg or {}), **kw})
 
     def reset(self) -> None:
-        """No faults, empty queue, default limits, cleared counters."""
-        self.control(fault_rate=0, next=[], weight_limit=6000, reset_counters=True)
+        """No faults (random, queued, archive or REST floor), default limits, cleared counters."""
+        self.control(fault_rate=0, next=[], weight_limit=6000, reset_counters=True,
+                     archive_truncate={}, archive_bad_checksum=[], archive_unpublished=[],
+                     rest_floor={})
 
     def stats(self) -> dict[str, Any]:
         return self._json("/_stats")
