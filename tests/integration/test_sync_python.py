@@ -161,3 +161,52 @@ def test_failed_units_are_reported_and_retried(clean: Any, tmp_path: Path) -> No
     for sym in ("ETHBTC", "BNBUSDT"):
         assert_lake_equals_truth(clean, root, sym, "2024-02-05", "2024-02-05")
     assert aggtrades.retry(root, api_url=clean.url).units_total == 0
+
+
+BAR_SCRIPT = """
+import sys, aggtrades
+rep = aggtrades.download(sys.argv[1], "ETHBTC", "2024-02-29", "2024-02-29", api_url=sys.argv[2],
+                         archive_url=sys.argv[2], interval_ms=0)
+print("units", rep.units_done, flush=True)
+"""
+
+
+def download_in_child(sim: Any, root: Path, terminal: bool) -> tuple[str, str]:
+    """Run a Python download in a child whose stderr is a terminal (a pty) or a pipe;
+    its stdout and stderr as text."""
+    import os
+    import pty
+    import sys
+    master, slave = pty.openpty() if terminal else os.pipe()
+    if terminal:  # a terminal 80 columns wide (a new pty has none, and tqdm draws nothing)
+        import fcntl
+        import struct
+        import termios
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    p = subprocess.Popen([sys.executable, "-c", BAR_SCRIPT, str(root), sim.url], env=child_env(),
+                         stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # a pty's master reads EIO once the child has closed it
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    out = p.stdout.read() if p.stdout else ""
+    assert p.wait(timeout=300) == 0
+    return out, b"".join(chunks).decode(errors="replace")
+
+
+def test_a_terminal_gets_a_tqdm_bar(clean: Any, tmp_path: Path) -> None:
+    """With tqdm installed (requirements-dev.txt) and no progress callback, a run whose
+    stderr is a terminal draws tqdm's bar over its hours; one writing to a pipe draws none."""
+    import tqdm  # noqa: F401 (the bar needs it: a missing tqdm fails here, not silently)
+    out, err = download_in_child(clean, tmp_path / "tty", terminal=True)
+    assert "units 24" in out
+    assert "24/24" in err and "100%" in err, err
+    out, err = download_in_child(clean, tmp_path / "pipe", terminal=False)
+    assert "units 24" in out and "24/24" not in err and "%|" not in err, err
