@@ -57,15 +57,6 @@ typedef struct run_ctx {
     pthread_mutex_t *lake_mu; /* the pool's, while it runs */
 } run_ctx;
 
-/* "BTCUSDT 2024-03-01 05:00" */
-static void hour_label(const char *sym, int64_t hour_us, char *out, size_t n)
-{
-    agt_tm tm;
-    agt_tm_from_us(hour_us, &tm);
-    snprintf(out, n, "%s %04d-%02d-%02d %02d:%02d", sym, tm.year % 10000, tm.month, tm.day,
-             tm.hour, tm.minute);
-}
-
 static int unknown_symbol(agt_status s, const agt_error *err)
 {
     return s == AGT_EAPI && err->api_code == -1121;
@@ -147,7 +138,7 @@ static void record_failure(run_ctx *r, size_t i, const char *symbol, int64_t hou
     retry_unit u;
     char label[64];
     long prev = retry_find(&r->rl, symbol, hour);
-    hour_label(symbol, hour, label, sizeof label);
+    job_hour_label(symbol, hour, label, sizeof label);
     memset(&u, 0, sizeof u);
     agt_strlcpy(u.symbol, sizeof u.symbol, symbol);
     u.hour_us = hour;
@@ -191,7 +182,7 @@ static agt_status commit_hour(run_ctx *r, size_t i, const char *symbol, int64_t 
     if (r->lake_mu) pthread_mutex_unlock(r->lake_mu);
     if (st != AGT_OK) {
         char label[64];
-        hour_label(symbol, hour, label, sizeof label);
+        job_hour_label(symbol, hour, label, sizeof label);
         return agt_err(r->err, lake_failure(st), "cannot commit %s: %s", label,
                        e.message[0] ? e.message : agt_status_name(st));
     }

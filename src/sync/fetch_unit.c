@@ -22,15 +22,6 @@ void job_note(job_result *r, const char *fmt, ...)
     (void)agt_buf_printf(&r->notes, "%s\n", line); /* out of memory: the line is lost, not the unit */
 }
 
-/* "BTCUSDT 2024-03-01 05:00" */
-static void hour_label(const char *sym, int64_t hour_us, char *out, size_t n)
-{
-    agt_tm tm;
-    agt_tm_from_us(hour_us, &tm);
-    snprintf(out, n, "%s %04d-%02d-%02d %02d:%02d", sym, tm.year % 10000, tm.month, tm.day,
-             tm.hour, tm.minute);
-}
-
 static void lake_lock(const job_fetcher *f)
 {
     if (f->lake_mu) pthread_mutex_lock(f->lake_mu);
@@ -84,7 +75,7 @@ static agt_status stash_page(void *user, const agt_trades *rows, agt_error *err)
     lake_unlock(hs->f);
     if (s != AGT_OK && !hs->u->fatal) {
         char label[64];
-        hour_label(hs->symbol, hs->hour_us, label, sizeof label);
+        job_hour_label(hs->symbol, hs->hour_us, label, sizeof label);
         hs->u->fatal = agt_err(&hs->u->fatal_err, lake_failure(s),
                                "cannot keep the pages of %s in the wal: %s", label,
                                err && err->message[0] ? err->message : agt_status_name(s));
@@ -101,7 +92,7 @@ static void stash_load(const hour_stash *hs, agt_trades *kept)
     agt_lake *lake = *hs->f->lakep;
     if (!lake) return;
     agt_error_clear(&err);
-    hour_label(hs->symbol, hs->hour_us, label, sizeof label);
+    job_hour_label(hs->symbol, hs->hour_us, label, sizeof label);
     lake_lock(hs->f);
     agt_status st = agt_lake_stash_get(lake, hs->symbol, hs->hour_us, kept, &pages, &err);
     lake_unlock(hs->f);
@@ -133,7 +124,7 @@ static void fetch_hour_kept(hour_stash *hs)
                               &u->info, &u->err);
     if (u->st == AGT_EINVAL && kept.len > 0 && !u->fatal) {
         char label[64];
-        hour_label(hs->symbol, hs->hour_us, label, sizeof label);
+        job_hour_label(hs->symbol, hs->hour_us, label, sizeof label);
         job_note(u, "%s: the pages kept in the wal are unusable (%s); fetching afresh", label,
                       u->err.message);
         lake_lock(hs->f);

@@ -5,10 +5,19 @@
  * monthly file). Units are what the jobs of a run fetch (fetch_unit.c,
  * pool.c) and what the committer settles in this order (engine.c).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sync/sync_int.h"
+
+void job_hour_label(const char *sym, int64_t hour_us, char *out, size_t n)
+{
+    agt_tm tm;
+    agt_tm_from_us(hour_us, &tm);
+    snprintf(out, n, "%s %04d-%02d-%02d %02d:%02d", sym, tm.year % 10000, tm.month, tm.day,
+             tm.hour, tm.minute);
+}
 
 void job_result_init(job_result *r)
 {
