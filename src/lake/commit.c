@@ -102,13 +102,12 @@
  * Why 0.97 and not lower: the data files are to be no larger than
  * pyarrow's best tuned writer (dictionary + delta + ZSTD 9, no filter) on
  * the same hours. Measured on 192 hours of 3.6 M trades (bench/size.py),
- * columns and footer take 5.75 bytes a trade against pyarrow best's 5.79:
- * the filter cannot fit in that budget at any useful rate (0.9: 0.24 byte
- * a trade, 0.97: 0.17, files 1.02x pyarrow best; the 1 % default gave
- * 7.16 bytes a trade, 1.24x), so it takes the rate at which it still turns
- * away a few percent of the probes that reach it. What closes the rest
- * (ZSTD 15 on dictionary pages) costs the ingest too much: see
- * page_level() in src/parquet/writer.c.
+ * columns and footer take 5.61 bytes a trade against pyarrow best's 5.79
+ * (a ZSTD level per kind of page: page_level() in src/parquet/writer.c),
+ * which leaves the filter ~0.18 byte a trade: 0.97 takes 0.17 and the
+ * files are 0.999x pyarrow best; 0.9 would make them 1.011x, 0.5 1.038x,
+ * the 1 % default 1.21x. So it takes the rate at which it still turns away
+ * a few percent of the probes that reach it.
  */
 #define DATA_BLOOM_FPP 0.97
 

@@ -44,7 +44,7 @@ typedef struct agt_pq_kv {
 } agt_pq_kv;
 
 typedef struct agt_pq_write_opts {
-    int zstd_level;     /* default 3 */
+    int zstd_level;     /* > 0: every page at this level; default 0: a level per kind of page */
     double bloom_fpp;   /* bloom filter false-positive rate; default 0.01 */
     size_t page_rows;   /* max rows per data page; default chosen for ms queries */
     int byte_stream_split; /* 1: all double columns use BYTE_STREAM_SPLIT */

@@ -26,8 +26,7 @@
  *     for both (1.40, 7.03). The size estimate above picks correctly.
  *   - DELTA blocks of 128 values in 4 miniblocks (Arrow's layout) vs 256 in
  *     8: 0.004 byte per trade, not worth departing from the common layout.
- *   - ZSTD level 3 (default) vs 5: -0.9 % bytes (dictionary index pages)
- *     for +40 % write time; level 9: -1.0 %. Kept at 3.
+ *   - the ZSTD level of each kind of page: see page_level().
  *   - page size: see below.
  *   - the bloom filter on trade_id is sized by pq_bloom_bytes() (bloom.c):
  *     nearest power of two to the ideal size, actual false-positive rate
@@ -71,7 +70,7 @@
 void agt_pq_write_opts_default(agt_pq_write_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->zstd_level = 3;
+    o->zstd_level = 0; /* a level per kind of page: page_level() */
     o->bloom_fpp = 0.01;
     o->page_rows = AGT_PQ_PAGE_ROWS;
 }
@@ -420,37 +419,50 @@ static int build_dict(wctx *w, const agt_pq_column *c, chunk *ch, agt_status *st
 /* ---- pages ------------------------------------------------------------- */
 
 /*
- * The ZSTD level of a page: the writer's level (default 3), except
- * dictionary indices written at a whole-byte width (choose_index_width()
- * picks it when index sequences repeat, e.g. a price walking up and down a
- * few ticks): a stronger match finder finds those repeats, level 9 takes
- * price from 0.665 to 0.634 byte a trade on bench/size.py's 192 hours.
- * Indices at a narrow width (quantities: few repeats, every bit phase)
- * gain nothing above level 3 (2.569 at 3, 2.566 at 9), nor do DELTA pages
- * (timestamps 2.194 at 3, 2.197 at 9), so they stay at the writer's level.
+ * The ZSTD level of a page. A caller's zstd_level > 0 applies to every page;
+ * the default (0) picks a level per kind of page, measured page by page with
+ * libzstd 1.5.4 on the pages of bench/size.py's 192 synthetic hours (3.6 M
+ * trades) and of a simulator day of 1.7 M trades (BTCUSDT 2024-02-20, scale
+ * 75), bytes a trade of the whole set and CPU of compressing that kind:
  *
- * Measured and not taken: level 15 on the dictionary page (sorted 8-byte
- * entries) shrinks a quantity dictionary from 1.113 to 0.955 byte a trade
- * and made the files 0.996x pyarrow's best writer, but its cost grows with
- * the distinct values: `download --source archive` of a 573,000-trade
- * simulator day took 1.21 s CPU against 0.56 s (level 9 on the dictionary
- * still ~+30 %), where the ingest is already behind DuckDB. Level 12 on the
- * byte-wide index pages saves another 0.056 byte a trade for twice their
- * encoding time; level 15 everywhere 0.3 % more for 4x the time.
+ *   - dictionary pages (sorted 8-byte doubles): level 5 (greedy parsing,
+ *     4-byte matches) takes the quantity dictionary from 1.112 to 0.985 byte
+ *     a trade (synthetic; both dictionaries of the simulator day: 1.43 ->
+ *     1.33) for ~1.8x the time of level 3 on these pages (10-17 ns a
+ *     trade); level 4 gets 1.009, level 9 0.985 for 3.5x, level 15 0.954
+ *     for 12x.
+ *   - dictionary indices at a whole-byte width (choose_index_width() picks
+ *     it when index sequences repeat, e.g. a price walking up and down a few
+ *     ticks): level 4, smaller than level 9 on both sets (0.603 vs 0.605
+ *     synthetic, 2.158 vs 2.163 simulator) at a half to a quarter of its
+ *     time; level 3 is 1-5 % larger.
+ *   - indices at a narrow width (few repeats, every bit phase) and DELTA
+ *     pages (bit-packed deltas): level 1. Narrow indices come out the same
+ *     at 1, 3 or 9; DELTA pages 0.6 % smaller at 1 than at 3 on the
+ *     synthetic hours, 0.9 % larger on the simulator day, for half the time.
+ *   - other pages (booleans, PLAIN and BYTE_STREAM_SPLIT doubles, strings):
+ *     level 3.
+ *
+ * Measured and not taken: level 15 on dictionary pages (the quantity
+ * dictionary at 0.954 byte a trade) made `download --source archive` of a
+ * 573,000-trade simulator day take 1.21 s CPU against 0.56 s.
  */
-#define WIDE_INDEX_ZSTD_LEVEL 9
+enum { LEVEL_DICT_PAGE = 5, LEVEL_WIDE_INDEX = 4, LEVEL_NARROW_INDEX = 1, LEVEL_DELTA = 1,
+       LEVEL_OTHER = 3 };
 
 /* The level of dictionary index pages of bit width `width`. */
 static int index_level(const wctx *w, int width)
 {
-    int lvl = w->o->zstd_level;
-    return width % 8 == 0 && lvl < WIDE_INDEX_ZSTD_LEVEL ? WIDE_INDEX_ZSTD_LEVEL : lvl;
+    if (w->o->zstd_level > 0) return w->o->zstd_level;
+    return width % 8 == 0 ? LEVEL_WIDE_INDEX : LEVEL_NARROW_INDEX;
 }
 
 static int page_level(const wctx *w, const chunk *ch, int type)
 {
-    return type == PQ_PAGE_DATA && ch->enc == PQ_ENC_RLE_DICT ? index_level(w, ch->idx_width)
-                                                              : w->o->zstd_level;
+    if (w->o->zstd_level > 0) return w->o->zstd_level;
+    if (type == PQ_PAGE_DICT) return LEVEL_DICT_PAGE;
+    if (ch->enc == PQ_ENC_RLE_DICT) return index_level(w, ch->idx_width);
+    return ch->enc == PQ_ENC_DELTA ? LEVEL_DELTA : LEVEL_OTHER;
 }
 
 /* Compress raw[0..len) and append PageHeader + body; returns status. */

@@ -78,7 +78,7 @@ lib.agt_trades_init.argtypes = [C.POINTER(Trades)]
 lib.agt_trades_release.argtypes = [C.POINTER(Trades)]
 
 
-def _opts(page_rows=0, kv=None, level=3, bss=0):
+def _opts(page_rows=0, kv=None, level=0, bss=0):
     o = Opts()
     o.zstd_level, o.bloom_fpp, o.page_rows, o.byte_stream_split = level, 0.01, page_rows or 4096, bss
     o._keep = []
