@@ -239,6 +239,10 @@ typedef struct agt_wal_begin {
     int64_t fetched_at_us;
     int64_t commit_ts_us;
     agt_trades rows;
+    /* A commit by reference (commit.c): the hour had no data file, so the
+     * record leaves its rows out (they are in the data file the commit
+     * writes); recovery finishes it if that file is in place, else undoes it. */
+    int by_ref;
 } agt_wal_begin;
 
 /* Visitor of agt_wal_parse: one call per valid record. Non-zero stops (as corrupt). */

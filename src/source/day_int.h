@@ -106,6 +106,15 @@ agt_status agt_hstream_abandon(agt_hour_stream *hs, int upto);
 agt_status agt_day_split(const agt_trades *rows, int64_t day_start_us, const agt_day_proof *p,
                          agt_trades hours[24], agt_hour_info info[24], uint8_t unproven[24]);
 
+/*
+ * agt_archive_zip_rows (archive_int.h) with the inflating and parsing on a
+ * thread of its own, a few batches ahead of `fn` (rows_ahead.c): `fn` is
+ * called on the calling thread with the same batches in the same order,
+ * and the result is the same, only sooner.
+ */
+agt_status agt_archive_zip_rows_ahead(const agt_archive_zip *z, agt_rows_fn fn, void *user,
+                                      uint64_t *csv_bytes, agt_error *err);
+
 /* ---- the source and the archive files it has read (day_cache.c) --------- */
 
 #define AGT_DAY_SEEN 16 /* days whose file facts are remembered */

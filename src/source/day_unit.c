@@ -331,7 +331,7 @@ static agt_status stream_file(unit *u, const agt_archive_zip *z, int nhours, int
     agt_hour_stream_cb cb = { prove_start, prove_end, deliver, u };
     AGT_TRY(agt_hstream_init(&u->hs, u->start_us, nhours, &cb));
     r->archive_status = AGT_OK;
-    agt_status st = agt_archive_zip_rows(z, push_rows, u, &r->archive.csv_bytes, u->err);
+    agt_status st = agt_archive_zip_rows_ahead(z, push_rows, u, &r->archive.csv_bytes, u->err);
     file_facts(u, z);
     if (u->fatal != AGT_OK) {
         st = u->fatal;

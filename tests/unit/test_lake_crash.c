@@ -97,7 +97,8 @@ static int lake_equals(agt_lake *l, const model *m)
     return ok;
 }
 
-/* After recovery: state is model(acked) or model(acked+1); returns which (or -1). */
+/* After recovery: state is after_acked, or after_acked with commit number `acked`
+   (the one in flight) applied; returns acked or acked + 1 (or -1). */
 static long check_recovered(const char *root, const model *after_acked, long acked, int *failed_)
 {
     agt_lake *l = NULL;
@@ -359,38 +360,56 @@ TEST(reader_mid_merge)
     lt_cleanup(root);
 }
 
-/* A crash while recovering is itself recovered. */
-TEST(crash_during_recovery)
+/*
+ * A crash while recovering is itself recovered, whichever call of the
+ * recovery fails: the commit in flight is finished when its BEGIN holds
+ * its rows (a merge into an hour's file: the BEGIN was durable, the commit
+ * must be there), and undone - its change file removed - when it went by
+ * reference (an hour's first commit) and had not renamed its data file in.
+ */
+static void crash_during_recovery_of(int *agt_failed_, int merge)
 {
     char root[256];
     lt_tmpdir(root, sizeof root, "data");
     agt_error e;
     for (long n = 1; n < 400; n++) {
         lt_rmrf(root);
-        /* leave one commit unfinished: crash right after its BEGIN is durable */
         faulty f = {0, 0, 0, 0, EIO, 1, NULL};
         agt_lake_io io;
         agt_lake_opts o;
         faulty_opts(&f, &io, &o);
         agt_lake *l = NULL;
         ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e));
-        f.armed_at = 3; /* BEGIN write, fsync, then the first step fails */
         model m;
         model_init(&m);
-        ASSERT_EQ_INT(workload(l, 0, 1, NULL), 0);
+        long inflight = 0;
+        if (merge) { /* hour 0 committed, then a merge into it left unfinished */
+            ASSERT_EQ_INT(workload(l, 0, 1, NULL), 1);
+            model_apply(&m, 0);
+            inflight = N_HOURS;
+            f.armed_at = 3; /* BEGIN write, fsync, then the first step fails */
+        } else {
+            f.stop_after = ".pq"; /* the first commit dies once its change file is in */
+        }
+        ASSERT_EQ_INT(workload(l, inflight, 1, NULL), 0);
+        ASSERT(f.crashed);
         agt_lake_close(l);
         /* recovery itself crashes at call n */
         faulty g = {n, 0, 0, 0, EIO, 1, NULL};
         io.ctx = &g;
         agt_status s = agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e);
         if (s == AGT_OK) agt_lake_close(l);
-        long which = check_recovered(root, &m, 0, agt_failed_);
-        ASSERT_EQ_INT(which, 1); /* the BEGIN was durable: the commit must be there */
+        long which = check_recovered(root, &m, inflight, agt_failed_);
+        ASSERT_EQ_INT(which, inflight + merge);
+        if (!merge) ASSERT_EQ_INT(lt_count_suffix(root, ".pq"), 0); /* no change file of it */
         model_release(&m);
         if (!g.crashed) break;
     }
     lt_cleanup(root);
 }
+
+TEST(crash_during_recovery_of_merge) { crash_during_recovery_of(agt_failed_, 1); }
+TEST(crash_during_recovery_of_first_commit) { crash_during_recovery_of(agt_failed_, 0); }
 
 /* ---- 2. SIGKILL loop --------------------------------------------------------------- */
 
@@ -458,4 +477,4 @@ TEST(sigkill_loop)
 
 TEST_MAIN(TEST_REF(crash_every_call), TEST_REF(crash_every_call_short_write),
           TEST_REF(enospc_every_call), TEST_REF(crash_every_call_checkpoint_at_close), TEST_REF(reader_mid_merge),
-          TEST_REF(crash_during_recovery), TEST_REF(sigkill_loop))
+          TEST_REF(crash_during_recovery_of_merge), TEST_REF(crash_during_recovery_of_first_commit), TEST_REF(sigkill_loop))
