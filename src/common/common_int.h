@@ -52,6 +52,11 @@ int64_t agt_digits_value(const char *p, size_t n);
 /* Copy `src` into dst[n] (n > 0), cut if needed, always NUL-terminated. */
 void agt_strlcpy(char *dst, size_t n, const char *src);
 
+/* ---- trade tables (trades.c) --------------------------------------------- */
+
+/* 1 if the trade ids of t strictly increase (agt_trades_sort_unique has nothing to do). */
+int agt_trades_ids_unique(const agt_trades *t);
+
 /* ---- growable byte buffer with a hard cap ------------------------------ */
 
 typedef struct agt_buf {

@@ -106,14 +106,18 @@ static int cmp_keyed(const void *a, const void *b)
     return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
+int agt_trades_ids_unique(const agt_trades *t)
+{
+    for (size_t i = 1; i < t->len; i++)
+        if (t->trade_id[i] <= t->trade_id[i - 1]) return 0;
+    return 1;
+}
+
 agt_status agt_trades_sort_unique(agt_trades *t, size_t *dropped)
 {
     if (dropped) *dropped = 0;
     size_t n = t->len;
-    int sorted_unique = 1;
-    for (size_t i = 1; i < n && sorted_unique; i++)
-        sorted_unique = t->trade_id[i] > t->trade_id[i - 1];
-    if (sorted_unique) return AGT_OK;
+    if (agt_trades_ids_unique(t)) return AGT_OK;
 
     keyed *k = malloc(n * sizeof *k);
     if (!k) return AGT_ENOMEM;

@@ -22,6 +22,7 @@ typedef struct agt_sha256_ctx {
     uint64_t total;   /* bytes hashed so far */
     uint8_t block[64];
     size_t fill;      /* bytes waiting in `block` */
+    int ni;           /* blocks go through the CPU's SHA instructions (sha256.c) */
 } agt_sha256_ctx;
 
 void agt_sha256_init(agt_sha256_ctx *s);
@@ -29,6 +30,10 @@ void agt_sha256_update(agt_sha256_ctx *s, const void *data, size_t n);
 void agt_sha256_final(agt_sha256_ctx *s, uint8_t digest[32]);
 /* One-shot digest of data[0..n). */
 void agt_sha256(const void *data, size_t n, uint8_t digest[32]);
+/* Tests: with `on`, contexts initialised afterwards use the portable code
+ * even where the CPU has SHA instructions. Returns 1 if the contexts use the
+ * portable code (always, on other CPUs). */
+int agt_sha256_portable(int on);
 /* 64 lowercase hex digits and a NUL into hex[65]. */
 void agt_sha256_hex(const uint8_t digest[32], char hex[65]);
 

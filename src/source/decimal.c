@@ -51,47 +51,10 @@ static int slow(const char *s, size_t n, double *out)
     return 0;
 }
 
-int agt_decimal_to_double(const char *s, size_t n, double *out)
+/* m * 10^exp10 (m < 2^64): Clinger's fast path, else strtod on s[0..n). */
+static int finish(uint64_t m, int exp10, const char *s, size_t n, double *out)
 {
-    if (n == 0 || n > MAX_DECIMAL_LEN) return -1;
-    uint64_t m = 0;
-    int sig = 0;        /* significant digits accumulated into m */
-    int exp10 = 0;      /* value = m * 10^exp10 while !overflow */
-    int overflow = 0;   /* more than 19 significant digits */
-    size_t i = 0;
-
-    size_t start = i;
-    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-        unsigned d = (unsigned)(s[i] - '0');
-        if (m == 0 && d == 0) continue; /* leading zero */
-        if (sig < 19) {
-            m = m * 10 + d;
-            sig++;
-        } else {
-            overflow = 1;
-        }
-    }
-    if (i == start) return -1; /* no integer digits (".5" is not accepted) */
-    if (i < n) {
-        if (s[i] != '.') return -1;
-        i++;
-        size_t fstart = i;
-        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-            unsigned d = (unsigned)(s[i] - '0');
-            if (m == 0 && d == 0) {
-                exp10--;
-            } else if (sig < 19) {
-                m = m * 10 + d;
-                sig++;
-                exp10--;
-            } else {
-                overflow = 1;
-            }
-        }
-        if (i == fstart || i != n) return -1; /* "1." or trailing garbage */
-    }
-
-    if (!FAST_PATH || overflow) return slow(s, n, out);
+    if (!FAST_PATH) return slow(s, n, out);
     if (m == 0) {
         *out = 0.0;
         return 0;
@@ -108,4 +71,56 @@ int agt_decimal_to_double(const char *s, size_t n, double *out)
         return 0;
     }
     return slow(s, n, out);
+}
+
+/* A well-formed decimal s[0..n) of more than 19 digits: the first 19
+ * significant ones (leading zeros skipped) go to m, and with more than that
+ * the answer is strtod's. */
+static int many_digits(const char *s, size_t n, double *out)
+{
+    uint64_t m = 0;
+    int sig = 0, exp10 = 0, in_fraction = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '.') {
+            in_fraction = 1;
+            continue;
+        }
+        unsigned d = (unsigned)(s[i] - '0');
+        if (m == 0 && d == 0) {
+            exp10 -= in_fraction; /* a leading zero */
+        } else if (sig < 19) {
+            m = m * 10 + d;
+            sig++;
+            exp10 -= in_fraction;
+        } else {
+            return slow(s, n, out);
+        }
+    }
+    return finish(m, exp10, s, n, out);
+}
+
+size_t agt_decimal_prefix(const char *s, size_t n, double *out)
+{
+    /* Every digit goes into m: leading zeros add nothing, and up to 19
+     * digits cannot overflow 64 bits (more take many_digits). */
+    uint64_t m = 0;
+    size_t i = 0;
+    for (; i < n && (unsigned)(s[i] - '0') <= 9; i++) m = m * 10 + (unsigned)(s[i] - '0');
+    if (i == 0) return 0; /* no integer digits (".5" is not accepted) */
+    size_t digits = i, frac = 0;
+    if (i < n && s[i] == '.') {
+        size_t f = ++i;
+        for (; i < n && (unsigned)(s[i] - '0') <= 9; i++) m = m * 10 + (unsigned)(s[i] - '0');
+        frac = i - f;
+        if (frac == 0) return 0; /* "1." */
+        digits += frac;
+    }
+    if (i > MAX_DECIMAL_LEN) return 0;
+    int r = digits <= 19 ? finish(m, -(int)frac, s, i, out) : many_digits(s, i, out);
+    return r == 0 ? i : 0;
+}
+
+int agt_decimal_to_double(const char *s, size_t n, double *out)
+{
+    return n > 0 && agt_decimal_prefix(s, n, out) == n ? 0 : -1;
 }

@@ -10,8 +10,24 @@
  * the cube roots of the first 64 primes). Padding appends a 1 bit, zeros,
  * and the message length in bits as a 64-bit big-endian number so that the
  * total is a multiple of 512 bits.
+ *
+ * On x86-64 CPUs with the SHA extensions (SHA-NI: sha256rnds2, sha256msg1,
+ * sha256msg2; Intel SDM vol. 2, "SHA256RNDS2") blocks go through them
+ * instead: the same rounds in hardware, about five times the speed of the
+ * portable code, which matters because every archive zip (tens of MB for a
+ * busy day) is hashed before it is read. The CPU is asked once per hash
+ * (cpuid); both paths give the same bits (tests/unit run the vectors
+ * through each).
  */
 #include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#define SHA_NI 1
+#else
+#define SHA_NI 0
+#endif
 
 #include "source/archive_int.h"
 
@@ -75,8 +91,108 @@ static void compress(uint32_t h[8], const uint8_t *p)
     h[7] += k;
 }
 
+#if SHA_NI
+/*
+ * The SHA-NI form of compress() over `blocks` 64-byte blocks. The
+ * instructions keep the state as two vectors, ABEF and CDGH (a in the top
+ * lane), and do two rounds per sha256rnds2 with W[t] + K[t] given in the
+ * low 64 bits; four rounds take one vector of the schedule. Schedule words
+ * 16..63: sha256msg1 adds SSIG0 of the next four words to the four before
+ * them, adding W[t-7] (an alignr of the two latest vectors) and sha256msg2
+ * (SSIG1 of the words two back) complete them.
+ */
+/* Rounds 4g .. 4g+3 with the schedule vector `w` (words 4g .. 4g+3). */
+#define NI_ROUNDS(g, w)                                                                 \
+    wk = _mm_add_epi32(w, _mm_loadu_si128((const __m128i *)&K[4 * (g)]));             \
+    cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);                                       \
+    abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(wk, 0x0E))
+/* w = the next four words from the four before (w, started by sha256msg1),
+ * the latest four (cur) and the four before those (prev). */
+#define NI_NEXT(w, cur, prev) \
+    w = _mm_sha256msg2_epu32(_mm_add_epi32(w, _mm_alignr_epi8(cur, prev, 4)), cur)
+#define NI_LOAD(i) _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * (i))), swap)
+
+__attribute__((target("sha,sse4.1"))) static void compress_ni(uint32_t h[8], const uint8_t *p,
+                                                              size_t blocks)
+{
+    const __m128i swap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+    __m128i dcba = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xB1); /* CDAB */
+    __m128i efgh = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1B);
+    __m128i abef = _mm_alignr_epi8(dcba, efgh, 8);
+    __m128i cdgh = _mm_blend_epi16(efgh, dcba, 0xF0);
+    for (; blocks; blocks--, p += 64) {
+        __m128i abef0 = abef, cdgh0 = cdgh, wk;
+        __m128i w0 = NI_LOAD(0), w1 = NI_LOAD(1), w2 = NI_LOAD(2), w3 = NI_LOAD(3);
+        NI_ROUNDS(0, w0);
+        NI_ROUNDS(1, w1);
+        w0 = _mm_sha256msg1_epu32(w0, w1);
+        NI_ROUNDS(2, w2);
+        w1 = _mm_sha256msg1_epu32(w1, w2);
+        /* groups 3..14: each completes the next vector and starts the one after */
+        NI_ROUNDS(3, w3);  NI_NEXT(w0, w3, w2); w2 = _mm_sha256msg1_epu32(w2, w3);
+        NI_ROUNDS(4, w0);  NI_NEXT(w1, w0, w3); w3 = _mm_sha256msg1_epu32(w3, w0);
+        NI_ROUNDS(5, w1);  NI_NEXT(w2, w1, w0); w0 = _mm_sha256msg1_epu32(w0, w1);
+        NI_ROUNDS(6, w2);  NI_NEXT(w3, w2, w1); w1 = _mm_sha256msg1_epu32(w1, w2);
+        NI_ROUNDS(7, w3);  NI_NEXT(w0, w3, w2); w2 = _mm_sha256msg1_epu32(w2, w3);
+        NI_ROUNDS(8, w0);  NI_NEXT(w1, w0, w3); w3 = _mm_sha256msg1_epu32(w3, w0);
+        NI_ROUNDS(9, w1);  NI_NEXT(w2, w1, w0); w0 = _mm_sha256msg1_epu32(w0, w1);
+        NI_ROUNDS(10, w2); NI_NEXT(w3, w2, w1); w1 = _mm_sha256msg1_epu32(w1, w2);
+        NI_ROUNDS(11, w3); NI_NEXT(w0, w3, w2); w2 = _mm_sha256msg1_epu32(w2, w3);
+        NI_ROUNDS(12, w0); NI_NEXT(w1, w0, w3); w3 = _mm_sha256msg1_epu32(w3, w0);
+        NI_ROUNDS(13, w1); NI_NEXT(w2, w1, w0);
+        NI_ROUNDS(14, w2); NI_NEXT(w3, w2, w1);
+        NI_ROUNDS(15, w3);
+        abef = _mm_add_epi32(abef, abef0);
+        cdgh = _mm_add_epi32(cdgh, cdgh0);
+    }
+    __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+    __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+    _mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(feba, dchg, 0xF0));
+    _mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(dchg, feba, 8));
+}
+
+static int portable_only; /* tests: agt_sha256_portable */
+
+/* cpuid: SHA (leaf 7 ebx bit 29), SSE4.1 and SSSE3 (leaf 1 ecx bits 19, 9). */
+static int cpu_has_sha_ni(void)
+{
+    unsigned a, b, c, d;
+    if (portable_only || !__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19)) || !(c & (1u << 9)))
+        return 0;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+}
+#endif
+
+int agt_sha256_portable(int on)
+{
+#if SHA_NI
+    portable_only = on;
+    return !cpu_has_sha_ni();
+#else
+    (void)on;
+    return 1;
+#endif
+}
+
+/* `blocks` whole blocks at p into the state. */
+static void compress_blocks(agt_sha256_ctx *s, const uint8_t *p, size_t blocks)
+{
+#if SHA_NI
+    if (s->ni) {
+        compress_ni(s->h, p, blocks);
+        return;
+    }
+#endif
+    for (; blocks; blocks--, p += 64) compress(s->h, p);
+}
+
 void agt_sha256_init(agt_sha256_ctx *s)
 {
+#if SHA_NI
+    s->ni = cpu_has_sha_ni();
+#else
+    s->ni = 0;
+#endif
     memcpy(s->h, H0, sizeof H0);
     s->total = 0;
     s->fill = 0;
@@ -93,10 +209,12 @@ void agt_sha256_update(agt_sha256_ctx *s, const void *data, size_t n)
         p += take;
         n -= take;
         if (s->fill < 64) return;
-        compress(s->h, s->block);
+        compress_blocks(s, s->block, 1);
         s->fill = 0;
     }
-    for (; n >= 64; p += 64, n -= 64) compress(s->h, p);
+    compress_blocks(s, p, n / 64);
+    p += n / 64 * 64;
+    n %= 64;
     if (n) {
         memcpy(s->block, p, n);
         s->fill = n;
@@ -110,12 +228,12 @@ void agt_sha256_final(agt_sha256_ctx *s, uint8_t digest[32])
     s->block[s->fill++] = 0x80;
     if (s->fill > 56) {
         memset(s->block + s->fill, 0, 64 - s->fill);
-        compress(s->h, s->block);
+        compress_blocks(s, s->block, 1);
         s->fill = 0;
     }
     memset(s->block + s->fill, 0, 56 - s->fill);
     for (int i = 0; i < 8; i++) s->block[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
-    compress(s->h, s->block);
+    compress_blocks(s, s->block, 1);
     for (int i = 0; i < 8; i++) {
         digest[4 * i] = (uint8_t)(s->h[i] >> 24);
         digest[4 * i + 1] = (uint8_t)(s->h[i] >> 16);

@@ -23,6 +23,10 @@
  * Returns 0 on success, -1 if `s` is not such a decimal.
  */
 int agt_decimal_to_double(const char *s, size_t n, double *out);
+/* The same for the decimal at the start of s[0..n), ending at the first byte that
+ * is neither a digit nor its one '.': the bytes it takes, 0 if none form such a
+ * decimal ("1.", ".5", more than 100 characters). */
+size_t agt_decimal_prefix(const char *s, size_t n, double *out);
 
 /* ---- json.c: the strict JSON reader the body parsers share ---------------- */
 

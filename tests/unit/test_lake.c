@@ -180,6 +180,53 @@ TEST(upsert_and_cdc)
     lt_cleanup(root);
 }
 
+TEST(upsert_append_and_unordered_input)
+{
+    char root[256];
+    agt_error e;
+    agt_lake *l = NULL;
+    ASSERT_OK(lt_open_new(root, sizeof root, &l, &e));
+    int64_t h = lt_hour(2023, 10, 1, 5);
+    agt_trades t, all;
+    agt_trades_init(&t);
+    agt_trades_init(&all);
+    agt_commit_result r;
+    for (int64_t id = 200; id < 204; id++) /* ids 200..203 in the first minutes */
+        agt_trades_push(&t, id, h + (id - 200) * 60000000, 1.0 + (double)id, 0.5, 0);
+    ASSERT_OK(agt_lake_commit_hour(l, "ETHUSDT", h, &t, &meta_ok, &r, &e));
+    /* rows after every stored id: appended whole */
+    agt_trades_clear(&t);
+    agt_trades_push(&t, 204, h + 3000000000, 1.25, 0.5, 0);
+    agt_trades_push(&t, 206, h + 3000000001, 1.5, 0.25, 1);
+    ASSERT_OK(agt_lake_commit_hour(l, "ETHUSDT", h, &t, &meta_ok, &r, &e));
+    ASSERT_EQ_INT(r.inserted, 2);
+    ASSERT_EQ_INT(r.updated, 0);
+    ASSERT_EQ_INT(r.skipped, 0);
+    ASSERT_EQ_INT(r.rows, 6);
+    /* out of order, 205 twice (the later row wins), 206 identical, 200 changed */
+    agt_trades_clear(&t);
+    agt_trades_push(&t, 206, h + 3000000001, 1.5, 0.25, 1);
+    agt_trades_push(&t, 205, h + 3000000000, 9.0, 9.0, 0);
+    agt_trades_push(&t, 200, h, 2.5, 0.125, 1); /* same time, new price, quantity and side */
+    agt_trades_push(&t, 205, h + 3000000000, 1.75, 0.75, 0);
+    ASSERT_OK(agt_lake_commit_hour(l, "ETHUSDT", h, &t, &meta_ok, &r, &e));
+    ASSERT_EQ_INT(r.inserted, 1);
+    ASSERT_EQ_INT(r.updated, 1);
+    ASSERT_EQ_INT(r.skipped, 2); /* the repeat of 205 and the identical 206 */
+    ASSERT_EQ_INT(r.rows, 7);
+    ASSERT_OK(agt_lake_read_range(l, "ETHUSDT", h, h + AGT_US_PER_HOUR - 1, AGT_LAKE_COL_ALL, &all, &e));
+    ASSERT_EQ_INT(all.len, 7);
+    for (size_t i = 0; i < all.len; i++) ASSERT_EQ_INT(all.trade_id[i], 200 + (int64_t)i);
+    ASSERT_EQ_DBL_BITS(all.price[0], 2.5);
+    ASSERT_EQ_DBL_BITS(all.price[4], 1.25);
+    ASSERT_EQ_DBL_BITS(all.price[5], 1.75);
+    ASSERT_EQ_DBL_BITS(all.quantity[6], 0.25);
+    agt_trades_release(&t);
+    agt_trades_release(&all);
+    agt_lake_close(l);
+    lt_cleanup(root);
+}
+
 TEST(query_boundaries)
 {
     char root[256];
@@ -791,7 +838,8 @@ TEST(foreign_names_are_not_ours)
     lt_cleanup(root);
 }
 
-TEST_MAIN(TEST_REF(layout_and_lock), TEST_REF(upsert_and_cdc), TEST_REF(query_boundaries),
+TEST_MAIN(TEST_REF(layout_and_lock), TEST_REF(upsert_and_cdc),
+          TEST_REF(upsert_append_and_unordered_input), TEST_REF(query_boundaries),
           TEST_REF(lookup_gap), TEST_REF(completeness), TEST_REF(stash),
           TEST_REF(wal_checkpoint_bounded), TEST_REF(wal_small_after_close),
           TEST_REF(success_leaves_error_clean), TEST_REF(damaged_file),

@@ -19,6 +19,7 @@
 #include "harness.h"
 #include "source/archive_int.h"
 #include "source/source_int.h"
+#include "trades_util.h"
 
 #define DAY_2026_01_01 INT64_C(1767225600000000)
 #define DAY_2021_12_14 INT64_C(1639440000000000)
@@ -60,7 +61,9 @@ static void hex_of(const void *p, size_t n, char out[65])
 
 /* ---- sha256 ---------------------------------------------------------------- */
 
-TEST(sha256_vectors)
+/* The FIPS 180-4 vectors, whole and in uneven pieces, and the lengths
+ * around the padding boundaries, through whichever code the contexts use. */
+static void sha256_vectors_now(int *agt_failed_)
 {
     char h[65];
     hex_of("", 0, h);
@@ -89,26 +92,49 @@ TEST(sha256_vectors)
     agt_sha256_hex(d, h);
     free(m);
     ASSERT_EQ_STR(h, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-}
-
-TEST(sha256_padding_edges)
-{
     /* lengths around the 55/56/64-byte padding boundaries: pieces == one shot */
     char buf[130];
     memset(buf, 'x', sizeof buf);
     for (size_t n = 50; n < 130; n++) {
         uint8_t a[32], b[32];
         agt_sha256(buf, n, a);
-        agt_sha256_ctx s;
         agt_sha256_init(&s);
         agt_sha256_update(&s, buf, n / 3);
         agt_sha256_update(&s, buf + n / 3, n - n / 3);
         agt_sha256_final(&s, b);
         ASSERT(memcmp(a, b, 32) == 0);
     }
-    char h[65];
-    hex_of(buf, 64, h); /* 64 'x': one full block plus a padding block */
-    ASSERT_EQ_INT(strlen(h), 64);
+    /* 64 'x': one full block plus a padding block (sha256sum of 64 'x') */
+    hex_of(buf, 64, h);
+    ASSERT_EQ_STR(h, "7ce100971f64e7001e8fe5a51973ecdfe1ced42befe7ee8d5fd6219506b5393c");
+}
+
+TEST(sha256_vectors)
+{
+    /* the CPU's SHA instructions when it has them, then the portable code */
+    int portable = agt_sha256_portable(0);
+    fprintf(stderr, "  (this CPU: %s)\n", portable ? "portable code only" : "SHA instructions");
+    sha256_vectors_now(agt_failed_);
+    ASSERT_EQ_INT(agt_sha256_portable(1), 1);
+    sha256_vectors_now(agt_failed_);
+    agt_sha256_portable(0);
+}
+
+TEST(sha256_paths_agree)
+{
+    /* every length 0..300 and offsets into a pseudo-random buffer: both codes give the same bits */
+    uint8_t buf[1024];
+    uint64_t x = 12345;
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = (uint8_t)test_xorshift64(&x);
+    for (size_t n = 0; n <= 300; n++) {
+        uint8_t a[32], b[32];
+        agt_sha256_portable(0);
+        agt_sha256(buf + n % 7, n * 3, a);
+        agt_sha256_portable(1);
+        agt_sha256(buf + n % 7, n * 3, b);
+        agt_sha256_portable(0);
+        ASSERT(memcmp(a, b, 32) == 0);
+    }
 }
 
 /* ---- .CHECKSUM ------------------------------------------------------------- */
@@ -459,6 +485,106 @@ TEST(csv_malformed_rows)
     agt_trades_release(&t);
 }
 
+/* Feed `text` line by line, each line alone without its "\n" as the end of
+ * the text: only the field-splitting parse reads it (fast_row needs a line
+ * end). The reference for csv_fast_path_agrees. */
+static agt_status feed_lines_alone(agt_csv *p, const char *text, agt_trades *out, agt_error *e)
+{
+    const char *s = text;
+    for (;;) {
+        const char *nl = strchr(s, '\n');
+        size_t n = nl ? (size_t)(nl - s) : strlen(s), used;
+        if (!nl && n == 0) return AGT_OK;
+        /* an empty line is fed as its "\n" (nothing would be no line at all) */
+        agt_status st = agt_csv_feed(p, s, n ? n : 1, 1, out, &used, e);
+        if (st != AGT_OK || !nl) return st;
+        s = nl + 1;
+    }
+}
+
+/* One random row of `fields` fields, then `edits` random edits from bytes that
+ * matter to the parser. */
+static void random_row(uint64_t *rs, int fields, int64_t t0, int edits, char *out, size_t cap)
+{
+    static const char *const prices[] = {"63118.62000000", "0.00070000", "1", "0.1", "00.5",
+                                         "123456789012.12345678", "99999999999999999999.5",
+                                         "0.000000000000000000000012345", "7.", ".5", "1.2.3"};
+    static const char *const bools[] = {"True", "False", "true", "false", "TRUE", "1"};
+    uint64_t r = test_xorshift64(rs);
+    int64_t id = (int64_t)(r % 4000000000u);
+    int64_t f = r & 1 ? -1 : id + 7, l = r & 1 ? -1 : f + (int64_t)(r >> 40) % 3;
+    int64_t t = t0 + (int64_t)((r >> 20) % 86400000u) - (r % 397 == 0 ? 86400000 : 0);
+    int k = snprintf(out, cap, "%lld,%s,%s,%lld,%lld,%lld,%s", (long long)id,
+                     prices[(r >> 8) % (r % 53 ? 8 : 11)], prices[(r >> 12) % (r % 59 ? 8 : 11)],
+                     (long long)f, (long long)l, (long long)t, bools[(r >> 16) % (r % 61 ? 4 : 6)]);
+    if (fields == 8) k += snprintf(out + k, cap - (size_t)k, ",%s", bools[(r >> 24) % 4]);
+    static const char alphabet[] = "0123456789.,-Tre\r\n";
+    for (int i = 0; i < edits && k > 1; i++) {
+        uint64_t e = test_xorshift64(rs);
+        size_t at = (size_t)(e % (uint64_t)k);
+        char c = alphabet[(e >> 16) % (sizeof alphabet - 1)];
+        if (e >> 60 < 6) {
+            out[at] = c; /* replaced */
+        } else if (e >> 60 < 11) {
+            memmove(out + at, out + at + 1, (size_t)k - at); /* removed */
+            k--;
+        } else if ((size_t)k + 2 < cap) {
+            memmove(out + at + 1, out + at, (size_t)k - at + 1); /* inserted */
+            out[at] = c;
+            k++;
+        }
+    }
+    out[k] = 0;
+}
+
+TEST(csv_fast_path_agrees)
+{
+    /* texts of good rows and rows with random edits, whole (most lines read
+     * by fast_row) against each line alone (every line split at its commas):
+     * the same status, message, rows and bits */
+    uint64_t rs = 0x5DEECE66Du;
+    struct { int64_t day, t0; agt_market m; int fields; } kinds[] = {
+        {DAY_2024_04_29, DAY_2024_04_29 / 1000, AGT_MARKET_SPOT, 8},
+        {DAY_2026_01_01, DAY_2026_01_01, AGT_MARKET_SPOT, 8},
+        {DAY_2024_04_29, DAY_2024_04_29 / 1000, AGT_MARKET_UM, 7},
+    };
+    char *text = malloc(1 << 16);
+    long errors = 0;
+    for (int round = 0; round < 3000; round++) {
+        int kd = round % 3, rows = 1 + (int)(test_xorshift64(&rs) % 40);
+        size_t len = 0;
+        for (int i = 0; i < rows; i++) {
+            int edits = test_xorshift64(&rs) % 50 == 0 ? 1 + (int)(test_xorshift64(&rs) % 3) : 0;
+            random_row(&rs, kinds[kd].fields, kinds[kd].t0, edits, text + len, 512);
+            len += strlen(text + len);
+            text[len++] = '\n';
+        }
+        text[len] = 0;
+        agt_trades a, b;
+        agt_trades_init(&a);
+        agt_trades_init(&b);
+        agt_csv pa, pb;
+        agt_error ea, eb;
+        agt_error_clear(&ea);
+        agt_error_clear(&eb);
+        ASSERT_OK(agt_csv_init(&pa, kinds[kd].day, kinds[kd].m, &ea));
+        ASSERT_OK(agt_csv_init(&pb, kinds[kd].day, kinds[kd].m, &eb));
+        size_t used;
+        agt_status sa = agt_csv_feed(&pa, text, len, 1, &a, &used, &ea);
+        agt_status sb = feed_lines_alone(&pb, text, &b, &eb);
+        if (sa != sb || strcmp(ea.message, eb.message) != 0 || !trades_equal(&a, &b) ||
+            pa.line != pb.line || pa.max_line != pb.max_line)
+            FAIL_("round %d: %d \"%s\" vs %d \"%s\", %zu vs %zu rows", round, sa, ea.message, sb,
+                  eb.message, a.len, b.len);
+        errors += sa != AGT_OK;
+        agt_trades_release(&a);
+        agt_trades_release(&b);
+    }
+    free(text);
+    fprintf(stderr, "  %ld of 3000 texts refused\n", errors);
+    ASSERT(errors > 300 && errors < 2700); /* both kinds of text were tried */
+}
+
 /* ---- zip ------------------------------------------------------------------ */
 
 #ifdef HAVE_ZIP
@@ -702,11 +828,11 @@ TEST(archive_new_rejects_bad_url)
     agt_archive_free(NULL);
 }
 
-TEST_MAIN(TEST_REF(sha256_vectors), TEST_REF(sha256_padding_edges),
+TEST_MAIN(TEST_REF(sha256_vectors), TEST_REF(sha256_paths_agree),
           TEST_REF(checksum_genuine_no_newline), TEST_REF(checksum_genuine_with_newline),
           TEST_REF(checksum_malformed), TEST_REF(csv_genuine_2026_01_01),
           TEST_REF(csv_genuine_minute_2026_09_16), TEST_REF(csv_milliseconds_before_2025),
           TEST_REF(csv_line_ends_booleans_header), TEST_REF(csv_futures_seven_columns),
-          TEST_REF(csv_malformed_rows),
+          TEST_REF(csv_malformed_rows), TEST_REF(csv_fast_path_agrees),
           TEST_REF(zip_round_trip), TEST_REF(fetch_day_fake_transport),
           TEST_REF(archive_new_rejects_bad_url))
