@@ -22,7 +22,6 @@ Goal (issue 12): at least 3x faster than DuckDB (CPU and wall).
 from __future__ import annotations
 
 import io
-import os
 import resource
 import statistics
 import subprocess
@@ -36,13 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import report  # noqa: E402
 import sample_lake as S  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
 COLS = "trade_id, timestamp, price, quantity, is_buyer_maker"
-
-
-def binary() -> Path:
-    b = os.environ.get("AGT_BIN")
-    return Path(b) if b else REPO / "build-release" / "aggtrades"
 
 
 def ours(root: Path, symbol: str, first: str, last: str, fmt: str, out: Path) -> tuple[float, float]:
@@ -50,7 +43,7 @@ def ours(root: Path, symbol: str, first: str, last: str, fmt: str, out: Path) ->
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     w0 = time.perf_counter()
     with open(out, "wb") as f:  # stdout to the file, as `> out.csv` (--file would add an fsync)
-        subprocess.run([str(binary()), "--root", str(root), "query", symbol, "--start", first, "--end",
+        subprocess.run([str(report.binary()), "--root", str(root), "query", symbol, "--start", first, "--end",
                         last, "--output", fmt], check=True, stdout=f)
     wall = time.perf_counter() - w0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)

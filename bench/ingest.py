@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -38,28 +36,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import report  # noqa: E402
 import sample_lake as S  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
 NOW, DAY, SYMBOL = "2024-03-01T12:00:00Z", "2024-02-20", "BTCUSDT"
 COLS = {"a": "BIGINT", "p": "DOUBLE", "q": "DOUBLE", "f": "BIGINT", "l": "BIGINT", "t": "BIGINT",
         "m": "BOOLEAN", "best": "BOOLEAN"}  # the archive's a,p,q,f,l,T,m,M (names are case-blind)
 
 
-def binary() -> Path:
-    b = os.environ.get("AGT_BIN")
-    return Path(b) if b else REPO / "build-release" / "aggtrades"
-
-
 def ours(url: str, root: Path) -> dict:
-    """One download child under GNU time: wall, CPU and peak RSS of that child alone (a child
-    forked from this big process would carry its peak over exec in ru_maxrss)."""
+    """One download child into a fresh lake: wall, CPU and peak RSS of that child alone."""
     if root.exists():
         shutil.rmtree(root)
-    stats = root.parent / "time.txt"
-    subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(stats), str(binary()), "--root",
-                    str(root), "--api-url", url, "--archive-url", url, "--quiet", "download", SYMBOL,
-                    "--start", DAY, "--end", DAY, "--source", "archive"], check=True)
-    wall, user, system, kib = stats.read_text().split()[-4:]
-    return {"wall": float(wall), "cpu": float(user) + float(system), "rss_mib": int(kib) / 1024}
+    return report.timed_tool(["--root", str(root), "--api-url", url, "--archive-url", url, "--quiet", "download",
+                              SYMBOL, "--start", DAY, "--end", DAY, "--source", "archive"], root.parent / "time.txt")
 
 
 def archive_csv(url: str, path: Path) -> None:

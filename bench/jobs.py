@@ -6,7 +6,8 @@ its daily zip, SHA-256 check, inflate, parse, two REST proof requests,
 encode, commit) from the simulator (``tools/binance_sim.py``) made to look
 like a distant server: ``--latency-ms`` before every answer and
 ``--bandwidth`` bytes a second per connection. A warm-up download fills the
-simulator's cache of zips first, so neither side pays for generating them.
+simulator's cache of zips first (``--archive-cache``: all 90 kept), so no
+timed run pays for generating them.
 Then ``--jobs 1``, the default (one per CPU) and ``--jobs 4`` download into fresh lakes, interleaved,
 each child under GNU time (wall, CPU = user + system, peak RSS); the lakes
 must hold the same trade ids (checked). Prints days per minute, CPU and the
@@ -19,7 +20,7 @@ for all jobs together) and the cores' (the run's CPU over this machine's
 cores). ``wall / floor`` says how much of the run was spent waiting on
 neither: 1.0 is a run limited by the network or by all cores.
 
-    .venv/bin/python bench/jobs.py [--runs 3] [--smoke]
+    .venv/bin/python bench/jobs.py [--runs 2] [--smoke]
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
@@ -35,30 +35,23 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import report  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
 NOW = "2024-03-10T12:00:00Z"
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "ETHBTC"]
-FULL = {"start": "2024-01-10", "end": "2024-02-08", "days": 30, "scale": 5.0, "latency_ms": 50,
+# 90 symbol-days of ~27,000 trades (scale 2): the shape of the issue's backfill with days small
+# enough that a run of the three job counts takes about a minute and a half on the idle machine
+FULL = {"start": "2024-01-10", "end": "2024-02-08", "days": 30, "scale": 2.0, "latency_ms": 50,
         "bandwidth": 4_000_000}
 SMOKE = {"start": "2024-02-20", "end": "2024-02-22", "days": 3, "scale": 0.2, "latency_ms": 20,
          "bandwidth": 2_000_000}
-
-
-def binary() -> Path:
-    b = os.environ.get("AGT_BIN")
-    return Path(b) if b else REPO / "build-release" / "aggtrades"
 
 
 def download(url: str, root: Path, cfg: dict, jobs: int) -> dict:
     """One download child under GNU time into a fresh lake."""
     if root.exists():
         shutil.rmtree(root)
-    stats = root.parent / f"time-{root.name}.txt"
-    subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(stats), str(binary()), "--root", str(root),
-                    "--api-url", url, "--archive-url", url, "--quiet", "download", *SYMBOLS, "--start",
-                    cfg["start"], "--end", cfg["end"], "--jobs", str(jobs)], check=True)
-    wall, user, system, kib = stats.read_text().split()[-4:]
-    return {"wall": float(wall), "cpu": float(user) + float(system), "rss_mib": int(kib) / 1024}
+    return report.timed_tool(["--root", str(root), "--api-url", url, "--archive-url", url, "--quiet", "download",
+                              *SYMBOLS, "--start", cfg["start"], "--end", cfg["end"], "--jobs", str(jobs)],
+                             root.parent / f"time-{root.name}.txt")
 
 
 def days(cfg: dict) -> list[str]:
@@ -90,15 +83,17 @@ def median(runs: list[dict]) -> dict:
 
 
 def main(argv=None) -> int:
-    a = report.args(__doc__, 3, argv)
+    a = report.args(__doc__, 2, argv)
     cfg = SMOKE if a.smoke else FULL
     cores = os.cpu_count() or 1
     counts = sorted({1, min(cores, 8), 4})  # one job, the default (one per CPU), four
     machine = report.machine()
     scratch = report.out_dir() / "jobs"
     scratch.mkdir(parents=True, exist_ok=True)
+    units = len(SYMBOLS) * cfg["days"]
     sim, url = report.start_sim("--now", NOW, "--scale", str(cfg["scale"]), "--latency-ms",
-                                str(cfg["latency_ms"]), "--bandwidth", str(cfg["bandwidth"]))
+                                str(cfg["latency_ms"]), "--bandwidth", str(cfg["bandwidth"]),
+                                "--archive-cache", str(units))  # every zip kept: generated once, by the warm-up
     runs: dict[int, list[dict]] = {n: [] for n in counts}
     try:
         download(url, scratch / "warm", cfg, counts[-1])  # the simulator generates and keeps every zip
@@ -119,7 +114,6 @@ def main(argv=None) -> int:
     shutil.rmtree(scratch)
 
     med = {n: median(r) for n, r in runs.items()}
-    units = len(SYMBOLS) * cfg["days"]
     dpm = {n: units / med[n]["wall"] * 60 for n in counts}
     # requests a day: zip, .CHECKSUM, two REST proofs; each pays the latency once
     requests = units * 4

@@ -8,7 +8,10 @@
   trades, ours and DuckDB (bench/ingest.py, ingest-results.json);
 - plot_memory.png: peak memory of reading a range into pandas against the
   range's length, each engine, with the frame's own size (bench/read.py,
-  read-results.json).
+  read-results.json);
+- plot_download_memory.png: peak RSS of ``download`` against the range's
+  length (1, 3, 7 busy days), default --jobs and --jobs 1, against the
+  64 MiB goal (bench/rss.py, rss-results.json).
 
 A plot whose results are missing is skipped with a line saying which
 benchmark to run. ``--out DIR`` writes elsewhere, ``--smoke`` plots the
@@ -97,6 +100,25 @@ def memory(res: dict, out: Path) -> None:
     plt.close(fig)
 
 
+def download_memory(res: dict, out: Path) -> None:
+    pts = res["points"]
+    days = [p["days"] for p in pts]
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for key, label in (("default", f"default --jobs ({res['default_jobs']})"), ("jobs1", "--jobs 1")):
+        ax.plot(days, [p[key]["rss_mib"] for p in pts], "o-", label=label)
+    ax.axhline(res["goal_mib"], color="k", linestyle=":", label=f"goal: {res['goal_mib']} MiB")
+    ax.set_xticks(days, [f"{d} day{'s' if d > 1 else ''}\n{p['trades'] / 1e6:.1f} M trades"
+                         for d, p in zip(days, pts)])
+    ax.set(xlabel="range downloaded (busy days)", ylabel="peak RSS, MiB",
+           title="download --source archive: peak memory against range length")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "plot_download_memory.png", dpi=110)
+    plt.close(fig)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(BENCH))
@@ -110,14 +132,17 @@ def main(argv=None) -> int:
             ("lake-results", "lake.py", query_growth, "plot_query_growth.png",
              "planning time and 5-minute window latency against the lake's size"),
             ("ingest-results", "ingest.py", ingest, "plot_ingest.png", "archive ingest time against trades"),
-            ("read-results", "read.py", memory, "plot_memory.png", "peak memory against range length")):
+            ("read-results", "read.py", memory, "plot_memory.png",
+             "peak memory of reading a range into pandas against range length"),
+            ("rss-results", "rss.py", download_memory, "plot_download_memory.png",
+             "peak RSS of download against range length, default --jobs and --jobs 1")):
         res = _load(results, f"{name}{tag}.json", bench)
         if res is not None:
             fn(res, out)
             lines.append(f"- [{png}]({png}): {what} (bench/{bench})")
         else:
             lines.append(f"- {png}: not drawn, bench/{bench} left no results")
-    lines.append(f"\n{sum('not drawn' not in x for x in lines)} of 3 plots written to {out}.")
+    lines.append(f"\n{sum('not drawn' not in x for x in lines)} of {len(lines)} plots written to {out}.")
     report.publish("plots", lines, [], a.smoke)
     return 0
 

@@ -103,9 +103,34 @@ def start_sim(*args: str) -> tuple[subprocess.Popen, str]:
     return proc, line.removeprefix("listening on ")
 
 
+def binary() -> Path:
+    """The aggtrades tool measured: $AGT_BIN, else the release build's."""
+    b = os.environ.get("AGT_BIN")
+    return Path(b) if b else BENCH.parent / "build-release" / "aggtrades"
+
+
+def timed_tool(args: list[str], stats: Path) -> dict:
+    """Runs the tool with `args` under GNU time: {"wall": s, "cpu": user + system s, "rss_mib": peak
+    RSS of that child alone} (ru_maxrss of a child forked from a big Python process would carry
+    the parent's peak over exec). `stats` is GNU time's scratch output file."""
+    subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(stats), str(binary()), *args], check=True)
+    wall, user, system, kib = stats.read_text().split()[-4:]
+    return {"wall": float(wall), "cpu": float(user) + float(system), "rss_mib": int(kib) / 1024}
+
+
 def out_dir() -> Path:
     """Where benchmarks leave data and results: $AGT_BENCH_OUT (the smoke tests), else bench/out."""
     return Path(os.environ.get("AGT_BENCH_OUT") or BENCH / "out")
+
+
+def cache_dir() -> Path:
+    """Where data worth keeping between runs is built once (bench/lake.py's year lake, keyed by what
+    its content depends on): $AGT_BENCH_CACHE, else $XDG_CACHE_HOME/aggtrades-bench (~/.cache),
+    outside the checkout so that a fresh clone reuses it. Delete it to rebuild."""
+    env = os.environ.get("AGT_BENCH_CACHE")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "aggtrades-bench"
 
 
 def results_dir() -> Path:

@@ -52,12 +52,13 @@ BENCHMARKS: dict[str, dict[str, list[str]]] = {
     "lake": {"full": ["--runs", "5"], "quick": ["--rows-per-hour", "5000", "--runs", "3"],
              "smoke": ["--smoke"]},
     "read": {"full": [], "quick": ["--runs", "3"], "smoke": ["--smoke"]},
-    "export": {"full": ["--runs", "3"], "quick": ["--runs", "1"], "smoke": ["--smoke"]},
+    "export": {"full": ["--runs", "2"], "quick": ["--runs", "1"], "smoke": ["--smoke"]},
     "size": {"full": [], "quick": [], "smoke": ["--smoke"]},
     "ingest": {"full": [], "quick": ["--runs", "1"], "smoke": ["--smoke"]},
     "changes": {"full": [], "quick": [], "smoke": ["--smoke"]},
     "monthly": {"full": [], "quick": ["--scale", "0.2"], "smoke": ["--smoke"]},
     "jobs": {"full": [], "quick": ["--runs", "1"], "smoke": ["--smoke"]},
+    "rss": {"full": [], "quick": ["--days", "1,3"], "smoke": ["--smoke"]},
     "plots": {"full": [], "quick": [], "smoke": ["--smoke"]},  # last: draws bench/*.png from bench/out/
 }
 

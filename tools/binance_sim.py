@@ -44,6 +44,9 @@ Options
                         ``/_truth`` still have them), as reported for DOGEUSDT and
                         ETHUSDT in 2024; ``um/SYM=T`` or ``cm/SYM=T`` for a futures
                         contract (``/fapi/v1``, ``/dapi/v1``).  See "REST history floor".
+``--archive-cache N``   archive zips kept in memory once generated (default 8; a busy
+                        day's zip takes seconds to generate, so a benchmark downloading
+                        more days than that again and again raises it).
 ``--replay DIR``        serve the genuine samples in DIR (e.g. /work/shared/realdata)
                         instead of the synthetic market (see "Replay mode").
 ``--verbose``           log every request on stderr.
@@ -1145,7 +1148,8 @@ class SimState:
 
     def __init__(self, market, now_us=None, weight_limit=6000, ban_seconds=120,
                  fault_rate=0.0, faults=None, stall_seconds=5.0, seed=1, verbose=False,
-                 raw_limit=61000, futures_weight_limit=2400, futures_markets=None):
+                 raw_limit=61000, futures_weight_limit=2400, futures_markets=None,
+                 archive_cache=8):
         self.market = market
         # the futures markets are synthetic in every mode (replay holds spot samples only)
         seed_scale = (getattr(market, "seed", 1), getattr(market, "scale", 1.0))
@@ -1167,6 +1171,7 @@ class SimState:
         self.rng = random.Random(seed)
         self.verbose = verbose
         self.archive_cache = collections.OrderedDict()
+        self.archive_cache_size = archive_cache  # zips kept (LRU): generating one costs seconds
         self.archive_truncate = {}      # "SYM-YYYY-MM-DD" -> cut (µs into the day)
         self.archive_bad_checksum = set()
         self.archive_unpublished = set()
@@ -1869,7 +1874,7 @@ class Handler(BaseHTTPRequestHandler):
                         futures=mk != "spot", header=start >= FUTURES_HEADER_FROM)
         with st.lock:
             st.archive_cache[key] = z
-            while len(st.archive_cache) > 8:
+            while len(st.archive_cache) > st.archive_cache_size:
                 st.archive_cache.popitem(last=False)
         return z
 
@@ -1981,6 +1986,8 @@ def main(argv=None):
     ap.add_argument("--rest-floor", action="append", default=[], metavar="SYM=T",
                     help="REST serves no spot trade of SYM before time T (repeatable); "
                          "um/SYM=T, cm/SYM=T for a futures contract")
+    ap.add_argument("--archive-cache", type=int, default=8, metavar="N",
+                    help="archive zips kept in memory once generated (default 8)")
     ap.add_argument("--replay", default=None)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
@@ -1992,7 +1999,8 @@ def main(argv=None):
     state = SimState(market, now_us=now, weight_limit=args.weight_limit,
                      raw_limit=args.raw_limit, futures_weight_limit=args.futures_weight_limit,
                      ban_seconds=args.ban_seconds, fault_rate=args.fault_rate, faults=faults,
-                     stall_seconds=args.stall_seconds, seed=args.seed, verbose=args.verbose)
+                     stall_seconds=args.stall_seconds, seed=args.seed, verbose=args.verbose,
+                     archive_cache=max(1, args.archive_cache))
     floors = {}
     for item in args.rest_floor:
         sym, eq, t = item.partition("=")

@@ -18,8 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
 from run_all import BENCHMARKS  # noqa: E402
 
-PLOTS = ("plot_query_growth.png", "plot_ingest.png", "plot_memory.png")
-PLOTTED = ("lake", "ingest", "read")  # the benchmarks whose results the plots draw
+PLOTS = ("plot_query_growth.png", "plot_ingest.png", "plot_memory.png", "plot_download_memory.png")
+PLOTTED = ("lake", "ingest", "read", "rss")  # the benchmarks whose results the plots draw
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_plots_smoke(smoke):
     for name in PLOTTED:
         smoke(name)
     res = smoke("plots")
-    assert "3 of 3 plots written" in res["text"]
+    assert f"{len(PLOTS)} of {len(PLOTS)} plots written" in res["text"]
     for png in PLOTS:
         assert (res["out"] / "png" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
