@@ -40,6 +40,9 @@
  */
 #include <math.h>
 #include <string.h>
+/* XXH64 compiled into this file (libxxhash's header-only mode): hashing 8 bytes per id is then
+   a few instructions instead of a library call */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "parquet/pq_int.h"
@@ -107,6 +110,15 @@ void pq_bloom_insert(uint8_t *bits, size_t nbytes, uint64_t h)
     uint32_t key = (uint32_t)h;
     for (int i = 0; i < 8; i++) w[i] |= 1u << ((uint32_t)(key * salt[i]) >> 27);
     memcpy(dst, w, 32);
+}
+
+void pq_bloom_insert_ints(uint8_t *bits, size_t nbytes, const void *v, size_t n, size_t width)
+{
+    const uint8_t *p = v;
+    if (width == 8)
+        for (size_t i = 0; i < n; i++) pq_bloom_insert(bits, nbytes, XXH64(p + 8 * i, 8, 0));
+    else
+        for (size_t i = 0; i < n; i++) pq_bloom_insert(bits, nbytes, XXH64(p + width * i, width, 0));
 }
 
 int pq_bloom_check(const uint8_t *bits, size_t nbytes, uint64_t h)

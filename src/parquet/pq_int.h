@@ -100,6 +100,27 @@ size_t pq_bool_encode(const uint8_t *v, size_t n, uint8_t *out);
 void pq_bss_encode(const void *v, size_t n, size_t width, uint8_t *out);
 int pq_bit_width(uint64_t max);
 
+/* ---- dictionary of a DOUBLE chunk (dict.c) ---------------------------- */
+
+typedef struct pq_dict {
+    uint64_t *ent;       /* n distinct bit patterns */
+    size_t n, ent_cap;
+    uint32_t *slot;      /* hash table of entry numbers, 1 << bits in use */
+    size_t slot_cap;
+    int bits;
+    uint64_t *tmp_ent;   /* radix sort arrays, sort_cap each */
+    uint32_t *ord, *tmp_ord;
+    size_t sort_cap;
+} pq_dict;
+
+void pq_dict_init(pq_dict *d);
+void pq_dict_free(pq_dict *d);
+/* The distinct values of v[0..n) into d (kept arrays reused) and each row's entry number into
+   idx[0..n): 1, or 0 if there are more than `max`, or -1 when out of memory. */
+int pq_dict_build(pq_dict *d, const uint64_t *v, size_t n, size_t max, uint32_t *idx);
+/* Renumber the entries in ascending order and idx[0..n) with them. */
+agt_status pq_dict_sort(pq_dict *d, uint32_t *idx, size_t n);
+
 /* ---- decoders (decode.c) ---------------------------------------------- */
 /* All return 0 on success, or -1 with *why set to a static message. */
 
@@ -123,6 +144,8 @@ size_t pq_bloom_bytes(uint64_t ndv, double fpp);
 double pq_bloom_fpp(uint64_t ndv, size_t nbytes);
 uint64_t pq_bloom_hash_i64(int64_t v);
 void pq_bloom_insert(uint8_t *bits, size_t nbytes, uint64_t h);
+/* Insert n integers of `width` bytes (4 or 8) at v, each hashed from its PLAIN bytes. */
+void pq_bloom_insert_ints(uint8_t *bits, size_t nbytes, const void *v, size_t n, size_t width);
 int pq_bloom_check(const uint8_t *bits, size_t nbytes, uint64_t h);
 
 /* ---- little helpers --------------------------------------------------- */

@@ -49,9 +49,9 @@
  * column orders for every leaf.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 #include <zstd.h>
 
 #include "parquet/pq_int.h"
@@ -99,19 +99,80 @@ typedef struct chunk {
     int32_t bloom_len, ci_len, oi_len;
 } chunk;
 
+/*
+ * Memory a thread's writes reuse from one file to the next: the ZSTD context
+ * (its tables sized once for the largest page), the page buffers, the
+ * dictionary and its indices. Allocating them for every file cost page
+ * faults: the tool fixes glibc's mmap threshold at 1 MiB, so every larger
+ * block was mapped, zeroed by the kernel and unmapped again per column
+ * (clear_page and page faults were ~8 % of an archive ingest). One per
+ * thread (thread_scratch()), freed when the thread ends; it holds ~4 bytes
+ * per row of the largest chunk written plus the dictionary (at most
+ * DICT_MAX_ENTRIES entries: 3 MiB) and ZSTD's tables (a few MiB).
+ */
+typedef struct scratch {
+    ZSTD_CCtx *cctx;
+    agt_buf raw, z;    /* a page before and after compression */
+    uint32_t *idx;     /* dictionary indices of the current column */
+    size_t idx_cap;
+    pq_dict dict;
+    int64_t *ids;      /* bloom filter: sorted copy of ids that are not increasing */
+    size_t ids_cap;
+} scratch;
+
 typedef struct wctx {
     const agt_pq_column *cols;
     size_t ncols, nrows, page_rows;
     const agt_pq_write_opts *o;
     agt_buf *out;
     size_t base;
+    scratch *s;
     ZSTD_CCtx *cctx;
-    agt_buf raw, z;
-    uint32_t *idx;     /* dictionary indices of the current column */
-    uint64_t *dict;    /* dictionary entries (bit patterns) */
+    agt_buf *raw, *z;
     chunk *ch;
     agt_error *err;
 } wctx;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_key_ok;
+static _Thread_local scratch *thread_s;
+
+static void scratch_free(void *p)
+{
+    scratch *s = p;
+    if (!s) return;
+    ZSTD_freeCCtx(s->cctx);
+    agt_buf_release(&s->raw);
+    agt_buf_release(&s->z);
+    free(s->idx);
+    pq_dict_free(&s->dict);
+    free(s->ids);
+    free(s);
+}
+
+static void scratch_key_init(void)
+{
+    scratch_key_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+/* This thread's scratch, created on first use; NULL when out of memory. */
+static scratch *thread_scratch(void)
+{
+    if (thread_s) return thread_s;
+    pthread_once(&scratch_once, scratch_key_init);
+    scratch *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->cctx = ZSTD_createCCtx();
+    if (!s->cctx || !scratch_key_ok || pthread_setspecific(scratch_key, s) != 0) {
+        scratch_free(s);
+        return NULL;
+    }
+    agt_buf_init(&s->raw, 0);
+    agt_buf_init(&s->z, 0);
+    pq_dict_init(&s->dict);
+    return thread_s = s;
+}
 
 static int64_t pos(const wctx *w)
 {
@@ -319,99 +380,40 @@ static void chunk_stats(const agt_pq_column *c, chunk *ch)
 
 /* ---- dictionary for doubles -------------------------------------------- */
 
-typedef struct dict_ent {
-    uint64_t key;
-    uint32_t old;
-} dict_ent;
-
-static int cmp_dict_ent(const void *a, const void *b)
-{
-    uint64_t x = ((const dict_ent *)a)->key, y = ((const dict_ent *)b)->key;
-    return (x > y) - (x < y);
-}
-
 /*
- * Renumber the dictionary in ascending order of the bit patterns (value
- * order for non-negative doubles, which prices and quantities are). Index
- * i then tends to be small for small values: quantities, exponentially
+ * Build the dictionary of a DOUBLE column; 1 if it should be used. Entries
+ * are renumbered in ascending order of their bit patterns (value order for
+ * non-negative doubles, which prices and quantities are; dict.c). Index i
+ * then tends to be small for small values: quantities, exponentially
  * distributed, get small indices for the frequent small lots and ZSTD
  * squeezes the index pages ~2 % more; the sorted dictionary page itself
  * compresses ~10 % better. It also makes the file independent of row order
  * within a page's dictionary.
  */
-static agt_status sort_dict(wctx *w, size_t ne, size_t n)
-{
-    dict_ent *e = malloc(ne * sizeof *e);
-    uint32_t *map = malloc(ne * sizeof *map);
-    if (!e || !map) {
-        free(e);
-        free(map);
-        return AGT_ENOMEM;
-    }
-    for (size_t i = 0; i < ne; i++) e[i].key = w->dict[i], e[i].old = (uint32_t)i;
-    qsort(e, ne, sizeof *e, cmp_dict_ent);
-    for (size_t i = 0; i < ne; i++) {
-        w->dict[i] = e[i].key;
-        map[e[i].old] = (uint32_t)i;
-    }
-    for (size_t i = 0; i < n; i++) w->idx[i] = map[w->idx[i]];
-    free(e);
-    free(map);
-    return AGT_OK;
-}
-
-/* Build the dictionary of a DOUBLE column; 1 if it should be used. */
 static int build_dict(wctx *w, const agt_pq_column *c, chunk *ch, agt_status *st)
 {
-    const uint64_t *v = c->values;
     size_t n = w->nrows;
-    size_t lim = n < DICT_MAX_ENTRIES + 1 ? n : DICT_MAX_ENTRIES + 1;
-    size_t cap = 64;
-    int bits = 6;
-    while (cap < 2 * lim) cap <<= 1, bits++;
-    uint64_t *keys = malloc(cap * sizeof *keys);
-    uint32_t *vals = malloc(cap * sizeof *vals);
-    if (!w->idx) w->idx = malloc(n * sizeof *w->idx);
-    if (!w->dict) w->dict = malloc((DICT_MAX_ENTRIES + 1) * sizeof *w->dict);
-    if (!keys || !vals || !w->idx || !w->dict) {
-        free(keys);
-        free(vals);
-        *st = AGT_ENOMEM;
+    scratch *s = w->s;
+    if (n > s->idx_cap) {
+        uint32_t *idx = realloc(s->idx, n * sizeof *idx);
+        if (!idx) {
+            *st = AGT_ENOMEM;
+            return 0;
+        }
+        s->idx = idx;
+        s->idx_cap = n;
+    }
+    int r = pq_dict_build(&s->dict, c->values, n, DICT_MAX_ENTRIES, s->idx);
+    if (r <= 0) {
+        if (r < 0) *st = AGT_ENOMEM;
         return 0;
     }
-    memset(vals, 0xff, cap * sizeof *vals);
-    size_t ne = 0, mask = cap - 1;
-    int ok = 1;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = v[i];
-        size_t h = (size_t)((k * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - bits));
-        for (;;) {
-            if (vals[h] == UINT32_MAX) {
-                if (ne == DICT_MAX_ENTRIES) {
-                    ok = 0;
-                    break;
-                }
-                keys[h] = k;
-                vals[h] = (uint32_t)ne;
-                w->dict[ne++] = k;
-                break;
-            }
-            if (keys[h] == k) break;
-            h = (h + 1) & mask;
-        }
-        if (!ok) break;
-        w->idx[i] = vals[h];
-    }
-    free(keys);
-    free(vals);
-    if (!ok) return 0;
+    size_t ne = s->dict.n;
     int width = pq_bit_width(ne > 1 ? ne - 1 : 1);
     uint64_t est = (uint64_t)n * (uint64_t)width / 8 + 8 * (uint64_t)ne;
     if (est >= 8 * (uint64_t)n) return 0;
-    if (sort_dict(w, ne, n) != AGT_OK) {
-        *st = AGT_ENOMEM;
-        return 0;
-    }
+    *st = pq_dict_sort(&s->dict, s->idx, n);
+    if (*st != AGT_OK) return 0;
     ch->dict_entries = ne;
     return 1;
 }
@@ -470,9 +472,9 @@ static agt_status emit_page(wctx *w, chunk *ch, int type, int32_t nvals, int enc
                             size_t len)
 {
     size_t bound = ZSTD_compressBound(len);
-    w->z.len = 0;
-    AGT_TRY(agt_buf_reserve(&w->z, bound));
-    size_t zn = ZSTD_compressCCtx(w->cctx, w->z.data, bound, raw, len, page_level(w, ch, type));
+    w->z->len = 0;
+    AGT_TRY(agt_buf_reserve(w->z, bound));
+    size_t zn = ZSTD_compressCCtx(w->cctx, w->z->data, bound, raw, len, page_level(w, ch, type));
     if (ZSTD_isError(zn))
         return agt_err(w->err, AGT_ENOMEM, "zstd compression failed: %s", ZSTD_getErrorName(zn));
     if (len > INT32_MAX || zn > INT32_MAX)
@@ -499,7 +501,7 @@ static agt_status emit_page(wctx *w, chunk *ch, int type, int32_t nvals, int enc
     pq_tw_end(&t);
     AGT_TRY(t.st);
     size_t hl = w->out->len - h0;
-    AGT_TRY(agt_buf_append(w->out, w->z.data, zn));
+    AGT_TRY(agt_buf_append(w->out, w->z->data, zn));
     ch->tcs += (int64_t)(hl + zn);
     ch->tus += (int64_t)(hl + len);
     return AGT_OK;
@@ -527,9 +529,9 @@ static agt_status encode_page(wctx *w, const agt_pq_column *c, chunk *ch, size_t
         break;
     default: need = n * 8; break;
     }
-    w->raw.len = 0;
-    AGT_TRY(agt_buf_reserve(&w->raw, need));
-    uint8_t *o = w->raw.data;
+    w->raw->len = 0;
+    AGT_TRY(agt_buf_reserve(w->raw, need));
+    uint8_t *o = w->raw->data;
     size_t len = 0;
     switch (ch->enc) {
     case PQ_ENC_DELTA:
@@ -540,7 +542,7 @@ static agt_status encode_page(wctx *w, const agt_pq_column *c, chunk *ch, size_t
         break;
     case PQ_ENC_RLE_DICT:
         o[0] = (uint8_t)ch->idx_width;
-        len = 1 + pq_rle_encode(w->idx + r0, n, ch->idx_width, o + 1);
+        len = 1 + pq_rle_encode(w->s->idx + r0, n, ch->idx_width, o + 1);
         break;
     case PQ_ENC_BSS: pq_bss_encode((const double *)c->values + r0, n, 8, o), len = n * 8; break;
     case PQ_ENC_PLAIN:
@@ -583,14 +585,14 @@ static agt_status encode_page(wctx *w, const agt_pq_column *c, chunk *ch, size_t
 static agt_status probe_size(wctx *w, size_t r0, size_t r1, int width, size_t *sz)
 {
     size_t n = r1 - r0;
-    w->raw.len = 0;
-    AGT_TRY(agt_buf_reserve(&w->raw, 1 + pq_rle_bound(n, 32)));
-    w->raw.data[0] = (uint8_t)width;
-    size_t len = 1 + pq_rle_encode(w->idx + r0, n, width, w->raw.data + 1);
+    w->raw->len = 0;
+    AGT_TRY(agt_buf_reserve(w->raw, 1 + pq_rle_bound(n, 32)));
+    w->raw->data[0] = (uint8_t)width;
+    size_t len = 1 + pq_rle_encode(w->s->idx + r0, n, width, w->raw->data + 1);
     size_t bound = ZSTD_compressBound(len);
-    w->z.len = 0;
-    AGT_TRY(agt_buf_reserve(&w->z, bound));
-    size_t zn = ZSTD_compressCCtx(w->cctx, w->z.data, bound, w->raw.data, len, index_level(w, width));
+    w->z->len = 0;
+    AGT_TRY(agt_buf_reserve(w->z, bound));
+    size_t zn = ZSTD_compressCCtx(w->cctx, w->z->data, bound, w->raw->data, len, index_level(w, width));
     if (ZSTD_isError(zn))
         return agt_err(w->err, AGT_ENOMEM, "zstd compression failed: %s", ZSTD_getErrorName(zn));
     *sz += zn;
@@ -645,7 +647,7 @@ static agt_status write_chunk(wctx *w, size_t ci)
         ch->has_dict = 1;
         ch->dict_off = pos(w);
         AGT_TRY(emit_page(w, ch, PQ_PAGE_DICT, (int32_t)ch->dict_entries, PQ_ENC_PLAIN,
-                          (const uint8_t *)w->dict, ch->dict_entries * 8));
+                          (const uint8_t *)w->s->dict.ent, ch->dict_entries * 8));
     }
     ch->data_off = pos(w);
     for (size_t p = 0; p < ch->npages; p++) {
@@ -669,25 +671,42 @@ static agt_status write_chunk(wctx *w, size_t ci)
 
 /* ---- bloom filter ------------------------------------------------------ */
 
+/* Distinct values of an integer column: ids usually arrive strictly increasing, else count them
+   in a sorted copy. */
+static agt_status count_distinct(wctx *w, const agt_pq_column *c, size_t *ndv)
+{
+    size_t n = w->nrows, i = 1;
+    if (c->type == AGT_PQ_INT32) {
+        const int32_t *v = c->values;
+        while (i < n && v[i] > v[i - 1]) i++;
+    } else {
+        const int64_t *v = c->values;
+        while (i < n && v[i] > v[i - 1]) i++;
+    }
+    *ndv = n;
+    if (i >= n) return AGT_OK;
+    scratch *s = w->s;
+    if (n > s->ids_cap) {
+        int64_t *ids = realloc(s->ids, n * sizeof *ids);
+        if (!ids) return AGT_ENOMEM;
+        s->ids = ids;
+        s->ids_cap = n;
+    }
+    for (i = 0; i < n; i++)
+        s->ids[i] = c->type == AGT_PQ_INT32 ? ((const int32_t *)c->values)[i]
+                                            : ((const int64_t *)c->values)[i];
+    qsort(s->ids, n, sizeof *s->ids, agt_cmp_i64);
+    *ndv = 1;
+    for (i = 1; i < n; i++) *ndv += s->ids[i] != s->ids[i - 1];
+    return AGT_OK;
+}
+
 static agt_status write_bloom(wctx *w, size_t ci)
 {
     const agt_pq_column *c = &w->cols[ci];
     chunk *ch = &w->ch[ci];
-    size_t n = w->nrows;
-    int64_t *tmp = malloc(n * sizeof *tmp);
-    if (!tmp) return AGT_ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        tmp[i] = c->type == AGT_PQ_INT32 ? ((const int32_t *)c->values)[i]
-                                         : ((const int64_t *)c->values)[i];
-    /* exact NDV: ids usually arrive strictly increasing, else sort a copy */
-    size_t ndv = n;
-    for (size_t i = 1; i < n; i++)
-        if (tmp[i] <= tmp[i - 1]) {
-            qsort(tmp, n, sizeof *tmp, agt_cmp_i64);
-            ndv = 1;
-            for (size_t j = 1; j < n; j++) ndv += tmp[j] != tmp[j - 1];
-            break;
-        }
+    size_t ndv;
+    AGT_TRY(count_distinct(w, c, &ndv));
     size_t nb = pq_bloom_bytes(ndv, w->o->bloom_fpp);
     ch->bloom_off = pos(w);
     pq_tw t;
@@ -703,27 +722,14 @@ static agt_status write_bloom(wctx *w, size_t ci)
     pq_tw_empty(&t, 1);
     pq_tw_end(&t);
     pq_tw_end(&t);
-    agt_status st = t.st;
-    if (st == AGT_OK) st = agt_buf_reserve(w->out, nb);
-    if (st == AGT_OK) {
-        uint8_t *bits = w->out->data + w->out->len;
-        memset(bits, 0, nb);
-        for (size_t i = 0; i < n; i++) {
-            uint8_t b[8];
-            size_t bl = 8;
-            if (c->type == AGT_PQ_INT32) {
-                int32_t x = ((const int32_t *)c->values)[i];
-                memcpy(b, &x, 4), bl = 4;
-            } else {
-                memcpy(b, (const int64_t *)c->values + i, 8);
-            }
-            pq_bloom_insert(bits, nb, XXH64(b, bl, 0));
-        }
-        w->out->len += nb;
-        ch->bloom_len = (int32_t)(pos(w) - ch->bloom_off);
-    }
-    free(tmp);
-    return st;
+    AGT_TRY(t.st);
+    AGT_TRY(agt_buf_reserve(w->out, nb));
+    uint8_t *bits = w->out->data + w->out->len;
+    memset(bits, 0, nb);
+    pq_bloom_insert_ints(bits, nb, c->values, w->nrows, c->type == AGT_PQ_INT32 ? 4 : 8);
+    w->out->len += nb;
+    ch->bloom_len = (int32_t)(pos(w) - ch->bloom_off);
+    return AGT_OK;
 }
 
 /* ---- page index ------------------------------------------------------- */
@@ -982,11 +988,14 @@ agt_status agt_pq_write(const agt_pq_column *cols, size_t ncols, size_t nrows,
     w.out = out;
     w.base = out->len;
     w.err = err;
-    agt_buf_init(&w.raw, 0);
-    agt_buf_init(&w.z, 0);
-    w.cctx = ZSTD_createCCtx();
+    w.s = thread_scratch();
+    if (w.s) {
+        w.cctx = w.s->cctx;
+        w.raw = &w.s->raw;
+        w.z = &w.s->z;
+    }
     w.ch = calloc(ncols, sizeof *w.ch);
-    agt_status st = w.cctx && w.ch ? AGT_OK : AGT_ENOMEM;
+    agt_status st = w.s && w.ch ? AGT_OK : AGT_ENOMEM;
     if (st == AGT_OK) st = agt_buf_append(out, "PAR1", 4);
     for (size_t i = 0; st == AGT_OK && nrows && i < ncols; i++) st = write_chunk(&w, i);
     for (size_t i = 0; st == AGT_OK && nrows && i < ncols; i++)
@@ -1003,11 +1012,6 @@ agt_status agt_pq_write(const agt_pq_column *cols, size_t ncols, size_t nrows,
     if (st != AGT_OK) out->len = w.base;
     for (size_t i = 0; w.ch && i < ncols; i++) free(w.ch[i].pages);
     free(w.ch);
-    free(w.idx);
-    free(w.dict);
-    agt_buf_release(&w.raw);
-    agt_buf_release(&w.z);
-    ZSTD_freeCCtx(w.cctx);
     return st;
 }
 

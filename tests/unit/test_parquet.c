@@ -5,6 +5,7 @@
  * and reader, time-range reads at page boundaries, id look-ups, and corrupt
  * files (every truncation, bit flips) that must fail cleanly.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <xxhash.h>
 
@@ -371,7 +372,72 @@ TEST(bloom_filter)
     int fp = 0;
     for (int64_t i = 0; i < 100000; i++) fp += pq_bloom_check(bits, nb, pq_bloom_hash_i64(-1 - i));
     ASSERT(fp < 2000); /* under 2 % for a 1 % filter */
+    /* the batch insert of the writer sets the same bits as one insert per hashed value */
+    int64_t v64[300];
+    int32_t v32[300];
+    for (int i = 0; i < 300; i++) v64[i] = (int64_t)rnd(), v32[i] = (int32_t)rnd();
+    uint8_t *one = calloc(1, 1024), *batch = calloc(1, 1024);
+    for (int i = 0; i < 300; i++) pq_bloom_insert(one, 1024, pq_bloom_hash_i64(v64[i]));
+    pq_bloom_insert_ints(batch, 1024, v64, 300, 8);
+    ASSERT(memcmp(one, batch, 1024) == 0);
+    memset(one, 0, 1024), memset(batch, 0, 1024);
+    for (int i = 0; i < 300; i++) pq_bloom_insert(one, 1024, XXH64(&v32[i], 4, 0));
+    pq_bloom_insert_ints(batch, 1024, v32, 300, 4);
+    ASSERT(memcmp(one, batch, 1024) == 0);
+    free(one), free(batch);
     free(bits);
+}
+
+/* ---- dictionary ------------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Build and sort the dictionary of v[0..n) in d; check it against a sorted copy of v. */
+static void check_dict(int *agt_failed_, pq_dict *d, const uint64_t *v, size_t n)
+{
+    uint32_t *idx = malloc(n * sizeof *idx);
+    uint64_t *sorted = malloc(n * sizeof *sorted);
+    memcpy(sorted, v, n * sizeof *v);
+    qsort(sorted, n, sizeof *sorted, cmp_u64);
+    size_t ndv = n ? 1 : 0;
+    for (size_t i = 1; i < n; i++) ndv += sorted[i] != sorted[i - 1];
+    if (ndv > 1) ASSERT_EQ_INT(pq_dict_build(d, v, n, ndv - 1, idx), 0); /* one too many */
+    ASSERT_EQ_INT(pq_dict_build(d, v, n, ndv, idx), 1);
+    ASSERT_EQ_INT(d->n, ndv);
+    for (size_t i = 0; i < n; i++) ASSERT(d->ent[idx[i]] == v[i]);
+    ASSERT_OK(pq_dict_sort(d, idx, n));
+    ASSERT_EQ_INT(d->n, ndv);
+    for (size_t e = 1; e < d->n; e++) ASSERT(d->ent[e - 1] < d->ent[e]);
+    for (size_t i = 0; i < n; i++) ASSERT(d->ent[idx[i]] == v[i]);
+    free(idx);
+    free(sorted);
+}
+
+TEST(dictionary)
+{
+    pq_dict d;
+    pq_dict_init(&d);
+    static const size_t sizes[] = {1, 2, 3, 700, 5000, 70000, 10, 200000};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k];
+        uint64_t *v = malloc(n * sizeof *v);
+        /* distinct values: few (a price walk), many (quantities), any bit pattern, runs of
+           repeats; the same pq_dict reused from one table to the next, larger and smaller */
+        uint64_t span = k % 3 == 0 ? 50 : k % 3 == 1 ? 3 * n : UINT64_MAX;
+        for (size_t i = 0; i < n; i++) {
+            double x = (double)(rnd() % span) / 100.0 + 30000.0;
+            memcpy(&v[i], &x, 8);
+            if (span == UINT64_MAX) v[i] = rnd();
+            if (i && rnd() % 4 == 0) v[i] = v[i - 1];
+        }
+        check_dict(agt_failed_, &d, v, n);
+        free(v);
+    }
+    pq_dict_free(&d);
 }
 
 /* ---- round trips ------------------------------------------------------ */
@@ -476,6 +542,46 @@ TEST(roundtrip_random_trades)
         agt_trades_release(&r);
         agt_trades_release(&t);
         agt_buf_release(&b);
+    }
+}
+
+/* Writers in several threads at once (each has its own scratch memory) write the same bytes as
+   one thread writing the same tables. */
+typedef struct thread_job {
+    const agt_trades *t;
+    agt_buf out;
+} thread_job;
+
+static void *write_in_thread(void *p)
+{
+    thread_job *j = p;
+    for (int r = 0; r < 3; r++) {
+        agt_buf_release(&j->out);
+        j->out = write_trades(j->t, 0, NULL);
+    }
+    return NULL;
+}
+
+TEST(writers_in_threads)
+{
+    enum { NT = 3 };
+    agt_trades t[NT];
+    thread_job jobs[NT];
+    pthread_t th[NT];
+    for (int i = 0; i < NT; i++) {
+        make_trades(&t[i], 5000 + 20000 * (size_t)i, 1);
+        jobs[i].t = &t[i];
+        agt_buf_init(&jobs[i].out, 0);
+    }
+    for (int i = 0; i < NT; i++) ASSERT(pthread_create(&th[i], NULL, write_in_thread, &jobs[i]) == 0);
+    for (int i = 0; i < NT; i++) pthread_join(th[i], NULL);
+    for (int i = NT - 1; i >= 0; i--) {
+        agt_buf b = write_trades(&t[i], 0, NULL);
+        ASSERT(b.len > 0 && b.len == jobs[i].out.len);
+        ASSERT(memcmp(b.data, jobs[i].out.data, b.len) == 0);
+        agt_buf_release(&b);
+        agt_buf_release(&jobs[i].out);
+        agt_trades_release(&t[i]);
     }
 }
 
@@ -669,6 +775,6 @@ TEST(corrupt_files)
 
 TEST_MAIN(TEST_REF(thrift_roundtrip), TEST_REF(delta_edges), TEST_REF(bitpack_widths),
           TEST_REF(rle_roundtrip),
-          TEST_REF(bloom_filter), TEST_REF(roundtrip_random_trades),
+          TEST_REF(bloom_filter), TEST_REF(dictionary), TEST_REF(roundtrip_random_trades), TEST_REF(writers_in_threads),
           TEST_REF(roundtrip_general_columns), TEST_REF(time_range_page_boundaries),
           TEST_REF(empty_table), TEST_REF(corrupt_files))
