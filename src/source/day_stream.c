@@ -122,25 +122,41 @@ static agt_status close_cur(agt_hour_stream *hs, int next_h, int64_t next_id)
     return AGT_OK;
 }
 
+/* Rows [from, to) of `rows` into the hour being collected, in one copy. */
+static agt_status take(agt_hour_stream *hs, const agt_trades *rows, size_t from, size_t to)
+{
+    if (to == from) return AGT_OK;
+    agt_trades run = { rows->trade_id + from, rows->ts_us + from, rows->price + from,
+                       rows->quantity + from, rows->is_buyer_maker + from, to - from, to - from };
+    if (agt_trades_append(&hs->rows, &run) != AGT_OK) return AGT_ENOMEM;
+    hs->nrows += to - from;
+    return AGT_OK;
+}
+
 agt_status agt_hstream_push(agt_hour_stream *hs, const agt_trades *rows)
 {
     int64_t end = hs->start_us + hs->nhours * AGT_US_PER_HOUR;
+    size_t from = 0; /* rows [from, i) belong to hour cur and are not taken yet */
     for (size_t i = 0; i < rows->len; i++) {
         int64_t id = rows->trade_id[i], ts = rows->ts_us[i];
-        if (ts < hs->start_us || ts >= end) return AGT_EINVAL;
+        if (ts < hs->start_us || ts >= end) {
+            AGT_TRY(take(hs, rows, from, i));
+            return AGT_EINVAL;
+        }
         int h = (int)((ts - hs->start_us) / AGT_US_PER_HOUR);
         if (h < hs->cur || id <= hs->emitted_max) {
+            AGT_TRY(take(hs, rows, from, i));
             hs->claimed = h < hs->next ? h : -1;
             return AGT_ECORRUPT;
         }
-        if (h > hs->cur && hs->cur >= 0) AGT_TRY(close_cur(hs, h, id));
-        hs->cur = h;
-        if (agt_trades_push(&hs->rows, id, ts, rows->price[i], rows->quantity[i],
-                            rows->is_buyer_maker[i]) != AGT_OK)
-            return AGT_ENOMEM;
-        hs->nrows++;
+        if (h > hs->cur) {
+            AGT_TRY(take(hs, rows, from, i));
+            if (hs->cur >= 0) AGT_TRY(close_cur(hs, h, id));
+            hs->cur = h;
+            from = i;
+        }
     }
-    return AGT_OK;
+    return take(hs, rows, from, rows->len);
 }
 
 agt_status agt_hstream_finish(agt_hour_stream *hs)
