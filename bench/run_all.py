@@ -31,6 +31,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
 import shlex
 import shutil
 import subprocess
@@ -82,6 +83,12 @@ def library_env(env: dict) -> dict:
     return env
 
 
+def children_cpu() -> float:
+    """User + system CPU seconds of every finished child process (and theirs) so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def git_commit() -> str:
     r = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True)
     return r.stdout.strip() or "unknown"
@@ -113,28 +120,34 @@ def main(argv=None) -> int:
         shutil.rmtree(report.results_dir(), ignore_errors=True)
     machine, versions, commit = report.machine(), report.versions(), git_commit()
     started = dt.datetime.now(dt.timezone.utc)
-    t_all = time.perf_counter()
+    t_all, c_all = time.perf_counter(), children_cpu()
     status: dict[str, str] = {}
     for name in names:
         extra = getattr(a, f"{name}_args")
         args = shlex.split(extra) if extra is not None else BENCHMARKS[name][a.scale]
         cmd = [sys.executable, str(BENCH / f"{name}.py"), *args]
         print(f"\n== {name}: {' '.join(shlex.quote(c) for c in cmd)}", flush=True)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), children_cpu()
         rc = subprocess.run(cmd, cwd=REPO, env=env).returncode
-        took = time.perf_counter() - t0
-        status[name] = f"{took:.0f} s" if rc == 0 else f"FAILED, exit status {rc} after {took:.0f} s"
-        print(f"== {name}: exit {rc} after {took:.0f} s", flush=True)
-    total = time.perf_counter() - t_all
+        took, cpu = time.perf_counter() - t0, children_cpu() - c0
+        # CPU of the benchmark's whole process tree (simulators, DuckDB's threads, the tool): on
+        # this shared machine the wall time moves with the load, the CPU time much less
+        took_s = f"{took:.0f} s wall, {cpu:.0f} s CPU"
+        status[name] = took_s if rc == 0 else f"FAILED, exit status {rc} after {took_s}"
+        print(f"== {name}: exit {rc} after {took_s}", flush=True)
+    total, total_cpu = time.perf_counter() - t_all, children_cpu() - c_all
     failed = [n for n in names if status[n].startswith("FAILED")]
-    print(f"\n== done in {total / 60:.1f} min: {len(names) - len(failed)}/{len(names)} benchmarks succeeded"
+    print(f"\n== done in {total / 60:.1f} min ({total_cpu / 60:.1f} min of CPU): "
+          f"{len(names) - len(failed)}/{len(names)} benchmarks succeeded"
           + (f" (failed: {', '.join(failed)})" if failed else ""))
 
     if whole or a.write or a.add:
         command = " ".join([".venv/bin/python", "bench/run_all.py", *(argv if argv is not None else sys.argv[1:])])
         runs = [f"- Run: {started:%Y-%m-%d %H:%M} UTC, commit `{commit}`, scale `{a.scale}`, `{command}`: "
-                f"{total / 60:.1f} minutes ({', '.join(f'{n} {status[n]}' for n in names)}). "
-                f"Machine: {machine}; {versions}. Library: `{env['AGT_LIB']}`."]
+                f"{total / 60:.1f} minutes, {total_cpu / 60:.1f} minutes of CPU "
+                f"({'; '.join(f'{n} {status[n]}' for n in names)}). "
+                f"Machine: {machine}; load average {os.getloadavg()[0]:.1f} at the end; {versions}. "
+                f"Library: `{env['AGT_LIB']}`."]
         if a.add:
             last = json.loads(run_file.read_text())
             runs = last["runs"] + runs
