@@ -110,6 +110,15 @@ typedef struct chunk {
  * per row of the largest chunk written plus the dictionary (at most
  * DICT_MAX_ENTRIES entries: 3 MiB) and ZSTD's tables (a few MiB).
  */
+/* A page of dictionary indices compressed at both widths by choose_index_width(): the one
+   at the width chosen is written as it is. */
+#define DICT_PROBE_PAGES 4
+typedef struct probe {
+    size_t page;
+    size_t raw_len[2]; /* [0] narrow width, [1] whole bytes */
+    agt_buf z[2];
+} probe;
+
 typedef struct scratch {
     ZSTD_CCtx *cctx;
     agt_buf raw, z;    /* a page before and after compression */
@@ -118,6 +127,8 @@ typedef struct scratch {
     pq_dict dict;
     int64_t *ids;      /* bloom filter: sorted copy of ids that are not increasing */
     size_t ids_cap;
+    probe probes[DICT_PROBE_PAGES];
+    size_t nprobes;    /* probes of the current chunk */
 } scratch;
 
 typedef struct wctx {
@@ -148,6 +159,8 @@ static void scratch_free(void *p)
     free(s->idx);
     pq_dict_free(&s->dict);
     free(s->ids);
+    for (int k = 0; k < DICT_PROBE_PAGES; k++)
+        agt_buf_release(&s->probes[k].z[0]), agt_buf_release(&s->probes[k].z[1]);
     free(s);
 }
 
@@ -171,6 +184,8 @@ static scratch *thread_scratch(void)
     agt_buf_init(&s->raw, 0);
     agt_buf_init(&s->z, 0);
     pq_dict_init(&s->dict);
+    for (int k = 0; k < DICT_PROBE_PAGES; k++)
+        agt_buf_init(&s->probes[k].z[0], 0), agt_buf_init(&s->probes[k].z[1], 0);
     return thread_s = s;
 }
 
@@ -467,16 +482,24 @@ static int page_level(const wctx *w, const chunk *ch, int type)
     return ch->enc == PQ_ENC_DELTA ? LEVEL_DELTA : LEVEL_OTHER;
 }
 
-/* Compress raw[0..len) and append PageHeader + body; returns status. */
-static agt_status emit_page(wctx *w, chunk *ch, int type, int32_t nvals, int enc, const uint8_t *raw,
-                            size_t len)
+/* Compress src[0..len) into dst at ZSTD level `level`; returns status, *zn the compressed size. */
+static agt_status compress_page(wctx *w, agt_buf *dst, const uint8_t *src, size_t len, int level,
+                                size_t *zn)
 {
     size_t bound = ZSTD_compressBound(len);
-    w->z->len = 0;
-    AGT_TRY(agt_buf_reserve(w->z, bound));
-    size_t zn = ZSTD_compressCCtx(w->cctx, w->z->data, bound, raw, len, page_level(w, ch, type));
-    if (ZSTD_isError(zn))
-        return agt_err(w->err, AGT_ENOMEM, "zstd compression failed: %s", ZSTD_getErrorName(zn));
+    dst->len = 0;
+    AGT_TRY(agt_buf_reserve(dst, bound));
+    *zn = ZSTD_compressCCtx(w->cctx, dst->data, bound, src, len, level);
+    if (ZSTD_isError(*zn))
+        return agt_err(w->err, AGT_ENOMEM, "zstd compression failed: %s", ZSTD_getErrorName(*zn));
+    dst->len = *zn;
+    return AGT_OK;
+}
+
+/* Append PageHeader + body z[0..zn), the compressed form of `len` bytes; returns status. */
+static agt_status append_page(wctx *w, chunk *ch, int type, int32_t nvals, int enc, size_t len,
+                              const uint8_t *z, size_t zn)
+{
     if (len > INT32_MAX || zn > INT32_MAX)
         return agt_err(w->err, AGT_EINVAL, "parquet page too large (%zu bytes)", len);
     size_t h0 = w->out->len;
@@ -501,10 +524,19 @@ static agt_status emit_page(wctx *w, chunk *ch, int type, int32_t nvals, int enc
     pq_tw_end(&t);
     AGT_TRY(t.st);
     size_t hl = w->out->len - h0;
-    AGT_TRY(agt_buf_append(w->out, w->z->data, zn));
+    AGT_TRY(agt_buf_append(w->out, z, zn));
     ch->tcs += (int64_t)(hl + zn);
     ch->tus += (int64_t)(hl + len);
     return AGT_OK;
+}
+
+/* Compress raw[0..len) and append PageHeader + body; returns status. */
+static agt_status emit_page(wctx *w, chunk *ch, int type, int32_t nvals, int enc, const uint8_t *raw,
+                            size_t len)
+{
+    size_t zn;
+    AGT_TRY(compress_page(w, w->z, raw, len, page_level(w, ch, type), &zn));
+    return append_page(w, ch, type, nvals, enc, len, w->z->data, zn);
 }
 
 static agt_status encode_page(wctx *w, const agt_pq_column *c, chunk *ch, size_t r0, size_t r1)
@@ -576,27 +608,22 @@ static agt_status encode_page(wctx *w, const agt_pq_column *c, chunk *ch, size_t
  * 0.55 to 0.41 bytes per row at 16 bits, while on quantities (13,642
  * values, 14 bits, few repeats) the narrow width wins. Any width up to 32 is
  * valid (the page states it). We compress up to DICT_PROBE_PAGES pages spread
- * over the chunk both ways and keep the smaller; the probe costs ~5 % of the
- * column's write time and nothing at read time (both widths decode at the
- * same speed).
+ * over the chunk both ways and keep the smaller; those pages are then written
+ * as compressed at the width chosen, so the probe costs one compression of
+ * up to DICT_PROBE_PAGES pages at the other width, and nothing at read time
+ * (both widths decode at the same speed).
  */
-#define DICT_PROBE_PAGES 4
 
-static agt_status probe_size(wctx *w, size_t r0, size_t r1, int width, size_t *sz)
+/* Encode rows [r0, r1) of the dictionary indices at `width` and compress them into `dst`;
+   *raw_len gets the size before compression. */
+static agt_status index_page(wctx *w, size_t r0, size_t r1, int width, agt_buf *dst, size_t *raw_len)
 {
-    size_t n = r1 - r0;
+    size_t n = r1 - r0, zn;
     w->raw->len = 0;
     AGT_TRY(agt_buf_reserve(w->raw, 1 + pq_rle_bound(n, 32)));
     w->raw->data[0] = (uint8_t)width;
-    size_t len = 1 + pq_rle_encode(w->s->idx + r0, n, width, w->raw->data + 1);
-    size_t bound = ZSTD_compressBound(len);
-    w->z->len = 0;
-    AGT_TRY(agt_buf_reserve(w->z, bound));
-    size_t zn = ZSTD_compressCCtx(w->cctx, w->z->data, bound, w->raw->data, len, index_level(w, width));
-    if (ZSTD_isError(zn))
-        return agt_err(w->err, AGT_ENOMEM, "zstd compression failed: %s", ZSTD_getErrorName(zn));
-    *sz += zn;
-    return AGT_OK;
+    *raw_len = 1 + pq_rle_encode(w->s->idx + r0, n, width, w->raw->data + 1);
+    return compress_page(w, dst, w->raw->data, *raw_len, index_level(w, width), &zn);
 }
 
 static agt_status choose_index_width(wctx *w, chunk *ch)
@@ -606,16 +633,28 @@ static agt_status choose_index_width(wctx *w, chunk *ch)
     ch->idx_width = narrow;
     if (wide == narrow) return AGT_OK;
     size_t np = ch->npages, probes = np < DICT_PROBE_PAGES ? np : DICT_PROBE_PAGES;
-    size_t sn = 0, sw = 0;
+    size_t sz[2] = {0, 0};
     for (size_t k = 0; k < probes; k++) {
-        size_t p = probes > 1 ? k * (np - 1) / (probes - 1) : 0;
-        size_t r0 = p * w->page_rows, r1 = r0 + w->page_rows;
+        probe *pr = &w->s->probes[k];
+        pr->page = probes > 1 ? k * (np - 1) / (probes - 1) : 0;
+        size_t r0 = pr->page * w->page_rows, r1 = r0 + w->page_rows;
         if (r1 > w->nrows) r1 = w->nrows;
-        AGT_TRY(probe_size(w, r0, r1, narrow, &sn));
-        AGT_TRY(probe_size(w, r0, r1, wide, &sw));
+        for (int j = 0; j < 2; j++) {
+            AGT_TRY(index_page(w, r0, r1, j ? wide : narrow, &pr->z[j], &pr->raw_len[j]));
+            sz[j] += pr->z[j].len;
+        }
     }
-    if (sw < sn) ch->idx_width = wide;
+    w->s->nprobes = probes;
+    if (sz[1] < sz[0]) ch->idx_width = wide;
     return AGT_OK;
+}
+
+/* The probe of page p of the current chunk, compressed at the chunk's index width, if any. */
+static const probe *probed_page(const wctx *w, size_t p)
+{
+    for (size_t k = 0; k < w->s->nprobes; k++)
+        if (w->s->probes[k].page == p) return &w->s->probes[k];
+    return NULL;
 }
 
 static agt_status write_chunk(wctx *w, size_t ci)
@@ -624,6 +663,7 @@ static agt_status write_chunk(wctx *w, size_t ci)
     chunk *ch = &w->ch[ci];
     ch->ptype = phys_type(c->type);
     ch->npages = (w->nrows + w->page_rows - 1) / w->page_rows;
+    w->s->nprobes = 0;
     ch->pages = calloc(ch->npages, sizeof *ch->pages);
     if (!ch->pages) return AGT_ENOMEM;
     int bss = (c->flags & AGT_PQ_BSS) || w->o->byte_stream_split;
@@ -662,7 +702,13 @@ static agt_status write_chunk(wctx *w, size_t ci)
                 if (!v[i]) return agt_err(w->err, AGT_EINVAL, "null string in column '%s'", c->name);
         }
         page_stats(c, r0, r1, &pg->st, &ch->nan_count);
-        AGT_TRY(encode_page(w, c, ch, r0, r1));
+        const probe *pr = probed_page(w, p);
+        int j = ch->idx_width % 8 == 0;
+        if (pr)
+            AGT_TRY(append_page(w, ch, PQ_PAGE_DATA, (int32_t)(r1 - r0), ch->enc, pr->raw_len[j],
+                                pr->z[j].data, pr->z[j].len));
+        else
+            AGT_TRY(encode_page(w, c, ch, r0, r1));
         pg->size = (int32_t)(pos(w) - pg->offset);
     }
     chunk_stats(c, ch);
