@@ -108,7 +108,7 @@ static agt_status write_file(const agt_wal_begin *b, const agt_merge *m, const a
     snprintf(v_ver, sizeof v_ver, "%" PRId64, b->version);
     snprintf(v_cts, sizeof v_cts, "%" PRId64, b->commit_ts_us);
     snprintf(v_hour, sizeof v_hour, "%" PRId64, b->hour_start_us);
-    snprintf(v_ins, sizeof v_ins, "%zu", m->ins.len);
+    snprintf(v_ins, sizeof v_ins, "%zu", m->inserted->len);
     snprintf(v_upd, sizeof v_upd, "%zu", m->pre.len);
     snprintf(v_skip, sizeof v_skip, "%" PRId64, m->skipped);
     snprintf(v_rows, sizeof v_rows, "%" PRId64, fs->rows);
@@ -154,10 +154,10 @@ agt_status agt_cdc_encode(const agt_wal_begin *b, const char *drel, const agt_me
 {
     /* inserts by reference when they can be (cdc_ref.c), else their rows */
     char ranges[AGT_CDC_RANGES_MAX], digest[24];
-    int by_ref = agt_cdc_ref_ranges(&m->ins, ranges, sizeof ranges);
-    if (by_ref) snprintf(digest, sizeof digest, "%016" PRIx64, agt_cdc_rows_hash(&m->ins));
+    int by_ref = agt_cdc_ref_ranges(m->inserted, ranges, sizeof ranges);
+    if (by_ref) snprintf(digest, sizeof digest, "%016" PRIx64, agt_cdc_rows_hash(m->inserted));
     const agt_trades none = {0};
-    const agt_trades *ins = by_ref ? &none : &m->ins;
+    const agt_trades *ins = by_ref ? &none : m->inserted;
     size_t n = ins->len + m->pre.len + m->post.len;
     agt_trades rows;
     agt_trades_init(&rows);

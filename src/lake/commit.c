@@ -328,19 +328,19 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
             s = agt_err(err, s, "out of memory merging '%s'", path);
             goto out;
         }
-        fill_meta(b, old, &m.merged, &fs);
+        fill_meta(b, old, m.rows, &fs);
         if ((s = agt_cdc_encode(b, rel, &m, &fs, &data, err)) != AGT_OK) goto out;
         if ((s = agt_lake_write_atomic(l, cpath, data.data, data.len, err)) != AGT_OK) goto out;
         agt_lake_disk_add(l, (int64_t)data.len);
         data.len = 0;
-        if (m.merged.len > 0) {
-            if ((s = encode_data(b, &fs, &m.merged, &data, err)) != AGT_OK) goto out;
+        if (m.rows->len > 0) {
+            if ((s = encode_data(b, &fs, m.rows, &data, err)) != AGT_OK) goto out;
             /* the committed version keeps its F.prev name until step 5 is done */
             if ((s = agt_lake_replace_keep_prev(l, path, data.data, data.len, err)) != AGT_OK) goto out;
             agt_lake_disk_add(l, (int64_t)data.len - (old ? old->size : 0));
         }
         if (res) {
-            res->inserted = (int64_t)m.ins.len;
+            res->inserted = (int64_t)m.inserted->len;
             res->updated = (int64_t)m.pre.len;
             res->skipped = m.skipped;
         }

@@ -69,7 +69,11 @@ int agt_exact_units(double x, uint64_t *units)
     }
     if (!(x > 0) || !(x < EXACT_MAX)) return 0;
     if (x < EXACT_FAST_MAX) {
-        double c = (double)llround(x * E8);
+        /* llround(y) without the call: y = x * 1e8 < 2^52, so its integer
+         * part and what is left (y minus it) are exact */
+        double y = x * E8;
+        uint64_t whole = (uint64_t)y;
+        double c = (double)(whole + (y - (double)whole >= 0.5));
         if (c / E8 != x) return 0;
         *units = (uint64_t)c;
         return 1;

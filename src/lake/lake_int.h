@@ -411,18 +411,24 @@ int agt_u128_parse(const char *s, agt_u128 *out);
 
 /* ---- merge.c ----------------------------------------------------------- */
 
-/* The result of merging incoming rows into an hour's stored rows. */
+/* The result of merging incoming rows into an hour's stored rows. `rows`
+ * and `inserted` may be the incoming table itself rather than a copy: read
+ * them while it lives (never the stored table: that may be cleared and
+ * refilled from `rows`). */
 typedef struct agt_merge {
-    agt_trades merged;  /* every row after the merge, sorted by id */
-    agt_trades ins;     /* inserted rows */
-    agt_trades pre;     /* update pre-images */
-    agt_trades post;    /* update post-images (same order as pre) */
+    const agt_trades *rows;     /* every row after the merge, sorted by id */
+    const agt_trades *inserted; /* inserted rows */
+    agt_trades pre;             /* update pre-images */
+    agt_trades post;            /* update post-images (same order as pre) */
     int64_t skipped;
+    agt_trades merged, ins;     /* rows and inserted, when they are copies */
+    agt_trades sorted;          /* the incoming rows sorted and deduplicated, when they were not */
 } agt_merge;
 
 void agt_merge_init(agt_merge *m);
 void agt_merge_release(agt_merge *m);
-/* old must be sorted by id, unique; incoming any order (copied, sorted, deduplicated). */
+/* old must be sorted by id, unique; incoming any order (copied, sorted and deduplicated
+   when not in id order already). */
 agt_status agt_merge_rows(const agt_trades *old, const agt_trades *incoming, agt_merge *m);
 /* 1 if ids are contiguous (last - first + 1 == len); 1 for an empty table. */
 int agt_trades_contiguous(const agt_trades *t);

@@ -11,9 +11,10 @@
  * "Identical" compares timestamp, is_buyer_maker and the bits of price and
  * quantity. Repeats inside the input also count as skipped. The result is
  * the merged table plus the three change lists the change feed records.
- * Incoming rows already in id order are not copied, and when they all come
- * after the stored ones (a new hour: every commit of a download) both
- * tables are appended whole instead of walked row by row.
+ * Incoming rows already in id order are not copied: into a new hour (every
+ * commit of a download) they are the merged and the inserted rows
+ * themselves, and when they all come after the stored ones they are
+ * appended whole instead of walked row by row.
  */
 #include <string.h>
 
@@ -26,6 +27,9 @@ void agt_merge_init(agt_merge *m)
     agt_trades_init(&m->ins);
     agt_trades_init(&m->pre);
     agt_trades_init(&m->post);
+    agt_trades_init(&m->sorted);
+    m->rows = &m->merged;
+    m->inserted = &m->ins;
 }
 
 void agt_merge_release(agt_merge *m)
@@ -35,6 +39,7 @@ void agt_merge_release(agt_merge *m)
     agt_trades_release(&m->ins);
     agt_trades_release(&m->pre);
     agt_trades_release(&m->post);
+    agt_trades_release(&m->sorted);
 }
 
 static agt_status push_row(agt_trades *t, const agt_trades *s, size_t i)
@@ -50,39 +55,32 @@ static int same_row(const agt_trades *a, size_t i, const agt_trades *b, size_t j
            memcmp(&a->quantity[i], &b->quantity[j], sizeof(double)) == 0;
 }
 
-/* Every incoming id after the stored ones (a new hour, or an hour growing at
- * its end: the common case of a download): appended whole, no row compared. */
-static agt_status merge_after(const agt_trades *old, const agt_trades *in, agt_merge *m)
-{
-    AGT_TRY(agt_trades_reserve(&m->merged, old->len + in->len));
-    AGT_TRY(agt_trades_append(&m->merged, old));
-    AGT_TRY(agt_trades_append(&m->merged, in));
-    AGT_TRY(agt_trades_reserve(&m->ins, in->len));
-    return agt_trades_append(&m->ins, in);
-}
-
 agt_status agt_merge_rows(const agt_trades *old, const agt_trades *incoming, agt_merge *m)
 {
     /* incoming rows in id order, each id once, are merged as they are;
      * others are copied, sorted and deduplicated (newest wins) first */
-    agt_trades copy;
-    agt_trades_init(&copy);
     const agt_trades *in = incoming;
-    agt_status s = AGT_OK;
     size_t dropped = 0;
     if (!agt_trades_ids_unique(incoming)) {
-        s = agt_trades_append(&copy, incoming);
-        if (s == AGT_OK) s = agt_trades_sort_unique(&copy, &dropped);
-        in = &copy;
+        AGT_TRY(agt_trades_append(&m->sorted, incoming));
+        AGT_TRY(agt_trades_sort_unique(&m->sorted, &dropped));
+        in = &m->sorted;
     }
     m->skipped = (int64_t)dropped;
-    if (s == AGT_OK && (old->len == 0 || in->len == 0 ||
-                        in->trade_id[0] > old->trade_id[old->len - 1])) {
-        s = merge_after(old, in, m);
-        agt_trades_release(&copy);
-        return s;
+    m->rows = &m->merged;
+    m->inserted = &m->ins;
+    if (old->len == 0) { /* a new hour (every commit of a download): nothing copied */
+        m->rows = m->inserted = in;
+        return AGT_OK;
     }
-    if (s == AGT_OK) s = agt_trades_reserve(&m->merged, old->len + in->len);
+    if (in->len == 0 || in->trade_id[0] > old->trade_id[old->len - 1]) {
+        /* every incoming id after the stored ones: appended whole */
+        m->inserted = in;
+        AGT_TRY(agt_trades_reserve(&m->merged, old->len + in->len));
+        AGT_TRY(agt_trades_append(&m->merged, old));
+        return agt_trades_append(&m->merged, in);
+    }
+    agt_status s = agt_trades_reserve(&m->merged, old->len + in->len);
     size_t i = 0, j = 0;
     while (s == AGT_OK && (i < old->len || j < in->len)) {
         if (j == in->len || (i < old->len && old->trade_id[i] < in->trade_id[j])) {
@@ -104,7 +102,6 @@ agt_status agt_merge_rows(const agt_trades *old, const agt_trades *incoming, agt
             j++;
         }
     }
-    agt_trades_release(&copy);
     return s;
 }
 

@@ -64,16 +64,17 @@ static int64_t commit(agt_lake *l, expect *x, int k, const agt_trades *rows)
         abort();
     }
     size_t i = 0, j = 0;
-    while (i < m.ins.len || j < m.pre.len) {
-        if (j == m.pre.len || (i < m.ins.len && m.ins.trade_id[i] < m.pre.trade_id[j])) {
-            push(&x->c, AGT_CHANGE_INSERT, r.version, &m.ins, i++);
+    const agt_trades *ins = m.inserted;
+    while (i < ins->len || j < m.pre.len) {
+        if (j == m.pre.len || (i < ins->len && ins->trade_id[i] < m.pre.trade_id[j])) {
+            push(&x->c, AGT_CHANGE_INSERT, r.version, ins, i++);
         } else {
             push(&x->c, AGT_CHANGE_UPDATE_PREIMAGE, r.version, &m.pre, j);
             push(&x->c, AGT_CHANGE_UPDATE_POSTIMAGE, r.version, &m.post, j++);
         }
     }
     agt_trades_clear(&x->hour[k]);
-    agt_trades_append(&x->hour[k], &m.merged);
+    agt_trades_append(&x->hour[k], m.rows);
     agt_merge_release(&m);
     return r.version;
 }

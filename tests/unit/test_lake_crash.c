@@ -78,7 +78,7 @@ static void model_apply(model *m, long i)
     agt_merge_init(&mg);
     if (agt_merge_rows(&m->hour[k], &rows, &mg) != AGT_OK) abort();
     agt_trades_clear(&m->hour[k]);
-    agt_trades_append(&m->hour[k], &mg.merged);
+    agt_trades_append(&m->hour[k], mg.rows);
     agt_merge_release(&mg);
     agt_trades_release(&rows);
 }
