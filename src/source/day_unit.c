@@ -20,8 +20,10 @@
  * rest of that day, then the daily files of the days after). ARCHIVE stops before step 3: unproven hours
  * keep the file's rows with complete = 0, and after a failure of the file
  * the remaining hours fail with it. REST fetches every hour with
- * agt_fetch_hour. Memory: one hour of rows, one batch of parsed rows and
- * the zip reader's buffers, whatever the size of the file.
+ * agt_fetch_hour. The file is inflated and parsed on a reader thread a few
+ * batches ahead (rows_ahead.c); everything above runs on the caller's
+ * thread. Memory: one hour of rows, the reader's ring of batches (~4 MB)
+ * and the zip reader's buffers, whatever the size of the file.
  */
 #include <inttypes.h>
 #include <stdarg.h>
