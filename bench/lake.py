@@ -243,7 +243,7 @@ def build_lake(rows_per_hour: int, days: int = 365, log=print, smoke: bool = Fal
     info.update({"done": True, "rows": int(gen.counts[:n_hours].sum()), "hours": int(n_hours), "days": days,
                  "rows_per_hour": rows_per_hour, "data_bytes": data_bytes, "generator": GEN_VERSION,
                  "format": FORMAT_VERSION, "writer": writer_of(root),
-                 "built_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")})
+                 "built_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")})
     info_path.write_text(json.dumps(info, indent=1))
     log(f"built in {info['build_s']:.0f} s: {info['rows']:,} rows, {data_bytes / 1e9:.2f} GB of data files")
     return root, gen, info

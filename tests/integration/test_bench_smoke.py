@@ -110,3 +110,28 @@ def test_run_all_writes_results_and_adds_a_benchmark(tmp_path):
     assert both.count("- Run: ") == 2 and "`--add`" in both
     assert "| size | data-file size" in both and "| changes | change feed" in both
     assert both.index("## size") < both.index("## changes")  # the suite's order, not the runs'
+
+
+def test_lake_cache_is_verified_before_reuse(tmp_path):
+    """bench/lake.py keeps its lake in the cache directory: a second run reuses it after checking
+    it, says so, and a lake that fails the check (a data file gone) is built again."""
+    env = dict(os.environ, AGT_BENCH_CACHE=str(tmp_path / "cache"), AGT_BENCH_OUT=str(tmp_path / "out"))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "python"), env.get("PYTHONPATH")) if p)
+    build = [sys.executable, str(REPO / "bench" / "lake.py"), "--days", "2", "--rows-per-hour", "40", "--build-only"]
+
+    def run() -> str:
+        r = subprocess.run(build, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        return r.stdout
+
+    assert "building " in run()
+    (root,) = (tmp_path / "cache").glob("lake-BTCUSDT-2023-r40-g1-f1-d2")
+    again = run()
+    assert "lake reused from the cache" in again and "verified" in again and "building " not in again
+    files = sorted((root / "symbol=BTCUSDT").rglob("*.parquet"))
+    assert len(files) == 48
+    files[7].unlink()
+    rebuilt = run()
+    assert "fails verification (47 data files, expected 48): rebuilt" in rebuilt and "building " in rebuilt
+    assert len(list((root / "symbol=BTCUSDT").rglob("*.parquet"))) == 48
+    assert "lake reused from the cache" in run()
