@@ -417,8 +417,7 @@ agt_status agt_source_stream_month(agt_source *s, const char *symbol, int64_t mo
     sum->archive_tried = 1;
     agt_archive_zip z;
     agt_archive_zip_init(&z);
-    agt_status st = agt_archive_download(s->a, symbol, 1, month_start_us, &z, err);
-    agt_day_archive_answered(s, st, err);
+    agt_status st = agt_month_file_get(s, symbol, month_start_us, &z, err);
     if (st == AGT_OK) {
         int nhours = (int)((month_end + 1 - month_start_us) / AGT_US_PER_HOUR);
         st = stream_file(&u, &z, nhours, 1);

@@ -279,46 +279,15 @@ static agt_status settle_archive_hour(run_ctx *r, size_t i, const char *symbol, 
     return fatal;
 }
 
-/*
- * The 24 hours of a fetched whole day, s->hours[h .. h+23], settled hour by
- * hour like any other. Returns AGT_OK or the status that ends the run;
- * r->interrupted after a stop (hours fetched before it are kept).
- */
-static agt_status settle_day(run_ctx *r, size_t i, const job_symbol *s, size_t h, job_day *jd)
-{
-    agt_day_result *res = &jd->res;
-    agt_status fatal = AGT_OK;
-    day_acc *day = &r->days[i][s->hours[h].day_index];
-    agt_sync_event ev; /* rest trades reach the display through the client's callback */
-    sync_event_init(&ev, AGT_SYNC_RECEIVED);
-    for (int k = 0; k < 24; k++)
-        if (res->hour[k].status == AGT_OK && !strcmp(res->hour[k].source, "archive"))
-            ev.trades += res->hour[k].rows.len;
-    sync_emit(r->s, &ev);
-    day->bytes += jd->bytes;
-    if (jd->st == AGT_ECANCELLED && r->s->stopped) r->interrupted = 1;
-    else if (jd->st != AGT_OK) /* out of memory or bad input: every hour fails with it */
-        for (int k = 0; k < 24; k++) {
-            res->hour[k].status = jd->st;
-            res->hour[k].err = jd->err;
-        }
-    else day_note(r, s->symbol, res);
-    for (int k = 0; k < 24 && fatal == AGT_OK; k++) {
-        agt_day_hour *dh = &res->hour[k];
-        if (r->interrupted && dh->status == AGT_ECANCELLED) continue;
-        fatal = settle_archive_hour(r, i, s->symbol, s->hours[h + (size_t)k].hour_us, day, dh,
-                                    res->archive_message);
-    }
-    return fatal;
-}
-
 /* An archive unit (a day, or a month) settled hour by hour as the source
- * decides each hour (one job: nothing to keep in plan order meanwhile). */
+ * decides each hour: with one job, or several (its file then downloaded
+ * ahead by a job, whose source it is read through), the same path. */
 typedef struct unit_stream {
     run_ctx *r;
     const job_unit *u;
+    const job_fetcher *f;      /* whose day source and client read it */
     const agt_day_result *sum; /* what the source says of the unit so far */
-    uint64_t bytes;            /* the run's received bytes at the last hour */
+    uint64_t bytes;            /* f's received bytes at the last hour */
     size_t settled;            /* hours settled */
     agt_status fatal;          /* the lake failed (message in the run's error) */
 } unit_stream;
@@ -333,8 +302,9 @@ static agt_status settle_streamed(void *user, agt_day_hour *dh)
     if (k >= s->nhours || s->hours[k].hour_us != dh->info.hour_start_us)
         return us->fatal = agt_err(r->err, AGT_EINVAL, "the source gave an hour the plan lacks");
     day_acc *day = &r->days[us->u->sym][s->hours[k].day_index];
-    day->bytes += r->rep->bytes - us->bytes;
-    us->bytes = r->rep->bytes;
+    day->bytes += *us->f->received - us->bytes;
+    us->bytes = *us->f->received;
+    if (r->pool) job_pool_report(r->pool); /* with one job the client's callback does */
     agt_sync_event ev; /* rest trades reach the display through the client's callback */
     sync_event_init(&ev, AGT_SYNC_RECEIVED);
     if (dh->status == AGT_OK && !strcmp(dh->source, "archive")) ev.trades = dh->rows.len;
@@ -346,15 +316,16 @@ static agt_status settle_streamed(void *user, agt_day_hour *dh)
     return r->s->stopped ? AGT_ECANCELLED : AGT_OK;
 }
 
-/* A DAY or MONTH unit streamed through the plan's day source: at most an
- * hour of rows held, whatever the size of the file. */
-static agt_status stream_unit(run_ctx *r, const job_unit *u)
+/* A DAY or MONTH unit streamed through f's day source, `spent` bytes already
+ * received for it (its file downloaded ahead): at most an hour of rows
+ * held, whatever the size of the file. */
+static agt_status stream_unit(run_ctx *r, const job_unit *u, const job_fetcher *f, uint64_t spent)
 {
     const job_symbol *s = &r->plan->syms[u->sym];
-    const job_plan *plan = &r->one.view;
+    const job_plan *plan = &f->view;
     agt_day_result sum;
     agt_error err;
-    unit_stream us = { r, u, &sum, r->rep->bytes, 0, AGT_OK };
+    unit_stream us = { r, u, f, &sum, *f->received - spent, 0, AGT_OK };
     agt_day_result_init(&sum);
     agt_error_clear(&err);
     int used = 0;
@@ -387,7 +358,7 @@ static agt_status stream_unit(run_ctx *r, const job_unit *u)
     return fatal;
 }
 
-/* A fetched unit settled: its lines for the user, then each of its hours. */
+/* A fetched hour unit settled: its lines for the user, then the hour. */
 static agt_status settle_unit(run_ctx *r, const job_unit *u, job_result *res)
 {
     const job_symbol *s = &r->plan->syms[u->sym];
@@ -399,24 +370,15 @@ static agt_status settle_unit(run_ctx *r, const job_unit *u, job_result *res)
         a += n + 1;
     }
     if (res->fatal) return agt_err(r->err, res->fatal, "%s", res->fatal_err.message);
-    if (u->kind == JOB_UNIT_HOUR) {
-        int64_t hour = s->hours[u->h].hour_us;
-        day_acc *day = &r->days[u->sym][s->hours[u->h].day_index];
-        day->bytes += res->bytes;
-        if (res->st == AGT_ECANCELLED && r->s->stopped) {
-            r->interrupted = 1;
-            return AGT_OK;
-        }
-        return settle_hour(r, u->sym, s->symbol, hour, day, res->st, &res->rows, &res->info,
-                           &res->err, res->source);
+    int64_t hour = s->hours[u->h].hour_us;
+    day_acc *day = &r->days[u->sym][s->hours[u->h].day_index];
+    day->bytes += res->bytes;
+    if (res->st == AGT_ECANCELLED && r->s->stopped) {
+        r->interrupted = 1;
+        return AGT_OK;
     }
-    agt_status fatal = AGT_OK;
-    for (int d = 0; d < u->ndays && fatal == AGT_OK && !r->interrupted; d++) {
-        size_t h = u->h + 24 * (size_t)d;
-        if (d > 0) emit_hour_begin(r, u->sym, s->hours[h].hour_us);
-        fatal = settle_day(r, u->sym, s, h, &res->days[d]);
-    }
-    return fatal;
+    return settle_hour(r, u->sym, s->symbol, hour, day, res->st, &res->rows, &res->info, &res->err,
+                       res->source);
 }
 
 /* The days each symbol's hours fall on, and the plan told to the caller. */
@@ -545,9 +507,10 @@ static agt_status run_unit(run_ctx *r, size_t k)
         res = &r->pre[u->sym];
         job_prove_hour(&r->one, u, res);
     } else if (r->pool) res = job_pool_wait(r->pool, k);
-    else if (u->kind != JOB_UNIT_HOUR) return stream_unit(r, u);
+    else if (u->kind != JOB_UNIT_HOUR) return stream_unit(r, u, &r->one, 0);
     else job_fetch_unit(&r->one, u, res);
-    agt_status fatal = settle_unit(r, u, res);
+    agt_status fatal = u->kind == JOB_UNIT_HOUR ? settle_unit(r, u, res)
+                                                : stream_unit(r, u, res->by, res->bytes);
     job_result_clear(res);
     if (r->pool) job_pool_settled(r->pool, k);
     return fatal;

@@ -1,7 +1,8 @@
 /*
  * fetch_unit.c - fetching one unit of a plan, on whichever thread fetches
- * it: an hour with rest (through the WAL stash), a whole day through the
- * day source, a month from its monthly file. Nothing here commits or sends
+ * it: an hour with rest (through the WAL stash); of a whole day, or a month
+ * from its monthly file, only the file, downloaded ahead into the fetcher's
+ * day source (the committer streams it from there). Nothing here commits or sends
  * an event: what the fetch gave, and the lines for the user, stay in the
  * unit until the committer settles it (engine.c), on the caller's thread.
  */
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "source/source_units.h"
 #include "sync/sync_int.h"
 
 void job_note(job_result *r, const char *fmt, ...)
@@ -179,54 +181,6 @@ void job_prove_hour(job_fetcher *f, const job_unit *unit, job_result *u)
     u->err = fe;
 }
 
-/* The days of a month from its monthly file; if that call fails as a whole,
- * each day through agt_source_fetch_day (the daily files, then rest). */
-static void fetch_month(job_fetcher *f, const job_symbol *s, int64_t month_us, job_result *u)
-{
-    agt_day_result month[31];
-    int ndays = 0;
-    agt_error err;
-    agt_error_clear(&err);
-    for (int d = 0; d < 31; d++) agt_day_result_init(&month[d]);
-    agt_status st = agt_source_fetch_month(f->view.day_source, s->symbol, month_us, f->view.policy,
-                                           month, &ndays, &err);
-    int whole = st == AGT_OK && ndays == u->ndays;
-    for (int d = 0; d < u->ndays; d++) {
-        job_day *jd = &u->days[d];
-        if (whole || st == AGT_ECANCELLED) {
-            agt_day_result_release(&jd->res);
-            jd->res = month[d]; /* handed over */
-            agt_day_result_init(&month[d]);
-            jd->st = st;
-            jd->err = err;
-        } else {
-            uint64_t b0 = *f->received;
-            jd->st = agt_source_fetch_day(f->view.day_source, s->symbol,
-                                          month_us + d * AGT_US_PER_DAY, f->view.policy, &jd->res,
-                                          &jd->err);
-            jd->bytes = *f->received - b0;
-            if (jd->st == AGT_ECANCELLED) {
-                for (int k = d + 1; k < u->ndays; k++) u->days[k].st = AGT_ECANCELLED;
-                break;
-            }
-        }
-    }
-    for (int d = 0; d < 31; d++) agt_day_result_release(&month[d]);
-}
-
-/* Room for the days of a DAY or MONTH unit. */
-static agt_status result_days(job_result *u, int ndays)
-{
-    u->days = calloc((size_t)ndays, sizeof *u->days);
-    if (!u->days) return agt_err(&u->fatal_err, AGT_ENOMEM, "out of memory");
-    u->ndays = ndays;
-    for (int d = 0; d < ndays; d++) {
-        agt_day_result_init(&u->days[d].res);
-        agt_error_clear(&u->days[d].err);
-    }
-    return AGT_OK;
-}
-
 void job_fetch_unit(job_fetcher *f, const job_unit *unit, job_result *u)
 {
     const job_symbol *s = &f->view.syms[unit->sym];
@@ -236,19 +190,13 @@ void job_fetch_unit(job_fetcher *f, const job_unit *unit, job_result *u)
     agt_error_clear(&u->fatal_err);
     if (unit->kind == JOB_UNIT_HOUR) {
         fetch_hour(f, unit, u);
-    } else if ((u->fatal = result_days(u, unit->ndays)) != AGT_OK) {
-        /* nothing fetched */
-    } else if (unit->kind == JOB_UNIT_DAY) {
-        u->days[0].st = agt_source_fetch_day(f->view.day_source, s->symbol, first, f->view.policy,
-                                             &u->days[0].res, &u->days[0].err);
     } else {
-        fetch_month(f, s, first, u);
+        if (unit->kind == JOB_UNIT_DAY)
+            agt_source_prepare_day(f->view.day_source, s->symbol, first, f->view.policy);
+        else
+            agt_source_prepare_month(f->view.day_source, s->symbol, first, f->view.policy);
+        u->by = f;
     }
     u->bytes = *f->received - b0;
-    if (u->days) {
-        uint64_t rest = u->bytes;
-        for (int d = 0; d < u->ndays; d++) rest -= u->days[d].bytes;
-        u->days[0].bytes += rest; /* what the monthly file cost counts on its first day */
-    }
     u->fetched = 1;
 }

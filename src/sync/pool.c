@@ -3,16 +3,24 @@
  * the caller's thread commits them.
  *
  * Each job has its own exchange client (its own connection) and its own
- * archive handle and day source, so downloads, inflating and parsing of
- * several units overlap; the clients share the session client's rate
- * limiter, so REST spends one weight budget and every 429/418 keeps all
- * jobs away (src/net/limiter.c).
+ * archive handle and day source, so downloads of several units overlap; the
+ * clients share the session client's rate limiter, so REST spends one
+ * weight budget and every 429/418 keeps all jobs away (src/net/limiter.c).
  *
  * The jobs take units in plan order, at most `window` = jobs + 1 units ahead
- * of the committer: the unit being committed and up to `jobs` fetched or in
- * flight. That bounds memory to jobs + 1 units' rows whatever the plan's
- * size. Each unit's result has its slot (unit i: slot i % window), free
- * again once the committer has settled the unit `window` places earlier.
+ * of the committer. A REST hour is fetched whole into its unit's slot (unit
+ * i: slot i % window, free again once the committer has settled the unit
+ * `window` places earlier). An archive unit (a day, or a month) is not held
+ * in memory: the job downloads and verifies its file into the job's day
+ * source (agt_source_prepare_day, _month: an unlinked temporary file, no
+ * memory), and the committer, when the unit's turn comes, streams it from
+ * there hour by hour exactly as one job does, through that job's source and
+ * client (REST proofs and hours included). Meanwhile the job waits: it
+ * lends its source until the unit is settled. So memory stays one hour of
+ * rows being settled, the REST hours in the window, and per job a transfer's
+ * buffers, whatever the days' sizes; disk holds at most one file per job
+ * waiting to be read, besides the last AGT_DAY_ZIPS daily files each job's
+ * source keeps to prove neighbouring days.
  *
  * The committer settles units in plan order, not in the order they arrive:
  * the lake, the .retry ledger and the events then see exactly the sequence
@@ -94,6 +102,9 @@ static void *job_main(void *arg)
         pthread_mutex_lock(&p->mu);
         p->ready[i % p->window] = i + 1;
         pthread_cond_broadcast(&p->done);
+        /* an archive unit is read through this job's source: lent until settled */
+        while (p->units[i].kind != JOB_UNIT_HOUR && !p->stop && p->settled <= i)
+            pthread_cond_wait(&p->work, &p->mu);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -109,7 +120,7 @@ static void ask_stop(job_pool *p)
 }
 
 /* What the jobs received since the last report, as one RECEIVED event. */
-static void report(job_pool *p)
+void job_pool_report(job_pool *p)
 {
     uint64_t b = atomic_exchange(&p->bytes, 0);
     uint64_t t = atomic_exchange(&p->trades, 0);
@@ -206,11 +217,11 @@ job_result *job_pool_wait(job_pool *p, size_t i)
         }
         pthread_cond_timedwait(&p->done, &p->mu, &until);
         pthread_mutex_unlock(&p->mu);
-        report(p);
+        job_pool_report(p);
         pthread_mutex_lock(&p->mu);
     }
     pthread_mutex_unlock(&p->mu);
-    report(p);
+    job_pool_report(p);
     return &p->slots[slot];
 }
 

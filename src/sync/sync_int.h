@@ -186,14 +186,6 @@ typedef enum job_unit_kind {
     JOB_UNIT_MONTH     /* the whole-day units of a month, from its monthly file */
 } job_unit_kind;
 
-/* A day of a DAY or MONTH unit, as fetched. */
-typedef struct job_day {
-    agt_status st;      /* of agt_source_fetch_day (or the month's call) */
-    agt_error err;
-    agt_day_result res;
-    uint64_t bytes;     /* response bytes spent on it */
-} job_day;
-
 /* One unit of work. */
 typedef struct job_unit {
     job_unit_kind kind;
@@ -204,7 +196,10 @@ typedef struct job_unit {
 } job_unit;
 
 /* What fetching a unit gave (one per unit in flight: a run holds at most
- * jobs + 1 of them, whatever the plan's size). */
+ * jobs + 1 of them, whatever the plan's size). An archive unit (DAY,
+ * MONTH) is not fetched whole: its file is downloaded ahead into the day
+ * source of the fetcher `by`, and the committer then streams it hour by
+ * hour through that source like one job does (engine.c). */
 typedef struct job_result {
     int fetched;        /* what follows is set */
     /* HOUR */
@@ -213,10 +208,9 @@ typedef struct job_result {
     agt_trades rows;
     agt_hour_info info;
     const char *source; /* "rest" or "archive" */
-    /* DAY, MONTH: ndays of them */
-    job_day *days;
-    int ndays;
-    uint64_t bytes;     /* response bytes spent on the unit */
+    /* DAY, MONTH */
+    struct job_fetcher *by; /* whose day source holds its file */
+    uint64_t bytes;     /* response bytes spent on the unit (DAY, MONTH: its download) */
     agt_status fatal;   /* the lake failed, or memory: ends the run (message in fatal_err) */
     agt_error fatal_err;
     agt_buf notes;      /* lines for the user, each ending in '\n', sent when it is settled */
@@ -249,10 +243,11 @@ typedef struct job_fetcher {
 /* A line for the user, kept in the result until its unit is settled. */
 void job_note(job_result *r, const char *fmt, ...) AGT_PRINTF(2, 3);
 /*
- * Fetch unit u through f into `out` (empty): its rows and facts, or why
- * not. A whole day or month from the day source; an hour with rest through
- * the WAL stash (resuming from the pages a broken run kept), then from the
- * archive if rest cannot prove it (unproven.c).
+ * Fetch unit u through f into `out` (empty): an hour with rest through the
+ * WAL stash (resuming from the pages a broken run kept), then from the
+ * archive if rest cannot prove it (unproven.c): its rows and facts, or why
+ * not. A whole day or month: its archive file downloaded ahead into f's day
+ * source (agt_source_prepare_day, _month), out->by = f.
  */
 void job_fetch_unit(job_fetcher *f, const job_unit *u, job_result *out);
 /* An hour unit rest fetched into u but did not prove complete (and that
@@ -274,7 +269,9 @@ agt_status job_fetch_first_hour(job_fetcher *f, const job_unit *u, int may_open,
  * `jobs` fetchers on threads of their own, each with its own client (sharing
  * the session client's rate limit) and day source, fetching units[0..n) in
  * order, at most jobs + 1 units ahead of the committer. The committer (the
- * caller's thread) waits for each unit in turn, settles it, and says so.
+ * caller's thread) waits for each unit in turn, settles it (an archive unit
+ * streamed through the day source of the job that downloaded its file, the
+ * job waiting meanwhile), and says so.
  */
 typedef struct job_pool job_pool;
 
@@ -287,6 +284,9 @@ pthread_mutex_t *job_pool_lake_mutex(job_pool *p);
  * RECEIVED events on this thread (the callback may ask to stop: the jobs then
  * stop at their next response). Its result, for the committer. */
 job_result *job_pool_wait(job_pool *p, size_t i);
+/* What the jobs received since the last report, as a RECEIVED event (the
+ * committer calls it while it streams an archive unit). */
+void job_pool_report(job_pool *p);
 /* Unit i is settled (its result cleared): the jobs may run further ahead. */
 void job_pool_settled(job_pool *p, size_t i);
 /* Stop the jobs, wait for them, report what they received last, free all. */

@@ -29,8 +29,6 @@ void job_result_init(job_result *r)
 void job_result_clear(job_result *r)
 {
     agt_trades_release(&r->rows);
-    for (int d = 0; r->days && d < r->ndays; d++) agt_day_result_release(&r->days[d].res);
-    free(r->days);
     agt_buf_release(&r->notes);
     job_result_init(r);
 }
