@@ -24,7 +24,8 @@
 #                   .retry names exactly what cannot be proven (tests/campaign/soak.py)
 #
 #   make tsan   the parallel jobs' tests (tests/integration/test_jobs.py) with the tool built
-#               under ThreadSanitizer (build-tsan/), but the peak memory one (shadow memory)
+#               under ThreadSanitizer (build-tsan/), but the peak memory one (shadow memory):
+#               the jobs' threads and the archive's reader thread (daily and monthly files)
 #
 # Other targets: deps, deps-build, build, asan, unit, integration, bench, clean.
 
@@ -112,7 +113,8 @@ test: unit unit-asan integration
 
 # The parallel jobs under ThreadSanitizer: the tool built with -fsanitize=thread in
 # build-tsan/ runs the four-jobs tests against the simulator (the Python side reads
-# back with the dev build's library); any race makes the tool exit 66.
+# back with the dev build's library); any race makes the tool exit 66. Their archive
+# days and months also run the archive's reader thread (src/source/rows_ahead.c).
 tsan: build deps python
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DAGT_BUILD_TESTS=OFF -DAGT_TESTING_LIB=OFF \
 	  "-DCMAKE_C_FLAGS=-fsanitize=thread -g -O1" -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread \
