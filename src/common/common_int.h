@@ -57,6 +57,27 @@ void agt_strlcpy(char *dst, size_t n, const char *src);
 /* 1 if the trade ids of t strictly increase (agt_trades_sort_unique has nothing to do). */
 int agt_trades_ids_unique(const agt_trades *t);
 
+/* Row `len` written and counted; the caller made room (len < cap). */
+static inline void agt_trades_put(agt_trades *t, int64_t trade_id, int64_t ts_us, double price,
+                                  double quantity, int is_buyer_maker)
+{
+    size_t i = t->len++;
+    t->trade_id[i] = trade_id;
+    t->ts_us[i] = ts_us;
+    t->price[i] = price;
+    t->quantity[i] = quantity;
+    t->is_buyer_maker[i] = is_buyer_maker ? 1 : 0;
+}
+
+/* agt_trades_push with the room checked here, not in a call: a parser's row. */
+static inline agt_status agt_trades_push_inline(agt_trades *t, int64_t trade_id, int64_t ts_us,
+                                                double price, double quantity, int is_buyer_maker)
+{
+    if (t->len == t->cap) return agt_trades_push(t, trade_id, ts_us, price, quantity, is_buyer_maker);
+    agt_trades_put(t, trade_id, ts_us, price, quantity, is_buyer_maker);
+    return AGT_OK;
+}
+
 /* ---- growable byte buffer with a hard cap ------------------------------ */
 
 typedef struct agt_buf {

@@ -64,12 +64,7 @@ agt_status agt_trades_push(agt_trades *t, int64_t trade_id, int64_t ts_us, doubl
                            double quantity, int is_buyer_maker)
 {
     AGT_TRY(ensure(t, 1));
-    size_t i = t->len++;
-    t->trade_id[i] = trade_id;
-    t->ts_us[i] = ts_us;
-    t->price[i] = price;
-    t->quantity[i] = quantity;
-    t->is_buyer_maker[i] = is_buyer_maker ? 1 : 0;
+    agt_trades_put(t, trade_id, ts_us, price, quantity, is_buyer_maker);
     return AGT_OK;
 }
 

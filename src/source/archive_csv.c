@@ -332,7 +332,7 @@ static size_t fast_row(agt_csv *p, const char *s, size_t n, agt_trades *out)
     if (len > AGT_CSV_MAX_LINE || fi > li || (fi < 0) != (li < 0)) return 0;
     int64_t ts = t <= p->day_end_us / p->unit_us ? t * p->unit_us : -1;
     if (ts < p->day_start_us || ts > p->day_end_us) return 0;
-    if (agt_trades_push(out, a, ts, price, qty, m) != AGT_OK) return 0;
+    if (agt_trades_push_inline(out, a, ts, price, qty, m) != AGT_OK) return 0;
     p->line++;
     if ((int64_t)len > p->max_line) p->max_line = (int64_t)len;
     return (size_t)(q - s);

@@ -116,6 +116,10 @@ size_t agt_decimal_prefix(const char *s, size_t n, double *out)
         digits += frac;
     }
     if (i > MAX_DECIMAL_LEN) return 0;
+    if (FAST_PATH && digits <= 15) { /* the usual case, finish's first answer: m < 2^53 */
+        *out = (double)m / pow10_exact[frac];
+        return i;
+    }
     int r = digits <= 19 ? finish(m, -(int)frac, s, i, out) : many_digits(s, i, out);
     return r == 0 ? i : 0;
 }
