@@ -15,8 +15,13 @@ every benchmark succeeded, 1 otherwise (the others still run).
 
 Scales: `full` (the default) measures at the sizes the goals are about (a
 year lake of 50,000 trades an hour, a 7.4 M-trade month, ...); `quick`
-measures the same things on smaller data in a few minutes. `--only` runs a
-subset and writes RESULTS.md only with `--write`; `--only X --add` runs X
+measures the same things on smaller data in a few minutes. bench/lake.py's
+year lake is built once into the cache directory (report.cache_dir(),
+~/.cache/aggtrades-bench) and reused by later runs once verified (its
+section says so); each benchmark's wall and CPU time are recorded (the
+suite is meant to take under 30 minutes on the idle machine).
+
+`--only` runs a subset and writes RESULTS.md only with `--write`; `--only X --add` runs X
 and adds it to the results the last run left (a benchmark that failed, or
 one added to the suite since), RESULTS.md's header then naming both runs.
 
