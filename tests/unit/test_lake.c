@@ -92,6 +92,14 @@ static int on_change(void *u, const agt_change *c)
     return 0;
 }
 
+/* A commit's result: rows inserted, updated and skipped. */
+#define ASSERT_COUNTS(r, ins, upd, skip)                                           \
+    do {                                                                           \
+        ASSERT_EQ_INT((r).inserted, ins);                                          \
+        ASSERT_EQ_INT((r).updated, upd);                                           \
+        ASSERT_EQ_INT((r).skipped, skip);                                          \
+    } while (0)
+
 TEST(upsert_and_cdc)
 {
     char root[256];
@@ -104,9 +112,7 @@ TEST(upsert_and_cdc)
     lt_make_hour(&t, h, 100, 5, 0); /* ids 100..104 */
     agt_commit_result r;
     ASSERT_OK(agt_lake_commit_hour(l, "ETHUSDT", h, &t, &meta_ok, &r, &e));
-    ASSERT_EQ_INT(r.inserted, 5);
-    ASSERT_EQ_INT(r.updated, 0);
-    ASSERT_EQ_INT(r.skipped, 0);
+    ASSERT_COUNTS(r, 5, 0, 0);
     ASSERT_EQ_INT(r.version, 1);
 
     /* the same rows again: all duplicates */
@@ -122,9 +128,7 @@ TEST(upsert_and_cdc)
     agt_trades_push(&u, 102, t.ts_us[2], t.price[2], t.quantity[2], t.is_buyer_maker[2]);
     agt_trades_push(&u, 105, h + 3599999999, 7.0, 1.5, 1);
     ASSERT_OK(agt_lake_commit_hour(l, "ETHUSDT", h, &u, &meta_ok, &r, &e));
-    ASSERT_EQ_INT(r.inserted, 1);
-    ASSERT_EQ_INT(r.updated, 1);
-    ASSERT_EQ_INT(r.skipped, 1);
+    ASSERT_COUNTS(r, 1, 1, 1);
     ASSERT_EQ_INT(r.rows, 6);
 
     agt_trades all;
@@ -199,9 +203,7 @@ TEST(upsert_append_and_unordered_input)
     agt_trades_push(&t, 204, h + 3000000000, 1.25, 0.5, 0);
     agt_trades_push(&t, 206, h + 3000000001, 1.5, 0.25, 1);
     ASSERT_OK(agt_lake_commit_hour(l, "ETHUSDT", h, &t, &meta_ok, &r, &e));
-    ASSERT_EQ_INT(r.inserted, 2);
-    ASSERT_EQ_INT(r.updated, 0);
-    ASSERT_EQ_INT(r.skipped, 0);
+    ASSERT_COUNTS(r, 2, 0, 0);
     ASSERT_EQ_INT(r.rows, 6);
     /* out of order, 205 twice (the later row wins), 206 identical, 200 changed */
     agt_trades_clear(&t);
@@ -210,9 +212,7 @@ TEST(upsert_append_and_unordered_input)
     agt_trades_push(&t, 200, h, 2.5, 0.125, 1); /* same time, new price, quantity and side */
     agt_trades_push(&t, 205, h + 3000000000, 1.75, 0.75, 0);
     ASSERT_OK(agt_lake_commit_hour(l, "ETHUSDT", h, &t, &meta_ok, &r, &e));
-    ASSERT_EQ_INT(r.inserted, 1);
-    ASSERT_EQ_INT(r.updated, 1);
-    ASSERT_EQ_INT(r.skipped, 2); /* the repeat of 205 and the identical 206 */
+    ASSERT_COUNTS(r, 1, 1, 2); /* skipped: the repeat of 205 and the identical 206 */
     ASSERT_EQ_INT(r.rows, 7);
     ASSERT_OK(agt_lake_read_range(l, "ETHUSDT", h, h + AGT_US_PER_HOUR - 1, AGT_LAKE_COL_ALL, &all, &e));
     ASSERT_EQ_INT(all.len, 7);
