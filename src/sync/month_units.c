@@ -2,13 +2,13 @@
  * month_units.c - whole months of archive days fetched as one monthly file.
  *
  * When every day of a calendar month is a whole-day unit of a symbol (a long
- * backfill), the month is one unit (units.c) fetched with
- * agt_source_fetch_month: one zip and two proof requests for the month
- * instead of two files and two proofs a day. Its days are then committed and
- * reported one by one exactly like days from the daily files. A month the
- * archive cannot serve has already fallen back to the daily files inside
- * agt_source_fetch_month; a failure of the call as a whole falls back to
- * agt_source_fetch_day for each day (fetch_unit.c).
+ * backfill), the month is one unit (units.c) read from its monthly file
+ * with agt_source_stream_month: one zip and two proof requests for the month
+ * instead of two files and two proofs a day. Its hours are committed and
+ * reported one by one exactly like those of the daily files. A month whose
+ * file cannot be had (not published, checksum, caps) hands nothing on, and
+ * its days are then streamed from their daily files one by one (engine.c,
+ * stream_unit).
  */
 #include <stdio.h>
 #include <stdlib.h>

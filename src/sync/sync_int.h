@@ -219,9 +219,9 @@ typedef struct job_result {
 /* The plan cut into units in plan order (symbol by symbol, hour by hour):
  * *out (free()). AGT_ENOMEM only. */
 agt_status job_units_make(const job_plan *plan, job_unit **out, size_t *n);
-/* An empty result / free what a result holds (it is then empty again). */
 /* "BTCUSDT 2024-03-01 05:00": an hour as the user's lines name it */
 void job_hour_label(const char *sym, int64_t hour_us, char *out, size_t n);
+/* An empty result / free what a result holds (it is then empty again). */
 void job_result_init(job_result *r);
 void job_result_clear(job_result *r);
 
