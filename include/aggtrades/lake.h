@@ -360,6 +360,21 @@ AGT_API agt_status agt_query_count(agt_query *q, size_t *rows, agt_error *err);
  */
 AGT_API agt_status agt_query_read_into(agt_query *q, agt_trades *dst, unsigned threads, agt_error *err);
 
+/*
+ * Memory for one column of a result that agt_query_read_into fills and a
+ * binding hands over to its dataframe library: `bytes` writable bytes
+ * (16-byte aligned), or NULL if none can be had. Give it back with
+ * agt_lake_column_free and the same `bytes` once nothing uses it. Large
+ * columns (1 MiB or more) are mapped on their own, aligned for transparent
+ * huge pages, and a freed one is kept (lazily released to the kernel, which
+ * may reclaim it at any time) for the next read to reuse without page
+ * faults: at most 16 blocks and 512 MiB are kept. The contents are
+ * unspecified. Thread-safe.
+ */
+AGT_API void *agt_lake_column_alloc(size_t bytes);
+/* Give back a block of agt_lake_column_alloc(bytes). NULL accepted. Thread-safe. */
+AGT_API void agt_lake_column_free(void *p, size_t bytes);
+
 typedef struct agt_range_stats {
     int64_t count;
     int64_t first_ts_us, last_ts_us; /* 0 if count == 0 */

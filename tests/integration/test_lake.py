@@ -79,6 +79,20 @@ class Writer:
             raise RuntimeError(err.message.decode())
         return res
 
+    def commit_arrays(self, symbol: str, hour_us: int, ids: np.ndarray, ts: np.ndarray,
+                      price: np.ndarray, qty: np.ndarray, ibm: np.ndarray) -> None:
+        """Commit an hour given as numpy columns (borrowed for the call)."""
+        p = ctypes.POINTER
+        t = _lib.AgtTrades(ids.ctypes.data_as(p(ctypes.c_int64)), ts.ctypes.data_as(p(ctypes.c_int64)),
+                           price.ctypes.data_as(p(ctypes.c_double)), qty.ctypes.data_as(p(ctypes.c_double)),
+                           ibm.ctypes.data_as(p(ctypes.c_uint8)), len(ids), len(ids))
+        meta = _lib.AgtHourMeta(-2, 0, b"rest", 0)
+        res, err = _lib.AgtCommitResult(), _lib.AgtError()
+        st = self.so.agt_lake_commit_hour(self.h, symbol.encode(), hour_us, ctypes.byref(t),
+                                          ctypes.byref(meta), ctypes.byref(res), ctypes.byref(err))
+        if st:
+            raise RuntimeError(err.message.decode())
+
     def rebuild_stats(self, symbol: str, start_us: int = 0, end_us: int = 2**63 - 1) -> int:
         n, err = ctypes.c_size_t(), _lib.AgtError()
         st = self.so.agt_lake_rebuild_stats(self.h, symbol.encode(), start_us, end_us,
@@ -164,6 +178,46 @@ def test_read_trades_columns_arrow_polars(lake):
     # an empty range and an unknown symbol give empty tables of the right shape
     assert read_trades_arrow(root, "ETHUSDT", lo, hi).num_rows == 0
     assert len(read_trades(root, "BTCUSDT", "2023-10-06", "2023-10-06", columns=["price"])) == 0
+
+
+def test_large_reads_each_own_their_columns(lake):
+    """Columns of a megabyte and more come from the library's column memory (mapped
+    for huge pages, kept when a frame is freed and reused by the next read): frames
+    read one after the other, each freed or kept, hold exactly the files' rows, and a
+    frame still alive is never overwritten by a later read."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    root, w = lake
+    rng = np.random.default_rng(7)
+    n, first = 150_000, 1_000
+    for k in range(3):
+        h = us("2023-10-05 10:00") + k * HOUR
+        ids = np.arange(first, first + n, dtype=np.int64)
+        first += n
+        ts = np.sort(rng.integers(h, h + HOUR, n)).astype(np.int64)
+        price = np.round(20_000 + rng.random(n) * 100, 2)
+        qty = np.round(rng.random(n) * 3, 5)
+        ibm = (rng.random(n) < 0.5).astype(np.uint8)
+        w.commit_arrays("BTCUSDT", h, ids, ts, price, qty, ibm)
+    files = sorted(root.glob("symbol=BTCUSDT/**/*.parquet"))
+    arrow = pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+    arrow["timestamp"] = arrow["timestamp"].astype("datetime64[ns, UTC]")
+    lo, hi = us("2023-10-05 10:00"), us("2023-10-05 12:59:59.999999")
+    first_frame = read_trades(root, "BTCUSDT", lo, hi)
+    assert first_frame["price"].to_numpy().nbytes >= 2**20
+    pd.testing.assert_frame_equal(first_frame, arrow)
+    for _ in range(3):  # freed frames: their memory serves the next read
+        pd.testing.assert_frame_equal(read_trades(root, "BTCUSDT", lo, hi), arrow)
+    part = read_trades(root, "BTCUSDT", lo + HOUR // 2, hi, columns=["quantity", "timestamp"])
+    pd.testing.assert_frame_equal(part, arrow.loc[arrow["timestamp"].astype("int64") // 1000 >= lo + HOUR // 2,
+                                                  ["timestamp", "quantity"]].reset_index(drop=True),
+                                  check_like=True)
+    tb = read_trades_arrow(root, "BTCUSDT", lo, hi)
+    del part
+    second = read_trades(root, "BTCUSDT", lo, hi)
+    pd.testing.assert_frame_equal(first_frame, arrow)
+    pd.testing.assert_frame_equal(second, arrow)
+    assert tb.column("trade_id").to_numpy().tolist() == arrow["trade_id"].tolist()
+    assert np.array_equal(tb.column("price").to_numpy(), arrow["price"].to_numpy())
 
 
 def test_layout_and_schema_files(lake):

@@ -3,7 +3,9 @@
  * rows as agt_lake_read_range for ranges with partial and whole hours, with
  * one and several threads, into caller arrays (some columns left out),
  * unchanged by a commit between counting and reading, and refusing too
- * little room or a damaged file.
+ * little room or a damaged file; the memory for result columns
+ * (agt_lake_column_alloc): large blocks 2 MiB aligned, kept when freed and
+ * reused by a request of a similar size only.
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -197,5 +199,59 @@ TEST(damaged_file_named)
     lt_cleanup(root);
 }
 
+#define MIB ((size_t)1 << 20)
+
+/* A block of agt_lake_column_alloc(bytes), every byte written (a fault if not mapped). */
+static uint8_t *column(size_t bytes, uint8_t fill)
+{
+    uint8_t *p = agt_lake_column_alloc(bytes);
+    if (p) memset(p, fill, bytes);
+    return p;
+}
+
+TEST(column_memory_kept_for_the_next_read)
+{
+    uint8_t *small = column(100, 1);
+    ASSERT(small != NULL);
+    agt_lake_column_free(small, 100);
+    agt_lake_column_free(NULL, 5 * MIB);
+
+    uint8_t *big = column(8 * MIB + 5, 2);
+    ASSERT(big != NULL);
+    ASSERT_EQ_INT((uintptr_t)big % (2 * MIB), 0);
+    agt_lake_column_free(big, 8 * MIB + 5);
+    /* less than half the kept block: a block of its own */
+    uint8_t *other = column(3 * MIB, 3);
+    ASSERT(other != NULL && other != big);
+    /* a similar size reuses the kept block, cut to the new size */
+    uint8_t *again = column(5 * MIB, 4);
+    ASSERT(again == big);
+    ASSERT_EQ_INT(again[5 * MIB - 1], 4);
+    agt_lake_column_free(again, 5 * MIB);
+    /* the kept 5 MiB cannot hold 8 MiB: a new block, while 4 MiB takes the kept one */
+    uint8_t *more = column(8 * MIB, 5);
+    ASSERT(more != NULL && more != big);
+    uint8_t *four = column(4 * MIB, 6);
+    ASSERT(four == big);
+    ASSERT_EQ_INT(other[3 * MIB - 1], 3); /* blocks in use are never handed out twice */
+    agt_lake_column_free(four, 4 * MIB);
+    agt_lake_column_free(more, 8 * MIB);
+    agt_lake_column_free(other, 3 * MIB);
+
+    /* more blocks freed than are kept: all given back, new ones still come */
+    uint8_t *many[40];
+    for (int i = 0; i < 40; i++) {
+        many[i] = column(MIB + (size_t)i * 4096, (uint8_t)i);
+        ASSERT(many[i] != NULL);
+    }
+    for (int i = 0; i < 40; i++) {
+        ASSERT_EQ_INT(many[i][MIB + (size_t)i * 4096 - 1], i);
+        agt_lake_column_free(many[i], MIB + (size_t)i * 4096);
+    }
+    for (int i = 0; i < 40; i++) ASSERT((many[i] = column(2 * MIB, 7)) != NULL);
+    for (int i = 0; i < 40; i++) agt_lake_column_free(many[i], 2 * MIB);
+}
+
 TEST_MAIN(TEST_REF(same_rows_as_read_range), TEST_REF(columns_left_out_and_room),
-          TEST_REF(commit_between_count_and_read), TEST_REF(damaged_file_named))
+          TEST_REF(commit_between_count_and_read), TEST_REF(damaged_file_named),
+          TEST_REF(column_memory_kept_for_the_next_read))
