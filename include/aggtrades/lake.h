@@ -353,8 +353,9 @@ AGT_API agt_status agt_query_count(agt_query *q, size_t *rows, agt_error *err);
  * a NULL column is not stored. Counts first (agt_query_count) if not done;
  * AGT_EINVAL if the room is smaller than the count. On success dst->len
  * grows by the count. Files are decoded by `threads` threads at once (0:
- * one per online CPU), in place when all five columns are given. Trade ids
- * and timestamps outside the query's `cols` are zeros. A damaged file gives
+ * one per online CPU), straight into dst's columns; a column left NULL is
+ * not decoded at all. Trade ids and timestamps outside the query's `cols`
+ * are zeros. A damaged file gives
  * AGT_ECORRUPT naming it (dst's contents are then unspecified). The query
  * is used up: close it next.
  */

@@ -114,43 +114,58 @@ agt_status agt_lake_open_committed(agt_lake *l, const char *symbol, agt_file_sta
                    path, seen, f->version);
 }
 
-/* Stable sort by (timestamp, trade id) when the file is not already in that order. */
+/* Put the n values of a column of 8-byte (es 8) or 1-byte values in the order ix gives, through tmp. */
+static void permute(void *col, size_t es, const size_t *ix, size_t n, void *tmp)
+{
+    if (!col) return; /* a column the view leaves out */
+    memcpy(tmp, col, n * es);
+    if (es == 8) {
+        const uint64_t *from = tmp;
+        uint64_t *to = col;
+        for (size_t i = 0; i < n; i++) to[i] = from[ix[i]];
+    } else {
+        const uint8_t *from = tmp;
+        uint8_t *to = col;
+        for (size_t i = 0; i < n; i++) to[i] = from[ix[i]];
+    }
+}
+
+/*
+ * Stable sort by (timestamp, trade id) when the file is not already in that
+ * order. Both of those columns must be there; any other may be left out.
+ */
 static agt_status order_by_time(agt_trades *t)
 {
+    const int64_t *ts = t->ts_us, *id = t->trade_id;
+    size_t n = t->len;
     int sorted = 1;
-    for (size_t i = 1; i < t->len && sorted; i++)
-        if (t->ts_us[i] < t->ts_us[i - 1] ||
-            (t->ts_us[i] == t->ts_us[i - 1] && t->trade_id[i] < t->trade_id[i - 1]))
-            sorted = 0;
+    for (size_t i = 1; i < n && sorted; i++)
+        if (ts[i] < ts[i - 1] || (ts[i] == ts[i - 1] && id[i] < id[i - 1])) sorted = 0;
     if (sorted) return AGT_OK;
-    agt_trades c;
-    agt_trades_init(&c);
-    AGT_TRY(agt_trades_append(&c, t));
-    size_t *ix = malloc(t->len * sizeof *ix);
-    if (!ix) {
-        agt_trades_release(&c);
+    size_t *ix = malloc(n * sizeof *ix);
+    uint64_t *tmp = malloc(n * sizeof *tmp);
+    if (!ix || !tmp) {
+        free(ix);
+        free(tmp);
         return AGT_ENOMEM;
     }
-    for (size_t i = 0; i < t->len; i++) ix[i] = i;
+    for (size_t i = 0; i < n; i++) ix[i] = i;
     /* insertion sort of the index: files are nearly sorted already */
-    for (size_t i = 1; i < t->len; i++) {
+    for (size_t i = 1; i < n; i++) {
         size_t v = ix[i], j = i;
-        while (j > 0 && (c.ts_us[ix[j - 1]] > c.ts_us[v] ||
-                         (c.ts_us[ix[j - 1]] == c.ts_us[v] && c.trade_id[ix[j - 1]] > c.trade_id[v]))) {
+        while (j > 0 && (ts[ix[j - 1]] > ts[v] || (ts[ix[j - 1]] == ts[v] && id[ix[j - 1]] > id[v]))) {
             ix[j] = ix[j - 1];
             j--;
         }
         ix[j] = v;
     }
-    for (size_t i = 0; i < t->len; i++) {
-        t->trade_id[i] = c.trade_id[ix[i]];
-        t->ts_us[i] = c.ts_us[ix[i]];
-        t->price[i] = c.price[ix[i]];
-        t->quantity[i] = c.quantity[ix[i]];
-        t->is_buyer_maker[i] = c.is_buyer_maker[ix[i]];
-    }
+    permute(t->price, 8, ix, n, tmp);
+    permute(t->quantity, 8, ix, n, tmp);
+    permute(t->is_buyer_maker, 1, ix, n, tmp);
+    permute(t->trade_id, 8, ix, n, tmp); /* the keys last: the sort above read them */
+    permute(t->ts_us, 8, ix, n, tmp);
     free(ix);
-    agt_trades_release(&c);
+    free(tmp);
     return AGT_OK;
 }
 
@@ -173,8 +188,10 @@ agt_status agt_lake_decode_range(agt_pq_file *pf, const char *path, int64_t star
     agt_status s = agt_pq_read_trades(pf, start, end, c, out, &e2);
     if (s == AGT_ENOMEM) return agt_err(err, s, "out of memory reading '%s'", path);
     if (s != AGT_OK) return agt_err(err, AGT_ECORRUPT, "data file '%s' is damaged: %s", path, e2.message);
-    agt_trades got = {out->trade_id + base, out->ts_us + base, out->price + base,
-                      out->quantity + base, out->is_buyer_maker + base, out->len - base,
+    agt_trades got = {out->trade_id + base, out->ts_us + base,
+                      out->price ? out->price + base : NULL,
+                      out->quantity ? out->quantity + base : NULL,
+                      out->is_buyer_maker ? out->is_buyer_maker + base : NULL, out->len - base,
                       out->len - base};
     if (order_by_time(&got) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
     agt_lake_zero_unwanted(cols, out, base, out->len);

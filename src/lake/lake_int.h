@@ -537,7 +537,10 @@ agt_status agt_lake_open_hour(agt_lake *l, const char *symbol, agt_file_stats *f
 /*
  * Append the rows of an open data file inside [start, end] to `out` in
  * timestamp order (then trade id), reserving no more than the rows found;
- * trade ids and timestamps outside `cols` are zeroed. Errors name `path`.
+ * trade ids and timestamps outside `cols` are zeroed. `out` must have
+ * those two columns (the order needs them); price, quantity or
+ * is_buyer_maker left NULL (a view over a caller's arrays) are not decoded.
+ * Errors name `path`.
  */
 agt_status agt_lake_decode_range(struct agt_pq_file *pf, const char *path, int64_t start,
                                  int64_t end, unsigned cols, agt_trades *out, agt_error *err);

@@ -14,12 +14,14 @@
  *
  * agt_query_read_into hands the files to worker threads, each taking the
  * next file not yet taken. A worker decodes straight into the caller's
- * arrays at the file's place when all five columns are wanted (the Parquet
- * reader reserves exactly the rows it emits, never more than the file
- * holds, so a view of exactly that many rows is never grown), else into its
- * own scratch table, copying the wanted columns. Each file is closed (its
- * mapping dropped) as soon as it is decoded, so the memory beyond the
- * output is the files being decoded plus one scratch table a worker.
+ * arrays at the file's place, through a view of exactly the file's rows
+ * (the Parquet reader reserves exactly the rows it emits, never more than
+ * the file holds, so the view is never grown). A column the caller left
+ * out is not decoded at all, except the trade ids and timestamps, which
+ * the reader needs to select and order rows: those go to the worker's own
+ * scratch arrays. Each file is closed (its mapping dropped) as soon as it
+ * is decoded, so the memory beyond the output is the files being decoded
+ * plus, for a read without ids or timestamps, one file's of them a worker.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -94,7 +96,6 @@ agt_status agt_query_count(agt_query *q, size_t *rows, agt_error *err)
 typedef struct reader {
     agt_query *q;
     agt_trades *dst; /* rows go to dst columns + dst->len + pin->at */
-    int direct;      /* every column wanted: decode in place */
     pthread_mutex_t mu;
     size_t next;     /* next pin to take */
     agt_status status;
@@ -110,42 +111,60 @@ static void copy_rows(agt_trades *dst, size_t at, const agt_trades *src, size_t 
     if (dst->is_buyer_maker) memcpy(dst->is_buyer_maker + at, src->is_buyer_maker, n);
 }
 
+/* A worker's room for a file's trade ids and timestamps when the caller left them out. */
+typedef struct keys {
+    int64_t *id, *ts;
+    size_t cap;
+} keys;
+
+static agt_status keys_room(keys *k, size_t n)
+{
+    if (n <= k->cap) return AGT_OK;
+    free(k->id);
+    free(k->ts);
+    k->id = malloc(n * sizeof *k->id);
+    k->ts = malloc(n * sizeof *k->ts);
+    k->cap = k->id && k->ts ? n : 0;
+    return k->cap ? AGT_OK : AGT_ENOMEM;
+}
+
 /* Decode the pinned file i into its place. */
-static agt_status fill(reader *r, size_t i, agt_trades *scratch, agt_error *err)
+static agt_status fill(reader *r, size_t i, keys *k, agt_error *err)
 {
     agt_query *q = r->q;
     agt_query_pin *p = &q->pins[i];
-    size_t at = r->dst->len + p->at;
+    agt_trades *d = r->dst;
+    size_t at = d->len + p->at;
     if (!p->pf) {
-        copy_rows(r->dst, at, &p->rows, p->n);
+        copy_rows(d, at, &p->rows, p->n);
         return AGT_OK;
     }
+    if (p->n == 0) return AGT_OK;
     char path[PATH_LEN];
     full_path(q, i, path, sizeof path);
-    agt_trades *out = scratch;
-    agt_trades view;
-    if (r->direct) {
-        agt_trades *d = r->dst;
-        view = (agt_trades){d->trade_id + at, d->ts_us + at, d->price + at, d->quantity + at,
-                            d->is_buyer_maker + at, 0, p->n};
-        out = &view;
-    } else {
-        agt_trades_clear(scratch);
-    }
-    agt_status s = agt_lake_decode_range(p->pf, path, q->start, q->end, q->cols, out, err);
-    if (s == AGT_OK && out->len != p->n)
+    unsigned cols = q->cols;
+    if ((!d->trade_id || !d->ts_us) && keys_room(k, p->n) != AGT_OK)
+        return agt_err(err, AGT_ENOMEM, "out of memory");
+    if (!d->trade_id) cols |= AGT_LAKE_COL_TRADE_ID; /* scratch: no need to zero it */
+    if (!d->ts_us) cols |= AGT_LAKE_COL_TIMESTAMP;
+    agt_trades view = {d->trade_id ? d->trade_id + at : k->id,
+                       d->ts_us ? d->ts_us + at : k->ts,
+                       d->price ? d->price + at : NULL,
+                       d->quantity ? d->quantity + at : NULL,
+                       d->is_buyer_maker ? d->is_buyer_maker + at : NULL,
+                       0, p->n};
+    agt_status s = agt_lake_decode_range(p->pf, path, q->start, q->end, cols, &view, err);
+    if (s == AGT_OK && view.len != p->n)
         s = agt_err(err, AGT_ECORRUPT,
                     "data file '%s' is damaged: %zu of its %zu rows lie in the time range its "
-                    "statistics give", path, out->len, p->n);
-    if (s == AGT_OK && !r->direct) copy_rows(r->dst, at, scratch, p->n);
+                    "statistics give", path, view.len, p->n);
     return s;
 }
 
 static void *work(void *arg)
 {
     reader *r = arg;
-    agt_trades scratch;
-    agt_trades_init(&scratch);
+    keys k = {NULL, NULL, 0};
     agt_error err;
     agt_error_clear(&err);
     for (;;) {
@@ -153,7 +172,7 @@ static void *work(void *arg)
         size_t i = r->status == AGT_OK ? r->next++ : r->q->n;
         pthread_mutex_unlock(&r->mu);
         if (i >= r->q->n) break;
-        agt_status s = fill(r, i, &scratch, &err);
+        agt_status s = fill(r, i, &k, &err);
         agt_query_pin *p = &r->q->pins[i];
         agt_pq_close(p->pf);
         p->pf = NULL;
@@ -167,7 +186,8 @@ static void *work(void *arg)
             pthread_mutex_unlock(&r->mu);
         }
     }
-    agt_trades_release(&scratch);
+    free(k.id);
+    free(k.ts);
     return NULL;
 }
 
@@ -190,7 +210,6 @@ agt_status agt_query_read_into(agt_query *q, agt_trades *dst, unsigned threads, 
     memset(&r, 0, sizeof r);
     r.q = q;
     r.dst = dst;
-    r.direct = dst->trade_id && dst->ts_us && dst->price && dst->quantity && dst->is_buyer_maker;
     r.status = AGT_OK;
     pthread_mutex_init(&r.mu, NULL);
     pthread_t tid[MAX_THREADS];

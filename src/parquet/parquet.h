@@ -112,7 +112,9 @@ enum {
  * Append to `out` the rows of a trade-schema file whose timestamp lies in
  * [ts_min, ts_max] (inclusive, µs), decoding only the pages that the page
  * index says can hold such rows and only the columns in `cols` (others are
- * filled with 0). Rows come in file order (ascending).
+ * filled with 0). Rows come in file order (ascending). A column `out` does
+ * not have (NULL: a view over a caller's arrays, whose cap already holds the
+ * rows) is neither decoded nor stored.
  */
 agt_status agt_pq_read_trades(agt_pq_file *f, int64_t ts_min, int64_t ts_max, unsigned cols,
                               agt_trades *out, agt_error *err);

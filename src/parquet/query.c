@@ -31,14 +31,15 @@ static agt_status trade_columns(const agt_pq_file *f, unsigned want, int idx[5],
     return AGT_OK;
 }
 
+/* Column k of `t` from `row` on; NULL if the table has no such column (a view leaving it out). */
 static void *col_ptr(agt_trades *t, int k, size_t row)
 {
     switch (k) {
-    case 0: return t->trade_id + row;
-    case 1: return t->ts_us + row;
-    case 2: return t->price + row;
-    case 3: return t->quantity + row;
-    default: return t->is_buyer_maker + row;
+    case 0: return t->trade_id ? t->trade_id + row : NULL;
+    case 1: return t->ts_us ? t->ts_us + row : NULL;
+    case 2: return t->price ? t->price + row : NULL;
+    case 3: return t->quantity ? t->quantity + row : NULL;
+    default: return t->is_buyer_maker ? t->is_buyer_maker + row : NULL;
     }
 }
 
@@ -67,6 +68,7 @@ static agt_status emit_rows(agt_pq_file *f, size_t rg, const int idx[5], const i
         if (agt_trades_reserve(out, base + k) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
         for (int c = 0; c < 5; c++) {
             void *dst = col_ptr(out, c, base);
+            if (!dst) continue;
             if (c == 1) memcpy(dst, ts + lo, k * 8);
             else if (idx[c] < 0) memset(dst, 0, k * (c == 4 ? 1 : 8));
             else AGT_TRY(pq_read_rows(f, idx[c], rg, a + lo, a + hi, dst, err));
@@ -85,10 +87,11 @@ static agt_status emit_rows(agt_pq_file *f, size_t rg, const int idx[5], const i
     agt_status st = AGT_OK;
     for (int c = 0; c < 5 && st == AGT_OK; c++) {
         size_t es = c == 4 ? 1 : 8;
+        uint8_t *dst = col_ptr(out, c, base);
+        if (!dst) continue;
         if (c == 1) memcpy(tmp, ts, (size_t)n * 8);
         else if (idx[c] >= 0) st = pq_read_rows(f, idx[c], rg, a, b, tmp, err);
         else memset(tmp, 0, (size_t)n * es);
-        uint8_t *dst = col_ptr(out, c, base);
         for (int64_t i = 0; st == AGT_OK && i < n; i++)
             if (ts[i] >= ts_min && ts[i] <= ts_max) {
                 memcpy(dst, tmp + (size_t)i * es, es);
@@ -108,6 +111,7 @@ static agt_status read_all_rows(agt_pq_file *f, size_t rg, const int idx[5], int
     if (agt_trades_reserve(out, base + k) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
     for (int c = 0; c < 5; c++) {
         void *dst = col_ptr(out, c, base);
+        if (!dst) continue;
         if (idx[c] < 0) memset(dst, 0, k * (c == 4 ? 1 : 8));
         else AGT_TRY(pq_read_rows(f, idx[c], rg, a, b, dst, err));
     }

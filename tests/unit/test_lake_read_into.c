@@ -3,7 +3,8 @@
  * rows as agt_lake_read_range for ranges with partial and whole hours, with
  * one and several threads, into caller arrays (some columns left out),
  * unchanged by a commit between counting and reading, and refusing too
- * little room or a damaged file; the memory for result columns
+ * little room or a damaged file; columns left out of files out of time
+ * order (sorted with only the columns given); the memory for result columns
  * (agt_lake_column_alloc): large blocks 2 MiB aligned, kept when freed and
  * reused by a request of a similar size only.
  */
@@ -125,6 +126,106 @@ TEST(columns_left_out_and_room)
     agt_query_close(q);
     free(price);
     free(qty);
+    agt_trades_release(&want);
+    agt_lake_close(l);
+    lt_cleanup(root);
+}
+
+/* Read [a, b] with only the columns of `cols` passed (the others NULL): the same values as `want`. */
+static void read_some(int *agt_failed_, agt_lake *l, int64_t a, int64_t b, unsigned cols,
+                      const agt_trades *want)
+{
+    agt_error e;
+    agt_trades got;
+    agt_trades_init(&got);
+    ASSERT_OK(agt_trades_reserve(&got, want->len));
+    agt_query *q = NULL;
+    size_t n = 0;
+    ASSERT_OK(agt_lake_query_open(l, "BTCUSDT", a, b, cols, &q, &e));
+    ASSERT_OK(agt_query_count(q, &n, &e));
+    ASSERT_EQ_INT(n, want->len);
+    agt_trades dst = {cols & AGT_LAKE_COL_TRADE_ID ? got.trade_id : NULL,
+                      cols & AGT_LAKE_COL_TIMESTAMP ? got.ts_us : NULL,
+                      cols & AGT_LAKE_COL_PRICE ? got.price : NULL,
+                      cols & AGT_LAKE_COL_QUANTITY ? got.quantity : NULL,
+                      cols & AGT_LAKE_COL_IS_BUYER_MAKER ? got.is_buyer_maker : NULL, 0, n};
+    ASSERT_OK(agt_query_read_into(q, &dst, 2, &e));
+    agt_query_close(q);
+    ASSERT_EQ_INT(dst.len, n);
+    for (size_t i = 0; i < n; i++) {
+        if (dst.trade_id) ASSERT_EQ_INT(dst.trade_id[i], want->trade_id[i]);
+        if (dst.ts_us) ASSERT_EQ_INT(dst.ts_us[i], want->ts_us[i]);
+        if (dst.price) ASSERT_EQ_DBL_BITS(dst.price[i], want->price[i]);
+        if (dst.quantity) ASSERT_EQ_DBL_BITS(dst.quantity[i], want->quantity[i]);
+        if (dst.is_buyer_maker) ASSERT_EQ_INT(dst.is_buyer_maker[i], want->is_buyer_maker[i]);
+    }
+    agt_trades_release(&got);
+}
+
+/* qsort order of {timestamp, trade id, row} triples. */
+static int by_time(const void *x, const void *y)
+{
+    const int64_t *p = x, *q = y;
+    return p[0] != q[0] ? (p[0] > q[0]) - (p[0] < q[0]) : (p[1] > q[1]) - (p[1] < q[1]);
+}
+
+/* Rows of `all` inside [a, b], in (timestamp, trade id) order: what a read must give. */
+static void expected(const agt_trades *all, int64_t a, int64_t b, agt_trades *want)
+{
+    int64_t(*k)[3] = malloc(all->len * sizeof *k);
+    size_t n = 0;
+    for (size_t i = 0; k && i < all->len; i++)
+        if (all->ts_us[i] >= a && all->ts_us[i] <= b) {
+            k[n][0] = all->ts_us[i];
+            k[n][1] = all->trade_id[i];
+            k[n++][2] = (int64_t)i;
+        }
+    qsort(k, n, sizeof *k, by_time);
+    agt_trades_clear(want);
+    for (size_t j = 0; k && j < n; j++) {
+        size_t i = (size_t)k[j][2];
+        agt_trades_push(want, all->trade_id[i], all->ts_us[i], all->price[i], all->quantity[i],
+                        all->is_buyer_maker[i]);
+    }
+    free(k);
+}
+
+TEST(columns_left_out_of_files_out_of_time_order)
+{
+    char root[256];
+    agt_error e;
+    agt_lake *l = NULL;
+    int64_t h0;
+    ASSERT_OK(six_hours(root, sizeof root, &l, &h0, &e));
+    agt_trades all, t, want;
+    agt_trades_init(&all);
+    agt_trades_init(&t);
+    agt_trades_init(&want);
+    for (int k = 0; k < HOURS; k++) { /* the rows six_hours committed */
+        lt_make_hour(&t, h0 + k * AGT_US_PER_HOUR, 1 + (int64_t)k * ROWS, ROWS, k);
+        ASSERT_OK(agt_trades_append(&all, &t));
+    }
+    /* an hour whose later ids carry earlier times: its file (in id order) is
+       not in time order, so the reader sorts its rows, whatever columns it gives */
+    int64_t h = h0 + HOURS * AGT_US_PER_HOUR;
+    lt_make_hour(&t, h, 1 + (int64_t)HOURS * ROWS, ROWS, 7);
+    for (size_t i = 0; i < t.len; i++)
+        if (i % 5 == 2) t.ts_us[i] = t.ts_us[i - 1] - 1000 + (int64_t)(i % 3);
+    ASSERT_OK(agt_trades_append(&all, &t));
+    agt_hour_meta m = {(int64_t)HOURS * ROWS, 1, "rest", 0};
+    ASSERT_OK(agt_lake_commit_hour(l, "BTCUSDT", h, &t, &m, NULL, &e));
+    const int64_t ranges[][2] = {{h0, h + AGT_US_PER_HOUR - 1}, {h0 + 1234567, h + 999999}};
+    const unsigned sets[] = {AGT_LAKE_COL_ALL, AGT_LAKE_COL_PRICE | AGT_LAKE_COL_IS_BUYER_MAKER,
+                             AGT_LAKE_COL_TIMESTAMP | AGT_LAKE_COL_PRICE,
+                             AGT_LAKE_COL_TRADE_ID | AGT_LAKE_COL_QUANTITY};
+    for (size_t r = 0; r < 2; r++) {
+        expected(&all, ranges[r][0], ranges[r][1], &want);
+        ASSERT(want.len > HOURS * ROWS / 2);
+        for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++)
+            read_some(agt_failed_, l, ranges[r][0], ranges[r][1], sets[k], &want);
+    }
+    agt_trades_release(&all);
+    agt_trades_release(&t);
     agt_trades_release(&want);
     agt_lake_close(l);
     lt_cleanup(root);
@@ -254,4 +355,5 @@ TEST(column_memory_kept_for_the_next_read)
 
 TEST_MAIN(TEST_REF(same_rows_as_read_range), TEST_REF(columns_left_out_and_room),
           TEST_REF(commit_between_count_and_read), TEST_REF(damaged_file_named),
+          TEST_REF(columns_left_out_of_files_out_of_time_order),
           TEST_REF(column_memory_kept_for_the_next_read))
