@@ -1535,6 +1535,12 @@ def query_futures_agg_trades(market, params, now_us, floor_id=None):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "nginx"
+    # TCP_NODELAY, as nginx and CloudFront answer: a response is written as its
+    # headers, then its body; with Nagle's algorithm the body of a small answer
+    # on a kept-alive connection waited for the client's delayed ACK of the
+    # headers (~40 ms on Linux) once a large transfer had ended its quick-ACK
+    # mode - a stall the real servers do not have.
+    disable_nagle_algorithm = True
 
     def version_string(self):
         return "nginx"

@@ -3,20 +3,24 @@
  * symbol from the published zips, verified against the published SHA-256.
  *
  * Steps, and what each failure means:
- *   1. GET {SYM}-aggTrades-{DAY}.zip.CHECKSUM. 404: the day is not published
- *      (or the symbol has none) -> AGT_ENOTFOUND. A body that is not
- *      "<64 hex>  <zip name>[\n]" is retried like a 5xx, then AGT_EPARSE.
- *   2. GET the zip, streamed into an unlinked temporary file in the
+ *   1. GET the zip, streamed into an unlinked temporary file in the
  *      handle's tmp_dir (the lake's metadata directory when the sync engine
  *      asks) while its SHA-256 is computed: memory stays bounded whatever
  *      the file's size, and a crash leaves nothing behind. max_zip_bytes
- *      caps it (disk, not memory). 404 here too -> AGT_ENOTFOUND; a file
- *      that cannot be written -> AGT_EIO.
- *   3. The SHA-256 against step 1. On a mismatch the CHECKSUM is read once
- *      more: if it changed, the file was replaced between our two requests
- *      (docs/exchange.md, "The archive's publication") and the file is
- *      fetched again, once; if it did not, AGT_ECHECKSUM and no rows. Only
- *      a verified file is ever read.
+ *      caps it (disk, not memory). 404: the day is not published (or the
+ *      symbol has none) -> AGT_ENOTFOUND; a file that cannot be written ->
+ *      AGT_EIO.
+ *   2. GET {SYM}-aggTrades-{DAY}.zip.CHECKSUM. 404 here too -> AGT_ENOTFOUND.
+ *      A body that is not "<64 hex>  <zip name>[\n]" is retried like a 5xx,
+ *      then AGT_EPARSE. The zip comes first because requests to the archive
+ *      are spaced (interval_ms): the transfer of a busy day's zip outlasts
+ *      the interval, so the small checksum follows it at once, where asked
+ *      first it made the zip wait out the interval (~35-50 ms of an ingest).
+ *   3. The SHA-256 against step 2. On a mismatch the file may have been
+ *      replaced between our two requests (docs/exchange.md, "The archive's
+ *      publication"): both are read once more, in the same order, and if
+ *      they agree now that file is used; if not, AGT_ECHECKSUM and no rows.
+ *      Only a verified file is ever read.
  *   4. archive_zip.c inflates the member {SYM}-aggTrades-{DAY}.csv in pieces
  *      through the CSV parser (archive_csv.c).
  *   5. Here (the whole-table API): sort by id, drop repeated ids (the last
@@ -312,33 +316,22 @@ int64_t agt_month_end_us(int64_t month_start_us)
     return agt_days_from_civil(y, m, 1) * AGT_US_PER_DAY - 1;
 }
 
-/* The checksum, then the zip into the file, until they agree (see the top). */
+/* The zip into the file, then its checksum; once more on a mismatch (see the top). */
 static agt_status fetch_verified(agt_archive *a, day_ctx *d, const char *period,
                                  const char *symbol, const char *day, uint8_t got[32],
                                  agt_error *err)
 {
-    agt_status s;
     for (int round = 0;; round++) {
-        AGT_TRY(set_url(a, period, symbol, d->zip_name, ".CHECKSUM", err));
-        s = get(a, d, "archive checksum", CHECKSUM_CAP, checksum_body, NULL, day, err);
-        if (s != AGT_OK) return s;
-        uint8_t want[32];
-        memcpy(want, d->digest, 32);
         AGT_TRY(set_url(a, period, symbol, d->zip_name, "", err));
-        s = get(a, d, "archive zip", CHECKSUM_CAP, NULL, zip_sink, day, err);
-        if (s != AGT_OK) return s;
+        AGT_TRY(get(a, d, "archive zip", CHECKSUM_CAP, NULL, zip_sink, day, err));
         agt_sha256_final(&d->sha, got);
-        if (memcmp(got, want, 32) == 0) return AGT_OK;
-        /* Replaced between our two requests? Read the checksum again. */
+        AGT_TRY(set_url(a, period, symbol, d->zip_name, ".CHECKSUM", err));
+        AGT_TRY(get(a, d, "archive checksum", CHECKSUM_CAP, checksum_body, NULL, day, err));
+        if (memcmp(got, d->digest, 32) == 0) return AGT_OK;
+        if (round == 0) continue; /* replaced between the two requests? read both again */
         char gh[65], wh[65];
         agt_sha256_hex(got, gh);
-        agt_sha256_hex(want, wh);
-        if (round == 0) {
-            AGT_TRY(set_url(a, period, symbol, d->zip_name, ".CHECKSUM", err));
-            s = get(a, d, "archive checksum", CHECKSUM_CAP, checksum_body, NULL, day, err);
-            if (s != AGT_OK) return s;
-            if (memcmp(d->digest, want, 32) != 0) continue; /* it changed: start again */
-        }
+        agt_sha256_hex(d->digest, wh);
         return agt_err(err, AGT_ECHECKSUM, "%s: sha-256 of the zip is %s but its .CHECKSUM says %s",
                        d->zip_name, gh, wh);
     }

@@ -760,23 +760,39 @@ TEST(fetch_day_fake_transport)
     ASSERT_EQ_INT(info.zip_bytes, zn);
     ASSERT_EQ_INT(strncmp(info.sha256, f.checksum[0], 64), 0);
 
-    /* checksum mismatch: nothing returned, the checksum read twice */
+    /* checksum mismatch: nothing returned, the zip and the checksum read twice */
     f.requests = 0;
     snprintf(f.checksum[0], sizeof f.checksum[0], "%064d  %s", 0, zname);
     ASSERT_EQ_INT(agt_archive_fetch_day(a, "BTCUSDT", DAY_2021_12_14, &t, &info, &e),
                   AGT_ECHECKSUM);
     ASSERT(strstr(e.message, ".CHECKSUM says 0000") != NULL);
     ASSERT_EQ_INT(t.len, 4);
-    ASSERT_EQ_INT(f.requests, 3);
+    ASSERT_EQ_INT(f.requests, 4);
 
-    /* replaced between checksum and zip: fetched again, the new file wins */
+    /* replaced between zip and checksum: both read again, the new file wins */
     f.requests = 0;
-    f.replace_after = 1; /* the checksum is old, the zip already new */
+    f.replace_after = 1; /* the zip is old, the checksum already new */
     set_checksum(&f, 0, z, zn, zname);
     ASSERT_OK(agt_archive_fetch_day(a, "BTCUSDT", DAY_2021_12_14, &t, &info, &e));
-    ASSERT_EQ_INT(info.requests, 5);
+    ASSERT_EQ_INT(info.requests, 4);
     ASSERT_EQ_INT(info.rows, 3); /* z2 lacks the last line: 12, 10, 11 */
     ASSERT_EQ_INT(t.len, 7);
+    ASSERT_EQ_INT(info.zip_bytes, zn2);
+
+    /* replaced the other way round: the zip already new (z), its checksum
+       still the old file's (z2's) at the first reading, z's at the second */
+    f.requests = 0;
+    set_checksum(&f, 0, z2, zn2, zname);
+    set_checksum(&f, 1, z, zn, zname);
+    f.zip[1] = z, f.zip_n[1] = zn;
+    f.replace_after = 2;
+    ASSERT_OK(agt_archive_fetch_day(a, "BTCUSDT", DAY_2021_12_14, &t, &info, &e));
+    ASSERT_EQ_INT(info.requests, 4);
+    ASSERT_EQ_INT(info.zip_bytes, zn);
+    ASSERT_EQ_INT(t.len, 10);
+    f.zip[1] = z2, f.zip_n[1] = zn2;
+    set_checksum(&f, 0, z, zn, zname);
+    set_checksum(&f, 1, z2, zn2, zname);
     f.replace_after = 0;
 
     /* 404: not published yet; one attempt only */
@@ -808,7 +824,7 @@ TEST(fetch_day_fake_transport)
     ASSERT_EQ_INT(agt_archive_fetch_day(a, "BTCUSDT", DAY_2021_12_14 + 1, &t, &info, &e),
                   AGT_EINVAL);
     ASSERT_EQ_INT(f.requests, 0);
-    ASSERT_EQ_INT(t.len, 7);
+    ASSERT_EQ_INT(t.len, 10);
     agt_archive_free(a);
     agt_trades_release(&t);
     free(z);
