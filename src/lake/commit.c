@@ -18,6 +18,14 @@
  *   6. Unlink F.prev.
  *   7. WAL: append COMMIT (not fsynced; losing it only means redoing 2-6).
  *
+ * The bytes of step 4 - the merged hour encoded as Parquet, most of a
+ * commit's CPU - depend on nothing steps 3-4 write: for an hour of at least
+ * AGT_LAKE_HELPER_MIN_ROWS rows they are encoded on the lake's helper thread
+ * (helper.c) while this thread does step 3, whose fsyncs would otherwise
+ * leave a core idle, and step 4 starts once they are ready. Every file
+ * operation, and their order, stays on the committing thread: the steps,
+ * their durability and the recovery below are the same either way.
+ *
  * The statistics index is what readers trust: an hour is committed at
  * version v once its entry says v (step 5). Until then its previous version
  * p must stay readable under the fixed file name layout, so step 4 keeps it
@@ -160,6 +168,43 @@ static agt_status encode_data(const agt_wal_begin *b, const agt_file_stats *fs,
     return agt_pq_write_trades(rows, &o, out, err);
 }
 
+/*
+ * Encoding the data file as a job of the helper thread (helper.c): it only
+ * reads the commit's record and merged rows, which nothing changes until
+ * finish_encode, and its own copy of the hour's facts, and fills `out`.
+ */
+typedef struct encode_job {
+    agt_lake_job job;
+    const agt_wal_begin *b;
+    agt_file_stats fs; /* a copy: the committing thread goes on filling its own */
+    const agt_trades *rows;
+    agt_buf *out;
+    agt_error err;
+    int on_helper; /* handed to the helper thread (else done on this one) */
+} encode_job;
+
+static agt_status run_encode(void *arg)
+{
+    encode_job *e = arg;
+    return encode_data(e->b, &e->fs, e->rows, e->out, &e->err);
+}
+
+static void start_encode(agt_lake *l, encode_job *e)
+{
+    e->on_helper = e->rows->len >= l->helper_min_rows;
+    if (e->on_helper) agt_lake_job_start(l, &e->job);
+    else e->job.status = run_encode(e);
+}
+
+/* Wait for the job; the status of the commit so far (`s`) wins over its. */
+static agt_status finish_encode(agt_lake *l, encode_job *e, agt_status s, agt_error *err)
+{
+    agt_status es = e->on_helper ? agt_lake_job_wait(l, &e->job) : e->job.status;
+    if (s != AGT_OK || es == AGT_OK) return s;
+    if (err) *err = e->err;
+    return es;
+}
+
 /* 1 if the open data file says it holds `symbol`'s hour `hour` (key-value metadata). */
 static int file_is_hour(const agt_pq_file *f, const char *symbol, int64_t hour)
 {
@@ -240,11 +285,11 @@ static agt_status load_stored(agt_lake *l, const agt_wal_begin *b, const char *r
     return AGT_OK;
 }
 
+/* The hour's facts but its row statistics (agt_stats_from_rows): all the data file's footer needs. */
 static void fill_meta(const agt_wal_begin *b, const agt_file_stats *old, const agt_trades *merged,
                       agt_file_stats *fs)
 {
     fs->hour_start_us = b->hour_start_us;
-    agt_stats_from_rows(merged, fs);
     fs->prev_id = b->prev_id != AGT_LAKE_ID_UNKNOWN ? b->prev_id
                   : old                              ? old->prev_id
                                                      : AGT_LAKE_ID_UNKNOWN;
@@ -311,8 +356,9 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
     agt_trades_init(&stored);
     agt_merge m;
     agt_merge_init(&m);
-    agt_buf data;
+    agt_buf data, change;
     agt_buf_init(&data, 0);
+    agt_buf_init(&change, 0);
     agt_file_stats fs;
     memset(&fs, 0, sizeof fs);
     int64_t file_version = -1;
@@ -322,6 +368,7 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
     if (file_version == b->version) {
         /* Steps 3 and 4 are done: the file on disk (its bytes in `data`) is the merged hour. */
         fill_meta(b, old, &stored, &fs);
+        agt_stats_from_rows(&stored, &fs);
     } else {
         data.len = 0;
         if ((s = agt_merge_rows(&stored, &b->rows, &m)) != AGT_OK) {
@@ -329,12 +376,17 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
             goto out;
         }
         fill_meta(b, old, m.rows, &fs);
-        if ((s = agt_cdc_encode(b, rel, &m, &fs, &data, err)) != AGT_OK) goto out;
-        if ((s = agt_lake_write_atomic(l, cpath, data.data, data.len, err)) != AGT_OK) goto out;
-        agt_lake_disk_add(l, (int64_t)data.len);
-        data.len = 0;
+        /* the data file's bytes are encoded on the helper thread while the
+           row statistics and step 3 are done here */
+        encode_job ej = { { run_encode, &ej, AGT_OK, 0 }, b, fs, m.rows, &data, { 0 }, 0 };
+        if (m.rows->len > 0) start_encode(l, &ej);
+        agt_stats_from_rows(m.rows, &fs);
+        s = agt_cdc_encode(b, rel, &m, &fs, &change, err);
+        if (s == AGT_OK) s = agt_lake_write_atomic(l, cpath, change.data, change.len, err);
+        if (m.rows->len > 0) s = finish_encode(l, &ej, s, err);
+        if (s != AGT_OK) goto out;
+        agt_lake_disk_add(l, (int64_t)change.len);
         if (m.rows->len > 0) {
-            if ((s = encode_data(b, &fs, m.rows, &data, err)) != AGT_OK) goto out;
             /* the committed version keeps its F.prev name until step 5 is done */
             if ((s = agt_lake_replace_keep_prev(l, path, data.data, data.len, err)) != AGT_OK) goto out;
             agt_lake_disk_add(l, (int64_t)data.len - (old ? old->size : 0));
@@ -361,6 +413,7 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
         res->version = b->version;
     }
 out:
+    agt_buf_release(&change);
     agt_buf_release(&data);
     agt_merge_release(&m);
     agt_trades_release(&stored);

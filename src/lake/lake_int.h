@@ -20,6 +20,8 @@
 
 #define AGT_LAKE_PATH_MAX 1024
 #define AGT_LAKE_SCHEMA_VERSION 1
+/* An hour of fewer rows encodes in well under a millisecond: on the committing thread. */
+#define AGT_LAKE_HELPER_MIN_ROWS 8192
 
 /* ---- the handle -------------------------------------------------------- */
 
@@ -39,6 +41,7 @@ typedef struct agt_wal {
 } agt_wal;
 
 typedef struct agt_cdc_cache agt_cdc_cache;
+typedef struct agt_lake_helper agt_lake_helper;
 
 struct agt_lake {
     char root[AGT_LAKE_PATH_MAX];
@@ -60,6 +63,10 @@ struct agt_lake {
                                    tests: planning a short range reads none) */
     agt_buf notices;            /* quarantine.c: NUL-terminated messages not yet read */
     size_t notice_off;          /* start of the oldest unread one */
+    agt_lake_helper *helper;    /* helper.c: the thread a commit encodes on, once started */
+    int helper_failed;          /* none could be started: jobs run on the caller's thread */
+    size_t helper_min_rows;     /* commit.c: the smallest hour encoded on the helper
+                                   (AGT_LAKE_HELPER_MIN_ROWS; tests lower it) */
 };
 
 /* ---- io.c: helpers over the I/O table ---------------------------------- */
@@ -96,6 +103,23 @@ typedef int (*agt_name_value_fn)(const char *name, void *ctx, int64_t *v);
  * (the caller frees *out; none if `dir` does not exist). */
 agt_status agt_lake_list_values(const char *dir, agt_name_value_fn parse, void *ctx,
                                 int64_t **out, size_t *n, agt_error *err);
+
+/* ---- helper.c: a second thread for a commit's CPU work ------------------ */
+
+/* A piece of work that only computes in memory (it writes no file). */
+typedef struct agt_lake_job {
+    agt_status (*fn)(void *arg);
+    void *arg;
+    agt_status status; /* fn's, once done */
+    int done;
+} agt_lake_job;
+/* Start `j` on the lake's helper thread (started on first use; without one,
+ * j runs here before this returns). Every job started is waited for. */
+void agt_lake_job_start(agt_lake *l, agt_lake_job *j);
+/* Wait for `j` to finish: its status. */
+agt_status agt_lake_job_wait(agt_lake *l, agt_lake_job *j);
+/* Join the helper thread (agt_lake_close); no job may be running. */
+void agt_lake_helper_stop(agt_lake *l);
 
 /* ---- layout.c ---------------------------------------------------------- */
 

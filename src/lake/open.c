@@ -74,6 +74,7 @@ agt_status agt_lake_open_opts(const char *root, unsigned flags, const agt_lake_o
     l->flags = flags;
     l->io = (o && o->io) ? o->io : agt_lake_io_posix();
     l->no_fsync = o ? o->no_fsync : 0;
+    l->helper_min_rows = AGT_LAKE_HELPER_MIN_ROWS;
     l->checkpoint_bytes = (o && o->wal_checkpoint_bytes) ? o->wal_checkpoint_bytes
                                                          : AGT_WAL_CHECKPOINT_DEFAULT;
     l->lock_fd = -1;
@@ -129,6 +130,7 @@ void agt_lake_close(agt_lake *lake)
     if (!lake) return;
     if ((lake->flags & AGT_LAKE_WRITE) && lake->wal.fd >= 0)
         (void)agt_wal_checkpoint(lake, 1, NULL); /* a lake at rest keeps a small log (wal.c) */
+    agt_lake_helper_stop(lake);
     agt_wal_close(lake);
     agt_lake_unlock(lake);
     agt_cdc_cache_free(lake);

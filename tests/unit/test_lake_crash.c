@@ -181,7 +181,8 @@ static int print_problem(void *user, agt_verify_kind kind, const char *path, int
  * 0 (the default, 4 MiB), only the writer's close does, so the sweep's
  * crash points walk through the close's checkpoint too.
  */
-static void crash_sweep(int *agt_failed_, int short_write, int err_no, int sticky, uint64_t ckpt_bytes)
+static void crash_sweep(int *agt_failed_, int short_write, int err_no, int sticky, uint64_t ckpt_bytes,
+                        int helper)
 {
     const long baseline = 2, count = 3; /* commit 2 and 3 merge into hours 0..; 8 merges hour 2 */
     int done = 0;
@@ -197,6 +198,7 @@ static void crash_sweep(int *agt_failed_, int short_write, int err_no, int stick
         agt_lake *l = NULL;
         agt_error e;
         ASSERT_OK(agt_lake_open_opts(root, AGT_LAKE_WRITE, &o, &l, &e));
+        if (helper) l->helper_min_rows = 1; /* every data file encoded on the helper thread */
         model m;
         model_init(&m);
         ASSERT_EQ_INT(workload(l, 0, baseline, NULL), baseline);
@@ -274,10 +276,13 @@ static void crash_sweep(int *agt_failed_, int short_write, int err_no, int stick
     fprintf(stderr, "  crashed at each of %ld calls\n", n - 2);
 }
 
-TEST(crash_every_call) { crash_sweep(agt_failed_, 0, EIO, 1, 1500); }
-TEST(crash_every_call_short_write) { crash_sweep(agt_failed_, 1, EIO, 1, 1500); }
-TEST(enospc_every_call) { crash_sweep(agt_failed_, 0, ENOSPC, 0, 1500); }
-TEST(crash_every_call_checkpoint_at_close) { crash_sweep(agt_failed_, 0, EIO, 1, 0); }
+TEST(crash_every_call) { crash_sweep(agt_failed_, 0, EIO, 1, 1500, 0); }
+TEST(crash_every_call_short_write) { crash_sweep(agt_failed_, 1, EIO, 1, 1500, 0); }
+TEST(enospc_every_call) { crash_sweep(agt_failed_, 0, ENOSPC, 0, 1500, 0); }
+TEST(crash_every_call_checkpoint_at_close) { crash_sweep(agt_failed_, 0, EIO, 1, 0, 0); }
+/* the same with every data file encoded on the helper thread (helper.c) while
+   the change file is written: the crash points and outcomes are the same */
+TEST(crash_every_call_helper) { crash_sweep(agt_failed_, 0, EIO, 1, 1500, 1); }
 
 /*
  * A reader of a merge in flight: the writer "dies" right after renaming the
@@ -475,6 +480,6 @@ TEST(sigkill_loop)
     lt_cleanup(root);
 }
 
-TEST_MAIN(TEST_REF(crash_every_call), TEST_REF(crash_every_call_short_write),
+TEST_MAIN(TEST_REF(crash_every_call), TEST_REF(crash_every_call_helper), TEST_REF(crash_every_call_short_write),
           TEST_REF(enospc_every_call), TEST_REF(crash_every_call_checkpoint_at_close), TEST_REF(reader_mid_merge),
           TEST_REF(crash_during_recovery_of_merge), TEST_REF(crash_during_recovery_of_first_commit), TEST_REF(sigkill_loop))
