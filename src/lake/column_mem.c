@@ -14,7 +14,10 @@
  *   4 KiB over the whole block (malloc's blocks start 16 bytes into a
  *   page, so only the 2 MiB stretches inside them can be huge). The mapping
  *   ends at the block's last 4 KiB page: its tail past the last whole
- *   2 MiB stays in small pages rather than rounding the memory up.
+ *   2 MiB stays in small pages rather than rounding the memory up. (On a
+ *   virtual machine that hands free memory back to its host, as the
+ *   development machine does, a first fault of a huge page sometimes costs
+ *   tens of milliseconds more; reusing kept blocks avoids that too.)
  * - kept when freed, up to CACHE_BLOCKS blocks and CACHE_BYTES bytes, for
  *   the next read: released with MADV_FREE, so the kernel takes the pages
  *   back whenever it needs memory (they then read as zeros and fault in
@@ -24,7 +27,7 @@
  *   byte of a result, so what a reused block held before never shows.
  *
  * Smaller blocks come from malloc. Thread-safe (one mutex around the kept
- * blocks).
+ * blocks, held across fork() so a child never inherits it locked).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -48,6 +51,16 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static kept cache[CACHE_BLOCKS]; /* oldest first */
 static size_t ncache, cached_bytes;
 
+static void lock(void) { pthread_mutex_lock(&mu); }
+static void unlock(void) { pthread_mutex_unlock(&mu); }
+static void at_fork(void) { pthread_atfork(lock, unlock, unlock); }
+
+static void init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, at_fork);
+}
+
 static size_t page_round(size_t bytes)
 {
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);
@@ -68,7 +81,7 @@ static void drop(size_t i)
  */
 static void *take(size_t len)
 {
-    pthread_mutex_lock(&mu);
+    lock();
     size_t best = ncache;
     for (size_t i = 0; i < ncache; i++)
         if (cache[i].len >= len && cache[i].len / 2 <= len &&
@@ -81,7 +94,7 @@ static void *take(size_t len)
         have = cache[best].len;
         drop(best);
     }
-    pthread_mutex_unlock(&mu);
+    unlock();
     if (have > len) munmap(p + len, have - len);
     return p;
 }
@@ -105,6 +118,7 @@ static void *map_aligned(size_t len)
 void *agt_lake_column_alloc(size_t bytes)
 {
     if (bytes < LARGE) return malloc(bytes ? bytes : 1);
+    init();
     size_t len = page_round(bytes);
     void *p = take(len);
     return p ? p : map_aligned(len);
@@ -127,12 +141,13 @@ void agt_lake_column_free(void *p, size_t bytes)
         munmap(p, len);
         return;
     }
-    pthread_mutex_lock(&mu);
+    init();
+    lock();
     while (ncache == CACHE_BLOCKS || cached_bytes + len > CACHE_BYTES) {
         munmap(cache[0].p, cache[0].len);
         drop(0);
     }
     cache[ncache++] = (kept){p, len};
     cached_bytes += len;
-    pthread_mutex_unlock(&mu);
+    unlock();
 }
