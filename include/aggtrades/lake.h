@@ -285,7 +285,10 @@ enum {
     AGT_LAKE_COL_PRICE = 1u << 2,
     AGT_LAKE_COL_QUANTITY = 1u << 3,
     AGT_LAKE_COL_IS_BUYER_MAKER = 1u << 4,
-    AGT_LAKE_COL_ALL = 0x1fu
+    AGT_LAKE_COL_ALL = 0x1fu,
+    /* Not a column: with it, a query's rows carry timestamps in nanoseconds
+       (the microseconds times 1000), as a dataframe of datetime64[ns] holds them. */
+    AGT_LAKE_TS_NS = 1u << 5
 };
 
 typedef struct agt_query agt_query;
@@ -293,7 +296,8 @@ typedef struct agt_query agt_query;
 /*
  * Plan a scan of `symbol` over [start_us, end_us]: reads the statistics of
  * the days covered only, and keeps the files whose [min_ts, max_ts]
- * overlaps. Columns not in `cols` come back as zeros. *q is freed with
+ * overlaps. Columns not in `cols` come back as zeros (`cols` may add
+ * AGT_LAKE_TS_NS; no column at all means every column). *q is freed with
  * agt_query_close, before the lake is closed. A symbol never stored gives an
  * empty query, not an error. A covered day whose statistics file is damaged,
  * or missing while the day has data files, gives AGT_ECORRUPT naming that

@@ -55,6 +55,7 @@ CHANGE_TYPES = ("insert", "update_preimage", "update_postimage")
 
 _AGT_LAKE_READ = 1
 _COL_ALL = 0x1F
+_TS_NS = 1 << 5  # AGT_LAKE_TS_NS: timestamps in nanoseconds, converted by the decoding threads
 
 #: The columns of a trade, in order; the bit of each is ``1 << index``.
 TRADE_COLUMNS = ("trade_id", "timestamp", "price", "quantity", "is_buyer_maker")
@@ -252,14 +253,14 @@ def _ptr(a: np.ndarray | None, ctype: Any) -> Any:
 
 
 def _read_arrays(root: str | os.PathLike[str], symbol: str, start: Any, end: Any,
-                 columns: Any, market: str) -> dict[str, np.ndarray]:
-    """The wanted columns of a range as numpy arrays; ``timestamp`` in µs (int64)."""
+                 columns: Any, market: str, ns: bool = False) -> dict[str, np.ndarray]:
+    """The wanted columns of a range as numpy arrays; ``timestamp`` in µs (int64), or ns."""
     names = _wanted(columns)
     sym = _symbol(symbol)
     a, b = _to_us(start, False), _to_us(end, True)
     if b < a:
         raise ValueError("end is before start")
-    bits = 0
+    bits = _TS_NS if ns else 0
     for name in names:
         bits |= 1 << TRADE_COLUMNS.index(name)
     with _Lake(root, market) as lake:
@@ -286,15 +287,13 @@ def _read_arrays(root: str | os.PathLike[str], symbol: str, start: Any, end: Any
     return {name: cols[name] for name in names}
 
 
-def _utc_ns(us: np.ndarray) -> Any:
-    """int64 µs -> a datetime64[ns, UTC] pandas array, in place (the array becomes ns)."""
-    np.multiply(us, 1000, out=us)
-    ns = us.view("M8[ns]")
+def _utc_ns(ns: np.ndarray) -> Any:
+    """int64 ns -> a datetime64[ns, UTC] pandas array on the same memory."""
     dtype = pd.DatetimeTZDtype("ns", "UTC")
     try:  # no copy: wrap the array as it is
-        return pd.arrays.DatetimeArray._simple_new(ns, dtype=dtype)
+        return pd.arrays.DatetimeArray._simple_new(ns.view("M8[ns]"), dtype=dtype)
     except (AttributeError, TypeError):  # a pandas without it: one copy
-        return pd.DatetimeIndex(ns, tz="UTC").array
+        return pd.DatetimeIndex(ns.view("M8[ns]"), tz="UTC").array
 
 
 def read_trades(root: str | os.PathLike[str], symbol: str, start: Any, end: Any,
@@ -312,7 +311,7 @@ def read_trades(root: str | os.PathLike[str], symbol: str, start: Any, end: Any,
     damaged data file, ``AGT_ENOTFOUND`` when ``root`` is not a lake),
     ``ValueError`` for an unknown column.
     """
-    cols = _read_arrays(root, symbol, start, end, columns, market)
+    cols = _read_arrays(root, symbol, start, end, columns, market, ns=True)
     if "timestamp" in cols:
         cols["timestamp"] = _utc_ns(cols["timestamp"])
     return pd.DataFrame(cols, copy=False)

@@ -195,6 +195,8 @@ agt_status agt_lake_decode_range(agt_pq_file *pf, const char *path, int64_t star
                       out->len - base};
     if (order_by_time(&got) != AGT_OK) return agt_err(err, AGT_ENOMEM, "out of memory");
     agt_lake_zero_unwanted(cols, out, base, out->len);
+    if (cols & AGT_LAKE_TS_NS) /* after the order and the range: they are in microseconds */
+        for (size_t i = 0; i < got.len; i++) got.ts_us[i] = (int64_t)((uint64_t)got.ts_us[i] * 1000u);
     return AGT_OK;
 }
 

@@ -564,6 +564,7 @@ agt_status agt_lake_open_hour(agt_lake *l, const char *symbol, agt_file_stats *f
  * trade ids and timestamps outside `cols` are zeroed. `out` must have
  * those two columns (the order needs them); price, quantity or
  * is_buyer_maker left NULL (a view over a caller's arrays) are not decoded.
+ * With AGT_LAKE_TS_NS in `cols` the timestamps come out in nanoseconds.
  * Errors name `path`.
  */
 agt_status agt_lake_decode_range(struct agt_pq_file *pf, const char *path, int64_t start,

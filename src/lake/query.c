@@ -104,7 +104,8 @@ agt_status agt_lake_query_open(agt_lake *lake, const char *symbol, int64_t start
     snprintf(x->symbol, sizeof x->symbol, "%s", symbol);
     x->start = start_us;
     x->end = end_us;
-    x->cols = (cols & AGT_LAKE_COL_ALL) ? (cols & AGT_LAKE_COL_ALL) : AGT_LAKE_COL_ALL;
+    x->cols = ((cols & AGT_LAKE_COL_ALL) ? (cols & AGT_LAKE_COL_ALL) : AGT_LAKE_COL_ALL) |
+              (cols & AGT_LAKE_TS_NS);
     agt_status s = plan(lake, symbol, start_us, end_us, &x->files, &x->n, err);
     if (s != AGT_OK) {
         free(x);

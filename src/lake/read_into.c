@@ -145,8 +145,9 @@ static agt_status fill(reader *r, size_t i, keys *k, agt_error *err)
     unsigned cols = q->cols;
     if ((!d->trade_id || !d->ts_us) && keys_room(k, p->n) != AGT_OK)
         return agt_err(err, AGT_ENOMEM, "out of memory");
-    if (!d->trade_id) cols |= AGT_LAKE_COL_TRADE_ID; /* scratch: no need to zero it */
-    if (!d->ts_us) cols |= AGT_LAKE_COL_TIMESTAMP;
+    /* ids and timestamps the caller left out go to scratch: neither zeroed nor scaled */
+    if (!d->trade_id) cols |= AGT_LAKE_COL_TRADE_ID;
+    if (!d->ts_us) cols = (cols | AGT_LAKE_COL_TIMESTAMP) & ~(unsigned)AGT_LAKE_TS_NS;
     agt_trades view = {d->trade_id ? d->trade_id + at : k->id,
                        d->ts_us ? d->ts_us + at : k->ts,
                        d->price ? d->price + at : NULL,

@@ -4,7 +4,8 @@
  * one and several threads, into caller arrays (some columns left out),
  * unchanged by a commit between counting and reading, and refusing too
  * little room or a damaged file; columns left out of files out of time
- * order (sorted with only the columns given); the memory for result columns
+ * order (sorted with only the columns given); timestamps in nanoseconds
+ * (AGT_LAKE_TS_NS); the memory for result columns
  * (agt_lake_column_alloc): large blocks 2 MiB aligned, kept when freed and
  * reused by a request of a similar size only.
  */
@@ -131,7 +132,8 @@ TEST(columns_left_out_and_room)
     lt_cleanup(root);
 }
 
-/* Read [a, b] with only the columns of `cols` passed (the others NULL): the same values as `want`. */
+/* Read [a, b] with only the columns of `cols` passed (the others NULL): the same values as
+   `want` (timestamps times 1000 with AGT_LAKE_TS_NS). */
 static void read_some(int *agt_failed_, agt_lake *l, int64_t a, int64_t b, unsigned cols,
                       const agt_trades *want)
 {
@@ -154,7 +156,7 @@ static void read_some(int *agt_failed_, agt_lake *l, int64_t a, int64_t b, unsig
     ASSERT_EQ_INT(dst.len, n);
     for (size_t i = 0; i < n; i++) {
         if (dst.trade_id) ASSERT_EQ_INT(dst.trade_id[i], want->trade_id[i]);
-        if (dst.ts_us) ASSERT_EQ_INT(dst.ts_us[i], want->ts_us[i]);
+        if (dst.ts_us) ASSERT_EQ_INT(dst.ts_us[i], want->ts_us[i] * (cols & AGT_LAKE_TS_NS ? 1000 : 1));
         if (dst.price) ASSERT_EQ_DBL_BITS(dst.price[i], want->price[i]);
         if (dst.quantity) ASSERT_EQ_DBL_BITS(dst.quantity[i], want->quantity[i]);
         if (dst.is_buyer_maker) ASSERT_EQ_INT(dst.is_buyer_maker[i], want->is_buyer_maker[i]);
@@ -217,12 +219,21 @@ TEST(columns_left_out_of_files_out_of_time_order)
     const int64_t ranges[][2] = {{h0, h + AGT_US_PER_HOUR - 1}, {h0 + 1234567, h + 999999}};
     const unsigned sets[] = {AGT_LAKE_COL_ALL, AGT_LAKE_COL_PRICE | AGT_LAKE_COL_IS_BUYER_MAKER,
                              AGT_LAKE_COL_TIMESTAMP | AGT_LAKE_COL_PRICE,
-                             AGT_LAKE_COL_TRADE_ID | AGT_LAKE_COL_QUANTITY};
+                             AGT_LAKE_COL_TRADE_ID | AGT_LAKE_COL_QUANTITY,
+                             AGT_LAKE_COL_ALL | AGT_LAKE_TS_NS,
+                             AGT_LAKE_COL_TIMESTAMP | AGT_LAKE_COL_QUANTITY | AGT_LAKE_TS_NS,
+                             AGT_LAKE_COL_PRICE | AGT_LAKE_TS_NS};
     for (size_t r = 0; r < 2; r++) {
         expected(&all, ranges[r][0], ranges[r][1], &want);
         ASSERT(want.len > HOURS * ROWS / 2);
         for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++)
             read_some(agt_failed_, l, ranges[r][0], ranges[r][1], sets[k], &want);
+        /* the batches of agt_lake_read_range (agt_query_next) in nanoseconds too */
+        agt_trades_clear(&t);
+        ASSERT_OK(agt_lake_read_range(l, "BTCUSDT", ranges[r][0], ranges[r][1],
+                                      AGT_LAKE_COL_ALL | AGT_LAKE_TS_NS, &t, &e));
+        ASSERT_EQ_INT(t.len, want.len);
+        for (size_t i = 0; i < t.len; i++) ASSERT_EQ_INT(t.ts_us[i], want.ts_us[i] * 1000);
     }
     agt_trades_release(&all);
     agt_trades_release(&t);
