@@ -20,17 +20,21 @@ The trades of a range are counted first (the statistics give the rows of
 the files lying wholly inside it; only the files at its edges are
 decoded), then each column is allocated once, at its exact size, and the
 library decodes the files into those arrays in place, several at a time
-(one thread per CPU). The frame, the Arrow table and the polars frame are
-built on these arrays without copying them (except ``is_buyer_maker`` in
-Arrow and polars, whose booleans are bits), so a read needs little more
-memory than its result.
+(one thread per CPU; each thread is the first to touch its files' part of
+the arrays, so the page faults are shared too). Columns not asked for are
+not decoded. For pandas the same threads turn each file's timestamps into
+nanoseconds while they are in cache. The frame (one block per column:
+pandas neither copies nor consolidates them), the Arrow table and the
+polars frame are built on these arrays without copying them (except
+``is_buyer_maker`` in Arrow and polars, whose booleans are bits), so a
+read needs little more memory than its result.
 
 The columns' memory comes from the library (``agt_lake_column_alloc``), not
 from numpy: a column of 1 MiB or more is mapped for transparent huge pages,
 and when the last array using it is freed the library keeps it, lazily
 released to the kernel, for the next read to fill without page faults (at
 most 16 columns and 512 MiB are kept). Faulting in and zeroing fresh memory
-otherwise costs as much CPU as a third of the decoding.
+otherwise takes a third or more of a large read's CPU.
 """
 
 from __future__ import annotations
