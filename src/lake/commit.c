@@ -356,13 +356,13 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
     agt_trades_init(&stored);
     agt_merge m;
     agt_merge_init(&m);
-    agt_buf data, change;
-    agt_buf_init(&data, 0);
+    agt_buf *data = &l->file_buf, change;
+    data->len = 0;
     agt_buf_init(&change, 0);
     agt_file_stats fs;
     memset(&fs, 0, sizeof fs);
     int64_t file_version = -1;
-    agt_status s = load_stored(l, b, rel, &old, &stored, &file_version, &data, err);
+    agt_status s = load_stored(l, b, rel, &old, &stored, &file_version, data, err);
     if (s != AGT_OK) goto out;
 
     if (file_version == b->version) {
@@ -370,7 +370,7 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
         fill_meta(b, old, &stored, &fs);
         agt_stats_from_rows(&stored, &fs);
     } else {
-        data.len = 0;
+        data->len = 0;
         if ((s = agt_merge_rows(&stored, &b->rows, &m)) != AGT_OK) {
             s = agt_err(err, s, "out of memory merging '%s'", path);
             goto out;
@@ -378,7 +378,7 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
         fill_meta(b, old, m.rows, &fs);
         /* the data file's bytes are encoded on the helper thread while the
            row statistics and step 3 are done here */
-        encode_job ej = { { run_encode, &ej, AGT_OK, 0 }, b, fs, m.rows, &data, { 0 }, 0 };
+        encode_job ej = { { run_encode, &ej, AGT_OK, 0 }, b, fs, m.rows, data, { 0 }, 0 };
         if (m.rows->len > 0) start_encode(l, &ej);
         agt_stats_from_rows(m.rows, &fs);
         s = agt_cdc_encode(b, rel, &m, &fs, &change, err);
@@ -388,8 +388,8 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
         agt_lake_disk_add(l, (int64_t)change.len);
         if (m.rows->len > 0) {
             /* the committed version keeps its F.prev name until step 5 is done */
-            if ((s = agt_lake_replace_keep_prev(l, path, data.data, data.len, err)) != AGT_OK) goto out;
-            agt_lake_disk_add(l, (int64_t)data.len - (old ? old->size : 0));
+            if ((s = agt_lake_replace_keep_prev(l, path, data->data, data->len, err)) != AGT_OK) goto out;
+            agt_lake_disk_add(l, (int64_t)data->len - (old ? old->size : 0));
         }
         if (res) {
             res->inserted = (int64_t)m.inserted->len;
@@ -398,8 +398,8 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
         }
     }
     if (fs.rows > 0) {
-        fs.size = (int64_t)data.len;
-        fs.checksum = XXH64(data.data, data.len, 0);
+        fs.size = (int64_t)data->len;
+        fs.checksum = XXH64(data->data, data->len, 0);
         memcpy(fs.path, rel, sizeof fs.path);
     }
     s = agt_stats_put(l, b->symbol, &day, &fs, err);
@@ -414,7 +414,8 @@ agt_status agt_lake_apply(agt_lake *l, const agt_wal_begin *b, agt_commit_result
     }
 out:
     agt_buf_release(&change);
-    agt_buf_release(&data);
+    if (data->cap > AGT_LAKE_FILE_BUF_KEEP) agt_buf_release(data);
+    data->len = 0;
     agt_merge_release(&m);
     agt_trades_release(&stored);
     return s;

@@ -22,6 +22,9 @@
 #define AGT_LAKE_SCHEMA_VERSION 1
 /* An hour of fewer rows encodes in well under a millisecond: on the committing thread. */
 #define AGT_LAKE_HELPER_MIN_ROWS 8192
+/* A buffer this large or smaller is kept for the next commit: a busy hour's
+ * file (~3.5 MB) is not faulted in and zeroed again for every hour. */
+#define AGT_LAKE_FILE_BUF_KEEP ((size_t)16 << 20)
 
 /* ---- the handle -------------------------------------------------------- */
 
@@ -67,6 +70,8 @@ struct agt_lake {
     int helper_failed;          /* none could be started: jobs run on the caller's thread */
     size_t helper_min_rows;     /* commit.c: the smallest hour encoded on the helper
                                    (AGT_LAKE_HELPER_MIN_ROWS; tests lower it) */
+    agt_buf file_buf;           /* commit.c: an hour's data file bytes, kept from one
+                                   commit to the next (up to AGT_LAKE_FILE_BUF_KEEP) */
 };
 
 /* ---- io.c: helpers over the I/O table ---------------------------------- */

@@ -68,6 +68,7 @@ agt_status agt_lake_open_opts(const char *root, unsigned flags, const agt_lake_o
     agt_lake *l = calloc(1, sizeof *l);
     if (!l) return agt_err(err, AGT_ENOMEM, "out of memory");
     agt_buf_init(&l->notices, 0);
+    agt_buf_init(&l->file_buf, 0);
     snprintf(l->root, sizeof l->root, "%s", root);
     size_t rl = strlen(l->root);
     while (rl > 1 && l->root[rl - 1] == '/') l->root[--rl] = '\0';
@@ -112,10 +113,12 @@ agt_status agt_lake_open_opts(const char *root, unsigned flags, const agt_lake_o
     *out = l;
     return AGT_OK;
 fail:
+    agt_lake_helper_stop(l); /* recovery may have started it */
     agt_wal_close(l);
     agt_lake_unlock(l);
     agt_cdc_cache_free(l);
     agt_buf_release(&l->notices);
+    agt_buf_release(&l->file_buf);
     free(l);
     return s;
 }
@@ -135,5 +138,6 @@ void agt_lake_close(agt_lake *lake)
     agt_lake_unlock(lake);
     agt_cdc_cache_free(lake);
     agt_buf_release(&lake->notices);
+    agt_buf_release(&lake->file_buf);
     free(lake);
 }
