@@ -178,8 +178,9 @@ Test-only endpoints (no weight, never faulted):
 ``GET /_stats`` -> ``{"requests":{path:n}, "statuses":{code:n}, "data_requests":n,
     "data_ok":n, "rows_served":n, "faults":{kind:n}, "faults_total":n,
     "used_weight":n, "max_used_weight":n, "raw_requests":n, "max_raw_requests":n,
-    "rate_limited":n, "banned":n, "agg_modes":{mode:n}}``
+    "rate_limited":n, "banned":n, "agg_modes":{mode:n}, "max_data_in_flight":n}``
     (``data_requests`` counts every aggTrades request received, all markets;
+    ``max_data_in_flight`` the most of them being answered at once;
     ``agg_modes`` the answered spot ones by the parameters they used: ``fromId``,
     ``endTime``, ``startTime+endTime``, ``recent``;
     ``futures_max_used_weight`` {"um": n, "cm": n} the highest per-minute weight of each).
@@ -1177,6 +1178,7 @@ class SimState:
         self.archive_unpublished = set()
         self.rest_floor = {}            # symbol -> floor time (µs): REST forgets before it
         self.floor_ids = {}             # (symbol, floor µs) -> first id served
+        self.data_in_flight = 0         # aggTrades requests being answered now
         self.reset_counters()
 
     def reset_counters(self):
@@ -1193,7 +1195,7 @@ class SimState:
                       "max_used_weight": 0, "raw_requests": 0, "max_raw_requests": 0,
                       "rate_limited": 0, "banned": 0,
                       "futures_max_used_weight": {"um": 0, "cm": 0},
-                      "agg_modes": collections.Counter()}
+                      "agg_modes": collections.Counter(), "max_data_in_flight": 0}
 
     def now(self) -> int:
         return self.now_us if self.now_us is not None else int(time.time() * 1_000_000)
@@ -1659,10 +1661,22 @@ class Handler(BaseHTTPRequestHandler):
         st = self.st
         url = urllib.parse.urlsplit(self.path)
         path = url.path
+        data = path.endswith("/aggTrades") and api_market(path)
         with st.lock:
             st.stats["requests"][path] += 1
-            if path.endswith("/aggTrades") and api_market(path):
+            if data:
                 st.stats["data_requests"] += 1
+                st.data_in_flight += 1
+                st.stats["max_data_in_flight"] = max(st.stats["max_data_in_flight"], st.data_in_flight)
+        try:
+            self._route(path, url, head_only)
+        finally:
+            if data:
+                with st.lock:
+                    st.data_in_flight -= 1
+
+    def _route(self, path, url, head_only):
+        st = self.st
         if path.startswith("/_"):
             return self._test_endpoint(path, url.query, head_only)
         fault = st.pick_fault(path)

@@ -51,6 +51,12 @@ agt_status agt_source_new(agt_client *client, agt_archive *archive, agt_source *
     return AGT_OK;
 }
 
+void agt_source_set_gate(agt_source *s, agt_rows_gate gate, void *user)
+{
+    s->gate = gate;
+    s->gate_user = user;
+}
+
 void agt_source_free(agt_source *s)
 {
     if (s) agt_day_cache_release(s);

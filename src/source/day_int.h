@@ -12,6 +12,7 @@
 #include "aggtrades/source.h"
 #include "common/common_int.h"
 #include "source/archive_int.h"
+#include "source/source_units.h"
 
 /* What REST established about the ends of an archive day. */
 typedef struct agt_day_proof {
@@ -154,6 +155,8 @@ struct agt_source {
     agt_day_file zips[AGT_DAY_ZIPS]; /* the last daily files downloaded */
     agt_day_pending pending;         /* a file downloaded ahead, not read yet */
     uint64_t clock;
+    agt_rows_gate gate;              /* asked before a unit holds more rows (NULL: never) */
+    void *gate_user;
 };
 
 void agt_day_cache_init(agt_source *s);

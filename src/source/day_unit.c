@@ -23,7 +23,10 @@
  * agt_fetch_hour. The file is inflated and parsed on a reader thread a few
  * batches ahead (rows_ahead.c); everything above runs on the caller's
  * thread. Memory: one hour of rows, the reader's ring of batches (~4 MB)
- * and the zip reader's buffers, whatever the size of the file.
+ * and the zip reader's buffers, whatever the size of the file. A caller
+ * streaming several units at once bounds what they hold together with the
+ * source's gate (agt_source_set_gate), asked before each batch joins the
+ * hour being collected, each page of a REST hour, and for the reader's ring.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -220,6 +223,14 @@ static agt_status prove_end(void *user, int64_t last_id, int *end_known)
 
 /* ---- handing hours on ------------------------------------------------------------ */
 
+/* A page of an hour REST fetches for the unit: past the source's gate. */
+static agt_status gate_page(void *user, const agt_trades *rows, agt_error *err)
+{
+    agt_source *s = user;
+    agt_status st = s->gate(s->gate_user, (int64_t)rows->len);
+    return st == AGT_OK ? st : agt_err(err, st, "cancelled");
+}
+
 /* The hour fetched with REST into dh. An exchange error or a ban is not
  * repeated for every hour: the later hours take the same status. */
 static agt_status rest_hour(unit *u, agt_day_hour *dh)
@@ -230,8 +241,9 @@ static agt_status rest_hour(unit *u, agt_day_hour *dh)
         dh->err = u->rest_err;
         return AGT_OK;
     }
-    dh->status = agt_fetch_hour(u->s->c, u->symbol, dh->info.hour_start_us, &dh->rows, &dh->info,
-                                &dh->err);
+    dh->status = agt_fetch_hour_ex(u->s->c, u->symbol, dh->info.hour_start_us, NULL,
+                                   u->s->gate ? gate_page : NULL, u->s, &dh->rows, &dh->info,
+                                   &dh->err);
     u->r->rest_hours++;
     if (dh->status == AGT_OK && !dh->info.complete) u->r->unproven_hours++;
     if (dh->status == AGT_EAPI || dh->status == AGT_EBANNED || fatal(dh->status)) {
@@ -295,6 +307,10 @@ static agt_status deliver_all(unit *u, int nhours)
 static agt_status push_rows(void *user, const agt_trades *rows, agt_error *err)
 {
     unit *u = user;
+    if (u->s->gate) {
+        agt_status g = u->s->gate(u->s->gate_user, (int64_t)rows->len);
+        if (g != AGT_OK) return u->fatal = agt_err(err, g, "cancelled");
+    }
     agt_status st = agt_hstream_push(&u->hs, rows);
     if (u->fatal != AGT_OK) return u->fatal;
     if (st == AGT_ECORRUPT)
@@ -321,6 +337,15 @@ static void file_facts(unit *u, const agt_archive_zip *z)
     i->contiguous = i->rows == 0 || (uint64_t)(i->last_id - i->first_id) + 1 == i->rows;
 }
 
+/* The rows the file's reader may hold ahead (rows_ahead.c: a ring of 8
+ * batches of one MiB of CSV, ~15,000 rows each), at most the file's: a row
+ * takes more than 8 bytes of zip. */
+static int64_t ahead_rows(const agt_archive_zip *z)
+{
+    int64_t ring = 8 * 15000, file = (int64_t)(z->info.zip_bytes / 8);
+    return file < ring ? file : ring;
+}
+
 /*
  * Stream the verified file `z` over `nhours` hours. With `all_or_none` (a
  * month), a file that yields no hour - empty, or failing before its first
@@ -333,7 +358,14 @@ static agt_status stream_file(unit *u, const agt_archive_zip *z, int nhours, int
     agt_hour_stream_cb cb = { prove_start, prove_end, deliver, u };
     AGT_TRY(agt_hstream_init(&u->hs, u->start_us, nhours, &cb));
     r->archive_status = AGT_OK;
-    agt_status st = agt_archive_zip_rows_ahead(z, push_rows, u, &r->archive.csv_bytes, u->err);
+    int64_t ahead = ahead_rows(z);
+    agt_status st = u->s->gate ? u->s->gate(u->s->gate_user, ahead) : AGT_OK;
+    if (st != AGT_OK) {
+        agt_hstream_release(&u->hs);
+        return u->fatal = agt_err(u->err, st, "cancelled");
+    }
+    st = agt_archive_zip_rows_ahead(z, push_rows, u, &r->archive.csv_bytes, u->err);
+    if (u->s->gate) u->s->gate(u->s->gate_user, -ahead);
     file_facts(u, z);
     if (u->fatal != AGT_OK) {
         st = u->fatal;

@@ -680,8 +680,6 @@ static agt_status fetch_hour(agt_client *c, const char *symbol, int64_t hour_sta
     if (s == AGT_OK && !c->def->window_paging) s = prove_empty(&f, &w, &empty_proven, err);
     if (s == AGT_OK && agt_trades_sort_unique(&w.got, NULL) != AGT_OK)
         s = agt_err(err, AGT_ENOMEM, "out of memory");
-    if (s == AGT_OK && agt_trades_append(out, &w.got) != AGT_OK)
-        s = agt_err(err, AGT_ENOMEM, "out of memory");
     if (s != AGT_OK) {
         agt_trades_release(&w.got);
         if (err && f.cancelled) err->status = AGT_ECANCELLED;
@@ -705,8 +703,15 @@ static agt_status fetch_hour(agt_client *c, const char *symbol, int64_t hour_sta
         info->requests = f.requests;
         info->bytes = f.bytes;
     }
+    if (out->len == 0) { /* the rows move to `out`: no second copy held */
+        agt_trades t = *out;
+        *out = w.got;
+        w.got = t;
+    } else if (agt_trades_append(out, &w.got) != AGT_OK) {
+        s = agt_err(err, AGT_ENOMEM, "out of memory");
+    }
     agt_trades_release(&w.got);
-    return AGT_OK;
+    return s;
 }
 
 /* The hour is one unit under the client's deadline (unit_deadline_s). */

@@ -20,6 +20,20 @@
 typedef agt_status (*agt_hour_sink)(void *user, agt_day_hour *hour);
 
 /*
+ * Asked before a unit being streamed holds `rows` more rows: a batch of its
+ * file about to join the hour being collected, a page of an hour REST
+ * fetches for it, or the batches a file's reader may read ahead. It may
+ * wait (a caller streaming several units at once keeps the rows they hold
+ * within a budget); anything but AGT_OK stops the unit with that status.
+ * A negative count hands rows back (the reader's, once the file is read)
+ * and never waits.
+ */
+typedef agt_status (*agt_rows_gate)(void *user, int64_t rows);
+
+/* The gate of every unit streamed through `s` from now on (NULL: none). */
+void agt_source_set_gate(agt_source *s, agt_rows_gate gate, void *user);
+
+/*
  * agt_source_fetch_day handing each hour to `fn` instead of collecting them.
  * `sum` (initialised by the caller) gets everything but the hours: archive
  * status and message, the file's facts, what was proven, the counts.

@@ -239,25 +239,6 @@ static agt_status settle_hour(run_ctx *r, size_t i, const char *symbol, int64_t 
     return AGT_OK;
 }
 
-/* Say why a whole-day unit did not come wholly from the archive, if it did not. */
-static void day_note(run_ctx *r, const char *symbol, const agt_day_result *res)
-{
-    char date[16];
-    agt_tm tm;
-    const char *verb = r->plan->verb;
-    agt_tm_from_us(res->day_start_us, &tm);
-    snprintf(date, sizeof date, "%04d-%02d-%02d", tm.year % 10000, tm.month, tm.day);
-    if (res->archive_tried && res->archive_status != AGT_OK)
-        sync_log(r->s, AGT_SYNC_LOG, "%s %s %s: archive not used (%s)%s", verb, symbol, date,
-                 res->archive_message, r->plan->policy == AGT_SOURCE_AUTO ? "; fetched with rest" : "");
-    else if (res->archive_tried && res->rest_hours > 0)
-        sync_log(r->s, AGT_SYNC_LOG, "%s %s %s: %s; %d hour%s fetched with rest", verb, symbol, date,
-                 res->archive_message, res->rest_hours, res->rest_hours == 1 ? "" : "s");
-    else if (res->archive_tried && res->unproven_hours > 0)
-        sync_log(r->s, AGT_SYNC_LOG, "%s %s %s: %s; %d hour%s stored incomplete", verb, symbol, date,
-                 res->archive_message, res->unproven_hours, res->unproven_hours == 1 ? "" : "s");
-}
-
 /* One hour of an archive unit, decided by the source, settled: what the
  * archive and rest could not prove between them fails (--source archive
  * stores the file's rows first, as documented). `why` says what the source
@@ -280,19 +261,17 @@ static agt_status settle_archive_hour(run_ctx *r, size_t i, const char *symbol, 
 }
 
 /* An archive unit (a day, or a month) settled hour by hour as the source
- * decides each hour: with one job, or several (its file then downloaded
- * ahead by a job, whose source it is read through), the same path. */
+ * decides each hour: streamed on this thread with one job, or by a job of
+ * the pool whose hours arrive here in order (the same hours either way). */
 typedef struct unit_stream {
     run_ctx *r;
     const job_unit *u;
-    const job_fetcher *f;      /* whose day source and client read it */
-    const agt_day_result *sum; /* what the source says of the unit so far */
-    uint64_t bytes;            /* f's received bytes at the last hour */
     size_t settled;            /* hours settled */
     agt_status fatal;          /* the lake failed (message in the run's error) */
 } unit_stream;
 
-static agt_status settle_streamed(void *user, agt_day_hour *dh)
+/* The sink's hour: settled. AGT_ECANCELLED once a stop was asked for. */
+static agt_status settle_streamed(void *user, agt_day_hour *dh, const char *why, uint64_t bytes)
 {
     unit_stream *us = user;
     run_ctx *r = us->r;
@@ -302,60 +281,81 @@ static agt_status settle_streamed(void *user, agt_day_hour *dh)
     if (k >= s->nhours || s->hours[k].hour_us != dh->info.hour_start_us)
         return us->fatal = agt_err(r->err, AGT_EINVAL, "the source gave an hour the plan lacks");
     day_acc *day = &r->days[us->u->sym][s->hours[k].day_index];
-    day->bytes += *us->f->received - us->bytes;
-    us->bytes = *us->f->received;
+    day->bytes += bytes;
     if (r->pool) job_pool_report(r->pool); /* with one job the client's callback does */
     agt_sync_event ev; /* rest trades reach the display through the client's callback */
     sync_event_init(&ev, AGT_SYNC_RECEIVED);
     if (dh->status == AGT_OK && !strcmp(dh->source, "archive")) ev.trades = dh->rows.len;
     sync_emit(r->s, &ev);
     agt_status fatal = settle_archive_hour(r, us->u->sym, s->symbol, s->hours[k].hour_us, day, dh,
-                                           us->sum->archive_message);
+                                           why);
     us->settled = k + 1 - us->u->h;
     if (fatal != AGT_OK) return us->fatal = fatal;
     return r->s->stopped ? AGT_ECANCELLED : AGT_OK;
 }
 
-/* A DAY or MONTH unit streamed through f's day source, `spent` bytes already
- * received for it (its file downloaded ahead): at most an hour of rows
- * held, whatever the size of the file. */
-static agt_status stream_unit(run_ctx *r, const job_unit *u, const job_fetcher *f, uint64_t spent)
+static void log_note(void *user, const char *line)
 {
+    unit_stream *us = user;
+    sync_log(us->r->s, AGT_SYNC_LOG, "%s", line);
+}
+
+/* The end of an archive unit's stream (st: how it ended, err: why): a stop
+ * interrupts the run; a failure of the source (out of memory) fails the
+ * hours left. Returns the status ending the run (the lake failed), if any. */
+static agt_status end_stream(run_ctx *r, unit_stream *us, agt_status st, const agt_error *err)
+{
+    const job_unit *u = us->u;
     const job_symbol *s = &r->plan->syms[u->sym];
-    const job_plan *plan = &f->view;
-    agt_day_result sum;
-    agt_error err;
-    unit_stream us = { r, u, f, &sum, *f->received - spent, 0, AGT_OK };
-    agt_day_result_init(&sum);
-    agt_error_clear(&err);
-    int used = 0;
-    int64_t first = s->hours[u->h].hour_us;
-    agt_status st = AGT_OK;
-    if (u->kind == JOB_UNIT_MONTH)
-        st = agt_source_stream_month(plan->day_source, s->symbol, first, plan->policy,
-                                     settle_streamed, &us, &sum, &used, &err);
-    if (used) day_note(r, s->symbol, &sum);
-    for (int d = 0; !used && st == AGT_OK && d < u->ndays; d++) {
-        st = agt_source_stream_day(plan->day_source, s->symbol, first + d * AGT_US_PER_DAY,
-                                   plan->policy, settle_streamed, &us, &sum, &err);
-        if (st == AGT_OK) day_note(r, s->symbol, &sum);
-    }
-    agt_status fatal = us.fatal;
+    agt_status fatal = us->fatal;
     if (fatal == AGT_OK && st == AGT_ECANCELLED && r->s->stopped) {
         r->interrupted = 1;
-    } else if (fatal == AGT_OK && st != AGT_OK) { /* out of memory: the hours left fail with it */
+    } else if (fatal == AGT_OK && st != AGT_OK) {
         agt_day_hour dh;
         memset(&dh, 0, sizeof dh);
         dh.status = st;
-        dh.err = err;
+        dh.err = *err;
         dh.source = "rest";
-        for (size_t k = u->h + us.settled; k < u->h + 24 * (size_t)u->ndays && fatal == AGT_OK; k++)
+        for (size_t k = u->h + us->settled; k < u->h + 24 * (size_t)u->ndays && fatal == AGT_OK; k++)
             fatal = settle_hour(r, u->sym, s->symbol, s->hours[k].hour_us,
                                 &r->days[u->sym][s->hours[k].day_index], st, &dh.rows, &dh.info,
                                 &dh.err, dh.source);
     }
-    agt_day_result_release(&sum);
     return fatal;
+}
+
+/* A DAY or MONTH unit streamed on this thread through the session's day
+ * source: at most an hour of rows held, whatever the size of the file. */
+static agt_status stream_unit(run_ctx *r, const job_unit *u)
+{
+    agt_error err;
+    unit_stream us = { r, u, 0, AGT_OK };
+    unit_sink sink = { settle_streamed, log_note, &us };
+    agt_error_clear(&err);
+    agt_status st = job_stream_unit(&r->one, u, *r->one.received, &sink, &err);
+    return end_stream(r, &us, st, &err);
+}
+
+/* Archive unit k, streamed by a job: its pieces settled as they arrive. */
+static agt_status settle_pieces(run_ctx *r, const job_unit *u, size_t k)
+{
+    agt_error err;
+    agt_status st = AGT_OK;
+    unit_stream us = { r, u, 0, AGT_OK };
+    job_piece *pc;
+    agt_error_clear(&err);
+    while ((pc = job_pool_next_piece(r->pool, k, &st, &err))) {
+        agt_status hs = AGT_OK;
+        if (pc->is_note) log_note(&us, pc->text);
+        else hs = settle_streamed(&us, &pc->dh, pc->text, pc->bytes);
+        job_pool_piece_done(r->pool, k, pc);
+        if (hs == AGT_ECANCELLED) { /* a stop: what the job holds of the unit is dropped */
+            r->interrupted = 1;
+            return AGT_OK;
+        }
+        if (hs != AGT_OK) return us.fatal;
+    }
+    return end_stream(r, &us, st, &err);
 }
 
 /* A fetched hour unit settled: its lines for the user, then the hour. */
@@ -499,20 +499,26 @@ static agt_status run_unit(run_ctx *r, size_t k)
     const job_unit *u = &r->units[k];
     const job_symbol *s = &r->plan->syms[u->sym];
     job_result *res = &r->fetched;
+    agt_status fatal;
     if (emit_hour_begin(r, u->sym, s->hours[u->h].hour_us) && u->kind == JOB_UNIT_HOUR) {
         r->interrupted = 1;
         return AGT_OK;
     }
-    if (u->prefetched) {
-        res = &r->pre[u->sym];
-        job_prove_hour(&r->one, u, res);
-    } else if (r->pool) res = job_pool_wait(r->pool, k);
-    else if (u->kind != JOB_UNIT_HOUR) return stream_unit(r, u, &r->one, 0);
-    else job_fetch_unit(&r->one, u, res);
-    agt_status fatal = u->kind == JOB_UNIT_HOUR ? settle_unit(r, u, res)
-                                                : stream_unit(r, u, res->by, res->bytes);
-    job_result_clear(res);
-    if (r->pool) job_pool_settled(r->pool, k);
+    if (u->kind != JOB_UNIT_HOUR) {
+        fatal = r->pool ? settle_pieces(r, u, k) : stream_unit(r, u);
+    } else {
+        if (u->prefetched) {
+            res = &r->pre[u->sym];
+            job_prove_hour(&r->one, u, res);
+        } else if (r->pool) {
+            res = job_pool_wait(r->pool, k);
+        } else {
+            job_fetch_unit(&r->one, u, res);
+        }
+        fatal = settle_unit(r, u, res);
+        job_result_clear(res);
+    }
+    if (r->pool && fatal == AGT_OK && !r->interrupted) job_pool_settled(r->pool, k);
     return fatal;
 }
 

@@ -2,9 +2,10 @@
  * fetch_unit.c - fetching one unit of a plan, on whichever thread fetches
  * it: an hour with rest (through the WAL stash); of a whole day, or a month
  * from its monthly file, only the file, downloaded ahead into the fetcher's
- * day source (the committer streams it from there). Nothing here commits or sends
- * an event: what the fetch gave, and the lines for the user, stay in the
- * unit until the committer settles it (engine.c), on the caller's thread.
+ * day source (job_stream_unit then reads it from there). Nothing here
+ * commits or sends an event: what the fetch gave, and the lines for the
+ * user, stay in the unit until the committer settles it (engine.c), on the
+ * caller's thread.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -64,6 +65,10 @@ static agt_status stash_page(void *user, const agt_trades *rows, agt_error *err)
 {
     hour_stash *hs = user;
     agt_lake **lakep = hs->f->lakep;
+    if (hs->f->gate) { /* the page joins the rows the jobs hold */
+        agt_status g = hs->f->gate(hs->f->gate_user, (int64_t)rows->len);
+        if (g != AGT_OK) return agt_err(err, g, "cancelled");
+    }
     if (!*lakep && hs->may_open) { /* step 1: on the caller's thread, before any job */
         agt_status st = sync_lake_open(hs->f->s, lakep, &hs->u->fatal_err);
         if (st != AGT_OK) {
@@ -195,7 +200,6 @@ void job_fetch_unit(job_fetcher *f, const job_unit *unit, job_result *u)
             agt_source_prepare_day(f->view.day_source, s->symbol, first, f->view.policy);
         else
             agt_source_prepare_month(f->view.day_source, s->symbol, first, f->view.policy);
-        u->by = f;
     }
     u->bytes = *f->received - b0;
     u->fetched = 1;

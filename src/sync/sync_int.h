@@ -7,7 +7,9 @@
  *   day_units.c  the day source (archive + REST proof) and which days are one unit
  *   units.c      the plan cut into units of work (an hour, a day, a month)
  *   fetch_unit.c fetching one unit (a job's client and day source, the WAL stash)
- *   pool.c       parallel jobs: fetching threads, one committer in plan order
+ *   stream_unit.c an archive unit streamed hour by hour into a sink
+ *   pool.c       parallel jobs: fetching and streaming threads within one budget
+ *                of rows, one committer in plan order
  *   engine.c     running a plan: commit, ledger, events
  *   retry_file.c the failure ledger <root>/.retry
  *   unproven.c   hours fetched but not proven complete
@@ -26,6 +28,7 @@
 #include "aggtrades/source.h"
 #include "aggtrades/sync.h"
 #include "common/common_int.h"
+#include "source/source_units.h"
 
 /* ---- the session (session.c) ---------------------------------------------------- */
 
@@ -195,22 +198,17 @@ typedef struct job_unit {
     int prefetched;     /* step 1 fetched it (the symbol's first hour): no job does */
 } job_unit;
 
-/* What fetching a unit gave (one per unit in flight: a run holds at most
- * jobs + 1 of them, whatever the plan's size). An archive unit (DAY,
- * MONTH) is not fetched whole: its file is downloaded ahead into the day
- * source of the fetcher `by`, and the committer then streams it hour by
- * hour through that source like one job does (engine.c). */
+/* What fetching an hour unit gave (one per unit in flight: a run holds at
+ * most a window of them, whatever the plan's size). An archive unit (DAY,
+ * MONTH) is streamed hour by hour instead (job_stream_unit). */
 typedef struct job_result {
     int fetched;        /* what follows is set */
-    /* HOUR */
     agt_status st;
     agt_error err;
     agt_trades rows;
     agt_hour_info info;
     const char *source; /* "rest" or "archive" */
-    /* DAY, MONTH */
-    struct job_fetcher *by; /* whose day source holds its file */
-    uint64_t bytes;     /* response bytes spent on the unit (DAY, MONTH: its download) */
+    uint64_t bytes;     /* response bytes spent on the unit */
     agt_status fatal;   /* the lake failed, or memory: ends the run (message in fatal_err) */
     agt_error fatal_err;
     agt_buf notes;      /* lines for the user, each ending in '\n', sent when it is settled */
@@ -238,6 +236,8 @@ typedef struct job_fetcher {
     pthread_mutex_t *lake_mu; /* held around every lake call; NULL with one job */
     const uint64_t *received; /* a counter of response bytes this fetcher's responses
                                  raise: a unit's bytes are its growth */
+    agt_rows_gate gate;       /* asked before a page of an hour is held (NULL: never) */
+    void *gate_user;
 } job_fetcher;
 
 /* A line for the user, kept in the result until its unit is settled. */
@@ -246,8 +246,8 @@ void job_note(job_result *r, const char *fmt, ...) AGT_PRINTF(2, 3);
  * Fetch unit u through f into `out` (empty): an hour with rest through the
  * WAL stash (resuming from the pages a broken run kept), then from the
  * archive if rest cannot prove it (unproven.c): its rows and facts, or why
- * not. A whole day or month: its archive file downloaded ahead into f's day
- * source (agt_source_prepare_day, _month), out->by = f.
+ * not. A whole day or month: only its archive file, downloaded ahead into
+ * f's day source (agt_source_prepare_day, _month) for job_stream_unit.
  */
 void job_fetch_unit(job_fetcher *f, const job_unit *u, job_result *out);
 /* An hour unit rest fetched into u but did not prove complete (and that
@@ -263,31 +263,71 @@ void job_prove_hour(job_fetcher *f, const job_unit *u, job_result *res);
 agt_status job_fetch_first_hour(job_fetcher *f, const job_unit *u, int may_open,
                                 job_result *out, agt_error *err);
 
+/* ---- an archive unit streamed (stream_unit.c) ------------------------------------- */
+
+/* Where a streamed archive unit goes, in order: its hours as the source
+ * decides them, and the lines for the user after each day. */
+typedef struct unit_sink {
+    /* An hour (its rows may be taken); `why`: what the source could not
+     * prove of the unit so far; `bytes`: response bytes spent since the
+     * hour before (the first: since the unit began). Anything but AGT_OK
+     * stops the unit with that status. */
+    agt_status (*hour)(void *user, agt_day_hour *dh, const char *why, uint64_t bytes);
+    void (*note)(void *user, const char *line);
+    void *user;
+} unit_sink;
+
+/*
+ * Stream the DAY or MONTH unit u through f's day source into `sink` (a
+ * month whose monthly file cannot be had: its daily files), `since` being
+ * f's received bytes when the unit began. Returns AGT_OK once every hour
+ * was handed on, else the sink's status or the source's (AGT_ECANCELLED,
+ * AGT_ENOMEM; message in err), the hours after the last handed on left out.
+ */
+agt_status job_stream_unit(job_fetcher *f, const job_unit *u, uint64_t since,
+                           const unit_sink *sink, agt_error *err);
+
 /* ---- parallel jobs (pool.c) --------------------------------------------------------- */
 
 /*
  * `jobs` fetchers on threads of their own, each with its own client (sharing
- * the session client's rate limit) and day source, fetching units[0..n) in
- * order, at most jobs + 1 units ahead of the committer. The committer (the
- * caller's thread) waits for each unit in turn, settles it (an archive unit
- * streamed through the day source of the job that downloaded its file, the
- * job waiting meanwhile), and says so.
+ * the session client's rate limit) and day source, taking units[0..n) in
+ * order, at most a window of units ahead of the committer: an hour unit is
+ * fetched whole, an archive unit streamed by its job (proofs included) and
+ * its hours handed to the committer one by one. The rows the jobs hold stay
+ * within one budget, the committer's current unit excepted (pool.c). The
+ * committer (the caller's thread) settles each unit in turn.
  */
 typedef struct job_pool job_pool;
+
+/* What a job hands on of an archive unit: an hour, or a line for the user. */
+typedef struct job_piece {
+    struct job_piece *next;
+    int is_note;
+    agt_day_hour dh;      /* an hour (its rows taken from the source) */
+    char text[512];       /* the note, or the hour's `why` (unit_sink) */
+    uint64_t bytes;       /* the hour's `bytes` (unit_sink) */
+} job_piece;
 
 agt_status job_pool_start(agt_sync *s, const job_plan *plan, agt_lake **lakep,
                           const job_unit *units, size_t n, int jobs, job_pool **out,
                           agt_error *err);
 /* The mutex every lake call of the run holds while the fetchers run. */
 pthread_mutex_t *job_pool_lake_mutex(job_pool *p);
-/* Wait until unit i is fetched; meanwhile what the jobs receive is reported as
- * RECEIVED events on this thread (the callback may ask to stop: the jobs then
- * stop at their next response). Its result, for the committer. */
+/* Wait until hour unit i is fetched; meanwhile what the jobs receive is
+ * reported as RECEIVED events on this thread (the callback may ask to stop:
+ * the jobs then stop at their next response). Its result, for the committer. */
 job_result *job_pool_wait(job_pool *p, size_t i);
-/* What the jobs received since the last report, as a RECEIVED event (the
- * committer calls it while it streams an archive unit). */
+/* The next piece archive unit i's job handed on, waiting for it as
+ * job_pool_wait does (give it back with job_pool_piece_done); NULL once the
+ * job handed on all it will: *st and *err then say how its stream ended. */
+job_piece *job_pool_next_piece(job_pool *p, size_t i, agt_status *st, agt_error *err);
+/* A piece of unit i settled: its rows leave the budget. */
+void job_pool_piece_done(job_pool *p, size_t i, job_piece *piece);
+/* What the jobs received since the last report, as a RECEIVED event. */
 void job_pool_report(job_pool *p);
-/* Unit i is settled (its result cleared): the jobs may run further ahead. */
+/* Unit i is settled wholly (its result cleared): the jobs may run further
+ * ahead. A unit the run stopped in is left to job_pool_stop. */
 void job_pool_settled(job_pool *p, size_t i);
 /* Stop the jobs, wait for them, report what they received last, free all. */
 void job_pool_stop(job_pool *p);
