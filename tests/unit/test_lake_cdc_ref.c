@@ -7,6 +7,7 @@
  * other rows); and the change files stay small.
  */
 #include <sys/stat.h>
+#include <xxhash.h>
 
 #include "faulty_io.h"
 #include "harness.h"
@@ -262,5 +263,35 @@ TEST(commit_in_flight_is_not_reported)
     lt_cleanup(root);
 }
 
-TEST_MAIN(TEST_REF(read_changes_identical), TEST_REF(damaged_data_file_is_an_error),
+/* The digest is XXH64 of the rows laid out as cdc_ref.c says, whatever the
+ * number of rows (blocks of rows are hashed at a time): the layout built here
+ * byte by byte, hashed in one call. */
+TEST(rows_hash_is_the_documented_layout)
+{
+    static const size_t lens[] = {0, 1, 123, 124, 125, 248, 1000};
+    agt_trades t;
+    agt_trades_init(&t);
+    for (size_t c = 0; c < sizeof lens / sizeof lens[0]; c++) {
+        agt_trades_clear(&t);
+        for (size_t i = 0; i < lens[c]; i++)
+            agt_trades_push(&t, 7000000000 + (int64_t)i, 1704067200000000 + (int64_t)i * 3,
+                            42000.01 + (double)i / 100, 0.001 * (double)(i % 9 + 1), (int)(i % 3 == 0));
+        uint8_t *bytes = malloc(33 * (lens[c] + 1));
+        ASSERT(bytes != NULL);
+        for (size_t i = 0; i < t.len; i++) {
+            uint8_t *r = bytes + 33 * i;
+            uint64_t v[4] = {(uint64_t)t.trade_id[i], (uint64_t)t.ts_us[i], 0, 0};
+            memcpy(&v[2], &t.price[i], 8);
+            memcpy(&v[3], &t.quantity[i], 8);
+            for (int f = 0; f < 4; f++)
+                for (int b = 0; b < 8; b++) r[8 * f + b] = (uint8_t)(v[f] >> (8 * b));
+            r[32] = t.is_buyer_maker[i] ? 1 : 0;
+        }
+        ASSERT_EQ_INT(agt_cdc_rows_hash(&t), XXH64(bytes, 33 * t.len, 0));
+        free(bytes);
+    }
+    agt_trades_release(&t);
+}
+
+TEST_MAIN(TEST_REF(rows_hash_is_the_documented_layout), TEST_REF(read_changes_identical), TEST_REF(damaged_data_file_is_an_error),
           TEST_REF(commit_in_flight_is_not_reported))
