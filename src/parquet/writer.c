@@ -122,7 +122,8 @@ typedef struct probe {
 } probe;
 
 typedef struct scratch {
-    ZSTD_CCtx *cctx;
+    ZSTD_CCtx *cctx;      /* data and index pages: a few KB to ~32 KB each */
+    ZSTD_CCtx *dict_cctx; /* dictionary pages, up to MBs: see compress_page() */
     agt_buf raw, z;    /* a page before and after compression */
     uint32_t *idx;     /* dictionary indices of the current column */
     size_t idx_cap;
@@ -140,7 +141,7 @@ typedef struct wctx {
     agt_buf *out;
     size_t base;
     scratch *s;
-    ZSTD_CCtx *cctx;
+    ZSTD_CCtx *cctx, *dict_cctx;
     agt_buf *raw, *z;
     chunk *ch;
     agt_error *err;
@@ -156,6 +157,7 @@ static void scratch_free(void *p)
     scratch *s = p;
     if (!s) return;
     ZSTD_freeCCtx(s->cctx);
+    ZSTD_freeCCtx(s->dict_cctx);
     agt_buf_release(&s->raw);
     agt_buf_release(&s->z);
     free(s->idx);
@@ -179,7 +181,8 @@ static scratch *thread_scratch(void)
     scratch *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->cctx = ZSTD_createCCtx();
-    if (!s->cctx || !scratch_key_ok || pthread_setspecific(scratch_key, s) != 0) {
+    s->dict_cctx = ZSTD_createCCtx();
+    if (!s->cctx || !s->dict_cctx || !scratch_key_ok || pthread_setspecific(scratch_key, s) != 0) {
         scratch_free(s);
         return NULL;
     }
@@ -484,14 +487,24 @@ static int page_level(const wctx *w, const chunk *ch, int type)
     return ch->enc == PQ_ENC_DELTA ? LEVEL_DELTA : LEVEL_OTHER;
 }
 
-/* Compress src[0..len) into dst at ZSTD level `level`; returns status, *zn the compressed size. */
-static agt_status compress_page(wctx *w, agt_buf *dst, const uint8_t *src, size_t len, int level,
-                                size_t *zn)
+/*
+ * Compress src[0..len) of a page of kind `type` into dst at ZSTD level
+ * `level`; returns status, *zn the compressed size. Dictionary pages have a
+ * context of their own: ZSTD sizes its tables to the level and the input, and
+ * one context serving both a dictionary page of MBs at level 5 and the small
+ * pages at levels 1-4 grew its tables for the one and, after enough of the
+ * others, shrank them again - a block above the tool's 1 MiB mmap threshold
+ * mapped, faulted in and zeroed anew each time (half of a busy day's ingest's
+ * page faults, perf). Each context now keeps the size its pages need.
+ */
+static agt_status compress_page(wctx *w, agt_buf *dst, int type, const uint8_t *src, size_t len,
+                                int level, size_t *zn)
 {
     size_t bound = ZSTD_compressBound(len);
     dst->len = 0;
     AGT_TRY(agt_buf_reserve(dst, bound));
-    *zn = ZSTD_compressCCtx(w->cctx, dst->data, bound, src, len, level);
+    *zn = ZSTD_compressCCtx(type == PQ_PAGE_DICT ? w->dict_cctx : w->cctx, dst->data, bound, src,
+                            len, level);
     if (ZSTD_isError(*zn))
         return agt_err(w->err, AGT_ENOMEM, "zstd compression failed: %s", ZSTD_getErrorName(*zn));
     dst->len = *zn;
@@ -537,7 +550,7 @@ static agt_status emit_page(wctx *w, chunk *ch, int type, int32_t nvals, int enc
                             size_t len)
 {
     size_t zn;
-    AGT_TRY(compress_page(w, w->z, raw, len, page_level(w, ch, type), &zn));
+    AGT_TRY(compress_page(w, w->z, type, raw, len, page_level(w, ch, type), &zn));
     return append_page(w, ch, type, nvals, enc, len, w->z->data, zn);
 }
 
@@ -625,7 +638,7 @@ static agt_status index_page(wctx *w, size_t r0, size_t r1, int width, agt_buf *
     AGT_TRY(agt_buf_reserve(w->raw, 1 + pq_rle_bound(n, 32)));
     w->raw->data[0] = (uint8_t)width;
     *raw_len = 1 + pq_rle_encode(w->s->idx + r0, n, width, w->raw->data + 1);
-    return compress_page(w, dst, w->raw->data, *raw_len, index_level(w, width), &zn);
+    return compress_page(w, dst, PQ_PAGE_DATA, w->raw->data, *raw_len, index_level(w, width), &zn);
 }
 
 static agt_status choose_index_width(wctx *w, chunk *ch)
@@ -1039,6 +1052,7 @@ agt_status agt_pq_write(const agt_pq_column *cols, size_t ncols, size_t nrows,
     w.s = thread_scratch();
     if (w.s) {
         w.cctx = w.s->cctx;
+        w.dict_cctx = w.s->dict_cctx;
         w.raw = &w.s->raw;
         w.z = &w.s->z;
     }
