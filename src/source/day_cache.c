@@ -10,9 +10,7 @@
  * (unlinked temporary files: a descriptor each, no memory), and the facts
  * of the last AGT_DAY_SEEN files (ids and times of their ends, never rows)
  * are remembered.
- *
- * A file may also be downloaded ahead of its reading (agt_source_prepare_day,
- * _month): its answer waits in `pending` until the unit asks for that file.
+
  */
 #include <stdio.h>
 #include <string.h>
@@ -37,8 +35,6 @@ void agt_day_archive_answered(agt_source *s, agt_status st, const agt_error *err
 
 void agt_day_cache_init(agt_source *s)
 {
-    s->pending.start_us = -1;
-    agt_archive_zip_init(&s->pending.zip);
     for (int i = 0; i < AGT_DAY_SEEN; i++) s->seen[i].day_start_us = -1;
     for (int i = 0; i < AGT_DAY_ZIPS; i++) {
         s->zips[i].day_start_us = -1;
@@ -48,7 +44,6 @@ void agt_day_cache_init(agt_source *s)
 
 void agt_day_cache_release(agt_source *s)
 {
-    agt_archive_zip_close(&s->pending.zip);
     for (int i = 0; i < AGT_DAY_ZIPS; i++) agt_archive_zip_close(&s->zips[i].zip);
 }
 
@@ -97,42 +92,9 @@ static int definite(agt_status st)
     return st == AGT_OK || st == AGT_ENOTFOUND || st == AGT_ECHECKSUM;
 }
 
-/* The answer of the file downloaded ahead if it is this one (1; it no
- * longer waits), else 0. */
-static int take_pending(agt_source *s, const char *symbol, int64_t start_us, int monthly,
-                        agt_status *st, agt_error *err)
-{
-    agt_day_pending *p = &s->pending;
-    if (p->start_us != start_us || p->monthly != monthly || strcmp(p->symbol, symbol) != 0)
-        return 0;
-    p->start_us = -1;
-    *st = p->status;
-    if (err) *err = p->err;
-    return 1;
-}
-
-static void drop_pending(agt_source *s)
-{
-    s->pending.start_us = -1;
-    agt_archive_zip_close(&s->pending.zip);
-}
-
-static void keep_pending(agt_source *s, const char *symbol, int64_t start_us, int monthly,
-                         agt_status st, const agt_error *err)
-{
-    agt_day_pending *p = &s->pending;
-    snprintf(p->symbol, sizeof p->symbol, "%s", symbol);
-    p->start_us = start_us;
-    p->monthly = monthly;
-    p->status = st;
-    p->err = *err;
-}
-
 agt_status agt_day_file_get(agt_source *s, const char *symbol, int64_t day, agt_day_file **file,
                             agt_error *err)
 {
-    agt_status ahead;
-    if (take_pending(s, symbol, day, 0, &ahead, err) && ahead != AGT_OK) return ahead;
     agt_day_file *e = find(s->seen, AGT_DAY_SEEN, symbol, day);
     if (e && e->status != AGT_OK) return agt_err(err, e->status, "%s", e->message);
     agt_day_file *f = find(s->zips, AGT_DAY_ZIPS, symbol, day);
@@ -160,42 +122,10 @@ agt_status agt_day_file_get(agt_source *s, const char *symbol, int64_t day, agt_
     return AGT_OK;
 }
 
-void agt_source_prepare_day(agt_source *s, const char *symbol, int64_t day,
-                            agt_source_policy policy)
-{
-    if (policy == AGT_SOURCE_REST || !s->a) return;
-    drop_pending(s);
-    agt_day_file *f = NULL;
-    agt_error err;
-    agt_error_clear(&err);
-    agt_status st = agt_day_file_get(s, symbol, day, &f, &err);
-    keep_pending(s, symbol, day, 0, st, &err);
-}
-
-void agt_source_prepare_month(agt_source *s, const char *symbol, int64_t month_start_us,
-                              agt_source_policy policy)
-{
-    /* as agt_source_stream_month, which asks nothing then either */
-    if (policy == AGT_SOURCE_REST || !s->a || s->down != AGT_OK) return;
-    drop_pending(s);
-    agt_error err;
-    agt_error_clear(&err);
-    agt_status st = agt_archive_download(s->a, symbol, 1, month_start_us, &s->pending.zip, &err);
-    agt_day_archive_answered(s, st, &err);
-    keep_pending(s, symbol, month_start_us, 1, st, &err);
-}
-
 agt_status agt_month_file_get(agt_source *s, const char *symbol, int64_t month_start_us,
                               agt_archive_zip *out, agt_error *err)
 {
-    agt_status st;
-    if (take_pending(s, symbol, month_start_us, 1, &st, err)) {
-        agt_archive_zip_close(out);
-        *out = s->pending.zip;
-        agt_archive_zip_init(&s->pending.zip);
-        return st;
-    }
-    st = agt_archive_download(s->a, symbol, 1, month_start_us, out, err);
+    agt_status st = agt_archive_download(s->a, symbol, 1, month_start_us, out, err);
     agt_day_archive_answered(s, st, err);
     return st;
 }

@@ -121,19 +121,6 @@ agt_status agt_archive_zip_rows_ahead(const agt_archive_zip *z, agt_rows_fn fn, 
 #define AGT_DAY_SEEN 16 /* days whose file facts are remembered */
 #define AGT_DAY_ZIPS 2  /* verified daily zips kept on disk (unlinked temporary files) */
 
-/* A unit's file downloaded ahead of its reading (agt_source_prepare_day,
- * _month): the download's answer, which the unit's next call for that file
- * takes as if it asked then. A day's verified zip waits in the zip slots, a
- * month's here. */
-typedef struct agt_day_pending {
-    char symbol[24];
-    int64_t start_us;    /* -1: nothing waits */
-    int monthly;
-    agt_status status;   /* the download's answer */
-    agt_error err;
-    agt_archive_zip zip; /* monthly: the verified file */
-} agt_day_pending;
-
 /* A day's file as the archive gave it (or why not). */
 typedef struct agt_day_file {
     char symbol[24];
@@ -153,7 +140,6 @@ struct agt_source {
     char down_msg[200];  /* its message */
     agt_day_file seen[AGT_DAY_SEEN]; /* facts of every file read lately */
     agt_day_file zips[AGT_DAY_ZIPS]; /* the last daily files downloaded */
-    agt_day_pending pending;         /* a file downloaded ahead, not read yet */
     uint64_t clock;
     agt_rows_gate gate;              /* asked before a unit holds more rows (NULL: never) */
     void *gate_user;
@@ -179,9 +165,8 @@ agt_status agt_day_file_get(agt_source *s, const char *symbol, int64_t day_start
                             agt_day_file **file, agt_error *err);
 
 /*
- * The monthly file of `symbol` for the month at `month_start_us` into `out`
- * (closed first): the one downloaded ahead if it is that month's, else
- * downloaded now. Returns the archive's status (a transport failure marks
+ * The monthly file of `symbol` for the month at `month_start_us`, downloaded
+ * into `out` (closed first). Returns the archive's status (a transport failure marks
  * the archive down for the source).
  */
 agt_status agt_month_file_get(agt_source *s, const char *symbol, int64_t month_start_us,

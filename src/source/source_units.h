@@ -57,19 +57,4 @@ agt_status agt_source_stream_month(agt_source *s, const char *symbol, int64_t mo
                                    agt_source_policy policy, agt_hour_sink fn, void *user,
                                    agt_day_result *sum, int *used, agt_error *err);
 
-/*
- * Download and verify the archive's file of a unit ahead of its reading (a
- * job of a run does it while the unit before is committed): the zip waits
- * on disk (an unlinked temporary file: no memory) in the source, and the
- * next agt_source_stream_day (_month) of that unit through the same source
- * takes it, and the download's answer, as if it asked then - what the
- * stream hands on is the same either way. A later prepare replaces a file
- * not read yet. Nothing to do under the REST policy, without an archive, or
- * once the archive is down for the source.
- */
-void agt_source_prepare_day(agt_source *s, const char *symbol, int64_t day_start_us,
-                            agt_source_policy policy);
-void agt_source_prepare_month(agt_source *s, const char *symbol, int64_t month_start_us,
-                              agt_source_policy policy);
-
 #endif

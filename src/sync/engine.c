@@ -25,7 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "source/source_units.h"
 #include "sync/sync_int.h"
 
 /* Per symbol: the days it touches, for "dates done/total". */

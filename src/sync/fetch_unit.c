@@ -1,18 +1,15 @@
 /*
- * fetch_unit.c - fetching one unit of a plan, on whichever thread fetches
- * it: an hour with rest (through the WAL stash); of a whole day, or a month
- * from its monthly file, only the file, downloaded ahead into the fetcher's
- * day source (job_stream_unit then reads it from there). Nothing here
- * commits or sends an event: what the fetch gave, and the lines for the
- * user, stay in the unit until the committer settles it (engine.c), on the
- * caller's thread.
+ * fetch_unit.c - fetching an hour unit of a plan with rest (through the WAL
+ * stash), on whichever thread fetches it (archive units are streamed:
+ * stream_unit.c). Nothing here commits or sends an event: what the fetch
+ * gave, and the lines for the user, stay in the unit until the committer
+ * settles it (engine.c), on the caller's thread.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "source/source_units.h"
 #include "sync/sync_int.h"
 
 void job_note(job_result *r, const char *fmt, ...)
@@ -188,19 +185,10 @@ void job_prove_hour(job_fetcher *f, const job_unit *unit, job_result *u)
 
 void job_fetch_unit(job_fetcher *f, const job_unit *unit, job_result *u)
 {
-    const job_symbol *s = &f->view.syms[unit->sym];
-    int64_t first = s->hours[unit->h].hour_us;
     uint64_t b0 = *f->received;
     agt_error_clear(&u->err);
     agt_error_clear(&u->fatal_err);
-    if (unit->kind == JOB_UNIT_HOUR) {
-        fetch_hour(f, unit, u);
-    } else {
-        if (unit->kind == JOB_UNIT_DAY)
-            agt_source_prepare_day(f->view.day_source, s->symbol, first, f->view.policy);
-        else
-            agt_source_prepare_month(f->view.day_source, s->symbol, first, f->view.policy);
-    }
+    fetch_hour(f, unit, u);
     u->bytes = *f->received - b0;
     u->fetched = 1;
 }

@@ -198,13 +198,11 @@ static void job_hand_note(void *user, const char *line)
     hand_on(user, pc);
 }
 
-/* Archive unit i on job j: its file downloaded, then streamed to the committer. */
+/* Archive unit i on job j: streamed to the committer (the file's download included). */
 static void job_stream(pool_job *j, size_t i, pool_slot *sl)
 {
     const job_unit *u = &j->pool->units[i];
     uint64_t since = j->received;
-    job_fetch_unit(&j->f, u, &sl->res); /* the download, ahead of the reading */
-    job_result_clear(&sl->res);
     unit_sink sink = { job_hand_hour, job_hand_note, j };
     agt_error_clear(&sl->end_err);
     sl->end_st = job_stream_unit(&j->f, u, since, &sink, &sl->end_err);

@@ -6,7 +6,7 @@
  *   plan.c       plans for download, update, retry and repair
  *   day_units.c  the day source (archive + REST proof) and which days are one unit
  *   units.c      the plan cut into units of work (an hour, a day, a month)
- *   fetch_unit.c fetching one unit (a job's client and day source, the WAL stash)
+ *   fetch_unit.c fetching an hour unit (a job's client and day source, the WAL stash)
  *   stream_unit.c an archive unit streamed hour by hour into a sink
  *   pool.c       parallel jobs: fetching and streaming threads within one budget
  *                of rows, one committer in plan order
@@ -243,11 +243,9 @@ typedef struct job_fetcher {
 /* A line for the user, kept in the result until its unit is settled. */
 void job_note(job_result *r, const char *fmt, ...) AGT_PRINTF(2, 3);
 /*
- * Fetch unit u through f into `out` (empty): an hour with rest through the
- * WAL stash (resuming from the pages a broken run kept), then from the
- * archive if rest cannot prove it (unproven.c): its rows and facts, or why
- * not. A whole day or month: only its archive file, downloaded ahead into
- * f's day source (agt_source_prepare_day, _month) for job_stream_unit.
+ * Fetch hour unit u through f into `out` (empty): with rest through the WAL
+ * stash (resuming from the pages a broken run kept), then from the archive
+ * if rest cannot prove it (unproven.c): its rows and facts, or why not.
  */
 void job_fetch_unit(job_fetcher *f, const job_unit *u, job_result *out);
 /* An hour unit rest fetched into u but did not prove complete (and that
