@@ -107,6 +107,12 @@ def spark(lake: Path) -> Any:
     finally:
         os.chdir(cwd)
     s.sparkContext.setLogLevel("ERROR")
+    # ... unless the JVM of an earlier module's session lives on (one JVM per Python process,
+    # started wherever the first session was): a relative path resolves against the working
+    # directory of its local file system, so point that at the lake's parent too
+    jvm = s._jvm
+    local = jvm.org.apache.hadoop.fs.FileSystem.getLocal(s._jsc.hadoopConfiguration())
+    local.setWorkingDirectory(jvm.org.apache.hadoop.fs.Path(str(lake.parent)))
     yield s
     s.stop()
 
