@@ -10,14 +10,12 @@
  * (unlinked temporary files: a descriptor each, no memory), and the facts
  * of the last AGT_DAY_SEEN files (ids and times of their ends, never rows)
  * are remembered.
-
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "source/day_int.h"
 #include "source/source_int.h"
-#include "source/source_units.h"
 
 /* Failures of the archive itself, not of one day's file: later days would
  * only repeat the retries, so they go to rest at once. */

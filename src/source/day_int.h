@@ -111,8 +111,10 @@ agt_status agt_day_split(const agt_trades *rows, int64_t day_start_us, const agt
  * agt_archive_zip_rows (archive_int.h) with the inflating and parsing on a
  * thread of its own, a few batches ahead of `fn` (rows_ahead.c): `fn` is
  * called on the calling thread with the same batches in the same order,
- * and the result is the same, only sooner.
+ * and the result is the same, only sooner. The reader holds up to
+ * AGT_ROWS_AHEAD_BATCHES batches ahead, each the rows of one MiB of CSV.
  */
+#define AGT_ROWS_AHEAD_BATCHES 8
 agt_status agt_archive_zip_rows_ahead(const agt_archive_zip *z, agt_rows_fn fn, void *user,
                                       uint64_t *csv_bytes, agt_error *err);
 

@@ -223,12 +223,17 @@ static agt_status prove_end(void *user, int64_t last_id, int *end_known)
 
 /* ---- handing hours on ------------------------------------------------------------ */
 
+/* `rows` more rows (fewer, if negative) past the source's gate, if it has one. */
+static agt_status pass_gate(agt_source *s, int64_t rows, agt_error *err)
+{
+    agt_status st = s->gate ? s->gate(s->gate_user, rows) : AGT_OK;
+    return st == AGT_OK ? st : agt_err(err, st, "cancelled");
+}
+
 /* A page of an hour REST fetches for the unit: past the source's gate. */
 static agt_status gate_page(void *user, const agt_trades *rows, agt_error *err)
 {
-    agt_source *s = user;
-    agt_status st = s->gate(s->gate_user, (int64_t)rows->len);
-    return st == AGT_OK ? st : agt_err(err, st, "cancelled");
+    return pass_gate(user, (int64_t)rows->len, err);
 }
 
 /* The hour fetched with REST into dh. An exchange error or a ban is not
@@ -307,10 +312,8 @@ static agt_status deliver_all(unit *u, int nhours)
 static agt_status push_rows(void *user, const agt_trades *rows, agt_error *err)
 {
     unit *u = user;
-    if (u->s->gate) {
-        agt_status g = u->s->gate(u->s->gate_user, (int64_t)rows->len);
-        if (g != AGT_OK) return u->fatal = agt_err(err, g, "cancelled");
-    }
+    agt_status g = pass_gate(u->s, (int64_t)rows->len, err);
+    if (g != AGT_OK) return u->fatal = g;
     agt_status st = agt_hstream_push(&u->hs, rows);
     if (u->fatal != AGT_OK) return u->fatal;
     if (st == AGT_ECORRUPT)
@@ -337,13 +340,13 @@ static void file_facts(unit *u, const agt_archive_zip *z)
     i->contiguous = i->rows == 0 || (uint64_t)(i->last_id - i->first_id) + 1 == i->rows;
 }
 
-/* The rows the file's reader may hold ahead (rows_ahead.c: a ring of 8
- * batches of one MiB of CSV, ~15,000 rows each), at most the file's: a row
- * takes about 15 bytes of zip (genuine and simulated files alike), so not
- * fewer than 12. */
+/* The rows the file's reader may hold ahead (rows_ahead.c: a ring of
+ * AGT_ROWS_AHEAD_BATCHES batches of one MiB of CSV, ~15,000 rows each), at
+ * most the file's: a row takes about 15 bytes of zip (genuine and simulated
+ * files alike), so not fewer than 12. */
 static int64_t ahead_rows(const agt_archive_zip *z)
 {
-    int64_t ring = 8 * 15000, file = (int64_t)(z->info.zip_bytes / 12);
+    int64_t ring = AGT_ROWS_AHEAD_BATCHES * 15000, file = (int64_t)(z->info.zip_bytes / 12);
     return file < ring ? file : ring;
 }
 
@@ -360,13 +363,13 @@ static agt_status stream_file(unit *u, const agt_archive_zip *z, int nhours, int
     AGT_TRY(agt_hstream_init(&u->hs, u->start_us, nhours, &cb));
     r->archive_status = AGT_OK;
     int64_t ahead = ahead_rows(z);
-    agt_status st = u->s->gate ? u->s->gate(u->s->gate_user, ahead) : AGT_OK;
+    agt_status st = pass_gate(u->s, ahead, u->err);
     if (st != AGT_OK) {
         agt_hstream_release(&u->hs);
-        return u->fatal = agt_err(u->err, st, "cancelled");
+        return u->fatal = st;
     }
     st = agt_archive_zip_rows_ahead(z, push_rows, u, &r->archive.csv_bytes, u->err);
-    if (u->s->gate) u->s->gate(u->s->gate_user, -ahead);
+    pass_gate(u->s, -ahead, NULL); /* handing rows back never waits nor fails */
     file_facts(u, z);
     if (u->fatal != AGT_OK) {
         st = u->fatal;

@@ -36,7 +36,7 @@
 
 /* Batches between the reader and the caller: ~8 MiB of CSV, about one busy
  * hour (~70,000 rows) read ahead while the caller commits the previous one. */
-#define RING 8
+#define RING AGT_ROWS_AHEAD_BATCHES
 
 typedef struct ahead {
     agt_archive_zip zip;  /* the caller's, with a descriptor of its own */

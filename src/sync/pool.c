@@ -143,6 +143,17 @@ static void give_back(job_pool *p, uint64_t bytes)
     pthread_cond_broadcast(&p->room);
 }
 
+/* Give back what `rows` of slot sl's charge hold (at most its charge). */
+static void uncharge(job_pool *p, pool_slot *sl, uint64_t rows)
+{
+    uint64_t b = rows * ROW_BYTES;
+    pthread_mutex_lock(&p->mu);
+    if (b > sl->charged) b = sl->charged;
+    sl->charged -= b;
+    give_back(p, b);
+    pthread_mutex_unlock(&p->mu);
+}
+
 /* The gate of a job's source and fetcher: rows its unit is about to hold,
  * or (negative) no longer holds. */
 static agt_status job_gate(void *user, int64_t rows)
@@ -151,12 +162,7 @@ static agt_status job_gate(void *user, int64_t rows)
     job_pool *p = j->pool;
     pool_slot *sl = &p->slots[j->unit % p->window];
     if (rows >= 0) return hold(j, (uint64_t)rows * ROW_BYTES, &sl->charged);
-    uint64_t b = (uint64_t)-rows * ROW_BYTES;
-    pthread_mutex_lock(&p->mu);
-    if (b > sl->charged) b = sl->charged;
-    sl->charged -= b;
-    give_back(p, b);
-    pthread_mutex_unlock(&p->mu);
+    uncharge(p, sl, (uint64_t)-rows);
     return AGT_OK;
 }
 
@@ -385,14 +391,9 @@ static void piece_free(job_piece *pc)
 
 void job_pool_piece_done(job_pool *p, size_t i, job_piece *pc)
 {
-    pool_slot *sl = &p->slots[i % p->window];
-    uint64_t b = (uint64_t)pc->dh.rows.len * ROW_BYTES;
+    uint64_t rows = pc->dh.rows.len;
     piece_free(pc);
-    pthread_mutex_lock(&p->mu);
-    if (b > sl->charged) b = sl->charged;
-    sl->charged -= b;
-    give_back(p, b);
-    pthread_mutex_unlock(&p->mu);
+    uncharge(p, &p->slots[i % p->window], rows);
 }
 
 /* Empty a slot: its pieces freed, its budget given back (p->mu held). */
