@@ -4,13 +4,16 @@
  *   - a success yields only limits the rate limiter takes (kind 0/1, a window
  *     of 1..1000 seconds, minutes, hours or days, a limit in 1..INT32_MAX);
  *   - a failure yields no limit and says why;
- *   - room for fewer limits gives the same status and the first of them.
+ *   - room for fewer limits gives the same status and the first of them;
+ *   - read for a symbol: the same status and limits; a clock only from 2017
+ *     to 2100; "listed" only if the symbol's quoted name is in the body.
  * The committed corpus holds the documented body shape (one symbol's
  * exchangeInfo with its filters, 2023's and 2026's raw-request limits) and
  * malformed variants.
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "net/net_int.h"
 #include "source/source_int.h"
@@ -26,6 +29,15 @@ static int window_ok(int64_t w)
         if (w % (unit_s[u] * AGT_US_PER_SEC) == 0 && w / (unit_s[u] * AGT_US_PER_SEC) >= 1 &&
             w / (unit_s[u] * AGT_US_PER_SEC) <= 1000)
             return 1;
+    return 0;
+}
+
+/* 1 if the bytes hold `s` */
+static int holds(const uint8_t *data, size_t size, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i + n <= size; i++)
+        if (memcmp(data + i, s, n) == 0) return 1;
     return 0;
 }
 
@@ -59,5 +71,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (few[i].per_weight != all[i].per_weight || few[i].window_us != all[i].window_us ||
             few[i].limit != all[i].limit)
             abort();
+    /* the same body read for a symbol, as the client reads it */
+    agt_exch_limit sym_limits[MAX_LIMITS];
+    agt_exch_info in;
+    memset(&in, 0, sizeof in);
+    in.limits = sym_limits;
+    in.max = MAX_LIMITS;
+    in.symbol = "BTCUSDT";
+    agt_error_clear(&err);
+    if (agt_exch_info_parse(data, size, &in, &err) != st || in.count != (st == AGT_OK ? n : 0)) abort();
+    if (st != AGT_OK && (in.server_time_us != -1 || in.listed)) abort();
+    if (in.server_time_us != -1 &&
+        (in.server_time_us < INT64_C(1483228800000000) || in.server_time_us > INT64_C(4102444800000000)))
+        abort();
+    if (in.listed && !holds(data, size, "\"BTCUSDT\"")) abort();
     return 0;
 }

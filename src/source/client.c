@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "source/source_int.h"
+#include "source/source_units.h"
 
 void agt_client_opts_default(agt_client_opts *o)
 {
@@ -124,6 +125,14 @@ static agt_net_req json_req(agt_client *c, const char *what, int weight,
     return rq;
 }
 
+static void set_clock(agt_client *c, int64_t exch_us, int64_t mono_us)
+{
+    agt_net_set_exch_time(c->net, exch_us, mono_us);
+    c->synced = 1;
+    c->sync_mono_us = mono_us;
+    c->syncs++;
+}
+
 static agt_status sync_time(agt_client *c, agt_error *err)
 {
     time_ctx t = {c, 0, 0};
@@ -131,10 +140,7 @@ static agt_status sync_time(agt_client *c, agt_error *err)
     if (n < 0 || (size_t)n >= sizeof c->url) return agt_err(err, AGT_EINVAL, "api url too long");
     agt_net_req rq = json_req(c, "server time", AGT_WEIGHT_TIME, time_body, &t);
     AGT_TRY(agt_net_request(c->net, &rq, err));
-    agt_net_set_exch_time(c->net, t.exch_us, t.mono_us);
-    c->synced = 1;
-    c->sync_mono_us = t.mono_us;
-    c->syncs++;
+    set_clock(c, t.exch_us, t.mono_us);
     return AGT_OK;
 }
 
@@ -167,14 +173,18 @@ agt_status agt_client_server_time(agt_client *c, int64_t *now_us, agt_error *err
 #define LIMITS_MAX 8
 
 typedef struct limits_ctx {
+    agt_client *c;
     agt_exch_limit l[LIMITS_MAX];
-    int n;
+    agt_exch_info info;
+    int64_t mono_us; /* when the body arrived: the moment its serverTime holds for */
 } limits_ctx;
 
 static agt_status limits_body(void *user, const agt_http_resp *r, agt_error *err)
 {
     limits_ctx *x = user;
-    agt_status s = agt_exch_limits_parse(r->body.data, r->body.len, x->l, LIMITS_MAX, &x->n, err);
+    const agt_clock *ck = &x->c->net->clock;
+    x->mono_us = ck->mono_us(ck->ctx);
+    agt_status s = agt_exch_info_parse(r->body.data, r->body.len, &x->info, err);
     /* Not worth retrying: the options stand in for what it would have said. */
     return s == AGT_EPARSE ? AGT_EUNSUPPORTED : s;
 }
@@ -217,6 +227,10 @@ void agt_client_read_limits(agt_client *c, const char *symbol)
     if (k < 0 || (size_t)k >= sizeof c->url) return;
     limits_ctx x;
     memset(&x, 0, sizeof x);
+    x.c = c;
+    x.info.limits = x.l;
+    x.info.max = LIMITS_MAX;
+    x.info.symbol = symbol;
     if (shared) {
         pthread_mutex_lock(&limits_lock);
         int hit = strcmp(limits_cache.url, c->url) == 0 && now - limits_cache.mono_us < LIMITS_TTL_US;
@@ -228,13 +242,38 @@ void agt_client_read_limits(agt_client *c, const char *symbol)
     agt_error e;
     agt_error_clear(&e);
     if (agt_net_request(n, &rq, &e) != AGT_OK) return; /* the options stay in force */
-    apply_limits(n, x.l, x.n);
+    apply_limits(n, x.l, x.info.count);
+    if (x.info.server_time_us >= 0 && !c->synced) {
+        set_clock(c, x.info.server_time_us, x.mono_us);
+        c->info_clock = 1;
+    }
+    if (x.info.listed) snprintf(c->listed, sizeof c->listed, "%s", symbol);
     if (shared) {
         pthread_mutex_lock(&limits_lock);
         memcpy(limits_cache.url, c->url, sizeof limits_cache.url);
         limits_cache.mono_us = now;
-        limits_cache.n = x.n;
+        limits_cache.n = x.info.count;
         memcpy(limits_cache.l, x.l, sizeof x.l);
         pthread_mutex_unlock(&limits_lock);
     }
+}
+
+agt_status agt_client_server_time_for(agt_client *c, const char *symbol, int64_t *now_us,
+                                      agt_error *err)
+{
+    agt_error_clear(err);
+    if (!c || !now_us) return agt_err(err, AGT_EINVAL, "null argument");
+    if (symbol && !c->net->limits_asked && !c->synced) {
+        agt_client_read_limits(c, symbol);
+        if (c->info_clock) { /* read just now: as fresh as GET /time's */
+            *now_us = agt_net_exch_now(c->net);
+            return AGT_OK;
+        }
+    }
+    return agt_client_server_time(c, now_us, err);
+}
+
+int agt_client_lists(const agt_client *c, const char *symbol)
+{
+    return c->listed[0] && strcmp(c->listed, symbol) == 0;
 }

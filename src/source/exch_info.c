@@ -1,9 +1,12 @@
 /*
- * exch_info.c - the REQUEST_WEIGHT and RAW_REQUESTS entries of an
- * exchangeInfo body's "rateLimits" (docs/exchange.md, "Rate limits"), read with the
- * strict JSON reader of json.c: the only values used are four scalars in each
- * entry of one array, everything else only has to be valid JSON (nested at
- * most 32 deep, the body at most 1 MiB).
+ * exch_info.c - what the client takes from an exchangeInfo body
+ * (docs/exchange.md, "Rate limits"), read with the strict JSON reader of
+ * json.c: the REQUEST_WEIGHT and RAW_REQUESTS entries of "rateLimits" (four
+ * scalars in each entry of one array), "serverTime" (the exchange's clock,
+ * so the run's first request also reads it), and whether "symbols" holds an
+ * entry whose "symbol" is the one asked about (the symbol is listed).
+ * Everything else only has to be valid JSON (nested at most 32 deep, the
+ * body at most 1 MiB).
  */
 #include <string.h>
 
@@ -69,13 +72,14 @@ static agt_status entry_member(agt_json *j, const uint8_t *k, size_t klen, int d
     return agt_json_skip(j, depth);
 }
 
-typedef struct limits_out {
-    agt_exch_limit *out;
-    int max, count, found;
-} limits_out;
+typedef struct info_out {
+    agt_exch_info *info;
+    int found, timed; /* "rateLimits", "serverTime" seen */
+} info_out;
 
-static agt_status rate_limit(agt_json *j, int depth, limits_out *o)
+static agt_status rate_limit(agt_json *j, int depth, void *user)
 {
+    agt_exch_info *o = user;
     if (agt_json_peek(j) != '{') return agt_json_fail(j, "expected a rate limit object");
     entry e;
     memset(&e, 0, sizeof e);
@@ -92,7 +96,7 @@ static agt_status rate_limit(agt_json *j, int depth, limits_out *o)
         return agt_err(j->err, AGT_EPARSE, "exchange info: bad %.*s rate limit before byte %zu",
                        (int)e.type_len, (const char *)e.type, j->i);
     if (o->count < o->max) {
-        agt_exch_limit *l = &o->out[o->count++];
+        agt_exch_limit *l = &o->limits[o->count++];
         l->per_weight = per_weight;
         l->window_us = unit * e.num * AGT_US_PER_SEC;
         l->limit = e.limit;
@@ -100,9 +104,14 @@ static agt_status rate_limit(agt_json *j, int depth, limits_out *o)
     return AGT_OK;
 }
 
-static agt_status rate_limits(agt_json *j, int depth, limits_out *o)
+/* Call `element` on each element of the array at j->i (nesting level `depth`),
+ * with j at the element, which it must consume. */
+typedef agt_status (*element_fn)(agt_json *j, int depth, void *user);
+
+static agt_status walk_array(agt_json *j, int depth, const char *what, element_fn element,
+                             void *user)
 {
-    if (agt_json_peek(j) != '[') return agt_json_fail(j, "\"rateLimits\" is not an array");
+    if (agt_json_peek(j) != '[') return agt_json_fail(j, what);
     j->i++;
     agt_json_ws(j);
     if (agt_json_peek(j) == ']') {
@@ -110,7 +119,7 @@ static agt_status rate_limits(agt_json *j, int depth, limits_out *o)
         return AGT_OK;
     }
     for (;;) {
-        AGT_TRY(rate_limit(j, depth + 1, o));
+        AGT_TRY(element(j, depth + 1, user));
         agt_json_ws(j);
         if (agt_json_peek(j) != ',') return agt_json_expect(j, ']', "expected ',' or ']'");
         j->i++;
@@ -118,28 +127,82 @@ static agt_status rate_limits(agt_json *j, int depth, limits_out *o)
     }
 }
 
+static agt_status symbol_member(agt_json *j, const uint8_t *k, size_t klen, int depth, void *user)
+{
+    agt_exch_info *o = user;
+    if (!is_key(k, klen, "symbol")) return agt_json_skip(j, depth);
+    const uint8_t *v;
+    size_t len;
+    int esc;
+    AGT_TRY(agt_json_str(j, &v, &len, &esc));
+    if (!esc && is_key(v, len, o->symbol)) o->listed = 1;
+    return AGT_OK;
+}
+
+static agt_status symbol_entry(agt_json *j, int depth, void *user)
+{
+    if (agt_json_peek(j) != '{') return agt_json_skip(j, depth);
+    return walk_object(j, depth, symbol_member, user);
+}
+
+/* serverTime in ms: after 2017 and before 2100, or the body is not believed */
+#define SERVER_MS_MIN INT64_C(1483228800000)
+#define SERVER_MS_MAX INT64_C(4102444800000)
+
 static agt_status top_member(agt_json *j, const uint8_t *k, size_t klen, int depth, void *user)
 {
-    limits_out *o = user;
-    if (!is_key(k, klen, "rateLimits")) return agt_json_skip(j, depth);
-    if (o->found++) return agt_json_fail(j, "repeated \"rateLimits\"");
-    return rate_limits(j, depth, o);
+    info_out *o = user;
+    if (is_key(k, klen, "rateLimits")) {
+        if (o->found++) return agt_json_fail(j, "repeated \"rateLimits\"");
+        return walk_array(j, depth, "\"rateLimits\" is not an array", rate_limit, o->info);
+    }
+    if (is_key(k, klen, "serverTime")) {
+        int64_t ms;
+        if (o->timed++) return agt_json_fail(j, "repeated \"serverTime\"");
+        AGT_TRY(agt_json_int64(j, &ms));
+        if (ms < SERVER_MS_MIN || ms > SERVER_MS_MAX)
+            return agt_json_fail(j, "\"serverTime\" out of range");
+        o->info->server_time_us = ms * 1000;
+        return AGT_OK;
+    }
+    if (is_key(k, klen, "symbols") && o->info->symbol && agt_json_peek(j) == '[')
+        return walk_array(j, depth, "\"symbols\" is not an array", symbol_entry, o->info);
+    return agt_json_skip(j, depth);
+}
+
+agt_status agt_exch_info_parse(const uint8_t *s, size_t n, agt_exch_info *info, agt_error *err)
+{
+    info->count = 0;
+    info->server_time_us = -1;
+    info->listed = 0;
+    if (info->max < 0) info->max = 0;
+    if (n > LIMITS_BODY_CAP)
+        return agt_err(err, AGT_EPARSE, "exchange info: body of %zu bytes is over %zu", n,
+                       LIMITS_BODY_CAP);
+    agt_json j = {s, n, 0, err, "exchange info"};
+    info_out o = {info, 0, 0};
+    agt_status st;
+    agt_json_ws(&j);
+    st = walk_object(&j, 1, top_member, &o);
+    agt_json_ws(&j);
+    if (st == AGT_OK && j.i != j.n) st = agt_json_fail(&j, "unexpected data after the object");
+    if (st == AGT_OK && !o.found) st = agt_err(err, AGT_EPARSE, "exchange info: no \"rateLimits\"");
+    if (st != AGT_OK) {
+        info->count = 0;
+        info->server_time_us = -1;
+        info->listed = 0;
+    }
+    return st;
 }
 
 agt_status agt_exch_limits_parse(const uint8_t *s, size_t n, agt_exch_limit *out, int max,
                                  int *count, agt_error *err)
 {
-    *count = 0;
-    if (n > LIMITS_BODY_CAP)
-        return agt_err(err, AGT_EPARSE, "exchange info: body of %zu bytes is over %zu", n,
-                       LIMITS_BODY_CAP);
-    agt_json j = {s, n, 0, err, "exchange info"};
-    limits_out o = {out, max > 0 ? max : 0, 0, 0};
-    agt_json_ws(&j);
-    AGT_TRY(walk_object(&j, 1, top_member, &o));
-    agt_json_ws(&j);
-    if (j.i != j.n) return agt_json_fail(&j, "unexpected data after the object");
-    if (!o.found) return agt_err(err, AGT_EPARSE, "exchange info: no \"rateLimits\"");
-    *count = o.count;
-    return AGT_OK;
+    agt_exch_info info;
+    memset(&info, 0, sizeof info);
+    info.limits = out;
+    info.max = max;
+    agt_status st = agt_exch_info_parse(s, n, &info, err);
+    *count = info.count;
+    return st;
 }

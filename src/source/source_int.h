@@ -159,6 +159,8 @@ struct agt_client {
     int synced;           /* exchange clock known */
     int64_t sync_mono_us; /* when it was last read */
     int64_t syncs;        /* readings so far */
+    int info_clock;       /* the first reading came with the exchange info */
+    char listed[64];      /* the symbol the exchange info listed ("": none) */
     agt_page page;        /* reused page buffer */
     char url[512];
 };
@@ -175,13 +177,26 @@ typedef struct agt_exch_limit {
     int64_t limit;
 } agt_exch_limit;
 
+/* What exch_info.c reads from an exchangeInfo body. */
+typedef struct agt_exch_info {
+    agt_exch_limit *limits; /* in: room for `max` limits */
+    int max;
+    const char *symbol;     /* in: the symbol to look for in "symbols" (NULL: none) */
+    int count;              /* out: limits read */
+    int64_t server_time_us; /* out: "serverTime" (ms on the wire), -1 if absent */
+    int listed;             /* out: "symbols" has an entry whose "symbol" is `symbol` */
+} agt_exch_info;
+
 /*
  * exch_info.c: parse an exchangeInfo body (strict JSON, at most 1 MiB) for the
  * REQUEST_WEIGHT and RAW_REQUESTS entries of "rateLimits" (others, such as
- * ORDERS, are skipped). At most `max` go into `out`, their number into
- * *count. AGT_EPARSE if the body is not one JSON object, has no
- * "rateLimits" array, or an entry of either kind is malformed.
+ * ORDERS, are skipped; at most `max` kept), "serverTime" and the listing of
+ * `symbol`. AGT_EPARSE, with no limit, no time and not listed, if the body is
+ * not one JSON object, has no "rateLimits" array, an entry of either kind is
+ * malformed, or "serverTime" is not a time between 2017 and 2100.
  */
+agt_status agt_exch_info_parse(const uint8_t *s, size_t n, agt_exch_info *info, agt_error *err);
+/* The limits alone (into out[max], their number into *count). */
 agt_status agt_exch_limits_parse(const uint8_t *s, size_t n, agt_exch_limit *out, int max,
                                  int *count, agt_error *err);
 

@@ -1,6 +1,7 @@
 /*
- * source_units.h - what the sync engine asks of the day source beyond the
- * public API (source.h): an archive unit - a day, or a month from its
+ * source_units.h - what the sync engine asks of the source module beyond the
+ * public API (source.h, fetch.h): the exchange's clock read with the
+ * exchange info, and from the day source an archive unit - a day, or a month from its
  * monthly file - handed on hour by hour as each hour is decided, so a
  * caller that commits every hour at once holds at most one hour of rows
  * whatever the size of the file (agt_source_fetch_day and _month collect
@@ -9,6 +10,7 @@
 #ifndef AGT_SOURCE_UNITS_H
 #define AGT_SOURCE_UNITS_H
 
+#include "aggtrades/fetch.h"
 #include "aggtrades/source.h"
 
 /*
@@ -29,6 +31,19 @@ typedef agt_status (*agt_hour_sink)(void *user, agt_day_hour *hour);
  * and never waits.
  */
 typedef agt_status (*agt_rows_gate)(void *user, int64_t rows);
+
+/*
+ * A fresh reading of the exchange's clock, as agt_client_server_time. If the
+ * client has still to read the exchange info, it reads it now, for `symbol`,
+ * and that body's "serverTime" is the reading: a run's first request then
+ * brings the limits, the clock and whether the symbol is listed (GET /time
+ * only when it did not).
+ */
+agt_status agt_client_server_time_for(agt_client *c, const char *symbol, int64_t *now_us,
+                                      agt_error *err);
+/* 1 if the exchange info the client read lists `symbol` (0: not read, not
+ * listed, or the limits came from the process's cache). */
+int agt_client_lists(const agt_client *c, const char *symbol);
 
 /* The gate of every unit streamed through `s` from now on (NULL: none). */
 void agt_source_set_gate(agt_source *s, agt_rows_gate gate, void *user);

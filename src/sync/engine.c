@@ -8,7 +8,9 @@
  * Order of work:
  *   1. the first hour of every symbol is fetched before anything is
  *      written: an unknown symbol (exchange code -1121) stops the run with
- *      AGT_EINVAL and nothing written;
+ *      AGT_EINVAL and nothing written. A symbol whose first unit is a whole
+ *      day needs only to be known: the exchange info read with the clock
+ *      (one request for the plan's first symbol) or a probe (probe_symbol);
  *   2. then every unit in plan order: fetched (the client retries), each of
  *      its hours committed with the facts the fetch learnt (prev_id,
  *      complete), or recorded in .retry if it still fails; the run carries
@@ -423,6 +425,9 @@ static agt_status prefetch(run_ctx *r)
         job_result *pf = &r->pre[i];
         agt_status st;
         if (s->nhours == 0) continue;
+        /* the exchange info read with the clock said it is listed */
+        if (s->hours[0].whole_day && plan->day_source && agt_client_lists(r->client, s->symbol))
+            continue;
         if (s->hours[0].whole_day && plan->day_source &&
             probe_symbol(r->client, s, &st, &pf->err)) {
             if (st == AGT_OK) continue;

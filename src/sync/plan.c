@@ -207,7 +207,7 @@ agt_status agt_sync_download(agt_sync *s, const char *const *symbols, size_t n, 
     if (st == AGT_OK) st = check_days(start_us, end_us, err);
     if (st == AGT_OK) st = sync_root_check(s, err);
     if (st == AGT_OK) st = job_source_open(s, &plan, err);
-    if (st == AGT_OK) st = agt_sync_server_time(s, &now_us, err);
+    if (st == AGT_OK) st = sync_server_time_for(s, plan.syms[0].symbol, &now_us, err);
     if (st == AGT_OK && end_us >= now_us - now_us % AGT_US_PER_DAY + AGT_US_PER_DAY) {
         char end[16], today[16];
         date_str(end_us, end);
@@ -294,7 +294,7 @@ agt_status agt_sync_update(agt_sync *s, const char *const *symbols, size_t n, in
     for (size_t i = 0; i < plan.nsyms && st == AGT_OK; i++)
         st = update_from(s, lake, plan.syms[i].symbol, force, &from[i], err);
     if (st == AGT_OK) st = job_source_open(s, &plan, err);
-    if (st == AGT_OK) st = agt_sync_server_time(s, &now_us, err);
+    if (st == AGT_OK) st = sync_server_time_for(s, plan.syms[0].symbol, &now_us, err);
     int64_t now_hour = now_us - now_us % AGT_US_PER_HOUR;
     for (size_t i = 0; i < plan.nsyms && st == AGT_OK; i++) {
         job_symbol *sym = &plan.syms[i];
@@ -368,7 +368,7 @@ static agt_status run_repair(agt_sync *s, agt_lake **lake, job_plan *plan, agt_e
     int64_t now_us;
     agt_status st = job_source_open(s, plan, err);
     if (st == AGT_OK && plan->day_source) { /* which days are old enough: the exchange's clock says */
-        st = agt_sync_server_time(s, &now_us, err);
+        st = sync_server_time_for(s, plan->syms[0].symbol, &now_us, err);
         if (st == AGT_OK) job_mark_day_units(plan, &plan->syms[0], now_us);
     }
     return st == AGT_OK ? job_run(s, lake, plan, s->rep, err) : st;

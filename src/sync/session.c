@@ -165,14 +165,14 @@ agt_status sync_client(agt_sync *s, agt_client **out, agt_error *err)
     return AGT_OK;
 }
 
-agt_status agt_sync_server_time(agt_sync *s, int64_t *now_us, agt_error *err)
+agt_status sync_server_time_for(agt_sync *s, const char *symbol, int64_t *now_us, agt_error *err)
 {
     if (s->now_us < 0) {
         agt_client *c = NULL; /* set by sync_client on success; NULL quiets the release build */
         agt_error e;
         AGT_TRY(sync_client(s, &c, err));
         agt_error_clear(&e);
-        agt_status st = agt_client_server_time(c, &s->now_us, &e);
+        agt_status st = agt_client_server_time_for(c, symbol, &s->now_us, &e);
         if (st != AGT_OK) {
             s->now_us = -1;
             if (s->rep && st != AGT_ECANCELLED) s->rep->unreachable = 1;
@@ -183,6 +183,11 @@ agt_status agt_sync_server_time(agt_sync *s, int64_t *now_us, agt_error *err)
     }
     *now_us = s->now_us;
     return AGT_OK;
+}
+
+agt_status agt_sync_server_time(agt_sync *s, int64_t *now_us, agt_error *err)
+{
+    return sync_server_time_for(s, NULL, now_us, err);
 }
 
 /* ---- the lake ---------------------------------------------------------------------- */

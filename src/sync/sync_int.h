@@ -64,6 +64,10 @@ void sync_client_opts(const agt_sync *s, agt_fetch_progress_fn progress, void *u
                       agt_client_opts *o);
 /* The session's exchange client, made at the first call. */
 agt_status sync_client(agt_sync *s, agt_client **out, agt_error *err);
+/* agt_sync_server_time, with the plan's first symbol (or NULL): the exchange
+ * info the run would read before its first fetch is read now, for that
+ * symbol, and brings the clock (agt_client_server_time_for). */
+agt_status sync_server_time_for(agt_sync *s, const char *symbol, int64_t *now_us, agt_error *err);
 /* What the lake did on its own (agt_lake_next_notice) as WARNING events. */
 void sync_lake_notices(agt_sync *s, agt_lake *lake);
 /* AGT_ENOTFOUND, "no lake at '<root>'". */

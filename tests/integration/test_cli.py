@@ -276,7 +276,7 @@ BAD_INPUT = [
     (["download", "BTCUSDT", "--start", "2017-06-30", "--end", "2017-07-02"], 2,
      "aggtrades: --start '2017-06-30' is before 2017-07-01, the first day with aggregate trades"),
     (["download", "BTCUSDT", "--start", "2024-03-01", "--end", "2024-03-02"], 2,
-     "aggtrades: --end '2024-03-02' is in the future (the exchange's date is 2024-03-01)"),
+     "aggtrades: end '2024-03-02' is in the future (the exchange's date is 2024-03-01)"),
     (["download", "BTC-USDT", "--start", "2024-01-01", "--end", "2024-01-01"], 2,
      "aggtrades: invalid symbol 'BTC-USDT' (expected 2 to 20 letters and digits, e.g. BTCUSDT)"),
     (["download", "BTCUSDT", "--start", "2024-01-01"], 2,

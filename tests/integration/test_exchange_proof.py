@@ -387,3 +387,24 @@ def test_an_hour_rest_cannot_prove_is_filled_from_the_archive(sim, tmp_path):
     assert ids == truth_ids(sim, "BTCUSDT", start) and ids
     v = run(None, root, "verify", "BTCUSDT")
     assert v.returncode == 0, v.stdout + v.stderr
+
+
+def test_an_archive_day_starts_after_one_request_to_the_api(sim, tmp_path):
+    # Before: GET /time, then exchangeInfo, then a probe (fromId=0) for the symbol, each
+    # spaced by --interval-ms: ~0.1 s before the zip was asked for. exchangeInfo?symbol=
+    # now brings the clock and the listing, so the zip follows the first request.
+    _, assert_lake_equals_truth, run = _cli()
+    root = tmp_path / "lake"
+    sim.reset()
+    p = run(sim, root, "--quiet", "download", "BTCUSDT", "--start", "2024-02-20", "--end", "2024-02-20",
+            "--source", "archive")
+    assert p.returncode == 0, p.stderr
+    assert_lake_equals_truth(sim, root, "BTCUSDT", "2024-02-20", "2024-02-20")
+    st = sim.stats()
+    api = {k: n for k, n in st["requests"].items() if k.startswith("/api/")}
+    assert api == {"/api/v3/exchangeInfo": 1, "/api/v3/aggTrades": 2}, api  # the two ends' proofs
+    # an unknown symbol still stops the run before anything is written
+    q = run(sim, root, "--quiet", "download", "NOSUCHUSDT", "--start", "2024-02-20", "--end", "2024-02-20",
+            "--source", "archive")
+    assert q.returncode == 2 and "unknown symbol 'NOSUCHUSDT'" in q.stderr, q.stderr
+    assert not (root / "symbol=NOSUCHUSDT").exists()

@@ -70,8 +70,9 @@ def test_archive_days_cost_two_rest_requests_each_and_equal_truth(clean: Any, tm
     root = tmp_path / "lake"
     p = download(clean, root, "2024-02-10", "2024-02-14", "--source", "auto")
     assert p.returncode == 0, p.stderr
-    # one request shows the symbol is listed, then two per day prove the files
-    assert data_requests(clean) == 1 + 2 * 5
+    # the exchange info read with the clock shows the symbol is listed (no probe),
+    # then two per day prove the files
+    assert data_requests(clean) == 2 * 5
     assert len(archive_requests(clean)) == 2 * 5          # zip + CHECKSUM per day
     assert_lake_equals_truth(clean, root, SYM, "2024-02-10", "2024-02-14")
     for day in ("2024-02-10", "2024-02-14"):
@@ -94,7 +95,7 @@ def test_rest_source_never_asks_the_archive(clean: Any, tmp_path: Path) -> None:
     clean.control(reset_counters=True)
     other = tmp_path / "arc"
     assert download(clean, other, "2024-02-10", "2024-02-11").returncode == 0
-    assert data_requests(clean) == 1 + 2 * 2 < rest_cost
+    assert data_requests(clean) == 2 * 2 < rest_cost
 
 
 def test_truncated_file_keeps_hours_before_the_cut_and_fetches_the_rest(clean: Any, tmp_path: Path) -> None:
@@ -147,7 +148,7 @@ def test_archive_only_leaves_a_truncated_day_incomplete_not_wrong(clean: Any, tm
     assert "stored incomplete" in p.stderr
     units = [json.loads(line) for line in (root / ".retry").read_text().splitlines()]
     assert sorted(u["hour"] for u in units) == list(range(9, 24))
-    assert data_requests(clean) == 1 + 2                   # the proofs only
+    assert data_requests(clean) == 2                       # the proofs only
     hs = hours(root, SYM, "2024-02-11")
     assert [h["complete"] for h in hs] == [True] * 9 + [False] * 15
     # what is stored is a subset of the truth, exactly (rows before the cut)
@@ -261,10 +262,10 @@ def test_update_force_takes_old_days_from_the_archive_and_records_changes(clean:
     assert skipped == stored - t.num_rows
     assert sorted(m[b"aggtrades.source"].decode() for m in meta).count("archive") == 4 * 24
 
-    # cost: one request shows the symbol is listed, two prove each old day, and the
-    # hours too recent for the archive cost what they cost through rest
+    # cost: two requests prove each old day (the exchange info shows the symbol is
+    # listed), and the hours too recent for the archive cost what they cost through rest
     recent = recent_rest_cost(clean, tmp_path / "scratch")
-    assert forced == 1 + 2 * 4 + recent
+    assert forced == 2 * 4 + recent
 
 
 def test_update_force_with_rest_source_never_asks_the_archive(clean: Any, tmp_path: Path) -> None:

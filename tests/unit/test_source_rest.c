@@ -13,6 +13,7 @@
 
 #include "harness.h"
 #include "source/source_int.h"
+#include "source/source_units.h"
 #include "trades_util.h"
 
 #define HOUR AGT_US_PER_HOUR
@@ -1307,6 +1308,97 @@ TEST(client_falls_back_to_the_options_without_exchange_info)
     }
 }
 
+static agt_status parse_info_for(const char *body, const char *symbol, agt_exch_info *info)
+{
+    static agt_exch_limit l[8];
+    agt_error e;
+    agt_error_clear(&e);
+    memset(info, 0, sizeof *info);
+    info->limits = l;
+    info->max = 8;
+    info->symbol = symbol;
+    return agt_exch_info_parse((const uint8_t *)body, strlen(body), info, &e);
+}
+
+TEST(exchange_info_clock_and_listing_are_parsed)
+{
+    agt_exch_info in;
+    ASSERT_OK(parse_info_for(GENUINE_INFO, "BTCUSDT", &in));
+    ASSERT_EQ_INT(in.count, 2);
+    ASSERT_EQ_INT(in.server_time_us, INT64_C(1709294400000) * 1000);
+    ASSERT_EQ_INT(in.listed, 1);
+    ASSERT_OK(parse_info_for(GENUINE_INFO, "ETHUSDT", &in));
+    ASSERT_EQ_INT(in.listed, 0);
+    ASSERT_OK(parse_info_for(GENUINE_INFO, "BTCUSD", &in)); /* a prefix is another symbol */
+    ASSERT_EQ_INT(in.listed, 0);
+    ASSERT_OK(parse_info_for(GENUINE_INFO, NULL, &in));
+    ASSERT_EQ_INT(in.listed, 0);
+    ASSERT_EQ_INT(in.server_time_us, INT64_C(1709294400000) * 1000);
+    /* no clock, no symbols; a "symbol" outside "symbols" lists nothing */
+    ASSERT_OK(parse_info_for("{\"rateLimits\":[],\"symbol\":\"BTCUSDT\"}", "BTCUSDT", &in));
+    ASSERT_EQ_INT(in.server_time_us, -1);
+    ASSERT_EQ_INT(in.listed, 0);
+    /* an escaped name is not taken for the symbol; later entries are found */
+    ASSERT_OK(parse_info_for("{\"rateLimits\":[],\"symbols\":[{\"symbol\":\"BTC\\u0055SDT\"},"
+                             "{\"filters\":[{\"symbol\":\"X\"}],\"symbol\":\"ETHUSDT\"}]}",
+                             "BTCUSDT", &in));
+    ASSERT_EQ_INT(in.listed, 0);
+    ASSERT_OK(parse_info_for("{\"rateLimits\":[],\"symbols\":[{\"symbol\":\"BTC\\u0055SDT\"},"
+                             "{\"filters\":[{\"symbol\":\"X\"}],\"symbol\":\"ETHUSDT\"}]}",
+                             "ETHUSDT", &in));
+    ASSERT_EQ_INT(in.listed, 1);
+    /* a clock that is not one: the whole body is refused, nothing kept */
+    static const char *const bad[] = {
+        "{\"serverTime\":\"1709294400000\",\"rateLimits\":[]}",
+        "{\"serverTime\":0,\"rateLimits\":[]}",
+        "{\"serverTime\":1709294400000000,\"rateLimits\":[]}", /* µs where ms are sent */
+        "{\"serverTime\":1709294400000,\"serverTime\":1709294400000,\"rateLimits\":[]}",
+        "{\"serverTime\":1709294400000,\"symbols\":[{\"symbol\":\"BTCUSDT\"}],\"rateLimits\":[1]}",
+        "{\"rateLimits\":[],\"symbols\":[{\"symbol\":1}]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (parse_info_for(bad[i], "BTCUSDT", &in) != AGT_EPARSE) FAIL_("accepted: %s", bad[i]);
+        ASSERT_EQ_INT(in.count, 0);
+        ASSERT_EQ_INT(in.server_time_us, -1);
+        ASSERT_EQ_INT(in.listed, 0);
+    }
+}
+
+TEST(exchange_info_brings_the_clock_and_the_listing)
+{
+    rig g;
+    rig_init(&g);
+    spread(&g.x, S0 - HOUR, 3 * HOUR, 3000);
+    ASSERT_OK(rig_client(&g, NULL));
+    info_fx i;
+    use_info(&g, &i, GENUINE_INFO, 200);
+    int64_t now = 0;
+    ASSERT_OK(agt_client_server_time_for(g.c, "BTCUSDT", &now, &g.err));
+    ASSERT_EQ_INT(i.calls, 1);
+    ASSERT_EQ_INT(g.x.time_requests, 0); /* one request, not two */
+    ASSERT_EQ_INT(now, INT64_C(1709294400000) * 1000);
+    ASSERT_EQ_INT(agt_client_lists(g.c, "BTCUSDT"), 1);
+    ASSERT_EQ_INT(agt_client_lists(g.c, "ETHUSDT"), 0);
+    /* the info is read once: later readings are GET /time's */
+    ASSERT_OK(agt_client_server_time_for(g.c, "BTCUSDT", &now, &g.err));
+    ASSERT_EQ_INT(i.calls, 1);
+    ASSERT_EQ_INT(g.x.time_requests, 1);
+    ASSERT_EQ_INT(now, g.x.now_us / 1000 * 1000);
+    rig_release(&g);
+
+    /* an unknown symbol's info (-1121) brings neither: GET /time reads the clock */
+    rig_init(&g);
+    spread(&g.x, S0 - HOUR, 3 * HOUR, 3000);
+    ASSERT_OK(rig_client(&g, NULL));
+    use_info(&g, &i, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}", 400);
+    ASSERT_OK(agt_client_server_time_for(g.c, "BTCUSDT", &now, &g.err));
+    ASSERT_EQ_INT(i.calls, 1);
+    ASSERT_EQ_INT(g.x.time_requests, 1);
+    ASSERT_EQ_INT(now, g.x.now_us / 1000 * 1000);
+    ASSERT_EQ_INT(agt_client_lists(g.c, "BTCUSDT"), 0);
+    rig_release(&g);
+}
+
 TEST_MAIN(TEST_REF(rejects_bad_arguments_without_a_request), TEST_REF(bad_client_options),
           TEST_REF(ordinary_hour_exact_and_within_budget),
           TEST_REF(bursts_of_more_than_1000_in_one_microsecond_at_both_ends),
@@ -1327,4 +1419,6 @@ TEST_MAIN(TEST_REF(rejects_bad_arguments_without_a_request), TEST_REF(bad_client
           TEST_REF(random_markets_resume_exactly), TEST_REF(page_callback_failure_stops_the_fetch),
           TEST_REF(exchange_info_limits_are_parsed), TEST_REF(exchange_info_malformed_is_refused),
           TEST_REF(client_takes_the_advertised_limits_once),
-          TEST_REF(client_falls_back_to_the_options_without_exchange_info))
+          TEST_REF(client_falls_back_to_the_options_without_exchange_info),
+          TEST_REF(exchange_info_clock_and_listing_are_parsed),
+          TEST_REF(exchange_info_brings_the_clock_and_the_listing))

@@ -255,8 +255,6 @@ typedef struct cli_run {
  * `source_arg`, its events drawn through `run`. 0, or the exit status after
  * printing. The caller frees *out with agt_sync_close. */
 int cli_sync_open(const cli_ctx *ctx, const char *source_arg, cli_run *run, agt_sync **out);
-/* The exchange's clock through the session. 0, or the exit status after printing. */
-int cli_sync_now(agt_sync *s, int64_t *now_us);
 /* Say a failed call of the engine on one line, with the hint a user of this
  * tool needs (what to run next), and return its exit status. `rep` may be NULL. */
 int cli_sync_error(agt_status st, const agt_error *err, const agt_sync_report *rep);

@@ -115,18 +115,9 @@ static int run_download(cli_ctx *ctx, const cli_args *args)
         goto out;
     }
 
-    /* the exchange's clock decides what "the future" is */
+    /* the library reads the exchange's clock, which decides what "the future"
+     * is (an end after its today is refused, exit status 2, nothing fetched) */
     if ((rc = cli_sync_open(ctx, source_arg, &run, &sync))) goto out;
-    int64_t now_us;
-    if ((rc = cli_sync_now(sync, &now_us))) goto out;
-    if (end_us >= now_us - now_us % AGT_US_PER_DAY + AGT_US_PER_DAY) {
-        char today[16];
-        cli_date_str(now_us, today);
-        cli_error("--end '%s' is in the future (the exchange's date is %s)", end_arg, today);
-        rc = EXIT_USAGE;
-        goto out;
-    }
-
     agt_sync_report rep;
     agt_error err;
     agt_error_clear(&err);

@@ -116,20 +116,6 @@ int cli_sync_open(const cli_ctx *ctx, const char *source_arg, cli_run *run, agt_
     return 0;
 }
 
-int cli_sync_now(agt_sync *s, int64_t *now_us)
-{
-    agt_error err;
-    agt_error_clear(&err);
-    agt_status st = agt_sync_server_time(s, now_us, &err);
-    if (st == AGT_OK) return 0;
-    cli_error("%s", err.message);
-    /* A URL that is no http(s) URL is bad input, like any other. */
-    if (st == AGT_EINVAL) return EXIT_USAGE;
-    /* No unit was tried, so none is in .retry: a status of its own says the
-     * exchange is out of reach (network, geo-block, firewall, ban). */
-    return st == AGT_ECANCELLED ? EXIT_INTERRUPTED : EXIT_UNREACHABLE;
-}
-
 int cli_sync_error(agt_status st, const agt_error *err, const agt_sync_report *rep)
 {
     const char *msg = err->message[0] ? err->message : agt_status_name(st);
