@@ -48,6 +48,57 @@ void agt_sha256_hex(const uint8_t digest[32], char hex[65]);
 agt_status agt_checksum_parse(const uint8_t *s, size_t n, const char *expect_name,
                               uint8_t digest[32], agt_error *err);
 
+/* ---- crc32.c ------------------------------------------------------------------ */
+
+/* The zip CRC-32 of data[0..n) continuing from `crc` (0 to start), as zlib's crc32(). */
+uint32_t agt_crc32(uint32_t crc, const void *data, size_t n);
+/* Tests: with `on`, the byte-wise code even where the CPU folds with
+ * PCLMULQDQ. Returns 1 if the byte-wise code is in use. */
+int agt_crc32_portable(int on);
+
+/* ---- inflate.c ---------------------------------------------------------------- */
+
+#define AGT_INFLATE_LIT_BITS 10
+#define AGT_INFLATE_DIST_BITS 8
+/* primary tables plus the most their subtables can take for a complete code
+ * (a subtable 2^d entries deep needs d + 1 symbols under its prefix) */
+#define AGT_INFLATE_LIT_ENTRIES (1024 + 1536)
+#define AGT_INFLATE_DIST_ENTRIES (256 + 480)
+/* room the window must keep free after the output: the longest match (258)
+ * and the 8-byte copies that may write past it */
+#define AGT_INFLATE_SLACK 280
+/* input it wants ahead unless at the end: more than the longest block header */
+#define AGT_INFLATE_IN_MARGIN 1024
+
+/*
+ * A raw DEFLATE stream being decoded (inflate.c). The caller sets in/in_len
+ * (bytes from in_pos on are unread) and in_end (no input after in_len); it
+ * may move or refill the input between runs, keeping in[in_pos..in_len).
+ */
+typedef struct agt_inflate {
+    const uint8_t *in;
+    size_t in_len, in_pos;
+    int in_end;
+    uint64_t bits;       /* bits read ahead, the next in the low bits */
+    unsigned nbits, over; /* how many; zero bytes read past the input's end */
+    int state, last;     /* where in the stream; the block is the final one */
+    size_t stored_left;  /* bytes left of a stored block */
+    uint64_t total_out;
+    uint32_t lit[AGT_INFLATE_LIT_ENTRIES], dist[AGT_INFLATE_DIST_ENTRIES];
+} agt_inflate;
+
+void agt_inflate_init(agt_inflate *z);
+/*
+ * Decode into out[*pos..cap), matches reaching back into out[0..*pos) (which
+ * must hold the last 32 KiB of output, or all of it), until the stream ends
+ * (agt_inflate_done), the window has less than AGT_INFLATE_SLACK bytes free,
+ * or the input runs short of AGT_INFLATE_IN_MARGIN while more is to come.
+ * *pos advances past what was written. AGT_ECORRUPT with a message for a
+ * malformed or truncated stream.
+ */
+agt_status agt_inflate_run(agt_inflate *z, uint8_t *out, size_t *pos, size_t cap, agt_error *err);
+int agt_inflate_done(const agt_inflate *z);
+
 /* A batch of rows read from a file, in file order (borrowed for the call).
  * Anything but AGT_OK stops the reading with that status. */
 typedef agt_status (*agt_rows_fn)(void *user, const agt_trades *rows, agt_error *err);

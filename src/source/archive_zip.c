@@ -1,10 +1,12 @@
 /*
- * archive_zip.c - reading the CSV member of an archive zip with libzip, in
- * pieces: the member is inflated 1 MiB at a time and each piece goes
- * through the streaming CSV parser (archive_csv.c), whose rows are handed
- * on in batches. Neither the zip (a file on disk, or a buffer the caller
- * holds) nor the inflated CSV is ever held whole. libzip checks the
- * member's CRC-32 when it is closed, after the last piece (AGT_ECORRUPT).
+ * archive_zip.c - reading the CSV member of an archive zip, in pieces:
+ * libzip opens the zip and reads the member's raw deflate stream, which
+ * inflate.c decodes 1 MiB at a time into a window the streaming CSV parser
+ * (archive_csv.c) reads, its rows handed on in batches. Neither the zip (a
+ * file on disk, or a buffer the caller holds) nor the inflated CSV is ever
+ * held whole. The member's CRC-32 (crc32.c) and size are checked against
+ * the zip's after the last piece (AGT_ECORRUPT); a member stored with
+ * another method is decompressed and checked by libzip.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +58,94 @@ typedef struct csv_pass {
     agt_trades batch;
 } csv_pass;
 
+/*
+ * The window the member's CSV is written into and parsed from: the last
+ * 32 KiB of it stay when it slides (a deflate match reaches that far back),
+ * or the line not yet parsed if longer, then up to ZIP_CHUNK new bytes.
+ */
+#define WIN_HISTORY ((size_t)32 << 10)
+#define WIN_CAP (WIN_HISTORY + AGT_CSV_MAX_LINE + ZIP_CHUNK + AGT_INFLATE_SLACK)
+
+/*
+ * Where the member's bytes come from: its raw deflate stream through
+ * inflate.c, its CRC-32 and size checked against the zip's (a deflated
+ * member, which every archive zip holds); or libzip's own decompression
+ * for any other method, libzip checking the CRC when it is closed.
+ */
+typedef struct member_in {
+    zip_file_t *f;
+    agt_inflate *z;     /* NULL: libzip decompresses */
+    uint8_t *in;        /* raw input for z */
+    uint32_t crc;
+    const zip_stat_t *st;
+    const char *member;
+} member_in;
+
+/* Raw input for the decoder: what it has not read moved to the front, then more. */
+static agt_status feed_raw(member_in *m, agt_error *err)
+{
+    agt_inflate *z = m->z;
+    size_t keep = z->in_len - z->in_pos;
+    memmove(m->in, m->in + z->in_pos, keep);
+    zip_int64_t got = zip_fread(m->f, m->in + keep, ZIP_CHUNK);
+    if (got < 0) return zip_fail(err, zip_file_get_error(m->f), m->member);
+    z->in = m->in;
+    z->in_pos = 0;
+    z->in_len = keep + (size_t)got;
+    z->in_end = got == 0;
+    return AGT_OK;
+}
+
+/* Up to ZIP_CHUNK more bytes of CSV at win + *pos; *eof once all are there. */
+static agt_status produce(member_in *m, uint8_t *win, size_t *pos, int *eof, agt_error *err)
+{
+    if (!m->z) {
+        zip_int64_t got = zip_fread(m->f, win + *pos, ZIP_CHUNK);
+        if (got < 0) return zip_fail(err, zip_file_get_error(m->f), m->member);
+        *pos += (size_t)got;
+        *eof = got == 0;
+        return AGT_OK;
+    }
+    agt_inflate *z = m->z;
+    size_t start = *pos, cap = start + ZIP_CHUNK + AGT_INFLATE_SLACK;
+    while (!agt_inflate_done(z) && cap - *pos >= AGT_INFLATE_SLACK) {
+        if (!z->in_end && z->in_len - z->in_pos < AGT_INFLATE_IN_MARGIN) AGT_TRY(feed_raw(m, err));
+        size_t before = *pos, read_before = z->in_pos;
+        agt_status s = agt_inflate_run(z, win, pos, cap, err);
+        if (s != AGT_OK) {
+            char why[sizeof err->message];
+            snprintf(why, sizeof why, "%s", err->message);
+            return agt_err(err, s, "'%s': %s", m->member, why);
+        }
+        /* stopped with room and input: it waits for input only if more is to come */
+        if (*pos == before && z->in_pos == read_before && z->in_end && !agt_inflate_done(z))
+            return agt_err(err, AGT_ECORRUPT, "'%s': deflate stream ends early", m->member);
+    }
+    m->crc = agt_crc32(m->crc, win + start, *pos - start);
+    *eof = agt_inflate_done(z);
+    if (!*eof) return AGT_OK;
+    if (((m->st->valid & ZIP_STAT_SIZE) && z->total_out != m->st->size) ||
+        ((m->st->valid & ZIP_STAT_CRC) && m->crc != m->st->crc))
+        return agt_err(err, AGT_ECORRUPT, "'%s': crc or size does not match the zip's", m->member);
+    return AGT_OK;
+}
+
+/* Open the member: raw when it is deflated (and not encrypted). */
+static agt_status open_member(zip_t *z, zip_uint64_t idx, const zip_stat_t *st, member_in *m,
+                              agt_error *err)
+{
+    int raw = (st->valid & ZIP_STAT_COMP_METHOD) && st->comp_method == ZIP_CM_DEFLATE &&
+              (st->valid & ZIP_STAT_ENCRYPTION_METHOD) && st->encryption_method == ZIP_EM_NONE;
+    m->f = zip_fopen_index(z, idx, raw ? ZIP_FL_COMPRESSED : 0);
+    if (!m->f) return zip_fail(err, zip_get_error(z), m->member);
+    if (!raw) return AGT_OK;
+    m->z = malloc(sizeof *m->z);
+    m->in = malloc(ZIP_CHUNK + AGT_INFLATE_IN_MARGIN);
+    if (!m->z || !m->in) return agt_err(err, AGT_ENOMEM, "out of memory");
+    agt_inflate_init(m->z);
+    return AGT_OK;
+}
+
 /* Stream the member through the parser, one piece at a time, to c->fn. */
 static agt_status read_member(zip_t *z, zip_uint64_t idx, const char *member, csv_pass *c,
                               uint64_t *csv_bytes, agt_error *err)
@@ -66,44 +156,43 @@ static agt_status read_member(zip_t *z, zip_uint64_t idx, const char *member, cs
     if ((st.valid & ZIP_STAT_SIZE) && st.size > c->max_csv)
         return agt_err(err, AGT_ENOMEM, "'%s' is %llu bytes uncompressed, above the cap of %llu",
                        member, (unsigned long long)st.size, (unsigned long long)c->max_csv);
-    zip_file_t *f = zip_fopen_index(z, idx, 0);
-    if (!f) return zip_fail(err, zip_get_error(z), member);
-    char *buf = malloc(ZIP_CHUNK + AGT_CSV_MAX_LINE + 8);
-    if (!buf) {
-        zip_fclose(f);
-        return agt_err(err, AGT_ENOMEM, "out of memory");
-    }
-    agt_status s = AGT_OK;
-    size_t have = 0; /* unparsed bytes at the front of buf */
+    member_in m = { .st = &st, .member = member };
+    uint8_t *win = malloc(WIN_CAP);
+    agt_status s = win ? open_member(z, idx, &st, &m, err) : agt_err(err, AGT_ENOMEM, "out of memory");
+    size_t pos = 0, parsed = 0; /* bytes in the window; of them parsed */
     uint64_t total = 0;
-    for (;;) {
-        zip_int64_t got = zip_fread(f, buf + have, ZIP_CHUNK);
-        if (got < 0) {
-            s = zip_fail(err, zip_file_get_error(f), member);
-            break;
-        }
-        total += (uint64_t)got;
+    while (s == AGT_OK) {
+        size_t before = pos, used = 0;
+        int eof = 0;
+        s = produce(&m, win, &pos, &eof, err);
+        if (s != AGT_OK) break;
+        total += pos - before;
         if (total > c->max_csv) {
             s = agt_err(err, AGT_ENOMEM, "'%s' is larger than the cap of %llu bytes", member,
                         (unsigned long long)c->max_csv);
             break;
         }
-        size_t n = have + (size_t)got, used = 0;
         agt_trades_clear(&c->batch);
-        s = agt_csv_feed(&c->p, buf, n, got == 0, &c->batch, &used, err);
+        s = agt_csv_feed(&c->p, (const char *)win + parsed, pos - parsed, eof, &c->batch, &used, err);
+        parsed += used;
         if (s == AGT_OK && c->batch.len) s = c->fn(c->user, &c->batch, err);
-        if (s != AGT_OK || got == 0) break;
-        have = n - used;
-        if (have) memmove(buf, buf + used, have);
+        if (s != AGT_OK || eof) break;
+        size_t from = pos > WIN_HISTORY ? pos - WIN_HISTORY : 0;
+        if (from > parsed) from = parsed;
+        memmove(win, win + from, pos - from);
+        pos -= from;
+        parsed -= from;
     }
-    free(buf);
-    if (zip_fclose(f) != 0 && s == AGT_OK)
+    free(win);
+    free(m.in);
+    free(m.z);
+    if (m.f && zip_fclose(m.f) != 0 && s == AGT_OK)
         s = agt_err(err, AGT_ECORRUPT, "'%s': crc or read error while closing", member);
     if (s == AGT_EPARSE) {
         /* Name the member the line number refers to. */
-        char m[sizeof err->message];
-        snprintf(m, sizeof m, "%s", err ? err->message : "");
-        agt_err(err, AGT_EPARSE, "%s %s", member, m);
+        char msg[sizeof err->message];
+        snprintf(msg, sizeof msg, "%s", err ? err->message : "");
+        agt_err(err, AGT_EPARSE, "%s %s", member, msg);
     }
     if (csv_bytes) *csv_bytes = total;
     return s;
