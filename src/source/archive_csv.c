@@ -113,13 +113,12 @@ static agt_status bad_line(agt_csv *p, agt_error *err, const char *s, size_t n, 
 /* Digits only (no sign, no leading zero unless "0"), at most 18 of them. */
 static inline int scan_uint(const char **q, const char *end, int64_t *v)
 {
-    const char *s = *q, *e = s;
+    const char *s = *q;
     uint64_t x = 0; /* wraps for more than 19 digits: refused below */
-    for (; e < end && (unsigned)(*e - '0') <= 9; e++) x = x * 10 + (unsigned)(*e - '0');
-    size_t n = (size_t)(e - s);
+    size_t n = agt_digit_run(s, (size_t)(end - s), &x);
     if (n == 0 || n > 18 || (s[0] == '0' && n > 1)) return -1;
     *v = (int64_t)x;
-    *q = e;
+    *q = s + n;
     return 0;
 }
 

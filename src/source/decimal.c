@@ -104,15 +104,14 @@ size_t agt_decimal_prefix(const char *s, size_t n, double *out)
     /* Every digit goes into m: leading zeros add nothing, and up to 19
      * digits cannot overflow 64 bits (more take many_digits). */
     uint64_t m = 0;
-    size_t i = 0;
-    for (; i < n && (unsigned)(s[i] - '0') <= 9; i++) m = m * 10 + (unsigned)(s[i] - '0');
+    size_t i = agt_digit_run(s, n, &m);
     if (i == 0) return 0; /* no integer digits (".5" is not accepted) */
     size_t digits = i, frac = 0;
     if (i < n && s[i] == '.') {
-        size_t f = ++i;
-        for (; i < n && (unsigned)(s[i] - '0') <= 9; i++) m = m * 10 + (unsigned)(s[i] - '0');
-        frac = i - f;
+        i++;
+        frac = agt_digit_run(s + i, n - i, &m);
         if (frac == 0) return 0; /* "1." */
+        i += frac;
         digits += frac;
     }
     if (i > MAX_DECIMAL_LEN) return 0;
@@ -128,3 +127,55 @@ int agt_decimal_to_double(const char *s, size_t n, double *out)
 {
     return n > 0 && agt_decimal_prefix(s, n, out) == n ? 0 : -1;
 }
+
+/* ---- runs of digits, eight at a time ----------------------------------------------- */
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && \
+    (defined(__GNUC__) || defined(__clang__))
+#define ONES UINT64_C(0x0101010101010101)
+
+/* How many of the 8 bytes of w (first byte lowest) are digits before the first that is not. */
+static inline unsigned leading_digits(uint64_t w)
+{
+    uint64_t x = w ^ (0x30 * ONES); /* a digit's byte becomes 0..9 */
+    /* per byte, the top bit set iff the byte is 10 or more (x & 0x7f plus 118
+     * cannot carry into the next byte; x itself brings bytes of 128 up) */
+    uint64_t not_digit = (((x & (0x7f * ONES)) + 0x76 * ONES) | x) & (0x80 * ONES);
+    return not_digit ? (unsigned)__builtin_ctzll(not_digit) >> 3 : 8;
+}
+
+/* The value of the first k (1..8) bytes of w, all digits, the first the most significant. */
+static inline uint64_t digits_value(uint64_t w, unsigned k)
+{
+    /* the digits to the top (a borrow from a later byte only reaches later
+     * bytes, which the shift drops), then pairs, fours and eights combined:
+     * no partial sum outgrows its lane */
+    w = (w - 0x30 * ONES) << (8 * (8 - k));
+    w = (w * 10 + (w >> 8)) & UINT64_C(0x00ff00ff00ff00ff);
+    w = (w * 100 + (w >> 16)) & UINT64_C(0x0000ffff0000ffff);
+    return (w * 10000 + (w >> 32)) & UINT64_C(0xffffffff);
+}
+
+size_t agt_digit_run(const char *s, size_t n, uint64_t *m)
+{
+    static const uint64_t pow10[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+    size_t i = 0;
+    while (n - i >= 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        unsigned k = leading_digits(w);
+        if (k) *m = *m * pow10[k] + digits_value(w, k);
+        i += k;
+        if (k < 8) return i;
+    }
+    for (; i < n && (unsigned)(s[i] - '0') <= 9; i++) *m = *m * 10 + (unsigned)(s[i] - '0');
+    return i;
+}
+#else
+size_t agt_digit_run(const char *s, size_t n, uint64_t *m)
+{
+    size_t i = 0;
+    for (; i < n && (unsigned)(s[i] - '0') <= 9; i++) *m = *m * 10 + (unsigned)(s[i] - '0');
+    return i;
+}
+#endif

@@ -350,6 +350,26 @@ TEST(decimal_equals_strtod_on_millions_of_random_strings)
     ASSERT_EQ_INT(n, 3000000);
 }
 
+TEST(digit_runs_equal_the_byte_loop)
+{
+    /* every byte value around the digits, runs of 0-30 digits at any offset */
+    static const char other[] = {'/', ':', '.', ',', '\n', '\0', ' ', '-', 'a', '\x80', '\xb0', '\xb9', '\xff', '\x7f', '\x39' + 0x40};
+    char s[64];
+    for (int i = 0; i < 1000000; i++) {
+        uint64_t r = rng();
+        size_t n = (size_t)(r % 40), digits = (size_t)((r >> 8) % 31);
+        for (size_t j = 0; j < n; j++)
+            s[j] = j < digits || (rng() % 4 == 0) ? (char)('0' + rng() % 10)
+                                                : other[rng() % sizeof other];
+        uint64_t m0 = r >> 20, m = m0, want = m0;
+        size_t k = 0;
+        for (; k < n && (unsigned)(s[k] - '0') <= 9; k++) want = want * 10 + (unsigned)(s[k] - '0');
+        size_t got = agt_digit_run(s, n, &m);
+        if (got != k || m != want) FAIL_("run of %zu digits in %zu bytes: %zu, value %llu vs %llu", k, n,
+                                         got, (unsigned long long)m, (unsigned long long)want);
+    }
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -398,4 +418,4 @@ TEST_MAIN(TEST_REF(nautilus_pretty_printed), TEST_REF(newton_compact_with_repeat
           TEST_REF(vaquum_pages_match_the_archive_csv), TEST_REF(tolerated_shapes),
           TEST_REF(rejected_shapes), TEST_REF(error_body_and_server_time),
           TEST_REF(decimal_edge_cases), TEST_REF(decimal_equals_strtod_on_millions_of_random_strings),
-          TEST_REF(speed))
+          TEST_REF(digit_runs_equal_the_byte_loop), TEST_REF(speed))
