@@ -42,15 +42,24 @@ void agt_limiter_release(agt_limiter *l)
 }
 
 int64_t agt_limiter_acquire(agt_limiter *l, const agt_clock *ck, int weight,
-                            int64_t deadline_mono)
+                            int64_t deadline_mono, int follows)
 {
     for (;;) {
         pthread_mutex_lock(&l->mu);
         int64_t mono = ck->mono_us(ck->ctx);
+        /* a request that follows is judged as if none had been sent, and
+         * leaves the last start where it was */
+        int had_sent = l->rl.has_sent;
+        int64_t last_send = l->rl.last_send_mono;
+        if (follows) l->rl.has_sent = 0;
         int64_t wait = agt_rl_delay_us(&l->rl, mono, ck->real_us(ck->ctx), weight);
         if (wait < 0) wait = 0;
         int late = deadline_mono && mono + wait >= deadline_mono;
         if (wait == 0 && !late) agt_rl_on_send(&l->rl, mono, ck->real_us(ck->ctx), weight);
+        if (follows) {
+            l->rl.has_sent = had_sent;
+            l->rl.last_send_mono = last_send;
+        }
         pthread_mutex_unlock(&l->mu);
         if (late) return wait > 0 ? wait : 1;
         if (wait == 0) return 0;

@@ -196,10 +196,11 @@ void agt_limiter_release(agt_limiter *l);
  * Wait on `ck` until a request of weight `weight` may be sent, and count it
  * as sent (atomically with the decision, so two threads never take the same
  * slot). If the wait would reach `deadline_mono` (0: none), nothing is sent
- * and a positive number is returned; 0 once sent.
+ * and a positive number is returned; 0 once sent. A request that `follows`
+ * (agt_net_req) neither waits for the minimum interval nor restarts it.
  */
 int64_t agt_limiter_acquire(agt_limiter *l, const agt_clock *ck, int weight,
-                            int64_t deadline_mono);
+                            int64_t deadline_mono, int follows);
 /* agt_rl_on_response under the lock. */
 void agt_limiter_on_response(agt_limiter *l, int64_t exch, int64_t used);
 /* The exchange said to keep away until `mono` (429/418): every holder waits,
@@ -320,6 +321,11 @@ typedef struct agt_net_req {
      * fails the request at once. May be NULL. */
     agt_status (*sink)(void *user, const uint8_t *p, size_t n);
     void *user;
+    /* 1: the request completes the one before it (an archive zip's
+     * .CHECKSUM): it is sent without waiting out the minimum interval, which
+     * it does not restart, so the pair is spaced as one request. The other
+     * rules (weights, 429/418) apply as to any request. */
+    int follows;
 } agt_net_req;
 
 agt_status agt_net_new(const agt_net_opts *o, agt_net **out, agt_error *err);

@@ -310,7 +310,7 @@ agt_status agt_net_request(agt_net *n, const agt_net_req *rq, agt_error *err)
     const char *what = named.what;
     char detail[256] = "";
     for (int attempt = 1;; attempt++) {
-        if (agt_limiter_acquire(n->limiter, ck, rq->weight, n->deadline_mono) > 0)
+        if (agt_limiter_acquire(n->limiter, ck, rq->weight, n->deadline_mono, rq->follows) > 0)
             return deadline_passed(n, what, attempt - 1, detail, err);
         if (n->http && n->deadline_mono)
             agt_http_set_timeout_ms(n->http, (long)((time_left(n) + 999) / AGT_US_PER_MS));

@@ -12,10 +12,11 @@
  *      AGT_EIO.
  *   2. GET {SYM}-aggTrades-{DAY}.zip.CHECKSUM. 404 here too -> AGT_ENOTFOUND.
  *      A body that is not "<64 hex>  <zip name>[\n]" is retried like a 5xx,
- *      then AGT_EPARSE. The zip comes first because requests to the archive
- *      are spaced (interval_ms): the transfer of a busy day's zip outlasts
- *      the interval, so the small checksum follows it at once, where asked
- *      first it made the zip wait out the interval (~35-50 ms of an ingest).
+ *      then AGT_EPARSE. Requests to the archive are spaced (interval_ms), but
+ *      the zip and its checksum count as one: the checksum follows at once
+ *      (agt_net_req.follows), where it used to wait out the interval after a
+ *      zip that took less to arrive (50 ms of a busy day's ingest on
+ *      loopback, and of every small day anywhere).
  *   3. The SHA-256 against step 2. On a mismatch the file may have been
  *      replaced between our two requests (docs/exchange.md, "The archive's
  *      publication"): both are read once more, in the same order, and if
@@ -233,6 +234,7 @@ static agt_status get(agt_archive *a, day_ctx *d, const char *what, size_t cap,
 {
     agt_net_req rq;
     memset(&rq, 0, sizeof rq);
+    rq.follows = sink == NULL; /* a .CHECKSUM completes its zip */
     rq.url = a->url;
     rq.what = what;
     rq.weight = 0;

@@ -738,6 +738,33 @@ TEST(loop_spaces_requests_by_interval)
     agt_net_free(n);
 }
 
+TEST(a_request_that_follows_is_not_spaced_and_keeps_the_interval)
+{
+    /* zip, its checksum, the next zip: the checksum goes at once and the next
+     * zip is spaced from the first zip's start, as if the pair were one */
+    fake_clock fc;
+    agt_clock ck = fake_started(&fc);
+    step s[] = {{200, 0, "[]", -1, 0, 0}, {200, 0, "[]", -1, 0, 0}, {200, 0, "[]", -1, 0, 0}};
+    script sc = {s, 3, 0, &fc};
+    agt_net *n = scripted_net(&ck, &sc);
+    agt_error e;
+    agt_net_req rq;
+    memset(&rq, 0, sizeof rq);
+    rq.url = "http://x/";
+    rq.on_body = want_array;
+    ASSERT_OK(agt_net_request(n, &rq, &e));
+    rq.follows = 1;
+    ASSERT_OK(agt_net_request(n, &rq, &e));
+    ASSERT_EQ_INT(fc.nsleeps, 0);
+    rq.follows = 0;
+    ASSERT_OK(agt_net_request(n, &rq, &e));
+    /* each takes 1 ms: 48 ms are left of the 50 from the first start */
+    ASSERT_EQ_INT(fc.nsleeps, 1);
+    ASSERT_EQ_INT(fc.sleeps[0], 48000);
+    ASSERT_EQ_INT(n->requests, 3);
+    agt_net_free(n);
+}
+
 /* Two connections over one script and clock, the second sharing the first's limiter. */
 static void shared_pair(agt_net **a, agt_net **b, agt_clock *ck, script *sc)
 {
@@ -808,7 +835,7 @@ static void *acquire_some(void *p)
 {
     acq_ctx *c = p;
     for (int i = 0; i < 8; i++)
-        if (agt_limiter_acquire(c->l, &c->ck, 4, 0) != 0) abort();
+        if (agt_limiter_acquire(c->l, &c->ck, 4, 0, 0) != 0) abort();
     return NULL;
 }
 
@@ -872,7 +899,8 @@ TEST_MAIN(TEST_REF(backoff_doubles_with_equal_jitter), TEST_REF(retry_decisions)
           TEST_REF(loop_transient_errors_back_off_then_succeed),
           TEST_REF(loop_gives_up_after_max_attempts), TEST_REF(loop_waf_403_retried_then_named),
           TEST_REF(loop_fatal_transport_error_not_retried),
-          TEST_REF(loop_spaces_requests_by_interval), TEST_REF(system_clock_sleeps),
+          TEST_REF(loop_spaces_requests_by_interval),
+          TEST_REF(a_request_that_follows_is_not_spaced_and_keeps_the_interval), TEST_REF(system_clock_sleeps),
           TEST_REF(curl_transport_reports_connection_refused), TEST_REF(retry_after_http_date),
           TEST_REF(loop_429_with_an_http_date_waits_until_then),
           TEST_REF(ratelimit_advertised_weight_limit_lowers_the_budget),
