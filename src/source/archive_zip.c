@@ -108,7 +108,7 @@ static agt_status produce(member_in *m, uint8_t *win, size_t *pos, int *eof, agt
     }
     agt_inflate *z = m->z;
     size_t start = *pos, cap = start + ZIP_CHUNK + AGT_INFLATE_SLACK;
-    while (!agt_inflate_done(z) && cap - *pos >= AGT_INFLATE_SLACK) {
+    while (!agt_inflate_done(z) && cap - *pos > AGT_INFLATE_SLACK) {
         if (!z->in_end && z->in_len - z->in_pos < AGT_INFLATE_IN_MARGIN) AGT_TRY(feed_raw(m, err));
         size_t before = *pos, read_before = z->in_pos;
         agt_status s = agt_inflate_run(z, win, pos, cap, err);

@@ -469,7 +469,7 @@ static agt_status huffman(agt_inflate *z, uint8_t *out, size_t *pos, size_t cap,
 
 static void stored(agt_inflate *z, uint8_t *out, size_t *pos, size_t cap)
 {
-    size_t room = cap - AGT_INFLATE_SLACK - *pos, have = z->in_len - z->in_pos;
+    size_t room = cap - AGT_INFLATE_SLACK - *pos, have = z->in_len - z->in_pos; /* run: pos <= cap - slack */
     size_t n = z->stored_left;
     if (n > room) n = room;
     if (n > have) n = have;
@@ -495,6 +495,7 @@ int agt_inflate_done(const agt_inflate *z)
 agt_status agt_inflate_run(agt_inflate *z, uint8_t *out, size_t *pos, size_t cap, agt_error *err)
 {
     if (cap < AGT_INFLATE_SLACK) return agt_err(err, AGT_EINVAL, "inflate window too small");
+    if (*pos > cap - AGT_INFLATE_SLACK) return AGT_OK; /* no room: the caller slides the window */
     for (;;) {
         size_t before_in = z->in_pos, before_out = *pos;
         if (z->state == ST_DONE) break;
