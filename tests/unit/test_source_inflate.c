@@ -220,5 +220,32 @@ TEST(malformed_streams_are_refused)
     free(src);
 }
 
+TEST(a_full_window_is_no_end_of_stream)
+{
+    /* a stored block met with no room left: nothing is written, nothing is
+     * refused; one byte of room takes one byte */
+    size_t n = 1000, cn;
+    uint8_t *src = sample(n, 1), *comp = deflate_with(src, n, 0, Z_DEFAULT_STRATEGY, 15, &cn);
+    uint8_t win[AGT_INFLATE_SLACK + 64];
+    agt_inflate *z = malloc(sizeof *z);
+    agt_error e;
+    agt_error_clear(&e);
+    agt_inflate_init(z);
+    z->in = comp;
+    z->in_len = cn;
+    z->in_end = 1;
+    size_t cap = sizeof win, pos = cap - AGT_INFLATE_SLACK;
+    ASSERT_OK(agt_inflate_run(z, win, &pos, cap, &e));
+    ASSERT_EQ_INT(pos, cap - AGT_INFLATE_SLACK);
+    ASSERT(!agt_inflate_done(z));
+    pos = cap - AGT_INFLATE_SLACK - 1;
+    ASSERT_OK(agt_inflate_run(z, win, &pos, cap, &e));
+    ASSERT_EQ_INT(pos, cap - AGT_INFLATE_SLACK);
+    ASSERT_EQ_INT(win[pos - 1], src[0]);
+    free(z);
+    free(comp);
+    free(src);
+}
+
 TEST_MAIN(TEST_REF(crc32_is_zlibs), TEST_REF(zlib_streams_decode_to_their_bytes),
-          TEST_REF(malformed_streams_are_refused))
+          TEST_REF(malformed_streams_are_refused), TEST_REF(a_full_window_is_no_end_of_stream))
