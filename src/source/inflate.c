@@ -354,14 +354,20 @@ static int huffman_fast(agt_inflate *z, uint8_t *out, size_t *pos, size_t out_st
     } while (0)
 #define LOCAL_DROP(n) (bits >>= (n), nbits -= (n))
 #define LOCAL_PEEK(n) ((uint32_t)(bits & ((UINT64_C(1) << (n)) - 1)))
+/* e = the entry of the next code of `table` (primary `pbits`), its bits dropped */
+#define LOCAL_DECODE(e, table, pbits)                     \
+    do {                                                  \
+        e = table[LOCAL_PEEK(pbits)];                     \
+        if (e & E_SUB) {                                  \
+            LOCAL_DROP(pbits);                            \
+            e = table[E_VALUE(e) + LOCAL_PEEK(E_EXTRA(e))]; \
+        }                                                 \
+        LOCAL_DROP(E_BITS(e));                            \
+    } while (0)
     while (p <= out_stop && ip <= in_stop) {
         LOCAL_REFILL();
-        uint32_t e = lit[LOCAL_PEEK(AGT_INFLATE_LIT_BITS)];
-        if (e & E_SUB) {
-            LOCAL_DROP(AGT_INFLATE_LIT_BITS);
-            e = lit[E_VALUE(e) + LOCAL_PEEK(E_EXTRA(e))];
-        }
-        LOCAL_DROP(E_BITS(e));
+        uint32_t e, d;
+        LOCAL_DECODE(e, lit, AGT_INFLATE_LIT_BITS);
         if (e & E_LITERAL) {
             out[p++] = (uint8_t)E_VALUE(e);
             /* more literals from the same refill while their bits are there */
@@ -380,12 +386,7 @@ static int huffman_fast(agt_inflate *z, uint8_t *out, size_t *pos, size_t out_st
         }
         unsigned len = E_VALUE(e) + LOCAL_PEEK(E_EXTRA(e));
         LOCAL_DROP(E_EXTRA(e));
-        uint32_t d = dist[LOCAL_PEEK(AGT_INFLATE_DIST_BITS)];
-        if (d & E_SUB) {
-            LOCAL_DROP(AGT_INFLATE_DIST_BITS);
-            d = dist[E_VALUE(d) + LOCAL_PEEK(E_EXTRA(d))];
-        }
-        LOCAL_DROP(E_BITS(d));
+        LOCAL_DECODE(d, dist, AGT_INFLATE_DIST_BITS);
         if (d & E_BAD) {
             ret = -1;
             *what = "invalid distance code";
@@ -401,6 +402,7 @@ static int huffman_fast(agt_inflate *z, uint8_t *out, size_t *pos, size_t out_st
         copy_match(out, p, len, dd);
         p += len;
     }
+#undef LOCAL_DECODE
 #undef LOCAL_REFILL
 #undef LOCAL_DROP
 #undef LOCAL_PEEK
